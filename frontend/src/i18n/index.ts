@@ -1,0 +1,69 @@
+// vue-i18n setup: English and Simplified Chinese, choice kept in localStorage.
+import { createI18n } from 'vue-i18n'
+import en, { type Messages } from './locales/en'
+import zhCN from './locales/zh-CN'
+
+export const supportedLocales = ['en', 'zh-CN'] as const
+export type Locale = (typeof supportedLocales)[number]
+
+/** The names shown in the language switcher, each in its own language. */
+export const localeNames: Record<Locale, string> = { en: 'English', 'zh-CN': '简体中文' }
+
+export const localeStorageKey = 'gatehouse.locale'
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === 'string' && (supportedLocales as readonly string[]).includes(value)
+}
+
+/** Maps a BCP 47 tag such as "zh-Hans-CN" or "en-GB" to a supported locale. */
+export function matchLocale(tag: string | null | undefined): Locale | null {
+  if (!tag) return null
+  if (isLocale(tag)) return tag
+  const lower = tag.toLowerCase()
+  if (lower.startsWith('zh')) return 'zh-CN'
+  if (lower.startsWith('en')) return 'en'
+  return null
+}
+
+function readStoredLocale(): Locale | null {
+  try {
+    return matchLocale(localStorage.getItem(localeStorageKey))
+  } catch {
+    return null
+  }
+}
+
+export function initialLocale(): Locale {
+  const stored = readStoredLocale()
+  if (stored) return stored
+  const languages = typeof navigator === 'undefined' ? [] : (navigator.languages ?? [navigator.language])
+  for (const lang of languages) {
+    const match = matchLocale(lang)
+    if (match) return match
+  }
+  return 'en'
+}
+
+export function createAppI18n(locale: Locale = initialLocale()) {
+  return createI18n<[Messages], Locale, false>({
+    legacy: false,
+    locale,
+    fallbackLocale: 'en',
+    messages: { en, 'zh-CN': zhCN },
+    missingWarn: false,
+    fallbackWarn: false,
+  })
+}
+
+export const i18n = createAppI18n()
+
+/** Switches the UI language, remembers it and updates <html lang>. */
+export function setLocale(locale: Locale): void {
+  i18n.global.locale.value = locale
+  try {
+    localStorage.setItem(localeStorageKey, locale)
+  } catch {
+    // Private mode or storage disabled: the choice lasts for this page only.
+  }
+  if (typeof document !== 'undefined') document.documentElement.lang = locale
+}

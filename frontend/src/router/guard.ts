@@ -1,0 +1,44 @@
+// Where a navigation may go: setup first, then sign-in, then role checks.
+import type { RouteLocationNormalized, RouteLocationRaw } from 'vue-router'
+import type { User } from '@/api/types'
+import { isAdminRole } from '@/stores/session'
+
+export interface GuardDeps {
+  setupPending: () => Promise<boolean>
+  currentUser: () => Promise<User | null>
+}
+
+/** The start page of a signed-in user: the console for admins, else the account. */
+export function homeFor(user: Pick<User, 'role'>): RouteLocationRaw {
+  return isAdminRole(user.role) ? { name: 'admin-audit' } : { name: 'account-profile' }
+}
+
+export async function decideNavigation(
+  to: RouteLocationNormalized,
+  deps: GuardDeps,
+): Promise<true | RouteLocationRaw> {
+  let pending = false
+  try {
+    pending = await deps.setupPending()
+  } catch {
+    // If the status cannot be read, carry on: the pages show the API error.
+  }
+  if (pending) return to.name === 'setup' ? true : { name: 'setup' }
+  if (to.name === 'setup') return { name: 'login' }
+
+  let user: User | null = null
+  try {
+    user = await deps.currentUser()
+  } catch {
+    user = null
+  }
+
+  if (to.name === 'home') return user ? homeFor(user) : { name: 'login' }
+  if (to.meta.public) {
+    if (to.name === 'login' && user) return homeFor(user)
+    return true
+  }
+  if (!user) return { name: 'login', query: { next: to.fullPath } }
+  if (to.matched.some((r) => r.meta.admin) && !isAdminRole(user.role)) return { name: 'account-profile' }
+  return true
+}

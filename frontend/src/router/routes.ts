@@ -1,0 +1,73 @@
+// The route table. Pages are lazy chunks; layouts carry the area's meta.
+import type { RouteRecordRaw } from 'vue-router'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without signing in. */
+    public?: boolean
+    /** Only for role admin or super_admin. */
+    admin?: boolean
+    /** i18n key of the page title. */
+    title?: string
+  }
+}
+
+export const routes: RouteRecordRaw[] = [
+  {
+    path: '/',
+    name: 'home',
+    // The guard sends this to the area that fits the signed-in user.
+    component: () => import('@/features/errors/NotFoundPage.vue'),
+  },
+  {
+    path: '/setup',
+    name: 'setup',
+    component: () => import('@/features/auth/SetupPage.vue'),
+    meta: { public: true, title: 'setup.title' },
+  },
+  {
+    path: '/login',
+    name: 'login',
+    component: () => import('@/features/auth/LoginPage.vue'),
+    meta: { public: true, title: 'auth.signIn' },
+  },
+  {
+    path: '/account',
+    component: () => import('@/features/account/AccountLayout.vue'),
+    children: [
+      { path: '', redirect: { name: 'account-profile' } },
+      {
+        path: 'profile',
+        name: 'account-profile',
+        component: () => import('@/features/account/ProfilePage.vue'),
+        meta: { title: 'account.nav.profile' },
+      },
+      {
+        path: 'security',
+        name: 'account-security',
+        component: () => import('@/features/account/SecurityPage.vue'),
+        meta: { title: 'account.nav.security' },
+      },
+    ],
+  },
+  {
+    path: '/admin',
+    component: () => import('@/features/admin/AdminLayout.vue'),
+    meta: { admin: true },
+    children: [
+      { path: '', name: 'admin', redirect: { name: 'admin-audit' } },
+      {
+        path: 'audit',
+        name: 'admin-audit',
+        component: () => import('@/features/admin/audit/AuditLogPage.vue'),
+        meta: { title: 'admin.audit.title' },
+      },
+    ],
+  },
+  {
+    path: '/:pathMatch(.*)*',
+    name: 'not-found',
+    component: () => import('@/features/errors/NotFoundPage.vue'),
+    meta: { public: true, title: 'notFound.title' },
+  },
+]
