@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest'
+import en from './locales/en'
+import zhCN from './locales/zh-CN'
+import { matchLocale } from '.'
+
+function keys(value: unknown, prefix = ''): string[] {
+  if (typeof value !== 'object' || value === null) return [prefix]
+  return Object.entries(value).flatMap(([k, v]) => keys(v, prefix ? `${prefix}.${k}` : k))
+}
+
+describe('messages', () => {
+  it('have the same keys in every language', () => {
+    expect(keys(zhCN).sort()).toEqual(keys(en).sort())
+  })
+
+  it('have no empty strings', () => {
+    for (const messages of [en, zhCN]) {
+      const flat = keys(messages).map((k) => k.split('.').reduce<unknown>((o, part) => (o as Record<string, unknown>)[part], messages))
+      expect(flat.filter((v) => typeof v !== 'string' || v === '')).toEqual([])
+    }
+  })
+})
+
+describe('matchLocale', () => {
+  it.each([
+    ['en', 'en'],
+    ['en-GB', 'en'],
+    ['zh-CN', 'zh-CN'],
+    ['zh-Hans-CN', 'zh-CN'],
+    ['zh', 'zh-CN'],
+    ['fr-FR', null],
+    ['', null],
+    [null, null],
+  ] as const)('%j -> %j', (tag, expected) => {
+    expect(matchLocale(tag)).toBe(expected)
+  })
+})
