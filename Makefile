@@ -1,0 +1,54 @@
+# Gatehouse build, run and test targets. See README.md.
+GO      ?= go
+NPM     ?= npm
+BIN     := bin/gatehouse
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
+
+.PHONY: all run build build-go frontend node_modules test test-go test-unit test-e2e lint check-api bench clean
+
+all: build
+
+node_modules: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+## frontend: build the console into frontend/dist (embedded by go:embed)
+frontend: node_modules
+	$(NPM) run build
+
+## build: the console and the binary, bin/gatehouse
+build: frontend build-go
+
+build-go:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+## run: build everything, then serve on 127.0.0.1:8080 with data in ./gatehouse-data
+run: build
+	./$(BIN) serve
+
+## test: everything CI runs
+test: lint test-go test-unit test-e2e
+
+lint: node_modules
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(NPM) run check:api
+	$(NPM) run typecheck
+
+test-go:
+	$(GO) test -count=1 ./...
+
+test-unit: node_modules
+	$(NPM) run test:unit
+
+test-e2e: build
+	$(NPM) run test:e2e
+
+## bench: Go benchmarks and the load script (see BENCHMARKS.md)
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin frontend/dist/assets frontend/dist/index.html test-results playwright-report

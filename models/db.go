@@ -1,0 +1,90 @@
+// Package models holds the database tables as bun structs and the queries
+// on them. It knows no rules and no HTTP; callers pass a bun.IDB so that
+// queries run inside the caller's transaction.
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// SQLiteDSN is the connection string for the embedded database: WAL for
+// concurrent readers, a busy timeout so writers queue instead of failing,
+// foreign keys on, and BEGIN IMMEDIATE so a transaction takes the write lock
+// up front (no deadlock-prone lock upgrades).
+func SQLiteDSN(path string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database at path.
+func OpenSQLite(path string) (*bun.DB, error) {
+	sqldb, err := sql.Open("sqlite", SQLiteDSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxIdleConns(8)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	db := bun.NewDB(sqldb, sqlitedialect.New())
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// OpenPostgres opens a PostgreSQL database from a postgres:// URL.
+func OpenPostgres(dsn string) (*bun.DB, error) {
+	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
+	db := bun.NewDB(sqldb, pgdialect.New())
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return db, nil
+}
+
+// Open picks PostgreSQL when databaseURL is a postgres URL, else SQLite at sqlitePath.
+func Open(databaseURL, sqlitePath string) (*bun.DB, error) {
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		return OpenPostgres(databaseURL)
+	}
+	if databaseURL != "" {
+		return nil, fmt.Errorf("database URL must start with postgres://")
+	}
+	return OpenSQLite(sqlitePath)
+}
+
+// IsSQLite reports whether db speaks SQLite.
+func IsSQLite(db bun.IDB) bool { return db.Dialect().Name() == dialect.SQLite }
+
+// RunInTx runs fn in a transaction. On SQLite the DSN makes it BEGIN
+// IMMEDIATE, so checks inside fn see no concurrent writer.
+func RunInTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return db.RunInTx(ctx, nil, fn)
+}
+
+// notFound maps sql.ErrNoRows to ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,59 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gatehouse/models"
+	"gatehouse/server/httpx"
+	"gatehouse/server/problem"
+)
+
+// ListAudit answers one page of the audit log.
+func (h *Handler) ListAudit(c *gin.Context) {
+	page, err := httpx.ParsePage(c, 50)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	f := models.AuditFilter{
+		Actor: strings.TrimSpace(c.Query("actor")), Action: strings.TrimSpace(c.Query("action")),
+		Target: strings.TrimSpace(c.Query("target")), Limit: page.PerPage, Offset: page.Offset(),
+	}
+	fields := problem.Fields{}
+	for _, p := range []struct {
+		name string
+		dst  **time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if s := c.Query(p.name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				fields.Add(p.name, "must be a time like 2026-01-31T12:00:00Z")
+				continue
+			}
+			*p.dst = &t
+		}
+	}
+	for name, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target} {
+		if len(v) > 200 {
+			fields.Add(name, "is too long")
+		}
+	}
+	if len(fields) > 0 {
+		httpx.Render(c, &problem.Error{Kind: problem.BadRequest, Code: "invalid_query", Message: "Some query parameters are not valid.", Fields: fields})
+		return
+	}
+	rows, total, err := models.SearchAudit(c.Request.Context(), h.Svc.DB, f)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	items := make([]AuditEvent, 0, len(rows))
+	for i := range rows {
+		items = append(items, NewAuditEvent(&rows[i]))
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "total": total, "page": page.Page, "perPage": page.PerPage})
+}

@@ -1,0 +1,117 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gatehouse/server/httpx"
+	"gatehouse/server/middleware"
+	"gatehouse/server/problem"
+)
+
+// AuthOptions tells the sign-in page what to offer.
+func (h *Handler) AuthOptions(c *gin.Context) {
+	ctx := c.Request.Context()
+	signin, err := h.Svc.Settings.Signin(ctx)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	reg, err := h.Svc.Settings.Registration(ctx)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"usernameEnabled":     signin.UsernameEnabled,
+		"emailEnabled":        signin.EmailEnabled,
+		"thirdPartyEnabled":   signin.ThirdPartyEnabled,
+		"registrationEnabled": reg.EmailRegistrationEnabled,
+		"providers":           []any{},
+	})
+}
+
+type loginRequest struct {
+	Identifier string `json:"identifier"`
+	Password   string `json:"password"`
+}
+
+func (r *loginRequest) Validate() error {
+	f := problem.Fields{}
+	if strings.TrimSpace(r.Identifier) == "" {
+		f.Add("identifier", "is required")
+	} else if len(r.Identifier) > 254 {
+		f.Add("identifier", "is too long")
+	}
+	if r.Password == "" {
+		f.Add("password", "is required")
+	} else if len(r.Password) > 4*128 { // 128 characters of up to 4 bytes each
+		f.Add("password", "is too long")
+	}
+	return f.Err()
+}
+
+// Login checks a password and starts a new session (the old one, if any,
+// ends: sign-in always rotates the session).
+func (h *Handler) Login(c *gin.Context) {
+	var req loginRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	res, err := h.Svc.Auth.Login(c.Request.Context(), middleware.ActorOf(c), req.Identifier, req.Password)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	maxAge := int(time.Until(res.Session.ExpiresAt).Seconds())
+	if err := h.Cookie.Set(c.Writer, c.Request, res.Token, max(maxAge, 1)); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"user": NewUser(res.User, h.Svc.Now())})
+}
+
+// Logout ends the current session and clears the cookie.
+func (h *Handler) Logout(c *gin.Context) {
+	if err := h.Svc.Auth.Logout(c.Request.Context(), middleware.ActorOf(c)); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	h.Cookie.Clear(c.Writer, c.Request)
+	c.Status(http.StatusNoContent)
+}
+
+type tokenRequest struct {
+	Name string `json:"name"`
+}
+
+func (r *tokenRequest) Validate() error {
+	if len(r.Name) > 100 {
+		return problem.Fields{"name": "must be at most 100 characters"}.Err()
+	}
+	return nil
+}
+
+// IssueToken hands out a short-lived bearer token bound to the caller's
+// browser session. A token cannot mint further tokens.
+func (h *Handler) IssueToken(c *gin.Context) {
+	if middleware.ViaBearer(c) {
+		httpx.Render(c, problem.New(problem.Forbidden, "session_required", "Access tokens are issued only to a signed-in session."))
+		return
+	}
+	var req tokenRequest
+	if err := httpx.BindOptionalJSON(c, &req); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	token, expires, err := h.Svc.Auth.IssueAccessToken(c.Request.Context(), middleware.ActorOf(c), middleware.SessionOf(c), req.Name)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"token": token, "tokenType": "Bearer", "expiresAt": expires})
+}

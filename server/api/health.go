@@ -1,0 +1,34 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gatehouse/server/httpx"
+	"gatehouse/server/problem"
+)
+
+// Health answers while the process runs.
+func (h *Handler) Health(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// Ready answers 200 when the database answers a query.
+func (h *Handler) Ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	var one int
+	if err := h.Svc.DB.NewRaw("SELECT 1").Scan(ctx, &one); err != nil || one != 1 {
+		httpx.Render(c, problem.New(problem.Unavailable, "database_unavailable", "The database does not answer."))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// OpenAPI serves the API description as JSON.
+func (h *Handler) OpenAPI(c *gin.Context) {
+	c.Data(http.StatusOK, "application/json; charset=utf-8", h.openapi)
+}

@@ -1,0 +1,379 @@
+// Package cli is the command line: serve, admin, migrate, backup, seed and
+// version. main calls Run, which returns the process exit code.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"gatehouse/models"
+	"gatehouse/models/migrations"
+	"gatehouse/server"
+	"gatehouse/server/config"
+	"gatehouse/server/problem"
+	"gatehouse/server/service"
+)
+
+// Version is set at build time with -ldflags.
+var Version = "dev"
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+type usageError struct{ error }
+
+// Run executes the command line and returns the exit code.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, console fs.FS) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return RunContext(ctx, args, stdin, stdout, stderr, console)
+}
+
+// RunContext is Run with a caller-supplied context (tests cancel it).
+func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, console fs.FS) int {
+	root := newRoot(stdin, stdout, stderr, console)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	if errors.As(err, &ue) || strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg(s)") {
+		fmt.Fprintf(stderr, "gatehouse: %v\nRun 'gatehouse --help' for usage.\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "gatehouse: %s\n", describe(err))
+	return exitError
+}
+
+// describe turns an error into words for a shell user, listing field errors.
+func describe(err error) string {
+	var pe *problem.Error
+	if !errors.As(err, &pe) {
+		return err.Error()
+	}
+	msg := pe.Message
+	keys := make([]string, 0, len(pe.Fields))
+	for k := range pe.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		msg += fmt.Sprintf("\n  %s: %s", k, pe.Fields[k])
+	}
+	return msg
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envList(name string) []string {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer, console fs.FS) *cobra.Command {
+	cfg := &config.Config{}
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "Gatehouse: accounts, roles and sign-in in one binary",
+		Long:          "Gatehouse is a self-hosted account-management and sign-in server with its admin console built in.\nWith no command it runs 'serve'.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&cfg.DataDir, "data", env("GATEHOUSE_DATA", "gatehouse-data"), "data directory: SQLite database and secret key (env GATEHOUSE_DATA)")
+	pf.StringVar(&cfg.DatabaseURL, "database-url", env("GATEHOUSE_DATABASE_URL", ""), "PostgreSQL URL instead of the embedded SQLite (env GATEHOUSE_DATABASE_URL)")
+	pf.StringVar(&cfg.LogLevel, "log-level", env("GATEHOUSE_LOG_LEVEL", "info"), "debug, info, warn or error (env GATEHOUSE_LOG_LEVEL)")
+	pf.StringVar(&cfg.LogFormat, "log-format", env("GATEHOUSE_LOG_FORMAT", "text"), "text or json (env GATEHOUSE_LOG_FORMAT)")
+	cfg.SecretKey = os.Getenv("GATEHOUSE_SECRET_KEY")
+	cfg.TurnstileVerifyURL = os.Getenv("GATEHOUSE_TURNSTILE_VERIFY_URL")
+
+	serve := newServe(cfg, stdout, stderr, console)
+	root.AddCommand(serve, newAdmin(cfg, stdin, stdout, stderr), newMigrate(cfg, stdout, stderr), newBackup(cfg, stdout, stderr), newVersion(stdout))
+	// No command: serve (a double-clicked binary just starts).
+	root.RunE = serve.RunE
+	root.Flags().AddFlagSet(serve.Flags())
+	return root
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Start the HTTP server (the default command)",
+		Args:  cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.HTTPAddr, "http", env("GATEHOUSE_HTTP", "127.0.0.1:8080"), "listen address (env GATEHOUSE_HTTP)")
+	f.StringVar(&cfg.BaseURL, "base-url", env("GATEHOUSE_BASE_URL", ""), "public URL for links and callbacks; https makes cookies Secure (env GATEHOUSE_BASE_URL)")
+	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxy", envList("GATEHOUSE_TRUSTED_PROXIES"), "IP or CIDR of a reverse proxy whose X-Forwarded-For is trusted; repeatable (env GATEHOUSE_TRUSTED_PROXIES, comma-separated)")
+	f.StringVar(&cfg.RedisURL, "redis", env("GATEHOUSE_REDIS", ""), "Redis URL for shared rate-limit counters (env GATEHOUSE_REDIS)")
+	f.BoolVar(&cfg.Metrics, "metrics", env("GATEHOUSE_METRICS", "") == "true", "serve Prometheus metrics at /metrics (env GATEHOUSE_METRICS=true)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "TLS certificate file (env GATEHOUSE_TLS_CERT)")
+	f.StringVar(&cfg.TLSKey, "tls-key", env("GATEHOUSE_TLS_KEY", ""), "TLS key file (env GATEHOUSE_TLS_KEY)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := cfg.Normalize(); err != nil {
+			return usageError{err}
+		}
+		log := newLogger(cfg, stderr)
+		slog.SetDefault(log) // the error renderer and libraries log through the default
+		ctx := cmd.Context()
+		db, box, err := server.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		srv, err := server.New(db, box, server.Options{Config: cfg, Console: console, Log: log, Version: Version})
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+		}
+		fmt.Fprintf(stdout, "Gatehouse %s listening on %s (data: %s)\n", Version, ln.Addr(), cfg.DataDir)
+		token, err := srv.Svc.Setup.Begin(ctx)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		if token != "" {
+			fmt.Fprintf(stdout, "\nNo accounts yet. Open this one-time link to create the first super administrator:\n\n    %s/setup?token=%s\n\nThe link works until it is used or the server restarts. Or run: gatehouse admin create --username NAME\n\n", cfg.BaseURL, token)
+		}
+		return srv.Serve(ctx, ln)
+	}
+	return cmd
+}
+
+// openServices opens the data directory for a one-shot command.
+func openServices(ctx context.Context, cfg *config.Config, stderr io.Writer) (*service.Services, func(), error) {
+	if err := cfg.Normalize(); err != nil {
+		return nil, nil, usageError{err}
+	}
+	db, box, err := server.Open(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := server.New(db, box, server.Options{Config: cfg, Log: newLogger(cfg, stderr), Version: Version})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return srv.Svc, func() { db.Close() }, nil
+}
+
+// readPassword takes the password from the flag, or one line of stdin.
+func readPassword(flagValue string, stdin io.Reader, stderr io.Writer) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if f, ok := stdin.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(stderr, "Password: ")
+		}
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", usageError{errors.New("no password given: pass --password or write it on standard input")}
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func newAdmin(cfg *config.Config, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	admin := &cobra.Command{Use: "admin", Short: "Manage accounts from the shell (works while the server runs)"}
+
+	var in service.NewUser
+	create := &cobra.Command{
+		Use:   "create --username NAME [--password PW] [--email EMAIL] [--role ROLE]",
+		Short: "Create an account (a super administrator unless --role says otherwise)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if in.Username == "" {
+				return usageError{errors.New("--username is required")}
+			}
+			pw, err := readPassword(in.Password, stdin, stderr)
+			if err != nil {
+				return err
+			}
+			in.Password = pw
+			svc, closeFn, err := openServices(cmd.Context(), cfg, stderr)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			u, err := svc.CreateUserFromShell(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Created %s %q (public ID %s).\n", u.Role, u.Username, u.PublicID)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&in.Username, "username", "", "username (required)")
+	create.Flags().StringVar(&in.Password, "password", "", "password; read from standard input when omitted")
+	create.Flags().StringVar(&in.Email, "email", "", "email address")
+	create.Flags().StringVar(&in.DisplayName, "display-name", "", "display name")
+	create.Flags().StringVar(&in.Role, "role", models.RoleSuperAdmin, "user, admin or super_admin")
+
+	var newPassword string
+	reset := &cobra.Command{
+		Use:   "reset-password USER [--password PW]",
+		Short: "Set a new password for USER (username, email or public ID); ends their sessions and clears a lock",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := readPassword(newPassword, stdin, stderr)
+			if err != nil {
+				return err
+			}
+			svc, closeFn, err := openServices(cmd.Context(), cfg, stderr)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			u, err := svc.ResetPasswordFromShell(cmd.Context(), args[0], pw)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Password of %q changed; their sessions were ended.\n", u.Username)
+			return nil
+		},
+	}
+	reset.Flags().StringVar(&newPassword, "password", "", "new password; read from standard input when omitted")
+
+	unlock := &cobra.Command{
+		Use:   "unlock USER",
+		Short: "Clear the failed-sign-in lock of USER (username, email or public ID)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, closeFn, err := openServices(cmd.Context(), cfg, stderr)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			u, err := svc.UnlockFromShell(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Unlocked %q.\n", u.Username)
+			return nil
+		},
+	}
+	admin.AddCommand(create, reset, unlock)
+	return admin
+}
+
+func newMigrate(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending database migrations and exit (serve does this too)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Normalize(); err != nil {
+				return usageError{err}
+			}
+			db, err := models.Open(cfg.DatabaseURL, cfg.DatabasePath())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			names, err := migrations.Run(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			if len(names) == 0 {
+				fmt.Fprintln(stdout, "The database is up to date.")
+			} else {
+				fmt.Fprintf(stdout, "Applied %d migration(s): %s\n", len(names), strings.Join(names, ", "))
+			}
+			return nil
+		},
+	}
+}
+
+func newBackup(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write a consistent copy of the SQLite database to FILE (safe while serving)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cfg.Normalize(); err != nil {
+				return usageError{err}
+			}
+			if cfg.DatabaseURL != "" {
+				return usageError{errors.New("backup copies the embedded SQLite database; for PostgreSQL use pg_dump")}
+			}
+			if _, err := os.Stat(cfg.DatabasePath()); err != nil {
+				return fmt.Errorf("no database at %s: %w", cfg.DatabasePath(), err)
+			}
+			if _, err := os.Stat(args[0]); err == nil {
+				return usageError{fmt.Errorf("%s already exists; choose a new file name", args[0])}
+			}
+			db, err := models.OpenSQLite(cfg.DatabasePath())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			// VACUUM INTO reads one snapshot of the WAL database, so writers
+			// may continue while the copy is made.
+			if _, err := db.ExecContext(cmd.Context(), "VACUUM INTO ?", args[0]); err != nil {
+				return fmt.Errorf("backup: %w", err)
+			}
+			fmt.Fprintf(stdout, "Backup written to %s\n", args[0])
+			fmt.Fprintf(stdout, "Keep %s with it: encrypted settings need that key.\n", cfg.KeyPath())
+			return nil
+		},
+	}
+}
+
+func newVersion(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(*cobra.Command, []string) { fmt.Fprintf(stdout, "gatehouse %s\n", Version) },
+	}
+}

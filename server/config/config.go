@@ -1,0 +1,90 @@
+// Package config gathers flags and environment variables into one Config
+// value that the rest of the program receives explicitly.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// Config is everything the server needs to start. Zero values are filled by
+// Normalize.
+type Config struct {
+	// HTTPAddr is the listen address, host:port.
+	HTTPAddr string
+	// DataDir holds the SQLite database and the secret key.
+	DataDir string
+	// BaseURL is the public URL of the server, used for links in emails and
+	// OIDC callbacks, and to decide whether cookies are Secure.
+	BaseURL string
+	// TrustedProxies lists IPs or CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// DatabaseURL selects PostgreSQL ("postgres://...") instead of the
+	// embedded SQLite database in DataDir.
+	DatabaseURL string
+	// SecretKey overrides the key file in DataDir (base64 or hex, 32 bytes).
+	SecretKey string
+	// RedisURL, when set, makes the rate limiter share counters in Redis.
+	RedisURL string
+	// TurnstileVerifyURL overrides Cloudflare's siteverify endpoint (tests).
+	TurnstileVerifyURL string
+	// Metrics serves /metrics when true.
+	Metrics bool
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// TLSCert and TLSKey make the server speak HTTPS itself.
+	TLSCert, TLSKey string
+}
+
+// Normalize fills defaults and checks values that can be checked without I/O.
+func (c *Config) Normalize() error {
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "gatehouse-data"
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	c.DataDir = abs
+	if c.BaseURL == "" {
+		scheme := "http"
+		if c.TLSCert != "" {
+			scheme = "https"
+		}
+		c.BaseURL = scheme + "://" + c.HTTPAddr
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("base URL %q: must be an absolute http(s) URL", c.BaseURL)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	return nil
+}
+
+// SecureCookies reports whether cookies must carry the Secure attribute (and
+// so may use the __Host- prefix).
+func (c *Config) SecureCookies() bool {
+	return c.TLSCert != "" || strings.HasPrefix(c.BaseURL, "https://")
+}
+
+// DatabasePath is the SQLite file inside the data directory.
+func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "gatehouse.db") }
+
+// KeyPath is the secret-key file inside the data directory.
+func (c *Config) KeyPath() string { return filepath.Join(c.DataDir, "secret.key") }

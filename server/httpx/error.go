@@ -1,0 +1,69 @@
+// Package httpx holds the one error renderer, request binding and
+// pagination helpers shared by handlers and middleware.
+package httpx
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"gatehouse/server/problem"
+)
+
+// RequestIDKey is the gin context key holding the request ID.
+const RequestIDKey = "request_id"
+
+// Common errors.
+var (
+	ErrUnauthenticated = problem.New(problem.Unauthenticated, "unauthenticated", "Sign in to continue.")
+	ErrForbidden       = problem.New(problem.Forbidden, "forbidden", "You do not have permission to do this.")
+	ErrNotFound        = problem.New(problem.NotFound, "not_found", "Not found.")
+)
+
+var statusOf = map[problem.Kind]int{
+	problem.BadRequest:       http.StatusBadRequest,
+	problem.Unauthenticated:  http.StatusUnauthorized,
+	problem.Forbidden:        http.StatusForbidden,
+	problem.NotFound:         http.StatusNotFound,
+	problem.Conflict:         http.StatusConflict,
+	problem.TooLarge:         http.StatusRequestEntityTooLarge,
+	problem.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	problem.Invalid:          http.StatusUnprocessableEntity,
+	problem.TooManyRequests:  http.StatusTooManyRequests,
+	problem.Unavailable:      http.StatusServiceUnavailable,
+}
+
+// Render writes err in the JSON error shape and aborts the request. Errors
+// that are not *problem.Error are logged with the request ID and reach the
+// client as a generic 500, so internal details never leak.
+func Render(c *gin.Context, err error) {
+	var e *problem.Error
+	status := http.StatusInternalServerError
+	if errors.As(err, &e) {
+		if s, ok := statusOf[e.Kind]; ok {
+			status = s
+		}
+	} else if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+		// The client went away; nobody reads this answer.
+		e = problem.New(0, "client_closed", "The request was cancelled.")
+		status = 499
+	} else {
+		slog.ErrorContext(c.Request.Context(), "internal error", "err", err, "request_id", c.GetString(RequestIDKey), "method", c.Request.Method, "path", c.Request.URL.Path)
+		e = problem.New(0, "internal_error", "Something went wrong on our side (request "+c.GetString(RequestIDKey)+").")
+	}
+	if e.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	body := gin.H{"code": e.Code, "message": e.Message}
+	if len(e.Fields) > 0 {
+		body["fields"] = e.Fields
+	}
+	for k, v := range e.Extra {
+		body[k] = v
+	}
+	c.AbortWithStatusJSON(status, gin.H{"error": body})
+}

@@ -1,0 +1,158 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/sessions"
+
+	"gatehouse/models"
+	"gatehouse/server/httpx"
+	"gatehouse/server/problem"
+	"gatehouse/server/service"
+)
+
+// SessionCookie reads and writes the session cookie. The cookie carries
+// only the opaque session token, signed and encrypted by gorilla/sessions;
+// the session itself is a database row.
+type SessionCookie struct {
+	store *sessions.CookieStore
+	name  string
+}
+
+// NewSessionCookie builds the cookie handler. Over HTTPS the cookie is
+// named with the __Host- prefix and marked Secure; browsers refuse
+// __Host- cookies without Secure, so plain-HTTP installs use a bare name.
+func NewSessionCookie(hashKey, blockKey []byte, secure bool) *SessionCookie {
+	store := sessions.NewCookieStore(hashKey, blockKey)
+	// The database row decides expiry; the signed cookie only needs to
+	// outlive the longest session lifetime a setting allows.
+	store.MaxAge(366 * 86400)
+	store.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	name := "gatehouse_session"
+	if secure {
+		name = "__Host-gatehouse_session"
+	}
+	return &SessionCookie{store: store, name: name}
+}
+
+// Name is the cookie's name.
+func (s *SessionCookie) Name() string { return s.name }
+
+// Token returns the session token the request carries, or "".
+func (s *SessionCookie) Token(r *http.Request) string {
+	sess, err := s.store.Get(r, s.name)
+	if err != nil {
+		return ""
+	}
+	t, _ := sess.Values["t"].(string)
+	return t
+}
+
+// Set stores token in the cookie for maxAge seconds.
+func (s *SessionCookie) Set(w http.ResponseWriter, r *http.Request, token string, maxAge int) error {
+	sess, _ := s.store.New(r, s.name)
+	sess.Values = map[any]any{"t": token}
+	sess.Options.MaxAge = maxAge
+	return sess.Save(r, w)
+}
+
+// Clear deletes the cookie.
+func (s *SessionCookie) Clear(w http.ResponseWriter, r *http.Request) {
+	sess, _ := s.store.New(r, s.name)
+	sess.Options.MaxAge = -1
+	_ = sess.Save(r, w)
+}
+
+const (
+	actorKey   = "gatehouse.actor"
+	sessionKey = "gatehouse.session"
+	bearerKey  = "gatehouse.bearer"
+)
+
+// Authenticate resolves the caller from a bearer token or the session
+// cookie and stores the Actor in the context. Anonymous callers pass
+// through; RequireUser refuses them. An invalid bearer token is refused
+// outright, an invalid cookie just means "anonymous".
+func Authenticate(auth *service.Auth, cookie *SessionCookie) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		actor := service.Actor{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()}
+		var (
+			sess *models.Session
+			user *models.User
+			err  error
+		)
+		if h := c.GetHeader("Authorization"); h != "" {
+			scheme, token, _ := strings.Cut(h, " ")
+			if !strings.EqualFold(scheme, "Bearer") {
+				httpx.Render(c, problem.New(problem.Unauthenticated, "unauthenticated", "Only Bearer tokens are accepted."))
+				return
+			}
+			sess, user, err = auth.AuthenticateBearer(c.Request.Context(), strings.TrimSpace(token))
+			if err != nil {
+				httpx.Render(c, err)
+				return
+			}
+			c.Set(bearerKey, true)
+		} else if token := cookie.Token(c.Request); token != "" {
+			sess, user, err = auth.Authenticate(c.Request.Context(), token)
+			var pe *problem.Error
+			if err != nil && !errors.As(err, &pe) {
+				httpx.Render(c, err)
+				return
+			}
+		}
+		if user != nil && sess != nil {
+			actor.User, actor.SessionID = user, sess.ID
+			c.Set(sessionKey, sess)
+		}
+		c.Set(actorKey, actor)
+		c.Next()
+	}
+}
+
+// ActorOf returns the caller as Authenticate resolved it.
+func ActorOf(c *gin.Context) service.Actor {
+	a, _ := c.Get(actorKey)
+	actor, _ := a.(service.Actor)
+	return actor
+}
+
+// SessionOf returns the caller's session, or nil.
+func SessionOf(c *gin.Context) *models.Session {
+	s, _ := c.Get(sessionKey)
+	sess, _ := s.(*models.Session)
+	return sess
+}
+
+// ViaBearer reports whether the caller authenticated with an access token.
+func ViaBearer(c *gin.Context) bool { return c.GetBool(bearerKey) }
+
+// RequireUser refuses anonymous callers with 401.
+func RequireUser() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if ActorOf(c).User == nil {
+			httpx.Render(c, httpx.ErrUnauthenticated)
+			return
+		}
+		c.Next()
+	}
+}
+
+// RequireAdmin refuses callers below the admin role with 403 (401 when anonymous).
+func RequireAdmin() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		u := ActorOf(c).User
+		if u == nil {
+			httpx.Render(c, httpx.ErrUnauthenticated)
+			return
+		}
+		if !models.IsAdminRole(u.Role) {
+			httpx.Render(c, httpx.ErrForbidden)
+			return
+		}
+		c.Next()
+	}
+}

@@ -1,0 +1,36 @@
+package server
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"gatehouse/server/api"
+	mw "gatehouse/server/middleware"
+)
+
+// routes is the one route table; read it top to bottom.
+func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc) {
+	a := r.Group("/api")
+	a.GET("/health", h.Health)
+	a.GET("/ready", h.Ready)
+	a.GET("/openapi.json", h.OpenAPI)
+
+	a.Use(authn)
+	a.GET("/setup/status", h.SetupStatus)
+	a.POST("/setup", h.Setup)
+
+	a.GET("/auth/options", h.AuthOptions)
+	a.POST("/auth/login", h.Login)
+	a.POST("/auth/logout", h.Logout)
+	a.POST("/auth/tokens", mw.RequireUser(), h.IssueToken)
+
+	me := a.Group("/me", mw.RequireUser())
+	me.GET("", h.Me)
+	me.PATCH("", h.UpdateMe)
+	me.POST("/password", h.ChangePassword)
+	me.GET("/sessions", h.MySessions)
+	me.DELETE("/sessions", h.RevokeMyOtherSessions)
+	me.DELETE("/sessions/:id", h.RevokeMySession)
+
+	admin := a.Group("/admin", mw.RequireAdmin())
+	admin.GET("/audit", h.ListAudit)
+}

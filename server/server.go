@@ -1,0 +1,172 @@
+// Package server assembles Gatehouse: it opens storage, wires services,
+// middleware and the route table, and runs the HTTP server.
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/uptrace/bun"
+
+	"gatehouse/models"
+	"gatehouse/models/migrations"
+	"gatehouse/server/api"
+	"gatehouse/server/config"
+	mw "gatehouse/server/middleware"
+	"gatehouse/server/security"
+	"gatehouse/server/service"
+)
+
+// Options are the pieces a Server is built from. Tests pass a clock and
+// cheap hash parameters; production leaves them zero.
+type Options struct {
+	Config  *config.Config
+	Console fs.FS
+	Log     *slog.Logger
+	Version string
+	Now     service.Clock
+	Argon2  *security.Argon2Params
+}
+
+// Server is a ready-to-serve Gatehouse.
+type Server struct {
+	Cfg     *config.Config
+	DB      *bun.DB
+	Svc     *service.Services
+	Handler http.Handler
+	Log     *slog.Logger
+}
+
+// Open prepares storage: the data directory, the secret key and the
+// database with all migrations applied.
+func Open(ctx context.Context, cfg *config.Config) (*bun.DB, *security.SecretBox, error) {
+	key, err := security.LoadOrCreateKey(cfg.SecretKey, cfg.KeyPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	box, err := security.NewSecretBox(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := models.Open(cfg.DatabaseURL, cfg.DatabasePath())
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := migrations.Run(ctx, db); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, box, nil
+}
+
+// New builds a Server on an open database.
+func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
+	cfg := opt.Config
+	log := opt.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	params := security.DefaultArgon2
+	if opt.Argon2 != nil {
+		params = *opt.Argon2
+	}
+	svc := service.New(service.Deps{
+		DB: db, Now: opt.Now, Box: box, Log: log,
+		Hasher: security.NewHasher(params, 0, 15*time.Second),
+	})
+	cookie := mw.NewSessionCookie(deriveKey(box.Key(), "cookie-hash"), deriveKey(box.Key(), "cookie-block"), cfg.SecureCookies())
+	h, err := api.NewHandler(cfg, svc, cookie, opt.Version)
+	if err != nil {
+		return nil, err
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = false
+	// Only configured proxies may set the client IP through headers.
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	r.Use(mw.RequestID(), mw.Logger(log), mw.Recovery(log), mw.SecurityHeaders(cfg.SecureCookies()))
+	routes(r, h, mw.Authenticate(svc.Auth, cookie))
+	console := opt.Console
+	if console == nil {
+		console = emptyFS{}
+	}
+	r.NoRoute(spa(console))
+
+	return &Server{Cfg: cfg, DB: db, Svc: svc, Handler: mw.CrossOrigin(r), Log: log}, nil
+}
+
+func deriveKey(master []byte, label string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+type emptyFS struct{}
+
+func (emptyFS) Open(string) (fs.File, error) { return nil, fs.ErrNotExist }
+
+// Serve listens and serves until ctx ends, then lets in-flight requests
+// finish (up to 20 seconds). ready, when not nil, receives the bound address.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.Cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, s.Cfg.TLSCert, s.Cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	go s.sweep(ctx)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.Log.Info("shutting down; letting in-flight requests finish")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// sweep deletes expired sessions and tokens every few minutes.
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := models.DeleteExpiredSessions(ctx, s.DB, s.Svc.Now()); err != nil && ctx.Err() == nil {
+				s.Log.Warn("expired-session sweep failed", "err", err)
+			}
+		}
+	}
+}

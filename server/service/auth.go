@@ -1,0 +1,385 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"gatehouse/models"
+	"gatehouse/server/problem"
+	"gatehouse/server/security"
+)
+
+// ErrInvalidCredentials is the one answer for every failed sign-in: unknown
+// account, wrong password, locked, suspended or otherwise inactive. The
+// same text and status for all of them keeps accounts from being probed.
+var ErrInvalidCredentials = problem.New(problem.Unauthenticated, "invalid_credentials", "The sign-in name or password is incorrect.")
+
+// ErrSessionInvalid is answered for a missing, expired or revoked session.
+var ErrSessionInvalid = problem.New(problem.Unauthenticated, "unauthenticated", "Sign in to continue.")
+
+// errHasherBusy maps an overloaded password hasher to a 503.
+var errHasherBusy = &problem.Error{Kind: problem.Unavailable, Code: "busy", Message: "The server is busy signing other people in; try again in a moment.", RetryAfter: 2}
+
+// Auth signs people in and out and authenticates requests.
+type Auth struct {
+	deps     Deps
+	settings *Settings
+	audit    *Audit
+}
+
+// LoginResult is the outcome of a successful password step.
+type LoginResult struct {
+	User    *models.User
+	Session *models.Session
+	// Token is the session's secret, for the cookie; it is stored only hashed.
+	Token string
+}
+
+// SessionTouchInterval is how stale last_seen_at may get before a request
+// writes it again; it keeps reads from turning into writes.
+const SessionTouchInterval = time.Minute
+
+func hasherErr(err error) error {
+	if errors.Is(err, security.ErrHasherBusy) {
+		return errHasherBusy
+	}
+	return err
+}
+
+// Login checks an identifier (username or email, as the sign-in settings
+// allow) and a password. Every failure returns ErrInvalidCredentials after
+// about the same amount of work: a password hash is always computed.
+func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password string) (*LoginResult, error) {
+	identifier = strings.TrimSpace(identifier)
+	signin, err := a.settings.Signin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := a.settings.Security(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var user *models.User
+	isEmail := strings.Contains(identifier, "@")
+	switch {
+	case isEmail && signin.EmailEnabled:
+		user, err = models.UserByEmail(ctx, a.deps.DB, identifier)
+	case !isEmail && signin.UsernameEnabled:
+		user, err = models.UserByUsername(ctx, a.deps.DB, identifier)
+	default:
+		err = models.ErrNotFound
+	}
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return nil, err
+	}
+	if user == nil || err != nil {
+		// Hash anyway so that an unknown account costs as much as a known one.
+		if _, herr := a.deps.Hasher.Verify(ctx, password, ""); herr != nil {
+			return nil, hasherErr(herr)
+		}
+		a.auditFailure(ctx, actor, nil, identifier, "unknown_account")
+		return nil, ErrInvalidCredentials
+	}
+
+	ok, err := a.checkSecret(ctx, user, sec, func() (bool, error) {
+		return a.deps.Hasher.Verify(ctx, password, derefString(user.PasswordHash))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		a.auditFailure(ctx, actor, user, identifier, "wrong_password")
+		return nil, ErrInvalidCredentials
+	}
+	if user.Status != models.StatusActive {
+		a.auditFailure(ctx, actor, user, identifier, "status_"+user.Status)
+		return nil, ErrInvalidCredentials
+	}
+	return a.startSession(ctx, actor, user, "password", sec)
+}
+
+// errLocked is an internal signal: the account's lock holds.
+var errLocked = errors.New("account locked")
+
+// checkSecret runs verify (a password, TOTP or recovery-code check) under
+// the failed-sign-in lock: an attempt is reserved atomically before the
+// secret is checked, so parallel guesses can never verify more than
+// LockThreshold secrets before the lock; a locked account still costs a
+// dummy hash so that its answer takes as long as any other. It reports
+// false for a wrong secret and for a locked account alike.
+func (a *Auth) checkSecret(ctx context.Context, user *models.User, sec SecuritySettings, verify func() (bool, error)) (bool, error) {
+	if sec.LockThreshold <= 0 {
+		ok, err := verify()
+		return ok, hasherErr(err)
+	}
+	if err := a.reserveAttempt(ctx, user.ID, sec); err != nil {
+		if !errors.Is(err, errLocked) {
+			return false, err
+		}
+		if _, herr := a.deps.Hasher.Verify(ctx, "", ""); herr != nil {
+			return false, hasherErr(herr)
+		}
+		return false, nil
+	}
+	ok, err := verify()
+	if err != nil {
+		return false, hasherErr(err)
+	}
+	if ok {
+		// Success clears the counter (and with it any in-flight reservations).
+		_, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).
+			Set("failed_logins = 0").Set("locked_until = NULL").
+			Where("id = ?", user.ID).Exec(ctx)
+		return true, err
+	}
+	// The reservation already counted this failure; lock when it reached
+	// the threshold. Only one of several parallel failures sets the lock.
+	until := a.deps.Now().Add(time.Duration(sec.LockDurationSeconds) * time.Second)
+	res, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).
+		Set("locked_until = ?", until).
+		Where("id = ?", user.ID).Where("locked_until IS NULL").Where("failed_logins >= ?", sec.LockThreshold).
+		Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		_ = a.audit.Write(ctx, a.deps.DB, AuditEntry{Action: ActionAccountLocked, Target: user, Details: map[string]any{"lockedUntil": until, "threshold": sec.LockThreshold}})
+	}
+	return false, nil
+}
+
+// reserveAttempt counts one attempt before the secret is checked. It fails
+// with errLocked while the lock holds. An expired lock starts a new count.
+// When threshold attempts are already in flight (not yet known to have
+// failed), it waits briefly for them to finish.
+func (a *Auth) reserveAttempt(ctx context.Context, userID int64, sec SecuritySettings) error {
+	threshold := sec.LockThreshold
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		now := a.deps.Now()
+		res, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).
+			Set("failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END").
+			Set("locked_until = NULL").
+			Where("id = ?", userID).
+			Where("(locked_until IS NULL AND failed_logins < ?) OR (locked_until IS NOT NULL AND locked_until <= ?)", threshold, now).
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		var lockedUntil *time.Time
+		if err := a.deps.DB.NewSelect().Model((*models.User)(nil)).Column("locked_until").Where("id = ?", userID).Scan(ctx, &lockedUntil); err != nil {
+			return err
+		}
+		if lockedUntil != nil && lockedUntil.After(now) {
+			return errLocked
+		}
+		if time.Now().After(deadline) {
+			// The count stayed at the threshold without a lock (the
+			// threshold was lowered, or a process died mid-check): turn it
+			// into a real lock so that it expires like any other.
+			_, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).
+				Set("locked_until = ?", now.Add(time.Duration(sec.LockDurationSeconds)*time.Second)).
+				Where("id = ?", userID).Where("locked_until IS NULL").Exec(ctx)
+			if err != nil {
+				return err
+			}
+			return errLocked
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(15 * time.Millisecond):
+		}
+	}
+}
+
+func (a *Auth) auditFailure(ctx context.Context, actor Actor, user *models.User, identifier, reason string) {
+	e := AuditEntry{Action: ActionLoginFailed, Actor: actor, Target: user, Details: map[string]any{"reason": reason}}
+	e.Actor.User = nil
+	if user == nil {
+		e.ActorLabel = identifier
+		e.Details["identifier"] = truncate(identifier, 100)
+	}
+	if err := a.audit.Write(ctx, a.deps.DB, e); err != nil {
+		a.deps.Log.ErrorContext(ctx, "audit write failed", "err", err)
+	}
+}
+
+// startSession creates a new session row (a new identifier every time:
+// sign-in always rotates the session) and records the sign-in.
+func (a *Auth) startSession(ctx context.Context, actor Actor, user *models.User, method string, sec SecuritySettings) (*LoginResult, error) {
+	now := a.deps.Now()
+	token := security.NewToken(32)
+	sess := &models.Session{
+		ID: security.NewToken(12), TokenHash: security.HashToken(token), UserID: user.ID,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Duration(sec.SessionLifetimeSeconds) * time.Second),
+		IP: truncate(actor.IP, 64), UserAgent: truncate(actor.UserAgent, 500), Method: method,
+	}
+	err := models.RunInTx(ctx, a.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		if actor.SessionID != "" { // the browser's previous session ends here
+			if _, err := models.DeleteSession(ctx, tx, actor.SessionID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewInsert().Model(sess).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model(user).
+			Set("last_login_at = ?", now).Set("last_login_ip = ?", sess.IP).
+			WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		user.LastLoginAt, user.LastLoginIP = &now, sess.IP
+		return a.audit.Write(ctx, tx, AuditEntry{Action: ActionLoginSucceeded, Actor: Actor{User: user, IP: actor.IP, UserAgent: actor.UserAgent}, Target: user, Details: map[string]any{"method": method, "sessionId": sess.ID}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &LoginResult{User: user, Session: sess, Token: token}, nil
+}
+
+// Authenticate resolves a session token to its session and active user.
+// Expired, idle, revoked and inactive-user sessions are refused.
+func (a *Auth) Authenticate(ctx context.Context, token string) (*models.Session, *models.User, error) {
+	if token == "" {
+		return nil, nil, ErrSessionInvalid
+	}
+	sess, err := models.SessionByTokenHash(ctx, a.deps.DB, security.HashToken(token))
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, ErrSessionInvalid
+	} else if err != nil {
+		return nil, nil, err
+	}
+	sec, err := a.settings.Security(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := a.deps.Now()
+	if !sessionAlive(sess, sec, now) {
+		_, _ = models.DeleteSession(ctx, a.deps.DB, sess.ID)
+		return nil, nil, ErrSessionInvalid
+	}
+	user, err := models.UserByID(ctx, a.deps.DB, sess.UserID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, ErrSessionInvalid
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if user.Status != models.StatusActive {
+		return nil, nil, ErrSessionInvalid
+	}
+	if now.Sub(sess.LastSeenAt) > SessionTouchInterval {
+		if _, err := a.deps.DB.NewUpdate().Model(sess).Set("last_seen_at = ?", now).WherePK().Exec(ctx); err != nil {
+			a.deps.Log.WarnContext(ctx, "session touch failed", "err", err)
+		}
+		sess.LastSeenAt = now
+	}
+	return sess, user, nil
+}
+
+// sessionAlive applies the absolute lifetime (as stored, and as the current
+// setting allows: shortening the setting cuts existing sessions) and the
+// idle timeout.
+func sessionAlive(s *models.Session, sec SecuritySettings, now time.Time) bool {
+	if !now.Before(s.ExpiresAt) {
+		return false
+	}
+	if !now.Before(s.CreatedAt.Add(time.Duration(sec.SessionLifetimeSeconds) * time.Second)) {
+		return false
+	}
+	if sec.SessionIdleTimeoutSeconds > 0 && !now.Before(s.LastSeenAt.Add(time.Duration(sec.SessionIdleTimeoutSeconds)*time.Second)) {
+		return false
+	}
+	return true
+}
+
+// AccessTokenPrefix marks Gatehouse bearer tokens (helps secret scanners).
+const AccessTokenPrefix = "gha_"
+
+// IssueAccessToken creates a bearer token bound to the caller's session.
+func (a *Auth) IssueAccessToken(ctx context.Context, actor Actor, sess *models.Session, name string) (string, time.Time, error) {
+	sec, err := a.settings.Security(ctx)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := a.deps.Now()
+	expires := now.Add(time.Duration(sec.AccessTokenLifetimeSeconds) * time.Second)
+	if sess.ExpiresAt.Before(expires) {
+		expires = sess.ExpiresAt
+	}
+	token := AccessTokenPrefix + security.NewToken(32)
+	row := &models.AccessToken{ID: security.NewToken(12), TokenHash: security.HashToken(token), SessionID: sess.ID, UserID: sess.UserID, Name: name, CreatedAt: now, ExpiresAt: expires}
+	err = models.RunInTx(ctx, a.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+			return err
+		}
+		return a.audit.Write(ctx, tx, AuditEntry{Action: ActionTokenIssued, Actor: actor, Target: actor.User, Details: map[string]any{"tokenId": row.ID, "name": name, "expiresAt": expires}})
+	})
+	return token, expires, err
+}
+
+// AuthenticateBearer resolves an access token to its session and user; the
+// token dies with its session.
+func (a *Auth) AuthenticateBearer(ctx context.Context, token string) (*models.Session, *models.User, error) {
+	if !strings.HasPrefix(token, AccessTokenPrefix) {
+		return nil, nil, ErrSessionInvalid
+	}
+	t, err := models.AccessTokenByHash(ctx, a.deps.DB, security.HashToken(token))
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, ErrSessionInvalid
+	} else if err != nil {
+		return nil, nil, err
+	}
+	now := a.deps.Now()
+	if !now.Before(t.ExpiresAt) {
+		return nil, nil, ErrSessionInvalid
+	}
+	sess, err := models.SessionByID(ctx, a.deps.DB, t.SessionID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil, ErrSessionInvalid
+	} else if err != nil {
+		return nil, nil, err
+	}
+	sec, err := a.settings.Security(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Token use does not keep the session from idling out, but the
+	// absolute lifetime applies.
+	sec.SessionIdleTimeoutSeconds = 0
+	if !sessionAlive(sess, sec, now) {
+		return nil, nil, ErrSessionInvalid
+	}
+	user, err := models.UserByID(ctx, a.deps.DB, sess.UserID)
+	if err != nil || user.Status != models.StatusActive {
+		return nil, nil, ErrSessionInvalid
+	}
+	return sess, user, nil
+}
+
+// Logout ends the caller's session.
+func (a *Auth) Logout(ctx context.Context, actor Actor) error {
+	if actor.SessionID == "" {
+		return nil
+	}
+	return models.RunInTx(ctx, a.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := models.DeleteSession(ctx, tx, actor.SessionID); err != nil {
+			return err
+		}
+		return a.audit.Write(ctx, tx, AuditEntry{Action: ActionLogout, Actor: actor, Target: actor.User, Details: map[string]any{"sessionId": actor.SessionID}})
+	})
+}
+
+func derefString(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

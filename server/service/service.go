@@ -1,0 +1,73 @@
+// Package service holds Gatehouse's rules: sign-in and lockout, sessions,
+// protections, settings guards, and the audit log. It opens every
+// transaction and knows nothing of HTTP.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"gatehouse/models"
+	"gatehouse/server/problem"
+	"gatehouse/server/security"
+)
+
+// Clock tells the time; tests inject a controllable one.
+type Clock func() time.Time
+
+// Deps are what every service needs.
+type Deps struct {
+	DB     *bun.DB
+	Now    Clock
+	Hasher *security.Hasher
+	Box    *security.SecretBox
+	Log    *slog.Logger
+}
+
+// Services bundles the services the HTTP layer calls.
+type Services struct {
+	Deps
+	Settings *Settings
+	Audit    *Audit
+	Auth     *Auth
+	Account  *Account
+	Setup    *Setup
+}
+
+// New wires the services together.
+func New(d Deps) *Services {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	s := &Services{Deps: d}
+	s.Settings = &Settings{deps: d, cache: map[string]cachedSetting{}}
+	s.Audit = &Audit{now: d.Now}
+	s.Auth = &Auth{deps: d, settings: s.Settings, audit: s.Audit}
+	s.Account = &Account{deps: d, settings: s.Settings, audit: s.Audit}
+	s.Setup = &Setup{deps: d, settings: s.Settings, audit: s.Audit, svc: s}
+	return s
+}
+
+// Actor is who makes a request and from where: the signed-in user (nil for
+// anonymous requests), their session, and the client's IP and user agent.
+type Actor struct {
+	User      *models.User
+	SessionID string
+	IP        string
+	UserAgent string
+}
+
+func (s *Services) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return models.RunInTx(ctx, s.DB, fn)
+}
+
+// errNotFound is the client-facing "no such thing".
+func errNotFound(what string) *problem.Error {
+	return problem.New(problem.NotFound, "not_found", what+" was not found.")
+}
