@@ -88,6 +88,10 @@ func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password stri
 	ok, err := a.checkSecret(ctx, user, sec, func() (bool, error) {
 		return a.deps.Hasher.Verify(ctx, password, derefString(user.PasswordHash))
 	})
+	if errors.Is(err, errLocked) {
+		a.auditFailure(ctx, actor, user, identifier, "locked")
+		return nil, ErrInvalidCredentials
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +114,7 @@ var errLocked = errors.New("account locked")
 // secret is checked, so parallel guesses can never verify more than
 // LockThreshold secrets before the lock; a locked account still costs a
 // dummy hash so that its answer takes as long as any other. It reports
-// false for a wrong secret and for a locked account alike.
+// false for a wrong secret, and errLocked while the lock holds.
 func (a *Auth) checkSecret(ctx context.Context, user *models.User, sec SecuritySettings, verify func() (bool, error)) (bool, error) {
 	if sec.LockThreshold <= 0 {
 		ok, err := verify()
@@ -123,7 +127,7 @@ func (a *Auth) checkSecret(ctx context.Context, user *models.User, sec SecurityS
 		if _, herr := a.deps.Hasher.Verify(ctx, "", ""); herr != nil {
 			return false, hasherErr(herr)
 		}
-		return false, nil
+		return false, errLocked
 	}
 	ok, err := verify()
 	if err != nil {

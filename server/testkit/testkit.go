@@ -1,0 +1,415 @@
+// Package testkit starts a real Gatehouse (real router, middleware and a
+// temp SQLite database with the real migrations) for HTTP tests, with
+// named-user builders, a controllable clock, and a client that checks every
+// response against the OpenAPI document.
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"gatehouse/models"
+	"gatehouse/server"
+	"gatehouse/server/api"
+	"gatehouse/server/config"
+	"gatehouse/server/problem"
+	"gatehouse/server/security"
+	"gatehouse/server/service"
+)
+
+// Clock is a settable clock for tests.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// App is a running Gatehouse for one test.
+type App struct {
+	T      testing.TB
+	Server *server.Server
+	HTTP   *httptest.Server
+	URL    string
+	Clock  *Clock
+	Svc    *service.Services
+	Cfg    *config.Config
+
+	router routers.Router
+}
+
+// Option adjusts the configuration before the app starts.
+type Option func(*config.Config)
+
+// WithTrustedProxies trusts X-Forwarded-For from these proxies.
+func WithTrustedProxies(p ...string) Option {
+	return func(c *config.Config) { c.TrustedProxies = p }
+}
+
+// WithBaseURL sets the public base URL.
+func WithBaseURL(u string) Option { return func(c *config.Config) { c.BaseURL = u } }
+
+// FastArgon2 keeps tests quick; production parameters are tested in the
+// security package.
+var FastArgon2 = security.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// ConsoleIndex is the index.html the test console serves.
+const ConsoleIndex = "<!doctype html><title>console</title>"
+
+// NewApp starts Gatehouse on a fresh database in t.TempDir().
+func NewApp(t testing.TB, opts ...Option) *App {
+	t.Helper()
+	cfg := &config.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", BaseURL: "http://gatehouse.test"}
+	for _, o := range opts {
+		o(cfg)
+	}
+	if err := cfg.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, box, err := server.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clock := &Clock{t: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)}
+	console := fstest.MapFS{
+		"index.html":         {Data: []byte(ConsoleIndex)},
+		"assets/app-abc1.js": {Data: []byte("console.log(1)")},
+	}
+	srv, err := server.New(db, box, server.Options{Config: cfg, Console: console, Version: "test", Now: clock.Now, Argon2: &FastArgon2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler)
+	t.Cleanup(hs.Close)
+	doc, err := api.LoadOpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Servers = openapi3.Servers{{URL: hs.URL}}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &App{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Svc: srv.Svc, Cfg: cfg, router: router}
+}
+
+// User is a named test account with its password.
+type User struct {
+	*models.User
+	Password string
+}
+
+// UserSpec describes a test account.
+type UserSpec struct {
+	Username, Email, Role, Status, Password string
+}
+
+// CreateUser makes an account directly through the service layer.
+func (a *App) CreateUser(spec UserSpec) *User {
+	a.T.Helper()
+	if spec.Password == "" {
+		spec.Password = "Test-Passphrase-91!"
+	}
+	if spec.Role == "" {
+		spec.Role = models.RoleUser
+	}
+	u, err := a.Svc.CreateUserFromShell(context.Background(), service.NewUser{
+		Username: spec.Username, Email: spec.Email, Password: spec.Password, Role: spec.Role,
+	})
+	if err != nil {
+		a.T.Fatalf("create %s: %s", spec.Username, describe(err))
+	}
+	if spec.Status != "" && spec.Status != models.StatusActive {
+		if _, err := a.Svc.DB.NewUpdate().Model(u).Set("status = ?", spec.Status).WherePK().Exec(context.Background()); err != nil {
+			a.T.Fatal(err)
+		}
+		u.Status = spec.Status
+	}
+	return &User{User: u, Password: spec.Password}
+}
+
+// SuperAdmin, Admin and Member are shorthands for named accounts.
+func (a *App) SuperAdmin(name string) *User {
+	return a.CreateUser(UserSpec{Username: name, Email: name + "@example.com", Role: models.RoleSuperAdmin})
+}
+
+// Admin creates an active administrator.
+func (a *App) Admin(name string) *User {
+	return a.CreateUser(UserSpec{Username: name, Email: name + "@example.com", Role: models.RoleAdmin})
+}
+
+// Member creates an active user.
+func (a *App) Member(name string) *User {
+	return a.CreateUser(UserSpec{Username: name, Email: name + "@example.com", Role: models.RoleUser})
+}
+
+// Client is a browser-like HTTP client with its own cookie jar.
+type Client struct {
+	app    *App
+	HTTP   *http.Client
+	Header http.Header
+	// SkipSpec turns off OpenAPI response checks (for deliberately
+	// undocumented paths).
+	SkipSpec bool
+}
+
+// Client returns a fresh anonymous client.
+func (a *App) Client() *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{app: a, HTTP: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, Header: http.Header{}}
+}
+
+// LoginAs returns a client signed in as u.
+func (a *App) LoginAs(u *User) *Client {
+	a.T.Helper()
+	c := a.Client()
+	r := c.POST("/api/auth/login", map[string]string{"identifier": u.Username, "password": u.Password})
+	r.Expect(http.StatusOK)
+	return c
+}
+
+// Response is a finished request.
+type Response struct {
+	T      testing.TB
+	Status int
+	Header http.Header
+	Body   []byte
+	Req    *http.Request
+}
+
+// Do sends a request. body may be nil, a []byte/string (sent as is, with
+// the Content-Type from headers or application/json) or any value to
+// encode as JSON.
+func (c *Client) Do(method, path string, body any, headers ...string) *Response {
+	t := c.app.T
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		js, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(js)
+	}
+	req, err := http.NewRequest(method, c.app.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Response{T: t, Status: res.StatusCode, Header: res.Header, Body: data, Req: req}
+	if !c.SkipSpec && strings.HasPrefix(req.URL.Path, "/api/") && req.URL.Path != "/api/openapi.json" && res.StatusCode != http.StatusNotFound {
+		c.app.checkSpec(r)
+	}
+	return r
+}
+
+// GET, POST, PATCH, PUT and DELETE are shorthands for Do.
+func (c *Client) GET(path string, headers ...string) *Response {
+	return c.Do("GET", path, nil, headers...)
+}
+
+// POST sends body as JSON.
+func (c *Client) POST(path string, body any, headers ...string) *Response {
+	return c.Do("POST", path, body, headers...)
+}
+
+// PATCH sends body as JSON.
+func (c *Client) PATCH(path string, body any, headers ...string) *Response {
+	return c.Do("PATCH", path, body, headers...)
+}
+
+// PUT sends body as JSON.
+func (c *Client) PUT(path string, body any, headers ...string) *Response {
+	return c.Do("PUT", path, body, headers...)
+}
+
+// DELETE sends a DELETE.
+func (c *Client) DELETE(path string, headers ...string) *Response {
+	return c.Do("DELETE", path, nil, headers...)
+}
+
+// Cookie returns the named cookie the jar holds for the app, or nil.
+func (c *Client) Cookie(name string) *http.Cookie {
+	u, _ := url.Parse(c.app.URL)
+	for _, ck := range c.HTTP.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+// checkSpec validates the response against the OpenAPI document: the
+// route and status must be documented and the body must match its schema.
+func (a *App) checkSpec(r *Response) {
+	t := a.T
+	t.Helper()
+	route, params, err := a.router.FindRoute(r.Req)
+	if err != nil {
+		t.Errorf("OpenAPI: %s %s is not documented: %v", r.Req.Method, r.Req.URL.Path, err)
+		return
+	}
+	in := &openapi3filter.RequestValidationInput{Request: r.Req, PathParams: params, Route: route, Options: &openapi3filter.Options{ExcludeRequestBody: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: r.Status, Header: r.Header,
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	out.SetBodyBytes(r.Body)
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		t.Errorf("OpenAPI: response to %s %s (%d) does not match the document: %v\nbody: %s", r.Req.Method, r.Req.URL.Path, r.Status, err, truncate(r.Body))
+	}
+}
+
+func truncate(b []byte) string {
+	if len(b) > 600 {
+		return string(b[:600]) + "..."
+	}
+	return string(b)
+}
+
+// Expect fails the test unless the status is one of want.
+func (r *Response) Expect(want ...int) *Response {
+	r.T.Helper()
+	for _, w := range want {
+		if r.Status == w {
+			return r
+		}
+	}
+	r.T.Fatalf("%s %s: status %d, want %v; body: %s", r.Req.Method, r.Req.URL.Path, r.Status, want, truncate(r.Body))
+	return r
+}
+
+// JSON decodes the body into v.
+func (r *Response) JSON(v any) {
+	r.T.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		r.T.Fatalf("decode %s: %v; body: %s", r.Req.URL.Path, err, truncate(r.Body))
+	}
+}
+
+// Map decodes the body as a JSON object.
+func (r *Response) Map() map[string]any {
+	r.T.Helper()
+	var m map[string]any
+	r.JSON(&m)
+	return m
+}
+
+// ErrorCode returns error.code of an error answer.
+func (r *Response) ErrorCode() string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// Fields returns error.fields of an error answer.
+func (r *Response) Fields() map[string]string {
+	var e struct {
+		Error struct {
+			Fields map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Fields
+}
+
+// AuditActions lists the actions of the audit rows about a target (public
+// ID), oldest first.
+func (a *App) AuditActions(targetPublicID string) []string {
+	var rows []models.AuditEvent
+	if err := a.Svc.DB.NewSelect().Model(&rows).Where("target_public_id = ?", targetPublicID).Order("id").Scan(context.Background()); err != nil {
+		a.T.Fatal(err)
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Action
+	}
+	return out
+}
+
+// Reload reads a user's current row.
+func (a *App) Reload(u *User) *models.User {
+	a.T.Helper()
+	m, err := models.UserByID(context.Background(), a.Svc.DB, u.ID)
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	return m
+}
+
+// SetCookie returns the named cookie set by this response, or nil.
+func (r *Response) SetCookie(name string) *http.Cookie {
+	for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
+
+func describe(err error) string {
+	var pe *problem.Error
+	if errors.As(err, &pe) && len(pe.Fields) > 0 {
+		b, _ := json.Marshal(pe.Fields)
+		return err.Error() + " " + string(b)
+	}
+	return err.Error()
+}
