@@ -81,7 +81,7 @@ const unauthorizedMiddleware: Middleware = {
 }
 
 /** Creates a client; tests pass their own fetch. */
-export function createApiClient(fetchImpl?: typeof fetch) {
+export function createApiClient(fetchImpl?: (input: Request) => Promise<Response>) {
   const client = createClient<paths>({
     baseUrl: '',
     credentials: 'same-origin',

@@ -13,8 +13,13 @@ export function homeFor(user: Pick<User, 'role'>): RouteLocationRaw {
   return isAdminRole(user.role) ? { name: 'admin-audit' } : { name: 'account-profile' }
 }
 
+/** The parts of the target location the decision looks at. */
+export type GuardTarget = Pick<RouteLocationNormalized, 'fullPath' | 'meta' | 'matched'> & {
+  name?: RouteLocationNormalized['name'] | null
+}
+
 export async function decideNavigation(
-  to: RouteLocationNormalized,
+  to: GuardTarget,
   deps: GuardDeps,
 ): Promise<true | RouteLocationRaw> {
   let pending = false

@@ -1,0 +1,16 @@
+// Tests import `test` and `expect` from here: baseURL points at the server
+// that global-setup.ts started.
+import { test as base, expect } from '@playwright/test'
+
+export const test = base.extend<{ setupToken: string }>({
+  baseURL: async ({}, use) => {
+    const url = process.env.GATEHOUSE_E2E_URL
+    if (!url) throw new Error('GATEHOUSE_E2E_URL is not set: global-setup.ts did not run')
+    await use(url)
+  },
+  setupToken: async ({}, use) => {
+    await use(process.env.GATEHOUSE_E2E_SETUP_TOKEN ?? '')
+  },
+})
+
+export { expect }
