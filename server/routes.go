@@ -33,4 +33,7 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc) {
 
 	admin := a.Group("/admin", mw.RequireAdmin())
 	admin.GET("/audit", h.ListAudit)
+	admin.GET("/settings/:group", h.GetSettings)
+	admin.PUT("/settings/:group", h.PutSettings)
+	admin.POST("/settings/email/test", h.SendTestEmail)
 }

@@ -228,3 +228,5 @@ func (s *Settings) SaveSecurity(ctx context.Context, v SecuritySettings) error {
 		return err
 	})
 }
+
+func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }

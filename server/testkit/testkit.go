@@ -413,3 +413,16 @@ func describe(err error) string {
 	}
 	return err.Error()
 }
+
+// AuditActionsAll lists every audit action, oldest first.
+func (a *App) AuditActionsAll() []string {
+	var rows []models.AuditEvent
+	if err := a.Svc.DB.NewSelect().Model(&rows).Order("id").Scan(context.Background()); err != nil {
+		a.T.Fatal(err)
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Action
+	}
+	return out
+}
