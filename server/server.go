@@ -44,7 +44,13 @@ type Server struct {
 	Svc     *service.Services
 	Handler http.Handler
 	Log     *slog.Logger
+
+	engine *gin.Engine
 }
+
+// Routes lists the routes of the route table (method and gin path), for the
+// test that compares them with the OpenAPI document.
+func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
 
 // Open prepares storage: the data directory, the secret key and the
 // database with all migrations applied.
@@ -104,7 +110,7 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 	}
 	r.NoRoute(spa(console))
 
-	return &Server{Cfg: cfg, DB: db, Svc: svc, Handler: mw.CrossOrigin(r), Log: log}, nil
+	return &Server{Cfg: cfg, DB: db, Svc: svc, Handler: mw.CrossOrigin(r), Log: log, engine: r}, nil
 }
 
 func deriveKey(master []byte, label string) []byte {
