@@ -16,8 +16,8 @@ import (
 // SMTP is a ready-to-use SMTP configuration (password already decrypted).
 type SMTP struct {
 	Host, Username, Password, SenderName, SenderAddress string
-	Port                                                 int
-	TLSMode                                              string // none, starttls, tls
+	Port                                                int
+	TLSMode                                             string // none, starttls, tls
 }
 
 // Message is one email.
