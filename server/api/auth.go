@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -67,7 +66,8 @@ func (h *Handler) Login(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
-	maxAge := int(time.Until(res.Session.ExpiresAt).Seconds())
+	// The session's clock, not the wall clock: they differ under a test clock.
+	maxAge := int(res.Session.ExpiresAt.Sub(h.Svc.Now()).Seconds())
 	if err := h.Cookie.Set(c.Writer, c.Request, res.Token, max(maxAge, 1)); err != nil {
 		httpx.Render(c, err)
 		return
