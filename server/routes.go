@@ -8,18 +8,21 @@ import (
 )
 
 // routes is the one route table; read it top to bottom.
-func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc) {
+// Health, readiness and the API document are neither authenticated nor
+// rate limited; everything after a.Use is both.
+func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLimiter) {
+	strict := rl.Limit(mw.ScopeAuth)
 	a := r.Group("/api")
 	a.GET("/health", h.Health)
 	a.GET("/ready", h.Ready)
 	a.GET("/openapi.json", h.OpenAPI)
 
-	a.Use(authn)
+	a.Use(rl.Limit(mw.ScopeAPI), authn)
 	a.GET("/setup/status", h.SetupStatus)
-	a.POST("/setup", h.Setup)
+	a.POST("/setup", strict, h.Setup)
 
 	a.GET("/auth/options", h.AuthOptions)
-	a.POST("/auth/login", h.Login)
+	a.POST("/auth/login", strict, h.Login)
 	a.POST("/auth/logout", h.Logout)
 	a.POST("/auth/tokens", mw.RequireUser(), h.IssueToken)
 

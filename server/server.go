@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+	"github.com/ulule/limiter/v3"
+	"github.com/ulule/limiter/v3/drivers/store/memory"
+	redisstore "github.com/ulule/limiter/v3/drivers/store/redis"
 	"github.com/uptrace/bun"
 
 	"gatehouse/models"
@@ -90,7 +94,12 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 		Hasher: security.NewHasher(params, 0, 15*time.Second),
 	})
 	cookie := mw.NewSessionCookie(deriveKey(box.Key(), "cookie-hash"), deriveKey(box.Key(), "cookie-block"), cfg.SecureCookies())
-	h, err := api.NewHandler(cfg, svc, cookie, opt.Version)
+	store, err := rateLimitStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	limiter := mw.NewRateLimiter(store, svc.Settings, log)
+	h, err := api.NewHandler(cfg, svc, cookie, limiter, opt.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +112,7 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	r.Use(mw.RequestID(), mw.Logger(log), mw.Recovery(log), mw.SecurityHeaders(cfg.SecureCookies()))
-	routes(r, h, mw.Authenticate(svc.Auth, cookie))
+	routes(r, h, mw.Authenticate(svc.Auth, cookie), limiter)
 	console := opt.Console
 	if console == nil {
 		console = emptyFS{}
@@ -111,6 +120,19 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 	r.NoRoute(spa(console))
 
 	return &Server{Cfg: cfg, DB: db, Svc: svc, Handler: mw.CrossOrigin(r), Log: log, engine: r}, nil
+}
+
+// rateLimitStore is Redis when configured (counters shared by every
+// instance), else memory.
+func rateLimitStore(cfg *config.Config) (limiter.Store, error) {
+	if cfg.RedisURL == "" {
+		return memory.NewStoreWithOptions(limiter.StoreOptions{Prefix: "gatehouse", CleanUpInterval: time.Minute}), nil
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis URL: %w", err)
+	}
+	return redisstore.NewStoreWithOptions(redis.NewClient(opt), limiter.StoreOptions{Prefix: "gatehouse", MaxRetry: 3})
 }
 
 func deriveKey(master []byte, label string) []byte {

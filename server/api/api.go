@@ -35,12 +35,13 @@ type Handler struct {
 	Cfg     *config.Config
 	Svc     *service.Services
 	Cookie  *middleware.SessionCookie
+	Limiter *middleware.RateLimiter
 	openapi []byte
 	Version string
 }
 
 // NewHandler builds the handler set.
-func NewHandler(cfg *config.Config, svc *service.Services, cookie *middleware.SessionCookie, version string) (*Handler, error) {
+func NewHandler(cfg *config.Config, svc *service.Services, cookie *middleware.SessionCookie, limiter *middleware.RateLimiter, version string) (*Handler, error) {
 	doc, err := LoadOpenAPI()
 	if err != nil {
 		return nil, err
@@ -50,5 +51,5 @@ func NewHandler(cfg *config.Config, svc *service.Services, cookie *middleware.Se
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, openapi: js, Version: version}, nil
+	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Limiter: limiter, openapi: js, Version: version}, nil
 }

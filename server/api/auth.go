@@ -61,6 +61,10 @@ func (h *Handler) Login(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
+	if err := h.Limiter.CheckIdentifier(c, req.Identifier); err != nil {
+		httpx.Render(c, err)
+		return
+	}
 	res, err := h.Svc.Auth.Login(c.Request.Context(), middleware.ActorOf(c), req.Identifier, req.Password)
 	if err != nil {
 		httpx.Render(c, err)

@@ -14,8 +14,12 @@ import (
 	"gatehouse/server/problem"
 )
 
-// RequestIDKey is the gin context key holding the request ID.
-const RequestIDKey = "request_id"
+// Context keys: the request ID, and the server's logger (set by the
+// logging middleware, used by Render for internal errors).
+const (
+	RequestIDKey = "request_id"
+	LoggerKey    = "gatehouse.logger"
+)
 
 // Common errors.
 var (
@@ -52,7 +56,11 @@ func Render(c *gin.Context, err error) {
 		e = problem.New(0, "client_closed", "The request was cancelled.")
 		status = 499
 	} else {
-		slog.ErrorContext(c.Request.Context(), "internal error", "err", err, "request_id", c.GetString(RequestIDKey), "method", c.Request.Method, "path", c.Request.URL.Path)
+		log, ok := c.Value(LoggerKey).(*slog.Logger)
+		if !ok {
+			log = slog.Default()
+		}
+		log.ErrorContext(c.Request.Context(), "internal error", "err", err, "request_id", c.GetString(RequestIDKey), "method", c.Request.Method, "path", c.Request.URL.Path)
 		e = problem.New(0, "internal_error", "Something went wrong on our side (request "+c.GetString(RequestIDKey)+").")
 	}
 	if e.RetryAfter > 0 {

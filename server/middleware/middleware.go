@@ -40,6 +40,7 @@ func RequestID() gin.HandlerFunc {
 func Logger(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
+		c.Set(httpx.LoggerKey, log)
 		c.Next()
 		path := c.Request.URL.Path
 		level := slog.LevelInfo

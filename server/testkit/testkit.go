@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -106,7 +107,8 @@ func NewApp(t testing.TB, opts ...Option) *App {
 		"index.html":         {Data: []byte(ConsoleIndex)},
 		"assets/app-abc1.js": {Data: []byte("console.log(1)")},
 	}
-	srv, err := server.New(db, box, server.Options{Config: cfg, Console: console, Version: "test", Now: clock.Now, Argon2: &FastArgon2})
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := server.New(db, box, server.Options{Config: cfg, Console: console, Version: "test", Now: clock.Now, Argon2: &FastArgon2, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,32 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &App{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Svc: srv.Svc, Cfg: cfg, router: router}
+	app := &App{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Svc: srv.Svc, Cfg: cfg, router: router}
+	// Most tests fire many requests from one IP; the rate-limit tests turn
+	// the limiter back on with SetSecurity.
+	app.SetSecurity(func(s *service.SecuritySettings) { s.RateLimitEnabled = false })
+	return app
+}
+
+// SetSecurity changes the security settings group.
+func (a *App) SetSecurity(change func(*service.SecuritySettings)) {
+	a.T.Helper()
+	sec, err := a.Svc.Settings.Security(context.Background())
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	change(&sec)
+	if err := a.Svc.Settings.SaveSecurity(context.Background(), sec); err != nil {
+		a.T.Fatal(err)
+	}
+}
+
+// testWriter sends server warnings and errors to the test log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // User is a named test account with its password.

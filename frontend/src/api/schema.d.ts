@@ -244,10 +244,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/settings/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group: "signin" | "registration" | "email" | "human-verification" | "security" | "billing" | "password-policy";
+            };
+            cookie?: never;
+        };
+        /** One settings group with its version (secrets answered as "is set" flags) */
+        get: operations["getSettings"];
+        /**
+         * Replace one settings group; send the version you read (409 when stale)
+         * @description The body is the whole group plus `version`. Write-only secrets (`password` of email,
+         *     `secret` of human-verification) keep their stored value when omitted or null and are
+         *     cleared by "". Read-only fields of the GET answer (`passwordSet`, `secretSet`,
+         *     `adminSignInPaths`) may be sent back and are ignored.
+         */
+        put: operations["putSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/settings/email/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test email with the stored SMTP settings */
+        post: operations["sendTestEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Fields depend on the group; every group has `version`. */
+        SettingsGroup: {
+            /** Format: int64 */
+            version: number;
+            adminSignInPaths?: components["schemas"]["AdminSignIn"];
+            usernameEnabled?: boolean;
+            emailEnabled?: boolean;
+            thirdPartyEnabled?: boolean;
+            emailRegistrationEnabled?: boolean;
+            requireEmailVerification?: boolean;
+            allowedDomains?: string[];
+            allowSubdomains?: boolean;
+            blockPlusAliases?: boolean;
+            host?: string;
+            port?: number;
+            username?: string;
+            /** @description write-only */
+            password?: string | null;
+            /** @description read-only */
+            passwordSet?: boolean;
+            senderName?: string;
+            senderAddress?: string;
+            /** @enum {string} */
+            tlsMode?: "none" | "starttls" | "tls";
+            turnstileEnabled?: boolean;
+            siteKey?: string;
+            /** @description write-only */
+            secret?: string | null;
+            /** @description read-only */
+            secretSet?: boolean;
+            sessionLifetimeSeconds?: number;
+            sessionIdleTimeoutSeconds?: number;
+            accessTokenLifetimeSeconds?: number;
+            lockThreshold?: number;
+            lockDurationSeconds?: number;
+            rateLimitEnabled?: boolean;
+            rateLimitPerMinute?: number;
+            authRateLimitPerMinute?: number;
+            /** @enum {string} */
+            mode?: "self" | "period" | "usage";
+            currency?: string;
+            minLength?: number;
+            blockCommon?: boolean;
+            blockPersonalInfo?: boolean;
+        };
+        AdminSignIn: {
+            /** @description active administrators able to sign in by at least one enabled path */
+            total: number;
+            paths: {
+                /** @enum {string} */
+                path: "username" | "email" | "provider";
+                slug?: string;
+                name?: string;
+                admins: number;
+            }[];
+        };
         Error: {
             error: {
                 code: string;
@@ -436,6 +535,7 @@ export interface operations {
                     };
                 };
             };
+            429: components["responses"]["Error"];
         };
     };
     setup: {
@@ -472,6 +572,7 @@ export interface operations {
             403: components["responses"]["Error"];
             409: components["responses"]["Error"];
             422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
         };
     };
     authOptions: {
@@ -492,6 +593,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthOptions"];
                 };
             };
+            429: components["responses"]["Error"];
         };
     };
     login: {
@@ -544,6 +646,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: components["responses"]["Error"];
         };
     };
     createAccessToken: {
@@ -579,6 +682,7 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
         };
     };
     getMe: {
@@ -600,6 +704,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+            429: components["responses"]["Error"];
         };
     };
     updateMe: {
@@ -635,6 +740,7 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
         };
     };
     changeMyPassword: {
@@ -663,6 +769,7 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
         };
     };
     listMySessions: {
@@ -686,6 +793,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+            429: components["responses"]["Error"];
         };
     };
     revokeMyOtherSessions: {
@@ -709,6 +817,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Error"];
+            429: components["responses"]["Error"];
         };
     };
     revokeMySession: {
@@ -731,6 +840,7 @@ export interface operations {
             };
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
         };
     };
     listAudit: {
@@ -770,6 +880,99 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    getSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group: "signin" | "registration" | "email" | "human-verification" | "security" | "billing" | "password-policy";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The group */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsGroup"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    putSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group: "signin" | "registration" | "email" | "human-verification" | "security" | "billing" | "password-policy";
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsGroup"];
+            };
+        };
+        responses: {
+            /** @description The stored group */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsGroup"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    sendTestEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    to: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sent: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
         };
     };
 }

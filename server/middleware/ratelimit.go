@@ -1,0 +1,113 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/ulule/limiter/v3"
+
+	"gatehouse/server/httpx"
+	"gatehouse/server/problem"
+	"gatehouse/server/service"
+)
+
+// RateLimiter applies the platform rate limits from the security settings,
+// per client IP as resolved through the trusted-proxy list (gin's
+// ClientIP), with a memory store by default or Redis when configured. A
+// settings change applies to the next request.
+type RateLimiter struct {
+	store    limiter.Store
+	settings *service.Settings
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	limiters map[int64]*limiter.Limiter
+}
+
+// NewRateLimiter builds a limiter on store.
+func NewRateLimiter(store limiter.Store, settings *service.Settings, log *slog.Logger) *RateLimiter {
+	return &RateLimiter{store: store, settings: settings, log: log, limiters: map[int64]*limiter.Limiter{}}
+}
+
+func (rl *RateLimiter) limiterFor(perMinute int64) *limiter.Limiter {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	l, ok := rl.limiters[perMinute]
+	if !ok {
+		l = limiter.New(rl.store, limiter.Rate{Period: time.Minute, Limit: perMinute})
+		rl.limiters[perMinute] = l
+	}
+	return l
+}
+
+// Scope picks which limit applies.
+type Scope string
+
+// Scopes.
+const (
+	ScopeAPI  Scope = "api"  // general API, RateLimitPerMinute
+	ScopeAuth Scope = "auth" // sign-in, registration, reset, 2FA: AuthRateLimitPerMinute
+)
+
+// errRateLimited is the 429 answer.
+func errRateLimited(retry int) error {
+	return &problem.Error{Kind: problem.TooManyRequests, Code: "rate_limited", Message: "Too many requests; wait a moment and try again.", RetryAfter: retry}
+}
+
+// Check counts one request under key in scope and returns a 429 error when
+// over the limit. It sets the standard rate-limit headers. Store failures
+// are logged and let the request through, so that a Redis outage does not
+// take sign-in down with it.
+func (rl *RateLimiter) Check(c *gin.Context, scope Scope, key string) error {
+	sec, err := rl.settings.Security(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	if !sec.RateLimitEnabled {
+		return nil
+	}
+	limit := int64(sec.RateLimitPerMinute)
+	if scope != ScopeAPI {
+		limit = int64(sec.AuthRateLimitPerMinute)
+	}
+	// The limit is part of the key so that a changed setting starts fresh.
+	lc, err := rl.limiterFor(limit).Get(context.WithoutCancel(c.Request.Context()), fmt.Sprintf("%s:%d:%s", scope, limit, key))
+	if err != nil {
+		rl.log.ErrorContext(c.Request.Context(), "rate limiter store failed; request allowed", "err", err)
+		return nil
+	}
+	h := c.Writer.Header()
+	h.Set("X-RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
+	h.Set("X-RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(lc.Reset, 10))
+	if lc.Reached {
+		retry := int(math.Ceil(time.Until(time.Unix(lc.Reset, 0)).Seconds()))
+		return errRateLimited(max(retry, 1))
+	}
+	return nil
+}
+
+// Limit is middleware counting each request per client IP in scope.
+func (rl *RateLimiter) Limit(scope Scope) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := rl.Check(c, scope, c.ClientIP()); err != nil {
+			httpx.Render(c, err)
+			return
+		}
+		c.Next()
+	}
+}
+
+// CheckIdentifier counts a sign-in attempt for one (IP, identifier) pair,
+// so that guesses at one account are throttled even when the IP's overall
+// auth budget is shared.
+func (rl *RateLimiter) CheckIdentifier(c *gin.Context, identifier string) error {
+	return rl.Check(c, "login", c.ClientIP()+"|"+strings.ToLower(strings.TrimSpace(identifier)))
+}
