@@ -85,10 +85,9 @@ func (s *Account) UpdateProfile(ctx context.Context, actor Actor, p ProfilePatch
 			u.Timezone = *p.Timezone
 		}
 		if p.Preferences != nil {
-			set("preferences", json.RawMessage(u.Preferences), json.RawMessage(prefs))
-			if u.Preferences == prefs {
-				delete(before, "preferences")
-				delete(after, "preferences")
+			// Compared as strings: set's != would panic on json.RawMessage.
+			if u.Preferences != prefs {
+				before["preferences"], after["preferences"] = json.RawMessage(u.Preferences), json.RawMessage(prefs)
 			}
 			u.Preferences = prefs
 		}
