@@ -1,0 +1,117 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { defineComponent } from 'vue'
+import { flushPromises } from '@vue/test-utils'
+import { createMemoryHistory, createRouter, type Router } from 'vue-router'
+import type { User } from '@/api/types'
+import { resetSessionStore, useSession } from '@/stores/session'
+import { stubFetch } from '@/test/fetch'
+import { mountWithApp } from '@/test/mount'
+import LoginPage from './LoginPage.vue'
+
+const Stub = defineComponent({ template: '<div />' })
+
+function makeRouter(): Router {
+  return createRouter({
+    history: createMemoryHistory(),
+    routes: [
+      { path: '/login', name: 'login', component: LoginPage },
+      { path: '/account/profile', name: 'account-profile', component: Stub },
+      { path: '/account/security', name: 'account-security', component: Stub },
+      { path: '/admin/audit', name: 'admin-audit', component: Stub },
+    ],
+  })
+}
+
+const options = { usernameEnabled: true, emailEnabled: false, thirdPartyEnabled: false, registrationEnabled: false, providers: [] }
+
+function user(role: User['role']): User {
+  return { username: 'alice', role } as User
+}
+
+async function mountAt(path: string) {
+  const router = makeRouter()
+  await router.push(path)
+  const mounted = mountWithApp(LoginPage, { plugins: [router] })
+  await flushPromises()
+  return { ...mounted, router }
+}
+
+async function signIn(wrapper: Awaited<ReturnType<typeof mountAt>>['wrapper'], id: string, pw: string) {
+  await wrapper.find('[data-testid="login-identifier"]').setValue(id)
+  await wrapper.find('[data-testid="login-password"]').setValue(pw)
+  await wrapper.find('form').trigger('submit')
+  await flushPromises()
+}
+
+describe('LoginPage', () => {
+  beforeEach(() => resetSessionStore())
+  afterEach(() => {
+    vi.unstubAllGlobals()
+    document.body.innerHTML = ''
+  })
+
+  it('labels the field from /api/auth/options', async () => {
+    stubFetch({ 'GET /api/auth/options': { status: 200, body: options } })
+    const { wrapper } = await mountAt('/login')
+    expect(wrapper.find('[data-testid="login-identifier-item"] label').text()).toBe('Username')
+    wrapper.unmount()
+  })
+
+  it('shows the message of a failed sign-in', async () => {
+    stubFetch({
+      'GET /api/auth/options': { status: 200, body: options },
+      'POST /api/auth/login': { status: 401, body: { error: { code: 'invalid_credentials', message: 'Wrong name or password.' } } },
+    })
+    const { wrapper, router } = await mountAt('/login')
+    await signIn(wrapper, 'alice', 'nope-nope-nope')
+    expect(wrapper.find('[data-testid="login-error"]').text()).toBe('Wrong name or password.')
+    expect(router.currentRoute.value.name).toBe('login')
+    wrapper.unmount()
+  })
+
+  it('goes to a safe next, and records the user', async () => {
+    const calls = stubFetch({
+      'GET /api/auth/options': { status: 200, body: options },
+      'POST /api/auth/login': { status: 200, body: { user: user('user') } },
+    })
+    const { wrapper, router } = await mountAt('/login?next=/account/security')
+    await signIn(wrapper, ' alice ', 'pw-pw-pw-pw')
+    expect(calls.find((c) => c.path === '/api/auth/login')?.body).toEqual({ identifier: 'alice', password: 'pw-pw-pw-pw' })
+    expect(router.currentRoute.value.fullPath).toBe('/account/security')
+    expect(useSession().user.value?.username).toBe('alice')
+    wrapper.unmount()
+  })
+
+  it.each([
+    ['admin', '/login?next=//evil.example', '/admin/audit'],
+    ['super_admin', '/login', '/admin/audit'],
+    ['user', '/login?next=https://evil.example/', '/account/profile'],
+  ] as const)('sends a %s from %s to %s', async (role, from, to) => {
+    stubFetch({
+      'GET /api/auth/options': { status: 200, body: options },
+      'POST /api/auth/login': { status: 200, body: { user: user(role) } },
+    })
+    const { wrapper, router } = await mountAt(from)
+    await signIn(wrapper, 'alice', 'pw-pw-pw-pw')
+    expect(router.currentRoute.value.fullPath).toBe(to)
+    wrapper.unmount()
+  })
+
+  it('asks for a second factor when the API says so', async () => {
+    const calls = stubFetch({
+      'GET /api/auth/options': { status: 200, body: options },
+      'POST /api/auth/login': { status: 200, body: { mfaRequired: true } },
+      'POST /api/auth/mfa': { status: 200, body: { user: user('user') } },
+    })
+    const { wrapper, router } = await mountAt('/login')
+    await signIn(wrapper, 'alice', 'pw-pw-pw-pw')
+    expect(wrapper.find('[data-testid="mfa-code"]').exists()).toBe(true)
+    expect(router.currentRoute.value.name).toBe('login')
+    await wrapper.find('[data-testid="mfa-code"]').setValue('123 456')
+    await wrapper.find('form').trigger('submit')
+    await flushPromises()
+    expect(calls.find((c) => c.path === '/api/auth/mfa')?.body).toEqual({ code: '123456' })
+    expect(router.currentRoute.value.fullPath).toBe('/account/profile')
+    wrapper.unmount()
+  })
+})

@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { defineComponent } from 'vue'
+import { flushPromises } from '@vue/test-utils'
+import { createMemoryHistory, createRouter } from 'vue-router'
+import { stubFetch } from '@/test/fetch'
+import { mountWithApp } from '@/test/mount'
+import SetupPage from './SetupPage.vue'
+
+async function mountAt(path: string) {
+  const router = createRouter({
+    history: createMemoryHistory(),
+    routes: [
+      { path: '/setup', name: 'setup', component: SetupPage },
+      { path: '/login', name: 'login', component: defineComponent({ template: '<div />' }) },
+    ],
+  })
+  await router.push(path)
+  const mounted = mountWithApp(SetupPage, { plugins: [router] })
+  await flushPromises()
+  return { ...mounted, router }
+}
+
+async function fill(wrapper: Awaited<ReturnType<typeof mountAt>>['wrapper'], values: Record<string, string>) {
+  for (const [id, value] of Object.entries(values)) await wrapper.find(`[data-testid="setup-${id}"]`).setValue(value)
+  await wrapper.find('form').trigger('submit')
+  await flushPromises()
+}
+
+describe('SetupPage', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals()
+    document.body.innerHTML = ''
+  })
+
+  it('explains where the link is when there is no token', async () => {
+    const { wrapper } = await mountAt('/setup')
+    expect(wrapper.find('[data-testid="setup-no-token"]').text()).toContain('server printed in its log')
+    expect(wrapper.find('[data-testid="setup-form"]').exists()).toBe(false)
+    wrapper.unmount()
+  })
+
+  it('checks that the passwords match before calling the API', async () => {
+    const calls = stubFetch({})
+    const { wrapper } = await mountAt('/setup?token=t0k')
+    await fill(wrapper, { username: 'alice', password: 'lantern-orchard-7391', confirm: 'something-else-000' })
+    expect(wrapper.text()).toContain('The passwords do not match.')
+    expect(calls).toEqual([])
+    wrapper.unmount()
+  })
+
+  it('shows API field errors next to the fields', async () => {
+    stubFetch({
+      'POST /api/setup': {
+        status: 422,
+        body: { error: { code: 'validation_failed', message: 'Some fields are not valid.', fields: { password: 'must be at least 10 characters' } } },
+      },
+    })
+    const { wrapper } = await mountAt('/setup?token=t0k')
+    await fill(wrapper, { username: 'alice', password: 'short', confirm: 'short' })
+    expect(wrapper.find('[data-testid="setup-error"]').text()).toBe('Some fields are not valid.')
+    expect(wrapper.text()).toContain('must be at least 10 characters')
+    wrapper.unmount()
+  })
+
+  it('sends the token and optional fields, then goes to sign-in', async () => {
+    const calls = stubFetch({ 'POST /api/setup': { status: 201, body: { user: {} } } })
+    const { wrapper, router } = await mountAt('/setup?token=t0k')
+    await fill(wrapper, { username: ' alice ', email: '', 'display-name': 'Alice', password: 'lantern-orchard-7391', confirm: 'lantern-orchard-7391' })
+    expect(calls[0]?.body).toEqual({ token: 't0k', username: 'alice', displayName: 'Alice', password: 'lantern-orchard-7391' })
+    expect(router.currentRoute.value.fullPath).toBe('/login?setup=done')
+    wrapper.unmount()
+  })
+})
