@@ -1,0 +1,153 @@
+package api_test
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/server/service"
+	"gatehouse/server/testkit"
+)
+
+func TestParallelCorrectSignInsAreNeverLockedOut(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	app.SetSecurity(func(s *service.SecuritySettings) { s.LockThreshold = 3 })
+	alice := app.Member("alice")
+	const n = 20
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = app.Client().POST("/api/auth/login", creds("alice", alice.Password)).Status
+		}()
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusOK {
+			t.Errorf("sign-in %d: status %d", i, s)
+		}
+	}
+	row := app.Reload(alice)
+	if row.FailedLogins != 0 || row.LockedUntil != nil {
+		t.Fatalf("after %d correct sign-ins: failed_logins=%d locked_until=%v", n, row.FailedLogins, row.LockedUntil)
+	}
+	if rows := auditRows(t, app, service.ActionAccountLocked, alice.PublicID); len(rows) != 0 {
+		t.Fatalf("correct sign-ins locked the account: %+v", rows)
+	}
+	if n := sessionCount(t, app, alice.ID); n != 20 {
+		t.Fatalf("%d sessions", n)
+	}
+}
+
+func TestSuccessResetsTheFailureCount(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	app.SetSecurity(func(s *service.SecuritySettings) { s.LockThreshold = 3 })
+	alice := app.Member("alice")
+	wrong := func() {
+		t.Helper()
+		expectError(t, app.Client().POST("/api/auth/login", creds("alice", "wrong-password-1")), http.StatusUnauthorized, "invalid_credentials")
+	}
+	for round := 0; round < 3; round++ {
+		wrong()
+		wrong()
+		if n := app.Reload(alice).FailedLogins; n != 2 {
+			t.Fatalf("round %d: failed_logins %d after two failures", round, n)
+		}
+		app.LoginAs(alice)
+		if n := app.Reload(alice).FailedLogins; n != 0 {
+			t.Fatalf("round %d: failed_logins %d after a success", round, n)
+		}
+	}
+	if rows := auditRows(t, app, service.ActionAccountLocked, alice.PublicID); len(rows) != 0 {
+		t.Fatalf("locked although no three failures were in a row: %+v", rows)
+	}
+}
+
+func TestLockingIsAuditedAndExpires(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	app.SetSecurity(func(s *service.SecuritySettings) { s.LockThreshold = 3; s.LockDurationSeconds = 600 })
+	alice := app.Member("alice")
+	bob := app.Member("bob")
+	for i := 0; i < 3; i++ {
+		app.Client().POST("/api/auth/login", creds("alice", "wrong-password-1")).Expect(http.StatusUnauthorized)
+	}
+	rows := auditRows(t, app, service.ActionAccountLocked, alice.PublicID)
+	if len(rows) != 1 {
+		t.Fatalf("%d auth.account_locked rows after reaching the threshold", len(rows))
+	}
+	d := details(t, rows[0])
+	if d["threshold"] != float64(3) || d["lockedUntil"] == nil {
+		t.Fatalf("lock audit details %s", rows[0].Details)
+	}
+	row := app.Reload(alice)
+	if row.LockedUntil == nil || !row.LockedUntil.Equal(app.Clock.Now().Add(10*time.Minute)) {
+		t.Fatalf("locked_until %v", row.LockedUntil)
+	}
+	// While locked: the right password gets the same refusal, and it is
+	// recorded as "locked", not verified.
+	r := app.Client().POST("/api/auth/login", creds("alice", alice.Password))
+	expectError(t, r, http.StatusUnauthorized, "invalid_credentials")
+	if r.SetCookie(cookieName) != nil {
+		t.Fatal("a locked account got a cookie")
+	}
+	fails := auditRows(t, app, service.ActionLoginFailed, alice.PublicID)
+	if last := details(t, fails[len(fails)-1]); last["reason"] != "locked" {
+		t.Fatalf("sign-in during the lock recorded as %v", last["reason"])
+	}
+	// Further failures do not extend the lock or log it again.
+	app.Client().POST("/api/auth/login", creds("alice", "wrong-password-1")).Expect(http.StatusUnauthorized)
+	if n := len(auditRows(t, app, service.ActionAccountLocked, alice.PublicID)); n != 1 {
+		t.Fatalf("%d lock rows", n)
+	}
+	// Other accounts are unaffected.
+	app.LoginAs(bob)
+	// The lock expires on its own.
+	app.Clock.Advance(10*time.Minute - time.Second)
+	app.Client().POST("/api/auth/login", creds("alice", alice.Password)).Expect(http.StatusUnauthorized)
+	app.Clock.Advance(time.Second)
+	app.LoginAs(alice)
+	if row := app.Reload(alice); row.FailedLogins != 0 || row.LockedUntil != nil {
+		t.Fatalf("after the lock: failed_logins=%d locked_until=%v", row.FailedLogins, row.LockedUntil)
+	}
+	// A fresh count starts after an expired lock: one failure does not re-lock.
+	app.Client().POST("/api/auth/login", creds("alice", "wrong-password-1")).Expect(http.StatusUnauthorized)
+	app.LoginAs(alice)
+}
+
+func TestLockoutCanBeTurnedOff(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	app.SetSecurity(func(s *service.SecuritySettings) { s.LockThreshold = 0 })
+	alice := app.Member("alice")
+	for i := 0; i < 15; i++ {
+		app.Client().POST("/api/auth/login", creds("alice", "wrong-password-1")).Expect(http.StatusUnauthorized)
+	}
+	app.LoginAs(alice)
+}
+
+func TestExistingSessionsSurviveALockOfTheAccount(t *testing.T) {
+	t.Parallel()
+	// The lock throttles password guessing; it is not a suspension. A
+	// signed-in device keeps working while someone guesses elsewhere.
+	app := testkit.NewApp(t)
+	app.SetSecurity(func(s *service.SecuritySettings) { s.LockThreshold = 2 })
+	alice := app.Member("alice")
+	c := app.LoginAs(alice)
+	for i := 0; i < 3; i++ {
+		app.Client().POST("/api/auth/login", creds("alice", "wrong-password-1")).Expect(http.StatusUnauthorized)
+	}
+	c.GET("/api/me").Expect(http.StatusOK)
+	var me struct {
+		LockedUntil *time.Time `json:"lockedUntil"`
+	}
+	c.GET("/api/me").JSON(&me)
+	if me.LockedUntil == nil {
+		t.Fatal("lockedUntil not shown to the account owner")
+	}
+}
