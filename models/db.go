@@ -88,3 +88,6 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// NotFound maps sql.ErrNoRows to ErrNotFound and passes other errors on.
+func NotFound(err error) error { return notFound(err) }

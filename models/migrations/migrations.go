@@ -37,21 +37,46 @@ func Run(ctx context.Context, db *bun.DB) ([]string, error) {
 }
 
 // ddl adapts a portable DDL script to the dialect: "@ID" becomes the
-// auto-increment primary key type. Statements are separated by ";\n".
+// auto-increment primary key type. Statements are separated by ";\n",
+// except inside CREATE TRIGGER ... END blocks.
 func ddl(ctx context.Context, db bun.IDB, script string) error {
 	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
 	if db.Dialect().Name() == dialect.PG {
 		id = "BIGSERIAL PRIMARY KEY"
 	}
 	script = strings.ReplaceAll(script, "@ID", id)
-	for _, stmt := range strings.Split(script, ";\n") {
-		stmt = strings.TrimSpace(stmt)
-		if stmt == "" {
-			continue
-		}
+	for _, stmt := range splitStatements(script) {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("%w\nin: %s", err, stmt)
 		}
 	}
 	return nil
+}
+
+func splitStatements(script string) []string {
+	var out []string
+	var cur strings.Builder
+	inTrigger := false
+	for _, line := range strings.Split(script, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(strings.ToUpper(trimmed), "CREATE TRIGGER") {
+			inTrigger = true
+		}
+		cur.WriteString(line)
+		cur.WriteString("\n")
+		end := strings.HasSuffix(trimmed, ";") && (!inTrigger || strings.EqualFold(trimmed, "END;"))
+		if end {
+			stmt := strings.TrimSpace(cur.String())
+			if !inTrigger {
+				stmt = strings.TrimSuffix(stmt, ";")
+			}
+			out = append(out, stmt)
+			cur.Reset()
+			inTrigger = false
+		}
+	}
+	if s := strings.TrimSpace(cur.String()); s != "" {
+		out = append(out, s)
+	}
+	return out
 }

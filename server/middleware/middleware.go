@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -103,4 +104,16 @@ func CrossOrigin(next http.Handler) http.Handler {
 		_, _ = w.Write([]byte(`{"error":{"code":"cross_origin_refused","message":"Cross-site requests are not allowed."}}`))
 	}))
 	return cop.Handler(next)
+}
+
+// StrictQuery refuses a query string that does not parse (Go silently drops
+// "a=b;c" pairs, which would turn "sort=name;--" into no sort at all).
+func StrictQuery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if _, err := url.ParseQuery(c.Request.URL.RawQuery); err != nil {
+			httpx.Render(c, problem.New(problem.BadRequest, "invalid_query", "The query string is malformed (semicolons and bad escapes are not accepted)."))
+			return
+		}
+		c.Next()
+	}
 }

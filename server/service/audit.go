@@ -48,11 +48,20 @@ type Audit struct {
 
 // Write stores one audit row through db (a transaction or the DB).
 func (a *Audit) Write(ctx context.Context, db bun.IDB, e AuditEntry) error {
+	row, err := a.row(e)
+	if err != nil {
+		return err
+	}
+	_, err = db.NewInsert().Model(row).Exec(ctx)
+	return err
+}
+
+func (a *Audit) row(e AuditEntry) (*models.AuditEvent, error) {
 	details := "{}"
 	if len(e.Details) > 0 {
 		b, err := json.Marshal(e.Details)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		details = string(b)
 	}
@@ -71,10 +80,10 @@ func (a *Audit) Write(ctx context.Context, db bun.IDB, e AuditEntry) error {
 		row.ActorUsername = truncate(e.ActorLabel, 64)
 	}
 	if t := e.Target; t != nil {
-		row.TargetType, row.TargetID, row.TargetPublicID, row.TargetLabel = "user", &t.ID, t.PublicID, t.Username
+		id := t.ID
+		row.TargetType, row.TargetID, row.TargetPublicID, row.TargetLabel = "user", &id, t.PublicID, t.Username
 	}
-	_, err := db.NewInsert().Model(row).Exec(ctx)
-	return err
+	return row, nil
 }
 
 func truncate(s string, n int) string {
@@ -86,4 +95,31 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// WriteMany stores many audit rows through db in batches (bulk actions).
+func (a *Audit) WriteMany(ctx context.Context, db bun.IDB, entries []AuditEntry) error {
+	const batch = 500
+	rows := make([]models.AuditEvent, 0, min(len(entries), batch))
+	flush := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		_, err := db.NewInsert().Model(&rows).Exec(ctx)
+		rows = rows[:0]
+		return err
+	}
+	for _, e := range entries {
+		row, err := a.row(e)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, *row)
+		if len(rows) == batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }

@@ -35,6 +35,8 @@ type Services struct {
 	Auth     *Auth
 	Account  *Account
 	Setup    *Setup
+	Users    *Users
+	Plans    *Plans
 }
 
 // New wires the services together.
@@ -51,6 +53,8 @@ func New(d Deps) *Services {
 	s.Auth = &Auth{deps: d, settings: s.Settings, audit: s.Audit}
 	s.Account = &Account{deps: d, settings: s.Settings, audit: s.Audit}
 	s.Setup = &Setup{deps: d, settings: s.Settings, audit: s.Audit, svc: s}
+	s.Users = &Users{svc: s}
+	s.Plans = &Plans{svc: s}
 	return s
 }
 

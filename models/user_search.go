@@ -1,0 +1,189 @@
+package models
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+)
+
+// UserFilter selects accounts. Empty strings and nil pointers do not filter;
+// tri-state filters are pointers so that "false" is a real filter.
+type UserFilter struct {
+	Q             string
+	Role          string
+	Status        string
+	Subscription  string // none, active, expired
+	TwoFactor     *bool
+	Locked        *bool
+	EmailVerified *bool
+	DormantDays   int
+}
+
+// UserSort is an allow-listed sort key; Column and direction never come
+// from request text.
+type UserSort struct {
+	Key  string // id, last_login, updated, display_name
+	Desc bool
+}
+
+var sortColumns = map[string]string{
+	"id":           "u.id",
+	"last_login":   "u.last_login_at",
+	"updated":      "u.updated_at",
+	"display_name": "u.display_name",
+}
+
+// ParseUserSort maps "key" or "-key" to a UserSort; ok is false for
+// anything not on the allow-list.
+func ParseUserSort(s string) (UserSort, bool) {
+	if s == "" {
+		return UserSort{Key: "id", Desc: true}, true
+	}
+	desc := strings.HasPrefix(s, "-")
+	key := strings.TrimPrefix(s, "-")
+	if _, ok := sortColumns[key]; !ok {
+		return UserSort{}, false
+	}
+	return UserSort{Key: key, Desc: desc}, true
+}
+
+// MinSubstringLen is the shortest query the trigram index can serve;
+// shorter ones match as prefixes through ordinary indexes.
+const MinSubstringLen = 3
+
+// ApplyUserFilter adds the filter's conditions to q (on table alias "u").
+func ApplyUserFilter(q *bun.SelectQuery, f UserFilter, now time.Time) *bun.SelectQuery {
+	if f.Role != "" {
+		q = q.Where("u.role = ?", f.Role)
+	}
+	if f.Status != "" {
+		q = q.Where("u.status = ?", f.Status)
+	}
+	switch f.Subscription {
+	case "none":
+		q = q.Where("u.plan_id IS NULL")
+	case "active":
+		q = q.Where("u.plan_id IS NOT NULL").Where("(u.subscription_expires_at IS NULL OR u.subscription_expires_at > ?)", now)
+	case "expired":
+		q = q.Where("u.plan_id IS NOT NULL").Where("u.subscription_expires_at <= ?", now)
+	}
+	if f.TwoFactor != nil {
+		if *f.TwoFactor {
+			q = q.Where("u.totp_enabled_at IS NOT NULL")
+		} else {
+			q = q.Where("u.totp_enabled_at IS NULL")
+		}
+	}
+	if f.Locked != nil {
+		if *f.Locked {
+			q = q.Where("u.locked_until > ?", now)
+		} else {
+			q = q.Where("(u.locked_until IS NULL OR u.locked_until <= ?)", now)
+		}
+	}
+	if f.EmailVerified != nil {
+		if *f.EmailVerified {
+			q = q.Where("u.email IS NOT NULL AND u.email_verified_at IS NOT NULL")
+		} else {
+			q = q.Where("(u.email IS NULL OR u.email_verified_at IS NULL)")
+		}
+	}
+	if f.DormantDays > 0 {
+		q = q.Where("(u.last_login_at IS NULL OR u.last_login_at < ?)", now.Add(-time.Duration(f.DormantDays)*24*time.Hour))
+	}
+	if text := strings.ToLower(strings.TrimSpace(f.Q)); text != "" {
+		q = applySearch(q, text)
+	}
+	return q
+}
+
+// applySearch matches text against username, display name, email and
+// public ID. From three characters it is a substring match through the
+// trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL); shorter text
+// matches as a prefix of any of the four, through their b-tree indexes.
+func applySearch(q *bun.SelectQuery, text string) *bun.SelectQuery {
+	if len([]rune(text)) < MinSubstringLen {
+		hi := text + "\U0010FFFF"
+		return q.Where("(u.username_lower >= ? AND u.username_lower < ?) OR (u.email_lower >= ? AND u.email_lower < ?) OR (u.public_id >= ? AND u.public_id < ?) OR (lower(u.display_name) >= ? AND lower(u.display_name) < ?)",
+			text, hi, text, hi, text, hi, text, hi)
+	}
+	if q.Dialect().Name() == dialect.PG {
+		return q.Where("lower(u.username || ' ' || u.display_name || ' ' || coalesce(u.email, '') || ' ' || u.public_id) LIKE ? ESCAPE '\\'", "%"+escapeLike(text)+"%")
+	}
+	// A quoted FTS5 string is a phrase: with the trigram tokenizer it
+	// matches the text as a substring of any column.
+	return q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", `"`+strings.ReplaceAll(text, `"`, `""`)+`"`)
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// ApplyUserSort orders q by s with id as the tie-breaker. Accounts that
+// never signed in sort last for -last_login.
+func ApplyUserSort(q *bun.SelectQuery, s UserSort) *bun.SelectQuery {
+	col := sortColumns[s.Key]
+	dir := " ASC"
+	if s.Desc {
+		dir = " DESC"
+	}
+	if s.Key == "id" {
+		return q.OrderExpr("u.id" + dir)
+	}
+	nulls := ""
+	if s.Key == "last_login" && q.Dialect().Name() == dialect.PG {
+		// SQLite already sorts NULLs last when descending, first when ascending.
+		if s.Desc {
+			nulls = " NULLS LAST"
+		} else {
+			nulls = " NULLS FIRST"
+		}
+	}
+	return q.OrderExpr(col + dir + nulls).OrderExpr("u.id" + dir)
+}
+
+// CountCap bounds how many rows a filtered count visits; beyond it the
+// total is reported as an estimate (a lower bound).
+const CountCap = 100_000
+
+// SearchUsers returns one page of accounts, the total, and whether the
+// total is an estimate.
+func SearchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
+	var users []User
+	q := ApplyUserSort(ApplyUserFilter(db.NewSelect().Model(&users).Relation("Plan"), f, now), s).Limit(int64(limit)).Offset(int64(offset))
+	if err := q.Scan(ctx); err != nil {
+		return nil, 0, false, err
+	}
+	total, estimate, err := CountUsersMatching(ctx, db, f, now)
+	return users, total, estimate, err
+}
+
+// CountUsersMatching counts matching accounts, exactly up to CountCap.
+func CountUsersMatching(ctx context.Context, db bun.IDB, f UserFilter, now time.Time) (int64, bool, error) {
+	inner := ApplyUserFilter(db.NewSelect().Model((*User)(nil)).ColumnExpr("1"), f, now).Limit(CountCap + 1)
+	var n int64
+	if err := db.NewSelect().TableExpr("(?) AS matching", inner).ColumnExpr("count(*)").Scan(ctx, &n); err != nil {
+		return 0, false, err
+	}
+	if n > CountCap {
+		return CountCap, true, nil
+	}
+	return n, false, nil
+}
+
+// ExactMatch finds the account whose public ID or email equals text
+// exactly (case-insensitively), for "typed in full finds it first".
+func ExactMatch(ctx context.Context, db bun.IDB, text string, f UserFilter, now time.Time) (*User, error) {
+	text = strings.ToLower(strings.TrimSpace(text))
+	if text == "" {
+		return nil, ErrNotFound
+	}
+	u := new(User)
+	q := db.NewSelect().Model(u).Relation("Plan").Where("(u.public_id = ? OR u.email_lower = ? OR u.username_lower = ?)", text, text, text)
+	f.Q = ""
+	err := ApplyUserFilter(q, f, now).Limit(1).Scan(ctx)
+	return u, notFound(err)
+}

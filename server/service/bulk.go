@@ -1,0 +1,345 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/uptrace/bun"
+
+	"gatehouse/models"
+	"gatehouse/server/problem"
+)
+
+// Bulk actions.
+const (
+	BulkSetRole     = "set_role"
+	BulkSetStatus   = "set_status"
+	BulkSetTimezone = "set_timezone"
+	BulkSetBalance  = "set_balance"
+	BulkAddBalance  = "add_balance"
+	BulkDelete      = "delete"
+)
+
+// Bulk size caps: explicit ID lists, and accounts matched by a filter.
+const (
+	MaxBulkIDs     = 10_000
+	MaxBulkTargets = 200_000
+)
+
+// BulkRequest is one bulk action over selected accounts or a filter.
+type BulkRequest struct {
+	Action      string
+	PublicIDs   []string
+	Filter      *models.UserFilter
+	Role        string
+	Status      string
+	Timezone    string
+	Amount      int64
+	AllowNeg    bool
+	Reason      string
+	DryRun      bool
+	SkipRefused bool
+}
+
+// BulkRefusal names a target a rule refuses, and why.
+type BulkRefusal struct {
+	PublicID string `json:"publicId"`
+	Username string `json:"username"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// BulkResult is the outcome (or, in a dry run, the preview) of a bulk action.
+type BulkResult struct {
+	DryRun  bool          `json:"dryRun"`
+	BatchID string        `json:"batchId"`
+	Matched int           `json:"matched"`
+	Changed int           `json:"changed"`
+	Refused []BulkRefusal `json:"refused"`
+}
+
+func (r *BulkRequest) validate(actor Actor) error {
+	f := problem.Fields{}
+	switch r.Action {
+	case BulkSetRole:
+		if !models.ValidRole(r.Role) {
+			f.Add("params.role", "must be user, admin or super_admin")
+		} else if r.Role == models.RoleSuperAdmin && actor.User.Role != models.RoleSuperAdmin {
+			return ErrGrantSuperAdmin
+		}
+	case BulkSetStatus:
+		if !models.ValidStatus(r.Status) {
+			f.Add("params.status", "must be active, pending, suspended or deactivated")
+		}
+	case BulkSetTimezone:
+		validateTimezone(f, "params.timezone", r.Timezone)
+	case BulkSetBalance, BulkAddBalance:
+		if r.Amount > maxBalance || r.Amount < -maxBalance {
+			f.Add("params.amount", "is out of range")
+		}
+	case BulkDelete:
+	default:
+		f.Add("action", "must be set_role, set_status, set_timezone, set_balance, add_balance or delete")
+	}
+	if (len(r.PublicIDs) == 0) == (r.Filter == nil) {
+		f.Add("publicIds", "give either publicIds or a filter")
+	}
+	if len(r.PublicIDs) > MaxBulkIDs {
+		return &problem.Error{Kind: problem.TooLarge, Code: "too_many_targets", Message: "A bulk request may name at most 10000 accounts; use a filter for more."}
+	}
+	if len(r.Reason) > 500 {
+		f.Add("reason", "must be at most 500 characters")
+	}
+	return f.Err()
+}
+
+// Bulk runs (or previews) a bulk action. The real run re-reads its targets
+// and re-checks every rule inside one transaction, and changes all of them
+// or none.
+func (s *Users) Bulk(ctx context.Context, actor Actor, r BulkRequest) (*BulkResult, error) {
+	if err := r.validate(actor); err != nil {
+		return nil, err
+	}
+	res := &BulkResult{DryRun: r.DryRun, Refused: []BulkRefusal{}}
+	run := func(ctx context.Context, tx bun.IDB) error {
+		if err := lockSuperAdmins(ctx, tx); err != nil {
+			return err
+		}
+		targets, refused, err := s.bulkTargets(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		res.Matched = len(targets) + len(refused)
+		changes, more, err := s.bulkRules(ctx, tx, actor, r, targets)
+		if err != nil {
+			return err
+		}
+		res.Refused = append(refused, more...)
+		res.Changed = len(changes)
+		if r.DryRun {
+			return nil
+		}
+		if len(res.Refused) > 0 && !r.SkipRefused {
+			e := problem.New(problem.Conflict, "bulk_refused", "Some of the selected accounts cannot be changed; nothing was changed. Review the list, or apply to the others only.")
+			e.Extra = map[string]any{"refused": res.Refused, "changed": res.Changed}
+			return e
+		}
+		res.BatchID = newBatchID()
+		return s.bulkApply(ctx, tx, actor, r, changes, res.BatchID)
+	}
+	var err error
+	if r.DryRun {
+		err = run(ctx, s.svc.DB)
+	} else {
+		err = s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error { return run(ctx, tx) })
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (s *Users) bulkTargets(ctx context.Context, tx bun.IDB, r BulkRequest) ([]models.User, []BulkRefusal, error) {
+	cols := []string{"id", "public_id", "username", "role", "status", "status_reason", "balance", "timezone"}
+	var out []models.User
+	refused := []BulkRefusal{}
+	if r.Filter != nil {
+		q := models.ApplyUserFilter(tx.NewSelect().Model(&out).Column(cols...), *r.Filter, s.svc.Now()).Order("u.id").Limit(MaxBulkTargets + 1)
+		if err := q.Scan(ctx); err != nil {
+			return nil, nil, err
+		}
+		if len(out) > MaxBulkTargets {
+			return nil, nil, &problem.Error{Kind: problem.TooLarge, Code: "too_many_targets", Message: "The filter matches more than 200000 accounts; narrow it down."}
+		}
+		return out, refused, nil
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, id := range r.PublicIDs {
+		if id = strings.TrimSpace(id); id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	found := map[string]bool{}
+	for start := 0; start < len(ids); start += 500 {
+		var part []models.User
+		if err := tx.NewSelect().Model(&part).Column(cols...).Where("u.public_id IN (?)", bun.List(ids[start:min(start+500, len(ids))])).Scan(ctx); err != nil {
+			return nil, nil, err
+		}
+		for _, u := range part {
+			found[u.PublicID] = true
+		}
+		out = append(out, part...)
+	}
+	for _, id := range ids {
+		if !found[id] {
+			refused = append(refused, BulkRefusal{PublicID: id, Code: "not_found", Message: "No such account."})
+		}
+	}
+	return out, refused, nil
+}
+
+// bulkChange is one target that will change.
+type bulkChange struct {
+	user       models.User
+	newBalance int64
+}
+
+func refusal(u models.User, e *problem.Error) BulkRefusal {
+	return BulkRefusal{PublicID: u.PublicID, Username: u.Username, Code: e.Code, Message: e.Message}
+}
+
+// bulkRules sorts targets into changes and refusals. Targets already in the
+// requested state are neither.
+func (s *Users) bulkRules(ctx context.Context, tx bun.IDB, actor Actor, r BulkRequest, targets []models.User) ([]bulkChange, []BulkRefusal, error) {
+	var changes []bulkChange
+	refused := []BulkRefusal{}
+	selfRule := r.Action == BulkSetRole || r.Action == BulkSetStatus || r.Action == BulkDelete
+	var leavingSupers []int // indexes into changes
+	for _, u := range targets {
+		if err := guard(actor, &u, selfRule); err != nil {
+			refused = append(refused, refusal(u, err.(*problem.Error)))
+			continue
+		}
+		c := bulkChange{user: u}
+		switch r.Action {
+		case BulkSetRole:
+			if u.Role == r.Role {
+				continue
+			}
+		case BulkSetStatus:
+			if u.Status == r.Status && u.StatusReason == r.Reason {
+				continue
+			}
+		case BulkSetTimezone:
+			if u.Timezone == r.Timezone {
+				continue
+			}
+		case BulkSetBalance, BulkAddBalance:
+			c.newBalance = r.Amount
+			if r.Action == BulkAddBalance {
+				c.newBalance = u.Balance + r.Amount
+			}
+			if c.newBalance == u.Balance {
+				continue
+			}
+			if c.newBalance < 0 && !r.AllowNeg {
+				refused = append(refused, refusal(u, ErrNegativeBalance))
+				continue
+			}
+		}
+		leaving := u.Role == models.RoleSuperAdmin && u.Status == models.StatusActive &&
+			(r.Action == BulkDelete || (r.Action == BulkSetRole && r.Role != models.RoleSuperAdmin) || (r.Action == BulkSetStatus && r.Status != models.StatusActive))
+		if leaving {
+			leavingSupers = append(leavingSupers, len(changes))
+		}
+		changes = append(changes, c)
+	}
+	if len(leavingSupers) > 0 {
+		n, err := models.CountActiveSuperAdmins(ctx, tx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if n-int64(len(leavingSupers)) < 1 {
+			drop := map[int]bool{}
+			for _, i := range leavingSupers {
+				drop[i] = true
+				refused = append(refused, refusal(changes[i].user, ErrLastSuperAdmin))
+			}
+			kept := changes[:0]
+			for i, c := range changes {
+				if !drop[i] {
+					kept = append(kept, c)
+				}
+			}
+			changes = kept
+		}
+	}
+	return changes, refused, nil
+}
+
+func (s *Users) bulkApply(ctx context.Context, tx bun.IDB, actor Actor, r BulkRequest, changes []bulkChange, batch string) error {
+	now := s.svc.Now()
+	entries := make([]AuditEntry, 0, len(changes))
+	var ledger []models.LedgerEntry
+	for start := 0; start < len(changes); start += 500 {
+		part := changes[start:min(start+500, len(changes))]
+		ids := make([]int64, len(part))
+		for i, c := range part {
+			ids[i] = c.user.ID
+		}
+		upd := tx.NewUpdate().Model((*models.User)(nil)).Where("id IN (?)", bun.List(ids)).Set("updated_at = ?", now)
+		// endFor lists the accounts whose sessions end: everyone leaving
+		// active or deleted, and demoted accounts.
+		var endFor []int64
+		switch r.Action {
+		case BulkSetRole:
+			upd = upd.Set("role = ?", r.Role)
+			for _, c := range part {
+				if models.RoleRank(r.Role) < models.RoleRank(c.user.Role) {
+					endFor = append(endFor, c.user.ID)
+				}
+			}
+		case BulkSetStatus:
+			upd = upd.Set("status = ?", r.Status).Set("status_reason = ?", truncate(r.Reason, 500))
+			if r.Status != models.StatusActive {
+				endFor = ids
+			}
+		case BulkSetTimezone:
+			upd = upd.Set("timezone = ?", r.Timezone)
+		case BulkSetBalance:
+			upd = upd.Set("balance = ?", r.Amount)
+		case BulkAddBalance:
+			upd = upd.Set("balance = balance + ?", r.Amount)
+		case BulkDelete:
+			upd = nil
+			endFor = ids
+		}
+		if len(endFor) > 0 {
+			if _, err := tx.NewDelete().Model((*models.AccessToken)(nil)).Where("user_id IN (?)", bun.List(endFor)).Exec(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.NewDelete().Model((*models.Session)(nil)).Where("user_id IN (?)", bun.List(endFor)).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if upd != nil {
+			if _, err := upd.Exec(ctx); err != nil {
+				return err
+			}
+		} else if _, err := tx.NewDelete().Model((*models.User)(nil)).Where("id IN (?)", bun.List(ids)).Exec(ctx); err != nil {
+			return err
+		}
+		for _, c := range part {
+			u := c.user
+			e := AuditEntry{Actor: actor, Target: &u, Reason: r.Reason, BatchID: batch}
+			switch r.Action {
+			case BulkSetRole:
+				e.Action, e.Details = ActionUserRoleChanged, map[string]any{"before": map[string]any{"role": u.Role}, "after": map[string]any{"role": r.Role}}
+			case BulkSetStatus:
+				e.Action, e.Details = ActionUserStatusChanged, map[string]any{"before": u.Status, "after": r.Status}
+			case BulkSetTimezone:
+				e.Action, e.Details = ActionUserUpdated, map[string]any{"before": map[string]any{"timezone": u.Timezone}, "after": map[string]any{"timezone": r.Timezone}}
+			case BulkSetBalance, BulkAddBalance:
+				e.Action, e.Details = ActionUserBalanceChanged, map[string]any{"before": u.Balance, "after": c.newBalance, "amount": c.newBalance - u.Balance}
+				id := u.ID
+				l := models.LedgerEntry{UserID: &id, UserPublicID: u.PublicID, CreatedAt: now, Amount: c.newBalance - u.Balance, BalanceAfter: c.newBalance, Reason: truncate(r.Reason, 500), BatchID: batch}
+				if actor.User != nil {
+					l.ActorID, l.ActorUsername = &actor.User.ID, actor.User.Username
+				}
+				ledger = append(ledger, l)
+			case BulkDelete:
+				e.Action, e.Details = ActionUserDeleted, map[string]any{"role": u.Role}
+			}
+			entries = append(entries, e)
+		}
+	}
+	for start := 0; start < len(ledger); start += 500 {
+		part := ledger[start:min(start+500, len(ledger))]
+		if _, err := tx.NewInsert().Model(&part).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return s.svc.Audit.WriteMany(ctx, tx, entries)
+}
