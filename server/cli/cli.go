@@ -156,13 +156,17 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS) *cobr
 	f.StringVar(&cfg.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "TLS certificate file (env GATEHOUSE_TLS_CERT)")
 	f.StringVar(&cfg.TLSKey, "tls-key", env("GATEHOUSE_TLS_KEY", ""), "TLS key file (env GATEHOUSE_TLS_KEY)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		defaultBase := cfg.BaseURL == ""
 		if err := cfg.Normalize(); err != nil {
 			return usageError{err}
 		}
 		log := newLogger(cfg, stderr)
 		slog.SetDefault(log) // the error renderer and libraries log through the default
 		ctx := cmd.Context()
-		db, box, err := server.Open(ctx, cfg)
+		// Start-up runs to the end even when a signal arrives meanwhile;
+		// Serve then shuts down cleanly.
+		startCtx := context.WithoutCancel(ctx)
+		db, box, err := server.Open(startCtx, cfg)
 		if err != nil {
 			return err
 		}
@@ -175,8 +179,13 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS) *cobr
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 		}
+		if defaultBase {
+			// The bound address, so that links name the real port (--http :0).
+			scheme, _, _ := strings.Cut(cfg.BaseURL, "://")
+			cfg.BaseURL = scheme + "://" + ln.Addr().String()
+		}
 		fmt.Fprintf(stdout, "Gatehouse %s listening on %s (data: %s)\n", Version, ln.Addr(), cfg.DataDir)
-		token, err := srv.Svc.Setup.Begin(ctx)
+		token, err := srv.Svc.Setup.Begin(startCtx)
 		if err != nil {
 			ln.Close()
 			return err
