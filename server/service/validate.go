@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	_ "time/tzdata" // time zones validate on hosts without a zoneinfo database
 	"unicode/utf8"
 
 	"golang.org/x/text/language"

@@ -1,6 +1,9 @@
 package service_test
 
 import (
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,4 +65,32 @@ func TestCheckPassword(t *testing.T) {
 			t.Errorf("%s: reason %q does not mention %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// TestTimeZoneDataIsEmbedded guards the "binary embeds tzdata" promise:
+// without it, hosts lacking /usr/share/zoneinfo (containers, Windows)
+// would refuse every time zone but UTC. LoadLocation cannot show this on
+// a host that has the files, so the import itself is checked.
+func TestTimeZoneDataIsEmbedded(t *testing.T) {
+	t.Parallel()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if imp.Path.Value == `"time/tzdata"` {
+				return
+			}
+		}
+	}
+	t.Fatal(`no file of package service imports "time/tzdata"`)
 }
