@@ -73,7 +73,8 @@ type User struct {
 	PasswordHash          *string    `bun:"password_hash"`
 	PasswordChangedAt     *time.Time `bun:"password_changed_at"`
 	MustChangePassword    bool       `bun:"must_change_password,notnull"`
-	TOTPSecret            *string    `bun:"totp_secret"` // sealed with the secret box
+	TOTPSecret            *string    `bun:"totp_secret"`         // sealed with the secret box
+	TOTPPendingSecret     *string    `bun:"totp_pending_secret"` // sealed; enrolment not yet confirmed
 	TOTPEnabledAt         *time.Time `bun:"totp_enabled_at"`
 	TOTPLastStep          int64      `bun:"totp_last_step,notnull"`
 	FailedLogins          int        `bun:"failed_logins,notnull"`

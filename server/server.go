@@ -94,12 +94,13 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 		Hasher: security.NewHasher(params, 0, 15*time.Second),
 	})
 	cookie := mw.NewSessionCookie(deriveKey(box.Key(), "cookie-hash"), deriveKey(box.Key(), "cookie-block"), cfg.SecureCookies())
+	challenge := mw.NewChallengeCookie(deriveKey(box.Key(), "challenge-hash"), deriveKey(box.Key(), "challenge-block"), cfg.SecureCookies())
 	store, err := rateLimitStore(cfg)
 	if err != nil {
 		return nil, err
 	}
 	limiter := mw.NewRateLimiter(store, svc.Settings, log)
-	h, err := api.NewHandler(cfg, svc, cookie, limiter, opt.Version)
+	h, err := api.NewHandler(cfg, svc, cookie, challenge, limiter, opt.Version)
 	if err != nil {
 		return nil, err
 	}

@@ -36,12 +36,14 @@ type Handler struct {
 	Svc     *service.Services
 	Cookie  *middleware.SessionCookie
 	Limiter *middleware.RateLimiter
-	openapi []byte
-	Version string
+	// Challenge carries a pending second-factor step.
+	Challenge *middleware.SessionCookie
+	openapi   []byte
+	Version   string
 }
 
 // NewHandler builds the handler set.
-func NewHandler(cfg *config.Config, svc *service.Services, cookie *middleware.SessionCookie, limiter *middleware.RateLimiter, version string) (*Handler, error) {
+func NewHandler(cfg *config.Config, svc *service.Services, cookie, challenge *middleware.SessionCookie, limiter *middleware.RateLimiter, version string) (*Handler, error) {
 	doc, err := LoadOpenAPI()
 	if err != nil {
 		return nil, err
@@ -51,5 +53,5 @@ func NewHandler(cfg *config.Config, svc *service.Services, cookie *middleware.Se
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Limiter: limiter, openapi: js, Version: version}, nil
+	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Challenge: challenge, Limiter: limiter, openapi: js, Version: version}, nil
 }

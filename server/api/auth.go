@@ -9,6 +9,7 @@ import (
 	"gatehouse/server/httpx"
 	"gatehouse/server/middleware"
 	"gatehouse/server/problem"
+	"gatehouse/server/service"
 )
 
 // AuthOptions tells the sign-in page what to offer.
@@ -65,15 +66,67 @@ func (h *Handler) Login(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
-	res, err := h.Svc.Auth.Login(c.Request.Context(), middleware.ActorOf(c), req.Identifier, req.Password)
+	res, challenge, err := h.Svc.Auth.Login(c.Request.Context(), middleware.ActorOf(c), req.Identifier, req.Password)
 	if err != nil {
 		httpx.Render(c, err)
 		return
 	}
+	h.finishSignIn(c, res, challenge)
+}
+
+// finishSignIn sets the session cookie and answers the user, or, when a
+// second factor is due, sets the challenge cookie and answers mfaRequired.
+func (h *Handler) finishSignIn(c *gin.Context, res *service.LoginResult, challenge string) {
+	if challenge != "" {
+		if err := h.Challenge.Set(c.Writer, c.Request, challenge, int(service.ChallengeLifetime.Seconds())); err != nil {
+			httpx.Render(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"mfaRequired": true})
+		return
+	}
+	if !h.setSessionCookie(c, res) {
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"user": NewUser(res.User, h.Svc.Now())})
+}
+
+func (h *Handler) setSessionCookie(c *gin.Context, res *service.LoginResult) bool {
 	// The session's clock, not the wall clock: they differ under a test clock.
 	maxAge := int(res.Session.ExpiresAt.Sub(h.Svc.Now()).Seconds())
 	if err := h.Cookie.Set(c.Writer, c.Request, res.Token, max(maxAge, 1)); err != nil {
 		httpx.Render(c, err)
+		return false
+	}
+	return true
+}
+
+type mfaRequest struct {
+	Code string `json:"code"`
+}
+
+func (r *mfaRequest) Validate() error {
+	if r.Code == "" || len(r.Code) > 64 {
+		return problem.Fields{"code": "is required"}.Err()
+	}
+	return nil
+}
+
+// CompleteMFA is the second sign-in step. Success starts a new session
+// (a new session ID) and ends the challenge.
+func (h *Handler) CompleteMFA(c *gin.Context) {
+	var req mfaRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	res, err := h.Svc.Auth.CompleteMFA(c.Request.Context(), middleware.ActorOf(c), h.Challenge.Token(c.Request), req.Code)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	h.Challenge.Clear(c.Writer, c.Request)
+	if !h.setSessionCookie(c, res) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"user": NewUser(res.User, h.Svc.Now())})

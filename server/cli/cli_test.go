@@ -88,7 +88,7 @@ func user(t *testing.T, svc *service.Services, name string) *models.User {
 }
 
 func canSignIn(svc *service.Services, name, password string) bool {
-	_, err := svc.Auth.Login(context.Background(), service.Actor{IP: "127.0.0.1"}, name, password)
+	_, _, err := svc.Auth.Login(context.Background(), service.Actor{IP: "127.0.0.1"}, name, password)
 	return err == nil
 }
 
@@ -198,7 +198,7 @@ func TestAdminResetPasswordEndsSessions(t *testing.T) {
 	dir := t.TempDir()
 	run(t, "", "--data", dir, "admin", "create", "--username", "alice", "--password", goodPassword).expect(t, 0)
 	svc := open(t, dir)
-	res, err := svc.Auth.Login(context.Background(), service.Actor{}, "alice", goodPassword)
+	res, _, err := svc.Auth.Login(context.Background(), service.Actor{}, "alice", goodPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,14 +26,24 @@ type SessionCookie struct {
 // named with the __Host- prefix and marked Secure; browsers refuse
 // __Host- cookies without Secure, so plain-HTTP installs use a bare name.
 func NewSessionCookie(hashKey, blockKey []byte, secure bool) *SessionCookie {
+	return newCookie("gatehouse_session", hashKey, blockKey, secure)
+}
+
+// NewChallengeCookie holds the pending second-factor challenge between the
+// password step and the code step (five minutes; not a session).
+func NewChallengeCookie(hashKey, blockKey []byte, secure bool) *SessionCookie {
+	return newCookie("gatehouse_mfa", hashKey, blockKey, secure)
+}
+
+func newCookie(base string, hashKey, blockKey []byte, secure bool) *SessionCookie {
 	store := sessions.NewCookieStore(hashKey, blockKey)
 	// The database row decides expiry; the signed cookie only needs to
 	// outlive the longest session lifetime a setting allows.
 	store.MaxAge(366 * 86400)
 	store.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
-	name := "gatehouse_session"
+	name := base
 	if secure {
-		name = "__Host-gatehouse_session"
+		name = "__Host-" + base
 	}
 	return &SessionCookie{store: store, name: name}
 }
@@ -151,6 +161,23 @@ func RequireAdmin() gin.HandlerFunc {
 		}
 		if !models.IsAdminRole(u.Role) {
 			httpx.Render(c, httpx.ErrForbidden)
+			return
+		}
+		c.Next()
+	}
+}
+
+// PasswordChangeGate blocks an account that must choose a new password
+// (after an admin reset) from everything but reading itself, changing the
+// password and signing out.
+func PasswordChangeGate() gin.HandlerFunc {
+	allowed := map[string]bool{
+		"GET /api/me": true, "POST /api/me/password": true, "POST /api/auth/logout": true,
+	}
+	return func(c *gin.Context) {
+		u := ActorOf(c).User
+		if u != nil && u.MustChangePassword && !allowed[c.Request.Method+" "+c.FullPath()] {
+			httpx.Render(c, problem.New(problem.Forbidden, "password_change_required", "Choose a new password before doing anything else."))
 			return
 		}
 		c.Next()

@@ -53,15 +53,18 @@ func hasherErr(err error) error {
 // Login checks an identifier (username or email, as the sign-in settings
 // allow) and a password. Every failure returns ErrInvalidCredentials after
 // about the same amount of work: a password hash is always computed.
-func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password string) (*LoginResult, error) {
+//
+// With two-factor authentication on, the answer is a challenge token
+// instead of a session (see StartOrChallenge).
+func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password string) (*LoginResult, string, error) {
 	identifier = strings.TrimSpace(identifier)
 	signin, err := a.settings.Signin(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	sec, err := a.settings.Security(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var user *models.User
 	isEmail := strings.Contains(identifier, "@")
@@ -74,15 +77,15 @@ func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password stri
 		err = models.ErrNotFound
 	}
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		return nil, err
+		return nil, "", err
 	}
 	if user == nil || err != nil {
 		// Hash anyway so that an unknown account costs as much as a known one.
 		if _, herr := a.deps.Hasher.Verify(ctx, password, ""); herr != nil {
-			return nil, hasherErr(herr)
+			return nil, "", hasherErr(herr)
 		}
 		a.auditFailure(ctx, actor, nil, identifier, "unknown_account")
-		return nil, ErrInvalidCredentials
+		return nil, "", ErrInvalidCredentials
 	}
 
 	ok, err := a.checkSecret(ctx, user, sec, func() (bool, error) {
@@ -90,20 +93,20 @@ func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password stri
 	})
 	if errors.Is(err, errLocked) {
 		a.auditFailure(ctx, actor, user, identifier, "locked")
-		return nil, ErrInvalidCredentials
+		return nil, "", ErrInvalidCredentials
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !ok {
 		a.auditFailure(ctx, actor, user, identifier, "wrong_password")
-		return nil, ErrInvalidCredentials
+		return nil, "", ErrInvalidCredentials
 	}
 	if user.Status != models.StatusActive {
 		a.auditFailure(ctx, actor, user, identifier, "status_"+user.Status)
-		return nil, ErrInvalidCredentials
+		return nil, "", ErrInvalidCredentials
 	}
-	return a.startSession(ctx, actor, user, "password", sec)
+	return a.StartOrChallenge(ctx, actor, user, "password")
 }
 
 // errLocked is an internal signal: the account's lock holds.

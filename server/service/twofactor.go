@@ -1,0 +1,440 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"gatehouse/models"
+	"gatehouse/server/problem"
+	"gatehouse/server/security"
+)
+
+// Two-factor audit actions.
+const (
+	Action2FAEnabled          = "account.2fa_enabled"
+	Action2FADisabled         = "account.2fa_disabled"
+	Action2FACodesRegenerated = "account.2fa_recovery_codes_regenerated"
+	ActionMFAFailed           = "auth.mfa_failed"
+	ActionAdminReset2FA       = "user.2fa_reset"
+	ActionAdminResetPassword  = "user.password_reset"
+)
+
+// RecoveryCodeCount is how many recovery codes a user gets.
+const RecoveryCodeCount = 10
+
+// ChallengeLifetime bounds the wait between password and code.
+const ChallengeLifetime = 5 * time.Minute
+
+// ErrInvalidCode is the one answer for a wrong, replayed or locked-out
+// second factor.
+var ErrInvalidCode = problem.New(problem.Unauthenticated, "invalid_code", "The code is not valid. Codes work once; wait for the next one or use a recovery code.")
+
+// ErrChallengeMissing means the password step expired or never happened.
+var ErrChallengeMissing = problem.New(problem.Unauthenticated, "mfa_expired", "The sign-in took too long or was not started here; enter your password again.")
+
+// StartOrChallenge finishes a successful first factor: it starts a session,
+// or, when the account has two-factor authentication, creates a challenge
+// and returns its token instead (the caller keeps it in a short-lived
+// cookie). Identity-provider sign-ins go through here too, so they never
+// skip the second factor.
+func (a *Auth) StartOrChallenge(ctx context.Context, actor Actor, user *models.User, method string) (*LoginResult, string, error) {
+	sec, err := a.settings.Security(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if !user.TwoFactorEnabled() {
+		res, err := a.startSession(ctx, actor, user, method, sec)
+		return res, "", err
+	}
+	token := security.NewToken(32)
+	now := a.deps.Now()
+	ch := &models.LoginChallenge{TokenHash: security.HashToken(token), UserID: user.ID, Method: method, CreatedAt: now, ExpiresAt: now.Add(ChallengeLifetime)}
+	if _, err := a.deps.DB.NewInsert().Model(ch).Exec(ctx); err != nil {
+		return nil, "", err
+	}
+	return nil, token, nil
+}
+
+// CompleteMFA checks a TOTP or recovery code against the challenge and
+// starts the session. Wrong codes count toward the failed-sign-in lock; the
+// challenge is consumed by one conditional delete, so it signs in once.
+func (a *Auth) CompleteMFA(ctx context.Context, actor Actor, challengeToken, code string) (*LoginResult, error) {
+	if challengeToken == "" {
+		return nil, ErrChallengeMissing
+	}
+	hash := security.HashToken(challengeToken)
+	ch := new(models.LoginChallenge)
+	if err := a.deps.DB.NewSelect().Model(ch).Where("token_hash = ?", hash).Scan(ctx); err != nil {
+		if errors.Is(models.NotFound(err), models.ErrNotFound) {
+			return nil, ErrChallengeMissing
+		}
+		return nil, err
+	}
+	if !a.deps.Now().Before(ch.ExpiresAt) {
+		return nil, ErrChallengeMissing
+	}
+	user, err := models.UserByID(ctx, a.deps.DB, ch.UserID)
+	if err != nil {
+		return nil, ErrChallengeMissing
+	}
+	sec, err := a.settings.Security(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := a.checkSecret(ctx, user, sec, func() (bool, error) { return a.verifySecondFactor(ctx, user, code) })
+	if errors.Is(err, errLocked) {
+		a.auditMFAFailure(ctx, actor, user, "locked")
+		return nil, ErrInvalidCode
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !ok || user.Status != models.StatusActive || !user.TwoFactorEnabled() {
+		a.auditMFAFailure(ctx, actor, user, "wrong_code")
+		return nil, ErrInvalidCode
+	}
+	res, err := a.deps.DB.NewDelete().Model((*models.LoginChallenge)(nil)).Where("token_hash = ?", hash).Exec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, ErrChallengeMissing
+	}
+	return a.startSession(ctx, actor, user, ch.Method+"+totp", sec)
+}
+
+func (a *Auth) auditMFAFailure(ctx context.Context, actor Actor, user *models.User, reason string) {
+	e := AuditEntry{Action: ActionMFAFailed, Actor: actor, Target: user, Details: map[string]any{"reason": reason}}
+	e.Actor.User = nil
+	if err := a.audit.Write(ctx, a.deps.DB, e); err != nil {
+		a.deps.Log.ErrorContext(ctx, "audit write failed", "err", err)
+	}
+}
+
+// verifySecondFactor accepts a TOTP code once per time step (a conditional
+// write on totp_last_step) or an unused recovery code (a conditional write
+// on used_at), so that parallel replays succeed at most once.
+func (a *Auth) verifySecondFactor(ctx context.Context, user *models.User, code string) (bool, error) {
+	if user.TOTPSecret == nil {
+		return false, nil
+	}
+	secret, err := a.deps.Box.Open(*user.TOTPSecret)
+	if err != nil {
+		return false, err
+	}
+	now := a.deps.Now()
+	if step := security.MatchTOTP(secret, code, now); step > 0 {
+		res, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).Set("totp_last_step = ?", step).
+			Where("id = ?", user.ID).Where("totp_last_step < ?", step).Exec(ctx)
+		if err != nil {
+			return false, err
+		}
+		n, _ := res.RowsAffected()
+		return n == 1, nil
+	}
+	rc := security.NormalizeRecoveryCode(code)
+	if len(rc) != 11 {
+		return false, nil
+	}
+	res, err := a.deps.DB.NewUpdate().Model((*models.RecoveryCode)(nil)).Set("used_at = ?", now).
+		Where("user_id = ?", user.ID).Where("code_hash = ?", security.HashToken(rc)).Where("used_at IS NULL").Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// TwoFactorSetup is a new, not yet active, secret.
+type TwoFactorSetup struct {
+	Secret, URL, QRCode string
+}
+
+// ErrTwoFactorOn and ErrTwoFactorOff refuse enrolment steps in the wrong state.
+var (
+	ErrTwoFactorOn  = problem.New(problem.Conflict, "2fa_already_enabled", "Two-factor authentication is already on.")
+	ErrTwoFactorOff = problem.New(problem.Conflict, "2fa_not_enabled", "Two-factor authentication is not on.")
+)
+
+// SetupTwoFactor creates a pending secret for the caller.
+func (s *Account) SetupTwoFactor(ctx context.Context, actor Actor) (*TwoFactorSetup, error) {
+	u := actor.User
+	if u.TwoFactorEnabled() {
+		return nil, ErrTwoFactorOn
+	}
+	account := u.Username
+	if u.Email != nil {
+		account = *u.Email
+	}
+	secret, url, qr, err := security.NewTOTPKey("Gatehouse", account)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.deps.Box.Seal(secret)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.deps.DB.NewUpdate().Model((*models.User)(nil)).Set("totp_pending_secret = ?", sealed).Where("id = ?", u.ID).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return &TwoFactorSetup{Secret: secret, URL: url, QRCode: qr}, nil
+}
+
+// EnableTwoFactor confirms enrolment with a code and returns the recovery
+// codes (shown once). Other sessions of the user end.
+func (s *Account) EnableTwoFactor(ctx context.Context, actor Actor, code string) ([]string, error) {
+	var codes []string
+	err := models.RunInTx(ctx, s.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		u, err := models.UserByID(ctx, tx, actor.User.ID)
+		if err != nil {
+			return err
+		}
+		if u.TwoFactorEnabled() {
+			return ErrTwoFactorOn
+		}
+		if u.TOTPPendingSecret == nil {
+			return problem.New(problem.Conflict, "2fa_setup_required", "Start the setup first to get a secret.")
+		}
+		secret, err := s.deps.Box.Open(*u.TOTPPendingSecret)
+		if err != nil {
+			return err
+		}
+		step := security.MatchTOTP(secret, code, s.deps.Now())
+		if step == 0 {
+			return problem.Fields{"code": "is not the current code of this secret; check the device's clock"}.Err()
+		}
+		now := s.deps.Now()
+		if _, err := tx.NewUpdate().Model((*models.User)(nil)).
+			Set("totp_secret = totp_pending_secret").Set("totp_pending_secret = NULL").
+			Set("totp_enabled_at = ?", now).Set("totp_last_step = ?", step).Set("updated_at = ?", now).
+			Where("id = ?", u.ID).Exec(ctx); err != nil {
+			return err
+		}
+		if codes, err = replaceRecoveryCodes(ctx, tx, u.ID, now); err != nil {
+			return err
+		}
+		if _, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, actor.SessionID); err != nil {
+			return err
+		}
+		return s.audit.Write(ctx, tx, AuditEntry{Action: Action2FAEnabled, Actor: actor, Target: u})
+	})
+	return codes, err
+}
+
+func replaceRecoveryCodes(ctx context.Context, tx bun.IDB, userID int64, now time.Time) ([]string, error) {
+	if _, err := tx.NewDelete().Model((*models.RecoveryCode)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+		return nil, err
+	}
+	codes := make([]string, RecoveryCodeCount)
+	rows := make([]models.RecoveryCode, RecoveryCodeCount)
+	for i := range codes {
+		codes[i] = security.NewRecoveryCode()
+		rows[i] = models.RecoveryCode{UserID: userID, CodeHash: security.HashToken(codes[i]), CreatedAt: now}
+	}
+	_, err := tx.NewInsert().Model(&rows).Exec(ctx)
+	return codes, err
+}
+
+// checkPasswordAndCode verifies the password and a current or recovery
+// code of the caller, counting failures toward the lock.
+func (s *Account) checkPasswordAndCode(ctx context.Context, auth *Auth, actor Actor, password, code string) (*models.User, error) {
+	u, err := models.UserByID(ctx, s.deps.DB, actor.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.TwoFactorEnabled() {
+		return nil, ErrTwoFactorOff
+	}
+	sec, err := s.settings.Security(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := auth.checkSecret(ctx, u, sec, func() (bool, error) {
+		pwOK, err := s.deps.Hasher.Verify(ctx, password, derefString(u.PasswordHash))
+		if err != nil || !pwOK {
+			return false, err
+		}
+		return auth.verifySecondFactor(ctx, u, code)
+	})
+	if errors.Is(err, errLocked) || (err == nil && !ok) {
+		return nil, (&problem.Error{Kind: problem.Invalid, Code: "invalid_password_or_code", Message: "The password or the code is not correct."}).WithField("code", "password or code is not correct")
+	}
+	return u, err
+}
+
+// DisableTwoFactor turns 2FA off (password plus a code); other sessions end.
+func (s *Account) DisableTwoFactor(ctx context.Context, auth *Auth, actor Actor, password, code string) error {
+	u, err := s.checkPasswordAndCode(ctx, auth, actor, password, code)
+	if err != nil {
+		return err
+	}
+	return models.RunInTx(ctx, s.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		if err := clearTwoFactor(ctx, tx, u.ID, s.deps.Now()); err != nil {
+			return err
+		}
+		if _, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, actor.SessionID); err != nil {
+			return err
+		}
+		return s.audit.Write(ctx, tx, AuditEntry{Action: Action2FADisabled, Actor: actor, Target: u})
+	})
+}
+
+// RegenerateRecoveryCodes replaces the caller's recovery codes.
+func (s *Account) RegenerateRecoveryCodes(ctx context.Context, auth *Auth, actor Actor, password, code string) ([]string, error) {
+	u, err := s.checkPasswordAndCode(ctx, auth, actor, password, code)
+	if err != nil {
+		return nil, err
+	}
+	var codes []string
+	err = models.RunInTx(ctx, s.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if codes, err = replaceRecoveryCodes(ctx, tx, u.ID, s.deps.Now()); err != nil {
+			return err
+		}
+		return s.audit.Write(ctx, tx, AuditEntry{Action: Action2FACodesRegenerated, Actor: actor, Target: u})
+	})
+	return codes, err
+}
+
+func clearTwoFactor(ctx context.Context, tx bun.IDB, userID int64, now time.Time) error {
+	if _, err := tx.NewUpdate().Model((*models.User)(nil)).
+		Set("totp_secret = NULL").Set("totp_pending_secret = NULL").Set("totp_enabled_at = NULL").Set("updated_at = ?", now).
+		Where("id = ?", userID).Exec(ctx); err != nil {
+		return err
+	}
+	_, err := tx.NewDelete().Model((*models.RecoveryCode)(nil)).Where("user_id = ?", userID).Exec(ctx)
+	return err
+}
+
+// ResetTwoFactor is the admin action: clear the secret and codes and end
+// every session and token of the account.
+func (s *Users) ResetTwoFactor(ctx context.Context, actor Actor, publicID, reason string) (*UserDetail, error) {
+	var out *UserDetail
+	err := s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		u, err := loadTarget(ctx, tx, publicID)
+		if err != nil {
+			return err
+		}
+		if err := guard(actor, u, true); err != nil {
+			return err
+		}
+		if err := clearTwoFactor(ctx, tx, u.ID, s.svc.Now()); err != nil {
+			return err
+		}
+		n, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, "")
+		if err != nil {
+			return err
+		}
+		if err := s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionAdminReset2FA, Actor: actor, Target: u, Reason: reason, Details: map[string]any{"wasEnabled": u.TwoFactorEnabled(), "sessionsEnded": n}}); err != nil {
+			return err
+		}
+		out, err = s.detail(ctx, tx, publicID)
+		return err
+	})
+	return out, err
+}
+
+// AdminPasswordReset is the admin's reset-password request.
+type AdminPasswordReset struct {
+	Password      string
+	Generate      bool
+	RequireChange bool
+	Reason        string
+}
+
+// ResetPassword sets or generates a new password, clears the lock and ends
+// every session and token. It returns the generated password, if any.
+func (s *Users) ResetPassword(ctx context.Context, actor Actor, publicID string, in AdminPasswordReset) (string, int64, error) {
+	if in.Generate == (in.Password != "") {
+		return "", 0, problem.Fields{"password": "give a password, or ask for one to be generated"}.Err()
+	}
+	policy, err := s.svc.Settings.PasswordPolicy(ctx)
+	if err != nil {
+		return "", 0, err
+	}
+	target, err := loadTarget(ctx, s.svc.DB, publicID)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := guard(actor, target, true); err != nil {
+		return "", 0, err
+	}
+	password := in.Password
+	if in.Generate {
+		password = generatePassword()
+	} else if msg := CheckPassword(policy, password, target.Username, derefString(target.Email)); msg != "" {
+		return "", 0, problem.Fields{"password": msg}.Err()
+	}
+	hash, err := s.svc.Hasher.Hash(ctx, password)
+	if err != nil {
+		return "", 0, hasherErr(err)
+	}
+	var n int64
+	err = s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		u, err := loadTarget(ctx, tx, publicID)
+		if err != nil {
+			return err
+		}
+		if err := guard(actor, u, true); err != nil {
+			return err
+		}
+		now := s.svc.Now()
+		if _, err := tx.NewUpdate().Model((*models.User)(nil)).
+			Set("password_hash = ?", hash).Set("password_changed_at = ?", now).Set("must_change_password = ?", in.RequireChange).
+			Set("failed_logins = 0").Set("locked_until = NULL").Set("updated_at = ?", now).
+			Where("id = ?", u.ID).Exec(ctx); err != nil {
+			return err
+		}
+		if n, err = models.DeleteSessionsOfUser(ctx, tx, u.ID, ""); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*models.OneTimeToken)(nil)).Where("user_id = ?", u.ID).Where("purpose = ?", TokenReset).Exec(ctx); err != nil {
+			return err
+		}
+		return s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionAdminResetPassword, Actor: actor, Target: u, Reason: in.Reason, Details: map[string]any{"generated": in.Generate, "requireChange": in.RequireChange, "sessionsEnded": n}})
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	if in.Generate {
+		return password, n, nil
+	}
+	return "", n, nil
+}
+
+// generatePassword makes a 20-character password from an unambiguous
+// alphabet (about 110 bits).
+func generatePassword() string {
+	const alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
+	raw := security.NewToken(32)
+	out := make([]byte, 0, 20)
+	for i := 0; len(out) < 20; i++ {
+		if i >= len(raw) {
+			raw = security.NewToken(32)
+			i = 0
+		}
+		if c := raw[i]; indexByte(alphabet, c) >= 0 {
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// Purposes of one-time tokens.
+const (
+	TokenVerify      = "verify_email"
+	TokenReset       = "reset_password"
+	TokenEmailChange = "email_change"
+)
