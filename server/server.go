@@ -90,7 +90,7 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 		params = *opt.Argon2
 	}
 	svc := service.New(service.Deps{
-		DB: db, Now: opt.Now, Box: box, Log: log,
+		DB: db, Now: opt.Now, Box: box, Log: log, BaseURL: cfg.BaseURL, TurnstileVerifyURL: cfg.TurnstileVerifyURL,
 		Hasher: security.NewHasher(params, 0, 15*time.Second),
 	})
 	cookie := mw.NewSessionCookie(deriveKey(box.Key(), "cookie-hash"), deriveKey(box.Key(), "cookie-block"), cfg.SecureCookies())
@@ -175,7 +175,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.Log.Info("shutting down; letting in-flight requests finish")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
+	err := srv.Shutdown(shutCtx)
+	s.Svc.Close()
+	if err != nil {
 		return err
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -25,7 +25,17 @@ func (h *Handler) AuthOptions(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
+	hv, err := h.Svc.Settings.HumanVerification(ctx)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	siteKey := ""
+	if hv.TurnstileEnabled && reg.EmailRegistrationEnabled {
+		siteKey = hv.SiteKey
+	}
 	c.JSON(http.StatusOK, gin.H{
+		"turnstileSiteKey":    siteKey,
 		"usernameEnabled":     signin.UsernameEnabled,
 		"emailEnabled":        signin.EmailEnabled,
 		"thirdPartyEnabled":   signin.ThirdPartyEnabled,

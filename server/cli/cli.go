@@ -212,7 +212,7 @@ func openServices(ctx context.Context, cfg *config.Config, stderr io.Writer) (*s
 		db.Close()
 		return nil, nil, err
 	}
-	return srv.Svc, func() { db.Close() }, nil
+	return srv.Svc, func() { srv.Svc.Close(); db.Close() }, nil
 }
 
 // readPassword takes the password from the flag, or one line of stdin.

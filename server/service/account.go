@@ -144,6 +144,10 @@ func (s *Account) ChangePassword(ctx context.Context, actor Actor, current, next
 		if err != nil {
 			return err
 		}
+		// A new password voids outstanding reset links.
+		if _, err := tx.NewDelete().Model((*models.OneTimeToken)(nil)).Where("user_id = ?", u.ID).Where("purpose = ?", TokenReset).Exec(ctx); err != nil {
+			return err
+		}
 		return s.audit.Write(ctx, tx, AuditEntry{Action: ActionPasswordChanged, Actor: actor, Target: u, Details: map[string]any{"otherSessionsEnded": n}})
 	})
 }

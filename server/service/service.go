@@ -25,6 +25,10 @@ type Deps struct {
 	Hasher *security.Hasher
 	Box    *security.SecretBox
 	Log    *slog.Logger
+	// BaseURL is the public URL for links in emails.
+	BaseURL string
+	// TurnstileVerifyURL overrides Cloudflare's siteverify endpoint.
+	TurnstileVerifyURL string
 }
 
 // Services bundles the services the HTTP layer calls.
@@ -36,6 +40,8 @@ type Services struct {
 	Account  *Account
 	Setup    *Setup
 	Users    *Users
+	Flows    *Flows
+	Mailer   *Mailer
 	Plans    *Plans
 }
 
@@ -54,6 +60,8 @@ func New(d Deps) *Services {
 	s.Account = &Account{deps: d, settings: s.Settings, audit: s.Audit}
 	s.Setup = &Setup{deps: d, settings: s.Settings, audit: s.Audit, svc: s}
 	s.Users = &Users{svc: s}
+	s.Flows = &Flows{svc: s}
+	s.Mailer = newMailer(s.Settings, d.Log)
 	s.Plans = &Plans{svc: s}
 	return s
 }
@@ -75,3 +83,6 @@ func (s *Services) inTx(ctx context.Context, fn func(ctx context.Context, tx bun
 func errNotFound(what string) *problem.Error {
 	return problem.New(problem.NotFound, "not_found", what+" was not found.")
 }
+
+// Close stops background work (the mail queue).
+func (s *Services) Close() { s.Mailer.Close() }

@@ -216,15 +216,21 @@ func (s *Settings) Invalidate(group string) {
 	s.mu.Unlock()
 }
 
-// SaveSecurity stores the security group (used by tests and the CLI until
-// the settings screens land with their own endpoints).
+// SaveSecurity stores the security group without the admin API's checks
+// (tests and the shell use it).
 func (s *Settings) SaveSecurity(ctx context.Context, v SecuritySettings) error {
+	return s.Store(ctx, GroupSecurity, v)
+}
+
+// Store replaces a group as it is, without validation or guards; only
+// trusted callers (tests, the shell) use it. Admins go through Update.
+func (s *Settings) Store(ctx context.Context, group string, v any) error {
 	return models.RunInTx(ctx, s.deps.DB, func(ctx context.Context, tx bun.Tx) error {
-		_, version, err := getGroup[SecuritySettings](ctx, s, tx, GroupSecurity, false)
+		_, version, err := s.raw(ctx, tx, group, false)
 		if err != nil {
 			return err
 		}
-		_, err = s.save(ctx, tx, GroupSecurity, v, version)
+		_, err = s.save(ctx, tx, group, v, version)
 		return err
 	})
 }

@@ -30,6 +30,7 @@ import (
 	"gatehouse/server"
 	"gatehouse/server/api"
 	"gatehouse/server/config"
+	"gatehouse/server/mail/mailsink"
 	"gatehouse/server/problem"
 	"gatehouse/server/security"
 	"gatehouse/server/service"
@@ -70,6 +71,9 @@ type App struct {
 
 // Option adjusts the configuration before the app starts.
 type Option func(*config.Config)
+
+// Config is the server configuration an Option changes.
+type Config = config.Config
 
 // WithTrustedProxies trusts X-Forwarded-For from these proxies.
 func WithTrustedProxies(p ...string) Option {
@@ -114,6 +118,7 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	}
 	hs := httptest.NewServer(srv.Handler)
 	t.Cleanup(hs.Close)
+	t.Cleanup(srv.Svc.Close)
 	doc, err := api.LoadOpenAPI()
 	if err != nil {
 		t.Fatal(err)
@@ -452,4 +457,48 @@ func (a *App) AuditActionsAll() []string {
 		out[i] = r.Action
 	}
 	return out
+}
+
+// Mailbox starts an in-process SMTP server and points the email settings
+// at it.
+func (a *App) Mailbox() *mailsink.Sink {
+	a.T.Helper()
+	sink, err := mailsink.Start("")
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	a.T.Cleanup(func() { sink.Close() })
+	err = a.Svc.Settings.Store(context.Background(), service.GroupEmail, service.EmailSettings{
+		Host: sink.Host(), Port: sink.Port(), TLSMode: "none", SenderName: "Gatehouse", SenderAddress: "noreply@gatehouse.test",
+	})
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	return sink
+}
+
+// SetRegistration changes the registration settings group.
+func (a *App) SetRegistration(change func(*service.RegistrationSettings)) {
+	a.T.Helper()
+	reg, err := a.Svc.Settings.Registration(context.Background())
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	change(&reg)
+	if err := a.Svc.Settings.Store(context.Background(), service.GroupRegistration, reg); err != nil {
+		a.T.Fatal(err)
+	}
+}
+
+// WaitMail waits up to five seconds for a message to `to` whose subject
+// contains subject.
+func WaitMail(t testing.TB, sink *mailsink.Sink, to, subject string) mailsink.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, ok := sink.WaitFor(ctx, to, subject)
+	if !ok {
+		t.Fatalf("no email to %s about %q; got %d messages", to, subject, len(sink.Messages()))
+	}
+	return m
 }

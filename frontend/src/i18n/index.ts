@@ -2,6 +2,7 @@
 import { createI18n } from 'vue-i18n'
 import en, { type Messages } from './locales/en'
 import zhCN from './locales/zh-CN'
+import { authSettingsMessages } from '@/features/admin/auth/locales'
 
 export const supportedLocales = ['en', 'zh-CN'] as const
 export type Locale = (typeof supportedLocales)[number]
@@ -49,7 +50,10 @@ export function createAppI18n(locale: Locale = initialLocale()) {
     legacy: false,
     locale,
     fallbackLocale: 'en',
-    messages: { en, 'zh-CN': zhCN },
+    messages: {
+      en: { ...en, ...authSettingsMessages.en },
+      'zh-CN': { ...zhCN, ...authSettingsMessages['zh-CN'] },
+    },
     missingWarn: false,
     fallbackWarn: false,
   })

@@ -1,0 +1,440 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"gatehouse/models"
+	"gatehouse/server/mail"
+	"gatehouse/server/problem"
+	"gatehouse/server/security"
+)
+
+// Audit actions of the public flows.
+const (
+	ActionRegistered          = "auth.registered"
+	ActionEmailVerified       = "auth.email_verified"
+	ActionPasswordResetAsked  = "auth.password_reset_requested"
+	ActionPasswordResetByMail = "auth.password_reset"
+	ActionEmailChangeAsked    = "account.email_change_requested"
+	ActionEmailChanged        = "account.email_changed"
+)
+
+// Token lifetimes.
+const (
+	verifyTokenTTL = 24 * time.Hour
+	resetTokenTTL  = time.Hour
+	// mailInterval is the least time between two emails of one purpose to
+	// one account.
+	mailInterval = time.Minute
+)
+
+// ErrInvalidToken is the one answer for a wrong, used, expired or voided link.
+var ErrInvalidToken = (&problem.Error{Kind: problem.Invalid, Code: "invalid_token", Message: "This link is not valid any more. Links work once and expire; ask for a new one."}).WithField("token", "is not valid")
+
+// Flows are the public account flows: registration, verification,
+// password reset by email and email change.
+type Flows struct {
+	svc *Services
+}
+
+// issueToken voids older tokens of the purpose and stores a new one; it
+// returns "" when one was sent less than mailInterval ago.
+func (f *Flows) issueToken(ctx context.Context, tx bun.IDB, u *models.User, purpose, email string, ttl time.Duration) (string, error) {
+	now := f.svc.Now()
+	recent, err := tx.NewSelect().Model((*models.OneTimeToken)(nil)).Where("user_id = ?", u.ID).Where("purpose = ?", purpose).Where("created_at > ?", now.Add(-mailInterval)).Exists(ctx)
+	if err != nil || recent {
+		return "", err
+	}
+	if _, err := tx.NewDelete().Model((*models.OneTimeToken)(nil)).Where("user_id = ?", u.ID).Where("purpose = ?", purpose).Exec(ctx); err != nil {
+		return "", err
+	}
+	token := security.NewToken(32)
+	row := &models.OneTimeToken{TokenHash: security.HashToken(token), Purpose: purpose, UserID: u.ID, Email: email, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if _, err := tx.NewInsert().Model(row).Exec(ctx); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// link builds a console URL from the configured base URL (never the
+// request's Host header).
+func (f *Flows) link(path, token string) string {
+	return f.svc.BaseURL + path + "?token=" + url.QueryEscape(token)
+}
+
+func (f *Flows) send(kind mail.Kind, u *models.User, to, link string, ttl time.Duration) {
+	expires := ttl.String()
+	if ttl >= time.Hour {
+		expires = strings.TrimSuffix(ttl.String(), "0m0s")
+	}
+	msg, err := mail.Render(kind, u.Language, to, mail.Data{Name: u.DisplayName, Link: link, Expires: expires})
+	if err != nil {
+		f.svc.Log.Error("render email", "err", err)
+		return
+	}
+	f.svc.Mailer.Enqueue(msg)
+}
+
+// RegisterInput is a self-service registration.
+type RegisterInput struct {
+	Username, Email, Password, DisplayName, Language, TurnstileToken string
+}
+
+// ErrRegistrationClosed refuses registration when it is off.
+var ErrRegistrationClosed = problem.New(problem.Forbidden, "registration_closed", "Registration is closed.")
+
+// Register creates an account (pending until verified when verification
+// is on). An email that already has an account gets the same answer, and
+// its owner an email saying so.
+func (f *Flows) Register(ctx context.Context, actor Actor, in RegisterInput) (bool, error) {
+	reg, err := f.svc.Settings.Registration(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !reg.EmailRegistrationEnabled {
+		return false, ErrRegistrationClosed
+	}
+	if err := f.checkTurnstile(ctx, actor, in.TurnstileToken); err != nil {
+		return false, err
+	}
+	fields := problem.Fields{}
+	email := strings.TrimSpace(in.Email)
+	if email == "" {
+		fields.Add("email", "is required")
+	} else {
+		validateEmail(fields, "email", email)
+		if len(fields) == 0 {
+			checkEmailPolicy(fields, reg, email)
+		}
+	}
+	status := models.StatusActive
+	if reg.RequireEmailVerification {
+		status = models.StatusPending
+	}
+	nu := NewUser{Username: in.Username, Email: email, Password: in.Password, DisplayName: in.DisplayName, Language: in.Language, Role: models.RoleUser, Status: status}
+	policy, err := f.svc.Settings.PasswordPolicy(ctx)
+	if err != nil {
+		return false, err
+	}
+	more, _ := nu.validate(policy, true)
+	for k, v := range more {
+		fields.Add(k, v)
+	}
+	if err := fields.Err(); err != nil {
+		return false, err
+	}
+	existing, err := models.UserByEmail(ctx, f.svc.DB, email)
+	if err == nil {
+		// Same work as the normal path (a hash), same answer; the truth
+		// goes only to the mailbox.
+		if _, err := f.svc.Hasher.Hash(ctx, in.Password); err != nil {
+			return false, hasherErr(err)
+		}
+		f.send(mail.KindExisting, existing, email, f.svc.BaseURL+"/forgot-password", resetTokenTTL)
+		return reg.RequireEmailVerification, nil
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return false, err
+	}
+	u, err := f.svc.prepareUser(ctx, nu, true)
+	if err != nil {
+		return false, err
+	}
+	var token string
+	err = f.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := insertUser(ctx, tx, u); err != nil {
+			var pe *problem.Error
+			if errors.As(err, &pe) && pe.Fields["email"] != "" && len(pe.Fields) == 1 {
+				return errEmailRace
+			}
+			return err
+		}
+		if reg.RequireEmailVerification {
+			var err error
+			if token, err = f.issueToken(ctx, tx, u, TokenVerify, email, verifyTokenTTL); err != nil {
+				return err
+			}
+		}
+		return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionRegistered, Actor: Actor{User: u, IP: actor.IP, UserAgent: actor.UserAgent}, Target: u, Details: map[string]any{"status": u.Status}})
+	})
+	if errors.Is(err, errEmailRace) {
+		return reg.RequireEmailVerification, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if token != "" {
+		f.send(mail.KindVerify, u, email, f.link("/verify-email", token), verifyTokenTTL)
+	}
+	return reg.RequireEmailVerification, nil
+}
+
+var errEmailRace = errors.New("email registered concurrently")
+
+// checkEmailPolicy applies allowed domains and the plus-alias rule.
+func checkEmailPolicy(f problem.Fields, reg RegistrationSettings, email string) {
+	at := strings.LastIndexByte(email, '@')
+	local, domain := email[:at], strings.ToLower(email[at+1:])
+	if reg.BlockPlusAliases && strings.Contains(local, "+") {
+		f.Add("email", "addresses with a + alias are not accepted here")
+	}
+	if len(reg.AllowedDomains) == 0 {
+		return
+	}
+	for _, d := range reg.AllowedDomains {
+		if domain == d || (reg.AllowSubdomains && strings.HasSuffix(domain, "."+d)) {
+			return
+		}
+	}
+	f.Add("email", "must be an address at "+strings.Join(reg.AllowedDomains, ", "))
+}
+
+// ErrHumanCheck refuses a registration whose Turnstile token did not verify.
+var ErrHumanCheck = (&problem.Error{Kind: problem.Forbidden, Code: "human_verification_failed", Message: "The human verification did not pass; try again."}).WithField("turnstileToken", "did not verify")
+
+// checkTurnstile verifies a Turnstile token with Cloudflare (or the
+// configured endpoint), once, when human verification is on.
+func (f *Flows) checkTurnstile(ctx context.Context, actor Actor, token string) error {
+	hv, err := f.svc.Settings.HumanVerification(ctx)
+	if err != nil || !hv.TurnstileEnabled {
+		return err
+	}
+	if token == "" || len(token) > 2048 {
+		return ErrHumanCheck
+	}
+	secret, err := f.svc.Box.Open(hv.SecretSealed)
+	if err != nil {
+		return err
+	}
+	verifyURL := f.svc.TurnstileVerifyURL
+	if verifyURL == "" {
+		verifyURL = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+	}
+	form := url.Values{"secret": {secret}, "response": {token}}
+	if actor.IP != "" {
+		form.Set("remoteip", actor.IP)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, verifyURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.svc.Log.Error("turnstile verification unreachable", "err", err)
+		return problem.New(problem.Unavailable, "human_verification_unavailable", "Human verification is unavailable right now; try again later.")
+	}
+	defer res.Body.Close()
+	var out struct {
+		Success bool `json:"success"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || !out.Success {
+		return ErrHumanCheck
+	}
+	return nil
+}
+
+// consumeToken deletes a token of one of the purposes with one conditional
+// write and returns it; a token that is used, expired or unknown fails.
+func (f *Flows) consumeToken(ctx context.Context, tx bun.IDB, token string, purposes ...string) (*models.OneTimeToken, error) {
+	if token == "" || len(token) > 200 {
+		return nil, ErrInvalidToken
+	}
+	var rows []models.OneTimeToken
+	err := tx.NewDelete().Model(&rows).Where("token_hash = ?", security.HashToken(token)).Where("purpose IN (?)", bun.List(purposes)).
+		Where("expires_at > ?", f.svc.Now()).Returning("*").Scan(ctx)
+	if err != nil && !errors.Is(models.NotFound(err), models.ErrNotFound) {
+		return nil, err
+	}
+	if len(rows) != 1 {
+		return nil, ErrInvalidToken
+	}
+	return &rows[0], nil
+}
+
+// VerifyEmail confirms a registration or an email change.
+func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (string, error) {
+	var email string
+	err := f.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		t, err := f.consumeToken(ctx, tx, token, TokenVerify, TokenEmailChange)
+		if err != nil {
+			return err
+		}
+		u, err := models.UserByID(ctx, tx, t.UserID)
+		if err != nil {
+			return ErrInvalidToken
+		}
+		now := f.svc.Now()
+		email = t.Email
+		switch t.Purpose {
+		case TokenVerify:
+			// A suspended or deactivated account is not woken up by an old link.
+			if (u.Status != models.StatusPending && u.Status != models.StatusActive) || models.NormalizeEmail(derefString(u.Email)) != models.NormalizeEmail(t.Email) {
+				return ErrInvalidToken
+			}
+			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("email_verified_at = ?", now).Set("status = ?", models.StatusActive).Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
+				return err
+			}
+			return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionEmailVerified, Actor: Actor{User: u, IP: actor.IP, UserAgent: actor.UserAgent}, Target: u, Details: map[string]any{"email": t.Email, "statusBefore": u.Status}})
+		default: // email change
+			if u.Status != models.StatusActive {
+				return ErrInvalidToken
+			}
+			if taken, err := models.EmailTaken(ctx, tx, t.Email, u.ID); err != nil {
+				return err
+			} else if taken {
+				return (&problem.Error{Kind: problem.Conflict, Code: "email_taken", Message: "Another account uses this address now."})
+			}
+			old := u.Email
+			u.SetEmail(t.Email)
+			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("email = ?", u.Email).Set("email_lower = ?", u.EmailLower).Set("email_verified_at = ?", now).Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
+				return err
+			}
+			return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionEmailChanged, Actor: Actor{User: u, IP: actor.IP, UserAgent: actor.UserAgent}, Target: u, Details: map[string]any{"before": old, "after": t.Email}})
+		}
+	})
+	return email, err
+}
+
+// ResendVerification mails a new verification link to a pending account.
+func (f *Flows) ResendVerification(ctx context.Context, email string) error {
+	u, err := models.UserByEmail(ctx, f.svc.DB, strings.TrimSpace(email))
+	if errors.Is(err, models.ErrNotFound) || (err == nil && u.Status != models.StatusPending) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var token string
+	err = f.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		token, err = f.issueToken(ctx, tx, u, TokenVerify, derefString(u.Email), verifyTokenTTL)
+		return err
+	})
+	if err == nil && token != "" {
+		f.send(mail.KindVerify, u, derefString(u.Email), f.link("/verify-email", token), verifyTokenTTL)
+	}
+	return err
+}
+
+// ForgotPassword mails a reset link to an active account with that email.
+// Every address gets the same answer.
+func (f *Flows) ForgotPassword(ctx context.Context, actor Actor, email string) error {
+	u, err := models.UserByEmail(ctx, f.svc.DB, strings.TrimSpace(email))
+	if errors.Is(err, models.ErrNotFound) || (err == nil && u.Status != models.StatusActive) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var token string
+	err = f.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if token, err = f.issueToken(ctx, tx, u, TokenReset, derefString(u.Email), resetTokenTTL); err != nil || token == "" {
+			return err
+		}
+		return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionPasswordResetAsked, Actor: actor, Target: u})
+	})
+	if err == nil && token != "" {
+		f.send(mail.KindReset, u, derefString(u.Email), f.link("/reset-password", token), resetTokenTTL)
+	}
+	return err
+}
+
+// ResetPassword sets a new password with an emailed token. It ends every
+// session, clears the lock and voids other reset links; it does not sign
+// in, and two-factor authentication still applies at the next sign-in.
+func (f *Flows) ResetPassword(ctx context.Context, actor Actor, token, password string) error {
+	if token == "" || len(token) > 200 {
+		return ErrInvalidToken
+	}
+	t := new(models.OneTimeToken)
+	if err := f.svc.DB.NewSelect().Model(t).Where("token_hash = ?", security.HashToken(token)).Where("purpose = ?", TokenReset).Where("expires_at > ?", f.svc.Now()).Scan(ctx); err != nil {
+		if errors.Is(models.NotFound(err), models.ErrNotFound) {
+			return ErrInvalidToken
+		}
+		return err
+	}
+	u, err := models.UserByID(ctx, f.svc.DB, t.UserID)
+	if err != nil || u.Status != models.StatusActive {
+		return ErrInvalidToken
+	}
+	policy, err := f.svc.Settings.PasswordPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	if msg := CheckPassword(policy, password, u.Username, derefString(u.Email)); msg != "" {
+		return problem.Fields{"password": msg}.Err()
+	}
+	hash, err := f.svc.Hasher.Hash(ctx, password)
+	if err != nil {
+		return hasherErr(err)
+	}
+	return f.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := f.consumeToken(ctx, tx, token, TokenReset); err != nil {
+			return err
+		}
+		now := f.svc.Now()
+		if _, err := tx.NewUpdate().Model((*models.User)(nil)).
+			Set("password_hash = ?", hash).Set("password_changed_at = ?", now).Set("must_change_password = FALSE").
+			Set("failed_logins = 0").Set("locked_until = NULL").Set("updated_at = ?", now).
+			Where("id = ?", u.ID).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, ""); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*models.OneTimeToken)(nil)).Where("user_id = ?", u.ID).Where("purpose = ?", TokenReset).Exec(ctx); err != nil {
+			return err
+		}
+		return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionPasswordResetByMail, Actor: actor, Target: u})
+	})
+}
+
+// RequestEmailChange mails a confirmation link to the new address; the
+// address changes only when it is confirmed.
+func (f *Flows) RequestEmailChange(ctx context.Context, actor Actor, email, password string) error {
+	u := actor.User
+	email = strings.TrimSpace(email)
+	fields := problem.Fields{}
+	validateEmail(fields, "email", email)
+	if err := fields.Err(); err != nil {
+		return err
+	}
+	if u.HasPassword() {
+		ok, err := f.svc.Hasher.Verify(ctx, password, derefString(u.PasswordHash))
+		if err != nil {
+			return hasherErr(err)
+		}
+		if !ok {
+			return ErrWrongCurrentPassword.WithField("password", "is not correct")
+		}
+	}
+	if models.NormalizeEmail(email) == models.NormalizeEmail(derefString(u.Email)) {
+		return problem.Fields{"email": "is already your address"}.Err()
+	}
+	taken, err := models.EmailTaken(ctx, f.svc.DB, email, u.ID)
+	if err != nil || taken {
+		// Same answer whether or not another account has it.
+		return err
+	}
+	var token string
+	err = f.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if token, err = f.issueToken(ctx, tx, u, TokenEmailChange, email, verifyTokenTTL); err != nil || token == "" {
+			return err
+		}
+		return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionEmailChangeAsked, Actor: actor, Target: u, Details: map[string]any{"to": email}})
+	})
+	if err == nil && token != "" {
+		f.send(mail.KindEmailChange, u, email, f.link("/verify-email", token), verifyTokenTTL)
+	}
+	return err
+}
