@@ -1,5 +1,6 @@
 // The route table. Pages are lazy chunks; layouts carry the area's meta.
 import type { RouteRecordRaw } from 'vue-router'
+import { authSettingsRoute } from '@/features/admin/auth/tabs'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -9,6 +10,8 @@ declare module 'vue-router' {
     admin?: boolean
     /** i18n key of the page title. */
     title?: string
+    /** Name of the menu item to highlight when the page has none of its own (e.g. a detail page). */
+    menu?: string
   }
 }
 
@@ -57,11 +60,30 @@ export const routes: RouteRecordRaw[] = [
     children: [
       { path: '', name: 'admin', redirect: { name: 'admin-audit' } },
       {
+        path: 'users',
+        name: 'admin-users',
+        component: () => import('@/features/admin/users/UsersListPage.vue'),
+        meta: { title: 'accounts.title' },
+      },
+      {
+        path: 'users/:publicId',
+        name: 'admin-user',
+        component: () => import('@/features/admin/users/UserPage.vue'),
+        meta: { title: 'accounts.title', menu: 'admin-users' },
+      },
+      {
+        path: 'billing',
+        name: 'admin-billing',
+        component: () => import('@/features/admin/billing/BillingPage.vue'),
+        meta: { title: 'billing.title' },
+      },
+      {
         path: 'audit',
         name: 'admin-audit',
         component: () => import('@/features/admin/audit/AuditLogPage.vue'),
         meta: { title: 'admin.audit.title' },
       },
+      authSettingsRoute,
     ],
   },
   {

@@ -5,5 +5,10 @@ import type { SideMenuItem } from '@/components/sideMenu'
 type Translate = (key: string) => string
 
 export function adminMenuItems(t: Translate): SideMenuItem[] {
-  return [{ name: 'admin-audit', label: t('admin.menu.audit'), testId: 'nav-audit' }]
+  return [
+    { name: 'admin-users', label: t('accounts.menu'), testId: 'nav-accounts' },
+    { name: 'admin-auth', label: t('authSettings.menu'), testId: 'nav-auth' },
+    { name: 'admin-billing', label: t('billing.menu'), testId: 'nav-billing' },
+    { name: 'admin-audit', label: t('admin.menu.audit'), testId: 'nav-audit' },
+  ]
 }

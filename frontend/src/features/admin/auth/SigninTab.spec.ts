@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { flushPromises } from '@vue/test-utils'
+import { stubFetch } from '@/test/fetch'
+import { mountWithApp } from '@/test/mount'
+import SigninTab from './SigninTab.vue'
+
+const answer = {
+  version: 4,
+  usernameEnabled: true,
+  emailEnabled: true,
+  thirdPartyEnabled: false,
+  adminSignInPaths: { total: 1, paths: [{ path: 'username', admins: 1 }, { path: 'email', admins: 1 }] },
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals()
+  document.body.innerHTML = ''
+})
+
+async function mountTab(put: Parameters<typeof stubFetch>[0][string]) {
+  const calls = stubFetch({ 'GET /api/admin/settings/signin': { status: 200, body: answer }, 'PUT /api/admin/settings/signin': put })
+  const { wrapper } = mountWithApp(SigninTab)
+  await flushPromises()
+  return { wrapper, calls }
+}
+
+describe('SigninTab', () => {
+  it('shows who can sign in and warns about a single administrator', async () => {
+    const { wrapper } = await mountTab({ status: 200, body: answer })
+    expect(wrapper.get('[data-testid="signin-summary-text"]').text()).toBe(
+      '1 administrator can sign in with a username and password; 1 with email and password',
+    )
+    expect(wrapper.find('[data-testid="signin-warning-oneAdmin"]').exists()).toBe(true)
+    expect(wrapper.find('[data-testid="signin-guard"]').exists()).toBe(false)
+  })
+
+  it('explains the guard before saving and the refusal after', async () => {
+    const { wrapper, calls } = await mountTab({
+      status: 409,
+      body: { error: { code: 'password_signin_required', message: 'Username and email sign-in may both be off only while …' } },
+    })
+    await wrapper.get('[data-testid="signin-username"]').trigger('click')
+    await wrapper.get('[data-testid="signin-email"]').trigger('click')
+    const guard = wrapper.get('[data-testid="signin-guard"]')
+    expect(guard.text()).toContain('cannot both be turned off')
+
+    await wrapper.get('[data-testid="signin-form"]').trigger('submit')
+    await flushPromises()
+    const put = calls.find((c) => c.method === 'PUT')
+    expect(put?.body).toEqual({ usernameEnabled: false, emailEnabled: false, thirdPartyEnabled: false, version: 4 })
+    expect(wrapper.get('[data-testid="signin-error"]').text()).toContain('Keep one of them on')
+  })
+
+  it('offers a reload when someone else saved first', async () => {
+    const { wrapper, calls } = await mountTab({ status: 409, body: { error: { code: 'stale_version', message: 'stale' } } })
+    await wrapper.get('[data-testid="signin-third-party"]').trigger('click')
+    await wrapper.get('[data-testid="signin-form"]').trigger('submit')
+    await flushPromises()
+    expect(wrapper.get('[data-testid="signin-error"]').text()).toContain('changed by someone else')
+    await wrapper.get('[data-testid="settings-reload"]').trigger('click')
+    await flushPromises()
+    expect(calls.filter((c) => c.method === 'GET')).toHaveLength(2)
+    expect(wrapper.find('[data-testid="signin-error"]').exists()).toBe(false)
+  })
+})

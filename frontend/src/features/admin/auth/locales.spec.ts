@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest'
+import { authSettingsMessages } from './locales'
+
+function flat(value: unknown, prefix = ''): [string, unknown][] {
+  if (typeof value !== 'object' || value === null) return [[prefix, value]]
+  return Object.entries(value).flatMap(([k, v]) => flat(v, prefix ? `${prefix}.${k}` : k))
+}
+
+describe('Login & auth messages', () => {
+  it('have the same keys in English and Chinese, none empty', () => {
+    const en = flat(authSettingsMessages.en)
+    const zh = flat(authSettingsMessages['zh-CN'])
+    expect(zh.map(([k]) => k).sort()).toEqual(en.map(([k]) => k).sort())
+    for (const [, v] of [...en, ...zh]) expect(typeof v === 'string' && v !== '').toBe(true)
+  })
+})
