@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -124,7 +125,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer, console fs.FS) *cobra.Co
 	cfg.TurnstileVerifyURL = os.Getenv("GATEHOUSE_TURNSTILE_VERIFY_URL")
 
 	serve := newServe(cfg, stdout, stderr, console)
-	root.AddCommand(serve, newAdmin(cfg, stdin, stdout, stderr), newMigrate(cfg, stdout, stderr), newBackup(cfg, stdout, stderr), newVersion(stdout))
+	root.AddCommand(serve, newAdmin(cfg, stdin, stdout, stderr), newMigrate(cfg, stdout, stderr), newBackup(cfg, stdout, stderr), newSeed(cfg, stdout, stderr), newVersion(stdout))
 	// No command: serve (a double-clicked binary just starts).
 	root.RunE = serve.RunE
 	root.Flags().AddFlagSet(serve.Flags())
@@ -385,4 +386,38 @@ func newVersion(stdout io.Writer) *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run:   func(*cobra.Command, []string) { fmt.Fprintf(stdout, "gatehouse %s\n", Version) },
 	}
+}
+
+func newSeed(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
+	var n int
+	cmd := &cobra.Command{
+		Use:   "seed --users N",
+		Short: "Add N synthetic accounts for demos and benchmarks",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if n < 1 || n > 10_000_000 {
+				return usageError{errors.New("--users must be from 1 to 10000000")}
+			}
+			svc, closeFn, err := openServices(cmd.Context(), cfg, stderr)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			start := time.Now()
+			last := time.Now()
+			err = svc.Seed(cmd.Context(), n, func(done int) {
+				if time.Since(last) > 5*time.Second || done == n {
+					fmt.Fprintf(stdout, "  %d/%d accounts (%.0fs)\n", done, n, time.Since(start).Seconds())
+					last = time.Now()
+				}
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Seeded %d accounts in %.1fs. Their password is %q.\n", n, time.Since(start).Seconds(), service.SeedPassword)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&n, "users", 1000, "how many accounts to add")
+	return cmd
 }

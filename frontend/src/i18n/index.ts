@@ -2,6 +2,7 @@
 import { createI18n } from 'vue-i18n'
 import en, { type Messages } from './locales/en'
 import zhCN from './locales/zh-CN'
+import { accountsMessages } from '@/features/admin/users/locales'
 import { authSettingsMessages } from '@/features/admin/auth/locales'
 
 export const supportedLocales = ['en', 'zh-CN'] as const
@@ -51,8 +52,8 @@ export function createAppI18n(locale: Locale = initialLocale()) {
     locale,
     fallbackLocale: 'en',
     messages: {
-      en: { ...en, ...authSettingsMessages.en },
-      'zh-CN': { ...zhCN, ...authSettingsMessages['zh-CN'] },
+      en: { ...en, ...accountsMessages.en, ...authSettingsMessages.en },
+      'zh-CN': { ...zhCN, ...accountsMessages['zh-CN'], ...authSettingsMessages['zh-CN'] },
     },
     missingWarn: false,
     fallbackWarn: false,
