@@ -1,0 +1,33 @@
+// Relative times ("3 hours ago") for the account list; the exact time goes
+// into a tooltip in the admin's own time zone.
+
+const units: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['year', 365 * 24 * 3600],
+  ['month', 30 * 24 * 3600],
+  ['week', 7 * 24 * 3600],
+  ['day', 24 * 3600],
+  ['hour', 3600],
+  ['minute', 60],
+  ['second', 1],
+]
+
+/** "5 minutes ago", "in 2 days", ... for an ISO time relative to now. */
+export function relativeTime(iso: string, now: number, locale: string): string {
+  const ms = Date.parse(iso)
+  if (Number.isNaN(ms)) return iso
+  const seconds = Math.round((ms - now) / 1000)
+  const abs = Math.abs(seconds)
+  const fmt = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })
+  if (abs < 45) return fmt.format(0, 'second')
+  for (const [unit, size] of units) {
+    if (abs >= size) return fmt.format(Math.trunc(seconds / size), unit)
+  }
+  return fmt.format(seconds, 'second')
+}
+
+/** True when a lock time lies in the future. */
+export function isLockedNow(lockedUntil: string | null | undefined, now: number): boolean {
+  if (!lockedUntil) return false
+  const ms = Date.parse(lockedUntil)
+  return !Number.isNaN(ms) && ms > now
+}
