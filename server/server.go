@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/ulule/limiter/v3"
 	"github.com/ulule/limiter/v3/drivers/store/memory"
@@ -113,6 +114,11 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	r.Use(mw.RequestID(), mw.Logger(log), mw.Recovery(log), mw.SecurityHeaders(cfg.SecureCookies()))
+	if cfg.Metrics {
+		m := mw.NewMetrics()
+		r.Use(m.Handler())
+		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})))
+	}
 	routes(r, h, mw.Authenticate(svc.Auth, cookie), limiter)
 	console := opt.Console
 	if console == nil {
