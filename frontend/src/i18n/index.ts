@@ -4,6 +4,8 @@ import en, { type Messages } from './locales/en'
 import zhCN from './locales/zh-CN'
 import { accountsMessages } from '@/features/admin/users/locales'
 import { authSettingsMessages } from '@/features/admin/auth/locales'
+import { authPagesMessages } from '@/features/auth/locales'
+import { accountSecurityMessages } from '@/features/account/locales'
 
 export const supportedLocales = ['en', 'zh-CN'] as const
 export type Locale = (typeof supportedLocales)[number]
@@ -52,8 +54,8 @@ export function createAppI18n(locale: Locale = initialLocale()) {
     locale,
     fallbackLocale: 'en',
     messages: {
-      en: { ...en, ...accountsMessages.en, ...authSettingsMessages.en },
-      'zh-CN': { ...zhCN, ...accountsMessages['zh-CN'], ...authSettingsMessages['zh-CN'] },
+      en: { ...en, ...accountsMessages.en, ...authSettingsMessages.en, ...authPagesMessages.en, ...accountSecurityMessages.en },
+      'zh-CN': { ...zhCN, ...accountsMessages['zh-CN'], ...authSettingsMessages['zh-CN'], ...authPagesMessages['zh-CN'], ...accountSecurityMessages['zh-CN'] },
     },
     missingWarn: false,
     fallbackWarn: false,

@@ -35,6 +35,36 @@ export const routes: RouteRecordRaw[] = [
     meta: { public: true, title: 'auth.signIn' },
   },
   {
+    path: '/register',
+    name: 'register',
+    component: () => import('@/features/auth/RegisterPage.vue'),
+    meta: { public: true, title: 'authPages.register.title' },
+  },
+  {
+    path: '/check-email',
+    name: 'check-email',
+    component: () => import('@/features/auth/CheckEmailPage.vue'),
+    meta: { public: true, title: 'authPages.checkEmail.title' },
+  },
+  {
+    path: '/verify-email',
+    name: 'verify-email',
+    component: () => import('@/features/auth/VerifyEmailPage.vue'),
+    meta: { public: true, title: 'authPages.verify.title' },
+  },
+  {
+    path: '/forgot-password',
+    name: 'forgot-password',
+    component: () => import('@/features/auth/ForgotPasswordPage.vue'),
+    meta: { public: true, title: 'authPages.forgot.title' },
+  },
+  {
+    path: '/reset-password',
+    name: 'reset-password',
+    component: () => import('@/features/auth/ResetPasswordPage.vue'),
+    meta: { public: true, title: 'authPages.reset.title' },
+  },
+  {
     path: '/account',
     component: () => import('@/features/account/AccountLayout.vue'),
     children: [

@@ -21,3 +21,24 @@ export function revokeMySession(id: string) {
 export function revokeMyOtherSessions() {
   return call(api.DELETE('/api/me/sessions'))
 }
+
+// Two-factor authentication and email change.
+export function changeMyEmail(email: string, password?: string) {
+  return call(api.POST('/api/me/email', { body: password ? { email, password } : { email } }))
+}
+
+export function setupTwoFactor() {
+  return call(api.POST('/api/me/2fa/setup'))
+}
+
+export function enableTwoFactor(code: string) {
+  return call(api.POST('/api/me/2fa/enable', { body: { code } }))
+}
+
+export function disableTwoFactor(password: string, code: string) {
+  return call(api.POST('/api/me/2fa/disable', { body: { password, code } }))
+}
+
+export function regenerateRecoveryCodes(password: string, code: string) {
+  return call(api.POST('/api/me/2fa/recovery-codes', { body: { password, code } }))
+}

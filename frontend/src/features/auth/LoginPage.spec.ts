@@ -18,6 +18,8 @@ function makeRouter(): Router {
       { path: '/account/profile', name: 'account-profile', component: Stub },
       { path: '/account/security', name: 'account-security', component: Stub },
       { path: '/admin/audit', name: 'admin-audit', component: Stub },
+      { path: '/forgot-password', name: 'forgot-password', component: Stub },
+      { path: '/register', name: 'register', component: Stub },
     ],
   })
 }
@@ -55,6 +57,19 @@ describe('LoginPage', () => {
     const { wrapper } = await mountAt('/login')
     expect(wrapper.find('[data-testid="login-identifier-item"] label').text()).toBe('Username')
     wrapper.unmount()
+  })
+
+  it('links to password reset, and to registration only while it is open', async () => {
+    stubFetch({ 'GET /api/auth/options': { status: 200, body: options } })
+    const closed = await mountAt('/login')
+    expect(closed.wrapper.find('[data-testid="link-forgot"]').attributes('href')).toBe('/forgot-password')
+    expect(closed.wrapper.find('[data-testid="link-register"]').exists()).toBe(false)
+    closed.wrapper.unmount()
+
+    stubFetch({ 'GET /api/auth/options': { status: 200, body: { ...options, registrationEnabled: true } } })
+    const open = await mountAt('/login')
+    expect(open.wrapper.find('[data-testid="link-register"]').attributes('href')).toBe('/register')
+    open.wrapper.unmount()
   })
 
   it('shows the message of a failed sign-in', async () => {
