@@ -78,84 +78,10 @@ var accessTable = map[string]struct {
 func TestAccessWalk(t *testing.T) {
 	t.Parallel()
 	app := testkit.NewApp(t)
-	param := regexp.MustCompile(`[:*][A-Za-z0-9_]+`)
-
 	routes := app.Server.Routes()
 	seen := map[string]bool{}
-	for i, rt := range routes {
-		key := rt.Method + " " + rt.Path
-		seen[key] = true
-		// Fresh accounts per route: a route may end sessions or change its caller.
-		victim := app.Member(fmt.Sprintf("victim%d", i))
-		clients := map[role]*testkit.Client{anonymous: app.Client()}
-		clients[member] = app.LoginAs(app.Member(fmt.Sprintf("user%d", i)))
-		clients[admin] = app.LoginAs(app.Admin(fmt.Sprintf("admin%d", i)))
-		clients[superAdmin] = app.LoginAs(app.SuperAdmin(fmt.Sprintf("super%d", i)))
-		susp := app.Admin(fmt.Sprintf("suspended%d", i))
-		clients[suspendedAdmin] = app.LoginAs(susp)
-		if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("status = ?", models.StatusSuspended).Where("id = ?", susp.ID).Exec(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		path := param.ReplaceAllStringFunc(rt.Path, func(p string) string {
-			switch p {
-			case ":publicId":
-				return victim.PublicID
-			case ":group":
-				return "security"
-			case ":id":
-				return "no-such-id"
-			case ":slug":
-				return "no-such-provider"
-			}
-			return "1"
-		})
-
-		entry, listed := accessTable[key]
-		var body any = entry.body
-		if !listed && rt.Method != http.MethodGet && rt.Method != http.MethodDelete {
-			body = map[string]any{}
-		}
-		for _, r := range walkOrder {
-			c := clients[r]
-			c.SkipSpec = !listed // placeholder requests to unlisted routes need not be documented answers
-			res := c.Do(rt.Method, path, body)
-			where := fmt.Sprintf("%s %s as %s", rt.Method, rt.Path, roleNames[r])
-			if res.Status >= 500 {
-				t.Errorf("%s: %d %s", where, res.Status, res.Body)
-				continue
-			}
-			if listed {
-				if want := entry.want[r]; want > 0 && res.Status != want {
-					t.Errorf("%s: %d, want %d; %.200s", where, res.Status, want, res.Body)
-				} else if want < 0 && (res.Status == 401 || res.Status == 403) {
-					t.Errorf("%s: %d, want the administrator let through; %.200s", where, res.Status, res.Body)
-				}
-				continue
-			}
-			isAdmin := strings.HasPrefix(rt.Path, "/api/admin/")
-			isMe := rt.Path == "/api/me" || strings.HasPrefix(rt.Path, "/api/me/")
-			switch {
-			case (isAdmin || isMe) && (r == anonymous || r == suspendedAdmin):
-				if res.Status != 401 {
-					t.Errorf("%s: %d, want 401", where, res.Status)
-				}
-			case isAdmin && r == member:
-				if res.Status != 403 {
-					t.Errorf("%s: %d, want 403", where, res.Status)
-				}
-			case isAdmin && r == admin:
-				if res.Status == 401 {
-					t.Errorf("%s: %d, want the administrator signed in", where, res.Status)
-				}
-			case (isAdmin && r == superAdmin) || (isMe && r != anonymous && r != suspendedAdmin):
-				if res.Status == 401 || res.Status == 403 {
-					t.Errorf("%s: %d, want it let through", where, res.Status)
-				}
-			}
-		}
-		if !listed {
-			t.Logf("%s is not in accessTable; checked by its prefix only", key)
-		}
+	for _, rt := range routes {
+		seen[rt.Method+" "+rt.Path] = true
 	}
 	var stale []string
 	for k := range accessTable {
@@ -169,6 +95,92 @@ func TestAccessWalk(t *testing.T) {
 	}
 	if len(routes) < 15 {
 		t.Fatalf("only %d routes walked", len(routes))
+	}
+	for i, rt := range routes {
+		t.Run(rt.Method+" "+rt.Path, func(t *testing.T) {
+			t.Parallel()
+			sub := *app // the same server, reporting to this subtest
+			sub.T = t
+			walkRoute(t, &sub, fmt.Sprint(i), rt.Method, rt.Path)
+		})
+	}
+}
+
+var routeParam = regexp.MustCompile(`[:*][A-Za-z0-9_]+`)
+
+// walkRoute signs in fresh accounts (suffixed n) for each role, since a
+// route may end sessions, change its caller or delete its target.
+func walkRoute(t *testing.T, app *testkit.App, n, method, ginPath string) {
+	key := method + " " + ginPath
+	victim := app.Member("victim" + n)
+	clients := map[role]*testkit.Client{anonymous: app.Client()}
+	clients[member] = app.LoginAs(app.Member("user" + n))
+	clients[admin] = app.LoginAs(app.Admin("admin" + n))
+	clients[superAdmin] = app.LoginAs(app.SuperAdmin("super" + n))
+	susp := app.Admin("suspended" + n)
+	clients[suspendedAdmin] = app.LoginAs(susp)
+	if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("status = ?", models.StatusSuspended).Where("id = ?", susp.ID).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	path := routeParam.ReplaceAllStringFunc(ginPath, func(p string) string {
+		switch p {
+		case ":publicId":
+			return victim.PublicID
+		case ":group":
+			return "security"
+		case ":id":
+			return "no-such-id"
+		case ":slug":
+			return "no-such-provider"
+		}
+		return "1"
+	})
+
+	entry, listed := accessTable[key]
+	var body any = entry.body
+	if !listed && method != http.MethodGet && method != http.MethodDelete {
+		body = map[string]any{}
+	}
+	isAdmin := strings.HasPrefix(ginPath, "/api/admin/")
+	isMe := ginPath == "/api/me" || strings.HasPrefix(ginPath, "/api/me/")
+	for _, r := range walkOrder {
+		c := clients[r]
+		c.SkipSpec = !listed // placeholder requests to unlisted routes need not be documented answers
+		res := c.Do(method, path, body)
+		where := fmt.Sprintf("%s as %s", key, roleNames[r])
+		if res.Status >= 500 {
+			t.Errorf("%s: %d %s", where, res.Status, res.Body)
+			continue
+		}
+		if listed {
+			if want := entry.want[r]; want > 0 && res.Status != want {
+				t.Errorf("%s: %d, want %d; %.200s", where, res.Status, want, res.Body)
+			} else if want < 0 && (res.Status == 401 || res.Status == 403) {
+				t.Errorf("%s: %d, want the administrator let through; %.200s", where, res.Status, res.Body)
+			}
+			continue
+		}
+		switch {
+		case (isAdmin || isMe) && (r == anonymous || r == suspendedAdmin):
+			if res.Status != 401 {
+				t.Errorf("%s: %d, want 401", where, res.Status)
+			}
+		case isAdmin && r == member:
+			if res.Status != 403 {
+				t.Errorf("%s: %d, want 403", where, res.Status)
+			}
+		case isAdmin && r == admin:
+			if res.Status == 401 {
+				t.Errorf("%s: %d, want the administrator signed in", where, res.Status)
+			}
+		case (isAdmin && r == superAdmin) || (isMe && r != anonymous && r != suspendedAdmin):
+			if res.Status == 401 || res.Status == 403 {
+				t.Errorf("%s: %d, want it let through", where, res.Status)
+			}
+		}
+	}
+	if !listed {
+		t.Logf("%s is not in accessTable; checked by its prefix only", key)
 	}
 }
 

@@ -1,11 +1,13 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
+	"gatehouse/models"
 	"gatehouse/server/service"
 	"gatehouse/server/testkit"
 )
@@ -150,4 +152,62 @@ func TestExistingSessionsSurviveALockOfTheAccount(t *testing.T) {
 	if me.LockedUntil == nil {
 		t.Fatal("lockedUntil not shown to the account owner")
 	}
+}
+
+// TestEveryRefusalLooksTheSame extends TestLoginFailuresLookTheSame to
+// locked, pending and password-less accounts, and compares headers too.
+func TestEveryRefusalLooksTheSame(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	ctx := context.Background()
+	alice := app.Member("alice")
+	locked := app.Member("lockedlarry")
+	until := app.Clock.Now().Add(time.Hour)
+	if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("locked_until = ?", until).Set("failed_logins = 10").Where("id = ?", locked.ID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pending := app.CreateUser(testkit.UserSpec{Username: "penny", Email: "penny@example.com", Status: models.StatusPending})
+	suspended := app.CreateUser(testkit.UserSpec{Username: "sam", Status: models.StatusSuspended})
+	deactivated := app.CreateUser(testkit.UserSpec{Username: "dan", Status: models.StatusDeactivated})
+	nopw := app.Member("oidconly")
+	if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("password_hash = NULL").Where("id = ?", nopw.ID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]map[string]string{
+		"unknown user":          creds("nobody", "whatever-password"),
+		"unknown email":         creds("nobody@example.com", "whatever-password"),
+		"wrong password":        creds("alice", "wrong-password-1"),
+		"wrong password, email": creds("alice@example.com", "wrong-password-1"),
+		"locked, right pw":      creds("lockedlarry", locked.Password),
+		"pending, right pw":     creds("penny", pending.Password),
+		"suspended, right pw":   creds("sam", suspended.Password),
+		"deactivated, right pw": creds("dan", deactivated.Password),
+		"no password, empty":    creds("oidconly", " "),
+		"no password, any":      creds("oidconly", nopw.Password),
+	}
+	var first *testkit.Response
+	for name, body := range cases {
+		r := app.Client().POST("/api/auth/login", body)
+		expectError(t, r, http.StatusUnauthorized, "invalid_credentials")
+		if r.SetCookie(cookieName) != nil {
+			t.Errorf("%s: a cookie was set", name)
+		}
+		if first == nil {
+			first = r
+			continue
+		}
+		if string(r.Body) != string(first.Body) {
+			t.Errorf("%s: body %s differs from %s", name, r.Body, first.Body)
+		}
+		for _, h := range []string{"Content-Type", "Content-Length", "Cache-Control", "Retry-After", "WWW-Authenticate"} {
+			if r.Header.Get(h) != first.Header.Get(h) {
+				t.Errorf("%s: header %s %q differs from %q", name, h, r.Header.Get(h), first.Header.Get(h))
+			}
+		}
+	}
+	// The lock is untouched by a sign-in attempt against it.
+	if row := app.Reload(locked); row.LockedUntil == nil || !row.LockedUntil.Equal(until) {
+		t.Fatalf("locked_until %v", row.LockedUntil)
+	}
+	app.LoginAs(alice)
 }
