@@ -48,7 +48,7 @@ test-e2e: build
 
 ## bench: Go benchmarks and the load script (see BENCHMARKS.md)
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	bash scripts/bench.sh
 
 clean:
 	rm -rf bin frontend/dist/assets frontend/dist/index.html test-results playwright-report

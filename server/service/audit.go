@@ -38,6 +38,16 @@ type AuditEntry struct {
 	// ActorLabel names a non-user actor (for example "cli") or, for a
 	// failed sign-in of an unknown account, the identifier tried.
 	ActorLabel string
+	// Object names a target that is not an account (for example an
+	// identity provider); used when Target is nil.
+	Object *AuditObject
+}
+
+// AuditObject is a non-account audit target.
+type AuditObject struct {
+	Type  string // "identity_provider"
+	Ref   string // a stable reference such as a slug
+	Label string
 }
 
 // Audit is the one writer of audit rows. It writes inside the caller's
@@ -82,6 +92,8 @@ func (a *Audit) row(e AuditEntry) (*models.AuditEvent, error) {
 	if t := e.Target; t != nil {
 		id := t.ID
 		row.TargetType, row.TargetID, row.TargetPublicID, row.TargetLabel = "user", &id, t.PublicID, t.Username
+	} else if o := e.Object; o != nil {
+		row.TargetType, row.TargetPublicID, row.TargetLabel = o.Type, truncate(o.Ref, 64), truncate(o.Label, 200)
 	}
 	return row, nil
 }
@@ -105,7 +117,7 @@ func (a *Audit) WriteMany(ctx context.Context, db bun.IDB, entries []AuditEntry)
 		if len(rows) == 0 {
 			return nil
 		}
-		_, err := db.NewInsert().Model(&rows).Exec(ctx)
+		_, err := db.NewInsert().Model(&rows).Returning("NULL").Exec(ctx) // ids are not needed back
 		rows = rows[:0]
 		return err
 	}

@@ -337,7 +337,7 @@ func (s *Users) bulkApply(ctx context.Context, tx bun.IDB, actor Actor, r BulkRe
 	}
 	for start := 0; start < len(ledger); start += 500 {
 		part := ledger[start:min(start+500, len(ledger))]
-		if _, err := tx.NewInsert().Model(&part).Exec(ctx); err != nil {
+		if _, err := tx.NewInsert().Model(&part).Returning("NULL").Exec(ctx); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,128 @@
+// Command loadgen drives one HTTP workload against a Gatehouse on loopback
+// and prints one line of results: clients, requests, errors, requests per
+// second and latency percentiles. make bench runs it for each workload.
+//
+//	loadgen -url http://127.0.0.1:8080/api/me -c 32 -d 10s -cookie 'gatehouse_session=...'
+//	loadgen -url .../api/auth/login -method POST -bodies logins.jsonl -c 200 -n 200
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	url := flag.String("url", "", "target URL (one, or several separated by |, used round-robin)")
+	method := flag.String("method", "GET", "HTTP method")
+	body := flag.String("body", "", "request body (JSON)")
+	bodies := flag.String("bodies", "", "file with one JSON body per line, used once each, round-robin")
+	cookie := flag.String("cookie", "", "Cookie header")
+	clients := flag.Int("c", 1, "concurrent clients")
+	duration := flag.Duration("d", 0, "run for this long")
+	total := flag.Int("n", 0, "or send this many requests in all")
+	name := flag.String("name", "", "workload name for the output line")
+	okStatus := flag.Int("ok", 200, "status counted as success")
+	flag.Parse()
+	if *url == "" || (*duration == 0 && *total == 0) {
+		flag.Usage()
+		os.Exit(2)
+	}
+	urls := strings.Split(*url, "|")
+	var lines []string
+	if *bodies != "" {
+		f, err := os.Open(*bodies)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		f.Close()
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients, IdleConnTimeout: time.Minute}
+	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	var (
+		next     atomic.Int64
+		errs     atomic.Int64
+		mu       sync.Mutex
+		lat      []time.Duration
+		statuses = map[int]int{}
+	)
+	deadline := time.Now().Add(*duration)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < *clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1024)
+			localStatus := map[int]int{}
+			for {
+				i := next.Add(1) - 1
+				if *total > 0 && i >= int64(*total) {
+					break
+				}
+				if *duration > 0 && time.Now().After(deadline) {
+					break
+				}
+				var rd io.Reader
+				b := *body
+				if len(lines) > 0 {
+					b = lines[int(i)%len(lines)]
+				}
+				if b != "" {
+					rd = bytes.NewReader([]byte(b))
+				}
+				req, _ := http.NewRequest(*method, urls[int(i)%len(urls)], rd)
+				if b != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				if *cookie != "" {
+					req.Header.Set("Cookie", *cookie)
+				}
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				local = append(local, time.Since(t0))
+				localStatus[res.StatusCode]++
+				if res.StatusCode != *okStatus {
+					errs.Add(1)
+				}
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			for k, v := range localStatus {
+				statuses[k] += v
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) string {
+		if len(lat) == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1fms", float64(lat[min(len(lat)-1, int(float64(len(lat))*p))].Microseconds())/1000)
+	}
+	fmt.Printf("%-34s clients=%-4d requests=%-7d errors=%-5d rps=%-9.1f p50=%-9s p95=%-9s p99=%-9s statuses=%v\n",
+		*name, *clients, len(lat), errs.Load(), float64(len(lat)-int(errs.Load()))/elapsed.Seconds(), pct(0.50), pct(0.95), pct(0.99), statuses)
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# make bench: seed a temporary data directory, start Gatehouse on loopback,
+# run each HTTP workload with the repo's Go load generator, sample the
+# server's memory, print one table, then stop everything it started.
+# BENCH_USERS picks the size (default 100000). Nothing here asserts timings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+USERS=${BENCH_USERS:-100000}
+DURATION=${BENCH_DURATION:-10s}
+PORT=${BENCH_PORT:-18181}
+BIN=bin/gatehouse
+WORK=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
+LOADGEN=$WORK/loadgen
+BASE=http://127.0.0.1:$PORT
+PID=""
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+go build -o "$LOADGEN" ./internal/devtools/loadgen
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); users: $USERS"
+
+rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/"$1"/status; }
+hwm() { awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/"$1"/status; }
+
+start_server() {
+  local t0 t1
+  t0=$(date +%s%N)
+  $BIN serve --data "$WORK/data" --http 127.0.0.1:$PORT --log-level error >"$WORK/server.log" 2>&1 &
+  PID=$!
+  until curl -fs "$BASE/api/health" >/dev/null 2>&1; do sleep 0.005; done
+  t1=$(date +%s%N)
+  echo "cold start to /api/health 200: $(( (t1 - t0) / 1000000 )) ms"
+}
+
+# Cold start on an empty data directory.
+mkdir -p "$WORK/empty"
+t0=$(date +%s%N)
+$BIN serve --data "$WORK/empty" --http 127.0.0.1:$PORT --log-level error >/dev/null 2>&1 &
+EPID=$!
+until curl -fs "$BASE/api/health" >/dev/null 2>&1; do sleep 0.005; done
+t1=$(date +%s%N)
+sleep 1
+echo "empty data dir: cold start $(( (t1 - t0) / 1000000 )) ms, idle RSS $(rss $EPID)"
+kill $EPID; wait $EPID 2>/dev/null || true
+echo "binary size: $(du -m $BIN | cut -f1) MB"
+
+t0=$(date +%s)
+$BIN seed --data "$WORK/data" --users "$USERS" | tail -1
+echo "seed $USERS: $(( $(date +%s) - t0 )) s"
+$BIN admin create --data "$WORK/data" --username benchadmin --password 'Bench-Admin-Passphrase-1' >/dev/null
+
+start_server
+sleep 1
+echo "idle RSS with $USERS accounts: $(rss $PID)"
+
+# Turn the built-in rate limiter off: the load comes from one IP.
+COOKIE=$(curl -fs -c - -H 'Content-Type: application/json' -d '{"identifier":"benchadmin","password":"Bench-Admin-Passphrase-1"}' "$BASE/api/auth/login" | awk '/gatehouse_session/ {print $6"="$7}')
+VERSION=$(curl -fs -H "Cookie: $COOKIE" "$BASE/api/admin/settings/security" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+curl -fs -o /dev/null -X PUT -H "Cookie: $COOKIE" -H 'Content-Type: application/json' "$BASE/api/admin/settings/security" \
+  -d "{\"version\":$VERSION,\"sessionLifetimeSeconds\":604800,\"sessionIdleTimeoutSeconds\":0,\"accessTokenLifetimeSeconds\":900,\"lockThreshold\":10,\"lockDurationSeconds\":900,\"rateLimitEnabled\":false,\"rateLimitPerMinute\":600,\"authRateLimitPerMinute\":20}"
+
+# 200 distinct active accounts for the sign-in burst.
+for p in 1 2; do curl -fs -H "Cookie: $COOKIE" "$BASE/api/admin/users?status=active&role=user&perPage=100&page=$p"; echo; done |
+  python3 -c 'import json,sys
+for line in sys.stdin:
+    if line.strip():
+        for u in json.loads(line)["items"]:
+            print(json.dumps({"identifier": u["username"], "password": "Seeded-Account-Passphrase"}))' >"$WORK/logins.jsonl"
+
+L() { "$LOADGEN" "$@"; }
+echo
+L -name "GET /api/me (session cookie)" -url "$BASE/api/me" -cookie "$COOKIE" -c 32 -d "$DURATION"
+L -name "sign-in burst (200 at once)" -url "$BASE/api/auth/login" -method POST -bodies "$WORK/logins.jsonl" -c 200 -n 200
+L -name "sign-in sustained" -url "$BASE/api/auth/login" -method POST -bodies "$WORK/logins.jsonl" -c 8 -d "$DURATION"
+U="$BASE/api/admin/users"
+L -name "list first page -id" -url "$U" -cookie "$COOKIE" -c 1 -d "$DURATION"
+L -name "list first page -id" -url "$U" -cookie "$COOKIE" -c 16 -d "$DURATION"
+SEARCH="$U?q=chen&sort=display_name|$U?q=sofia&sort=display_name|$U?q=mart&sort=display_name|$U?q=li&sort=display_name|$U?q=ya&sort=display_name|$U?q=example.net&sort=display_name|$U?q=tanaka&sort=display_name|$U?q=k7&sort=display_name"
+L -name "search q, sort display_name" -url "$SEARCH" -cookie "$COOKIE" -c 1 -d "$DURATION"
+L -name "search q, sort display_name" -url "$SEARCH" -cookie "$COOKIE" -c 16 -d "$DURATION"
+L -name "role+status, sort -last_login" -url "$U?role=user&status=active&sort=-last_login|$U?role=admin&status=active&sort=-last_login|$U?role=user&status=suspended&sort=-last_login" -cookie "$COOKIE" -c 1 -d "$DURATION"
+echo
+echo "server peak RSS over the run: $(hwm $PID)"
+
+echo
+echo "Go benchmarks (in-process):"
+go test -run '^$' -bench . -benchtime "${BENCH_GO_TIME:-2s}" ./server/service/ ./server/security/ 2>&1 | grep -E '^(Benchmark|ok|PASS|FAIL)'
