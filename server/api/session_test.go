@@ -281,7 +281,7 @@ func TestAccessTokenExpires(t *testing.T) {
 	c.GET("/api/me").Expect(http.StatusOK) // the session outlives its token
 
 	// The lifetime follows the setting.
-	saveSecurity(t, app, func(s *service.SecuritySettings) { s.AccessTokenLifetimeSeconds = 60 })
+	app.SetSecurity(func(s *service.SecuritySettings) { s.AccessTokenLifetimeSeconds = 60 })
 	token2, exp2 := issueToken(t, c)
 	if want := app.Clock.Now().Add(time.Minute); !exp2.Equal(want) {
 		t.Fatalf("token expires %v, want %v", exp2, want)
@@ -394,7 +394,7 @@ func TestIdleTimeout(t *testing.T) {
 	t.Parallel()
 	app := testkit.NewApp(t)
 	alice := app.Member("alice")
-	saveSecurity(t, app, func(s *service.SecuritySettings) { s.SessionIdleTimeoutSeconds = 30 * 60 })
+	app.SetSecurity(func(s *service.SecuritySettings) { s.SessionIdleTimeoutSeconds = 30 * 60 })
 	c := app.LoginAs(alice)
 	for i := 0; i < 4; i++ { // two hours of activity, never idle for 30 minutes
 		app.Clock.Advance(29 * time.Minute)
@@ -404,7 +404,7 @@ func TestIdleTimeout(t *testing.T) {
 	expectError(t, c.GET("/api/me"), http.StatusUnauthorized, "unauthenticated")
 
 	// Without an idle timeout, a long pause is fine.
-	saveSecurity(t, app, func(s *service.SecuritySettings) { s.SessionIdleTimeoutSeconds = 0 })
+	app.SetSecurity(func(s *service.SecuritySettings) { s.SessionIdleTimeoutSeconds = 0 })
 	d := app.LoginAs(alice)
 	app.Clock.Advance(3 * 24 * time.Hour)
 	d.GET("/api/me").Expect(http.StatusOK)
@@ -420,7 +420,7 @@ func TestShorterLifetimeCutsExistingSessions(t *testing.T) {
 	app.Clock.Advance(10 * time.Minute)
 	old.GET("/api/me").Expect(http.StatusOK)
 
-	saveSecurity(t, app, func(s *service.SecuritySettings) { s.SessionLifetimeSeconds = 3600 })
+	app.SetSecurity(func(s *service.SecuritySettings) { s.SessionLifetimeSeconds = 3600 })
 	expectError(t, old.GET("/api/me"), http.StatusUnauthorized, "unauthenticated")
 	young.GET("/api/me").Expect(http.StatusOK)
 	app.Clock.Advance(50 * time.Minute)

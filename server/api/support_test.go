@@ -125,26 +125,6 @@ func setSignin(t *testing.T, app *testkit.App, username, email bool) {
 	app.Svc.Settings.Invalidate(service.GroupSignin)
 }
 
-// security returns the current security settings.
-func securitySettings(t *testing.T, app *testkit.App) service.SecuritySettings {
-	t.Helper()
-	s, err := app.Svc.Settings.Security(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// saveSecurity changes the security settings through the service.
-func saveSecurity(t *testing.T, app *testkit.App, change func(*service.SecuritySettings)) {
-	t.Helper()
-	s := securitySettings(t, app)
-	change(&s)
-	if err := app.Svc.Settings.SaveSecurity(context.Background(), s); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // mySessions lists the caller's sessions.
 type sessionItem struct {
 	ID      string `json:"id"`
