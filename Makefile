@@ -5,7 +5,7 @@ BIN     := bin/gatehouse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 
-.PHONY: all run build build-go frontend node_modules test test-go test-unit test-e2e lint check-api bench clean
+.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-unit test-e2e lint check-api bench clean
 
 all: build
 
@@ -29,7 +29,7 @@ run: build
 	./$(BIN) serve
 
 ## test: everything CI runs
-test: lint test-go test-unit test-e2e
+test: lint test-go test-go-postgres test-unit test-e2e
 
 lint: node_modules
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -39,6 +39,13 @@ lint: node_modules
 
 test-go:
 	$(GO) test -count=1 ./...
+
+## test-go-postgres: the API suite again on PostgreSQL when
+## GATEHOUSE_TEST_DATABASE_URL names a server (.ci/run sets one up)
+test-go-postgres:
+	@if [ -n "$$GATEHOUSE_TEST_DATABASE_URL" ]; then \
+	  $(GO) test -count=1 ./server/api/ ./server/service/; \
+	else echo "GATEHOUSE_TEST_DATABASE_URL not set: PostgreSQL run not requested"; fi
 
 test-unit: node_modules
 	$(NPM) run test:unit

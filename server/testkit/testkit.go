@@ -9,14 +9,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -101,6 +104,9 @@ func NewApp(t testing.TB, opts ...Option) *App {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	if admin := os.Getenv("GATEHOUSE_TEST_DATABASE_URL"); admin != "" {
+		cfg.DatabaseURL = freshPostgres(t, admin)
+	}
 	db, box, err := server.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -501,4 +507,35 @@ func WaitMail(t testing.TB, sink *mailsink.Sink, to, subject string) mailsink.Me
 		t.Fatalf("no email to %s about %q; got %d messages", to, subject, len(sink.Messages()))
 	}
 	return m
+}
+
+var pgSeq atomic.Int64
+
+// freshPostgres creates an empty database for one test on the server that
+// adminURL points at (GATEHOUSE_TEST_DATABASE_URL), so the whole suite can
+// run against PostgreSQL as well as SQLite, and drops it afterwards.
+func freshPostgres(t testing.TB, adminURL string) string {
+	t.Helper()
+	admin, err := models.OpenPostgres(adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("gh_test_%d_%d", os.Getpid(), pgSeq.Add(1))
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		a, err := models.OpenPostgres(adminURL)
+		if err == nil {
+			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			a.Close()
+		}
+	})
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
