@@ -31,6 +31,8 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	a.POST("/auth/forgot-password", strict, h.ForgotPassword)
 	a.POST("/auth/reset-password", strict, h.ResetPassword)
 	a.POST("/auth/tokens", mw.RequireUser(), mw.PasswordChangeGate(), h.IssueToken)
+	a.GET("/auth/oidc/:slug/start", strict, h.ProviderStart)
+	a.GET("/auth/oidc/:slug/callback", strict, h.ProviderCallback)
 
 	me := a.Group("/me", mw.RequireUser(), mw.PasswordChangeGate())
 	me.GET("", h.Me)
@@ -44,6 +46,9 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	me.POST("/2fa/enable", strict, h.EnableTwoFactor)
 	me.POST("/2fa/disable", strict, h.DisableTwoFactor)
 	me.POST("/2fa/recovery-codes", strict, h.RegenerateRecoveryCodes)
+	me.GET("/identities", h.MyIdentities)
+	me.POST("/identities/:slug/link", h.LinkIdentity)
+	me.DELETE("/identities/:id", h.UnlinkIdentity)
 
 	admin := a.Group("/admin", mw.RequireAdmin(), mw.PasswordChangeGate())
 	admin.GET("/users", h.ListUsers)
@@ -69,4 +74,11 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	admin.GET("/settings/:group", h.GetSettings)
 	admin.PUT("/settings/:group", h.PutSettings)
 	admin.POST("/settings/email/test", h.SendTestEmail)
+	admin.GET("/identity-providers", h.ListProviders)
+	admin.POST("/identity-providers", h.CreateProvider)
+	admin.POST("/identity-providers/order", h.ReorderProviders)
+	admin.POST("/identity-providers/discover", h.DiscoverProvider)
+	admin.GET("/identity-providers/:id", h.GetProvider)
+	admin.PATCH("/identity-providers/:id", h.UpdateProvider)
+	admin.DELETE("/identity-providers/:id", h.DeleteProvider)
 }

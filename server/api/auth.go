@@ -34,13 +34,18 @@ func (h *Handler) AuthOptions(c *gin.Context) {
 	if hv.TurnstileEnabled && reg.EmailRegistrationEnabled {
 		siteKey = hv.SiteKey
 	}
+	providers, err := h.Svc.Providers.EnabledProviders(ctx)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{
 		"turnstileSiteKey":    siteKey,
 		"usernameEnabled":     signin.UsernameEnabled,
 		"emailEnabled":        signin.EmailEnabled,
 		"thirdPartyEnabled":   signin.ThirdPartyEnabled,
 		"registrationEnabled": reg.EmailRegistrationEnabled,
-		"providers":           []any{},
+		"providers":           newProviderButtons(providers),
 	})
 }
 

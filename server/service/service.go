@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"gatehouse/models"
+	"gatehouse/server/oidc"
 	"gatehouse/server/problem"
 	"gatehouse/server/security"
 )
@@ -43,6 +44,8 @@ type Services struct {
 	Flows    *Flows
 	Mailer   *Mailer
 	Plans    *Plans
+	// Providers manages identity providers and provider sign-in.
+	Providers *Providers
 }
 
 // New wires the services together.
@@ -63,6 +66,7 @@ func New(d Deps) *Services {
 	s.Flows = &Flows{svc: s}
 	s.Mailer = newMailer(s.Settings, d.Log)
 	s.Plans = &Plans{svc: s}
+	s.Providers = NewProviders(s, oidc.NewClient(d.Now))
 	return s
 }
 

@@ -93,31 +93,76 @@ type AdminSignIn struct {
 }
 
 // adminSignIn counts, inside db, the administrators able to sign in under
-// the given sign-in settings.
+// the given sign-in settings: by username or email with a password, and,
+// while third-party sign-in is on, through each provider whose login
+// control is on (one path per provider, in display order).
 func adminSignIn(ctx context.Context, db bun.IDB, signin SigninSettings) (AdminSignIn, error) {
 	out := AdminSignIn{Paths: []SignInPath{}}
 	admins := func() *bun.SelectQuery {
 		return db.NewSelect().Model((*models.User)(nil)).
 			Where("role IN (?)", bun.List([]string{models.RoleAdmin, models.RoleSuperAdmin})).
-			Where("status = ?", models.StatusActive).
-			Where("password_hash IS NOT NULL")
+			Where("status = ?", models.StatusActive)
 	}
-	var byUsername, byEmail int64
-	var err error
+	const (
+		byPassword = "u.password_hash IS NOT NULL"
+		byEmail    = "u.password_hash IS NOT NULL AND u.email IS NOT NULL"
+		byProvider = "EXISTS (SELECT 1 FROM user_identities AS i JOIN identity_providers AS p ON p.id = i.provider_id WHERE i.user_id = u.id AND p.login_enabled = ?)"
+	)
+	var either []func(*bun.SelectQuery) *bun.SelectQuery
 	if signin.UsernameEnabled {
-		if byUsername, err = admins().Count(ctx); err != nil {
+		n, err := admins().Where(byPassword).Count(ctx)
+		if err != nil {
 			return out, err
 		}
-		out.Paths = append(out.Paths, SignInPath{Path: "username", Admins: byUsername})
+		out.Paths = append(out.Paths, SignInPath{Path: "username", Admins: n})
+		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byPassword) })
 	}
 	if signin.EmailEnabled {
-		if byEmail, err = admins().Where("email IS NOT NULL").Count(ctx); err != nil {
+		n, err := admins().Where(byEmail).Count(ctx)
+		if err != nil {
 			return out, err
 		}
-		out.Paths = append(out.Paths, SignInPath{Path: "email", Admins: byEmail})
+		out.Paths = append(out.Paths, SignInPath{Path: "email", Admins: n})
+		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byEmail) })
 	}
-	out.Total = max(byUsername, byEmail)
-	return out, nil
+	if signin.ThirdPartyEnabled {
+		var providers []models.IdentityProvider
+		if err := db.NewSelect().Model(&providers).Where("login_enabled = ?", true).Order("sort_order", "id").Scan(ctx); err != nil {
+			return out, err
+		}
+		for _, p := range providers {
+			n, err := admins().Where("EXISTS (SELECT 1 FROM user_identities AS i WHERE i.user_id = u.id AND i.provider_id = ?)", p.ID).Count(ctx)
+			if err != nil {
+				return out, err
+			}
+			out.Paths = append(out.Paths, SignInPath{Path: "provider", Slug: p.Slug, Name: p.Name, Admins: n})
+		}
+		if len(providers) > 0 {
+			either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byProvider, true) })
+		}
+	}
+	if len(either) == 0 {
+		return out, nil
+	}
+	total, err := admins().WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		for _, f := range either {
+			q = f(q)
+		}
+		return q
+	}).Count(ctx)
+	out.Total = total
+	return out, err
+}
+
+// adminProviderPath reports whether some enabled provider path has an
+// administrator on it.
+func (a AdminSignIn) adminProviderPath() bool {
+	for _, p := range a.Paths {
+		if p.Path == "provider" && p.Admins > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrNoAdminPath refuses a change that would lock every administrator out.
@@ -275,9 +320,7 @@ func (s *Settings) validateChange(ctx context.Context, tx bun.IDB, ch SettingsCh
 		if err != nil {
 			return nil, err
 		}
-		if !v.UsernameEnabled && !v.EmailEnabled {
-			// No providers with linked administrators exist yet, so
-			// password sign-in must stay on in some form.
+		if !v.UsernameEnabled && !v.EmailEnabled && !(v.ThirdPartyEnabled && paths.adminProviderPath()) {
 			return nil, problem.New(problem.Conflict, "password_signin_required", "Username and email sign-in may both be off only while third-party sign-in is on and an active administrator has a linked identity at an enabled provider.")
 		}
 		if paths.Total == 0 {

@@ -737,6 +737,195 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/oidc/{slug}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Start signing in with an identity provider (browser navigation)
+         * @description Redirects to the provider's authorization endpoint with a single-use state
+         *     (bound to this browser by a short-lived HttpOnly cookie, valid 10 minutes),
+         *     a nonce and a PKCE S256 challenge. When the provider cannot be used, redirects
+         *     to /login?error=<code>. `next` is kept only when it is a same-origin relative path.
+         */
+        get: operations["providerSignInStart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oidc/{slug}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Where the provider sends the browser back (browser navigation)
+         * @description Consumes the state once, exchanges the code (with the PKCE verifier), verifies
+         *     the ID token and its nonce, then signs in (session cookie, redirect to `next`),
+         *     asks for the second factor (challenge cookie, redirect to /login?mfa=1), or
+         *     finishes a link (redirect to /account/providers?linked=<slug>). Refusals redirect
+         *     to /login?error=<code> (/account/providers?error=<code> for a link).
+         */
+        get: operations["providerSignInCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's linked providers and the providers they may link */
+        get: operations["listMyIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/identities/{slug}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start linking a provider to the signed-in account
+         * @description Bound to the caller's browser session (bearer tokens are refused). Answers the
+         *     provider URL to navigate to and sets the flow cookie; the callback links the
+         *     identity only in the same session.
+         */
+        post: operations["linkMyIdentity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/identities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unlink a provider (refused when it is the last way to sign in) */
+        delete: operations["unlinkMyIdentity"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/identity-providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every identity provider in display order */
+        get: operations["listIdentityProviders"];
+        put?: never;
+        /** Add an identity provider (only a super administrator may set defaultRole admin) */
+        post: operations["createIdentityProvider"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/identity-providers/order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set the display order (every provider ID once) */
+        post: operations["reorderIdentityProviders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/identity-providers/discover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fetch an issuer's OpenID discovery document and answer its endpoints */
+        post: operations["discoverIdentityProvider"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/identity-providers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** One identity provider */
+        get: operations["getIdentityProvider"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a provider and unlink its identities
+         * @description With linked accounts and without confirm=true, answers 409 provider_in_use whose
+         *     error carries `impact` (ProviderImpact). Refused with 409 would_lock_out_admins
+         *     when afterwards no active administrator could sign in.
+         */
+        delete: operations["deleteIdentityProvider"];
+        options?: never;
+        head?: never;
+        /** Change an identity provider (clientSecret "" clears it; absent keeps it) */
+        patch: operations["updateIdentityProvider"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -954,11 +1143,8 @@ export interface components {
             thirdPartyEnabled: boolean;
             registrationEnabled: boolean;
             turnstileSiteKey?: string;
-            providers: {
-                slug: string;
-                name: string;
-                logoUrl?: string;
-            }[];
+            /** @description Providers whose login control is on, in display order (none while third-party sign-in is off) */
+            providers: components["schemas"]["ProviderButton"][];
         };
         Subscription: {
             planId?: number | null;
@@ -1031,6 +1217,113 @@ export interface components {
                 [key: string]: unknown;
             };
             batchId: string;
+        };
+        ProviderButton: {
+            slug: string;
+            name: string;
+            logoUrl: string;
+        };
+        LinkedIdentity: {
+            /** Format: int64 */
+            id: number;
+            provider: components["schemas"]["ProviderButton"];
+            email: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** @description false when this is the account's last way to sign in */
+            canUnlink: boolean;
+        };
+        /** @description Claim names or simple dotted paths into the ID token / userinfo JSON ("" = not mapped; subject is required) */
+        FieldMapping: {
+            subject: string;
+            username: string;
+            displayName: string;
+            email: string;
+            emailVerified: string;
+        };
+        IdentityProvider: {
+            /** Format: int64 */
+            id: number;
+            slug: string;
+            name: string;
+            /** @enum {string} */
+            type: "oidc" | "oauth2";
+            logoUrl: string;
+            clientId: string;
+            clientSecretSet: boolean;
+            issuerUrl: string;
+            authorizationUrl: string;
+            tokenUrl: string;
+            userinfoUrl: string;
+            jwksUrl: string;
+            scopes: string[];
+            fieldMapping: components["schemas"]["FieldMapping"];
+            loginEnabled: boolean;
+            registrationEnabled: boolean;
+            /** @enum {string} */
+            defaultRole: "user" | "admin";
+            autoLinkByEmail: boolean;
+            sortOrder: number;
+            /** @description {base URL}/api/auth/oidc/{slug}/callback */
+            callbackUrl: string;
+            /** Format: int64 */
+            linkedAccounts: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        IdentityProviderList: {
+            items: components["schemas"]["IdentityProvider"][];
+        };
+        /** @description Create (slug, name, clientId and the endpoints of the type are required) or change (absent fields stay) */
+        IdentityProviderInput: {
+            slug?: string;
+            name?: string;
+            /** @enum {string} */
+            type?: "oidc" | "oauth2";
+            /** @description https URL or a data: URL (PNG, JPEG, SVG, WebP) of at most 64 KB */
+            logoUrl?: string;
+            clientId?: string;
+            /** @description write-only; "" clears it */
+            clientSecret?: string;
+            issuerUrl?: string;
+            authorizationUrl?: string;
+            tokenUrl?: string;
+            userinfoUrl?: string;
+            jwksUrl?: string;
+            scopes?: string[];
+            fieldMapping?: components["schemas"]["FieldMapping"];
+            loginEnabled?: boolean;
+            registrationEnabled?: boolean;
+            /** @enum {string} */
+            defaultRole?: "user" | "admin";
+            autoLinkByEmail?: boolean;
+            sortOrder?: number;
+        };
+        ProviderImpact: {
+            /** Format: int64 */
+            linkedAccounts: number;
+            /** @description Accounts with no password and no other identity (at most 200 listed) */
+            dependentAccounts: {
+                publicId: string;
+                username: string;
+                role: string;
+            }[];
+            /** Format: int64 */
+            dependentTotal: number;
+            /** Format: int64 */
+            dependentAdmins: number;
+        };
+        ProviderInUseError: {
+            error: {
+                /** @enum {string} */
+                code: "provider_in_use" | "would_lock_out_admins";
+                message: string;
+                impact?: components["schemas"]["ProviderImpact"];
+            };
         };
     };
     responses: {
@@ -2552,6 +2845,356 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             409: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    providerSignInStart: {
+        parameters: {
+            query?: {
+                next?: string;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider, or to /login?error=<code> */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["Error"];
+        };
+    };
+    providerSignInCallback: {
+        parameters: {
+            query?: {
+                state?: string;
+                code?: string;
+                error?: string;
+                error_description?: string;
+                iss?: string;
+                session_state?: string;
+                scope?: string;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To next, the second-factor step, the account page, or /login?error=<code> */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["Error"];
+        };
+    };
+    listMyIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Linked and linkable providers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["LinkedIdentity"][];
+                        available: components["schemas"]["ProviderButton"][];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    linkMyIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Navigate the browser to redirectUrl */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        redirectUrl: string;
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    unlinkMyIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlinked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    listIdentityProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Providers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityProviderList"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    createIdentityProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityProviderInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityProvider"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    reorderIdentityProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    ids: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description Providers in the new order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityProviderList"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    discoverIdentityProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    issuerUrl: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoints the document names */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        issuerUrl: string;
+                        authorizationUrl: string;
+                        tokenUrl: string;
+                        userinfoUrl: string;
+                        jwksUrl: string;
+                        scopesSupported: string[];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    getIdentityProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The provider */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityProvider"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+        };
+    };
+    deleteIdentityProvider: {
+        parameters: {
+            query?: {
+                confirm?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            /** @description Linked accounts need confirmation, or the change would lock administrators out */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderInUseError"];
+                };
+            };
+            429: components["responses"]["Error"];
+        };
+    };
+    updateIdentityProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityProviderInput"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityProvider"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
             429: components["responses"]["Error"];
         };
     };
