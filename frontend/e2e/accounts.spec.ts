@@ -122,3 +122,75 @@ test('CSV export downloads the filtered accounts', async ({ adminPage: page, adm
   expect(text).toContain(`${tag}-csv`)
   expect(text).not.toContain('root@example.com')
 })
+
+test('billing: plans, a plan in use cannot be deleted, balance changes go to the ledger', async ({ adminPage: page, adminApi }) => {
+  const tag = uniqueTag('bl')
+  const user = await createUser(adminApi, { username: `${tag}-payer` })
+  const before = await (await adminApi.get('/api/admin/settings/billing')).json()
+  try {
+    await test.step('period mode and a new plan', async () => {
+      await page.goto('/admin/billing')
+      await page.getByTestId('billing-mode-period').click()
+      await page.getByTestId('billing-currency').fill('USD')
+      await page.getByTestId('billing-save').click()
+      await expect(page.getByText('Billing settings saved.')).toBeVisible()
+      await page.getByTestId('plan-create').click()
+      await page.getByTestId('plan-name').fill(`Pro ${tag}`)
+      await page.getByTestId('plan-price').fill('9.99')
+      await page.getByTestId('plan-save').click()
+      await expect(page.getByTestId('plan-row').filter({ hasText: `Pro ${tag}` })).toContainText('$9.99')
+    })
+
+    await test.step('a plan in use: delete is refused with the reason', async () => {
+      const plans = (await (await adminApi.get('/api/admin/plans')).json()).items as { id: number; name: string }[]
+      const plan = plans.find((p) => p.name === `Pro ${tag}`)!
+      const res = await adminApi.patch(`/api/admin/users/${user.publicId}`, { data: { planId: plan.id, subscriptionExpiresAt: '2099-01-01T00:00:00Z' } })
+      expect(res.status(), await res.text()).toBe(200)
+      await page.reload()
+      await page.getByTestId('plan-row').filter({ hasText: `Pro ${tag}` }).getByTestId('plan-delete').click()
+      await expect(page.getByTestId('plan-in-use')).toContainText('cannot be deleted')
+    })
+
+    await test.step('the list shows the plan column in period mode', async () => {
+      await page.goto(`/admin/users?q=${tag}`)
+      await expect(page.getByTestId('user-row')).toContainText(`Pro ${tag}`)
+    })
+
+    await test.step('usage mode: change a balance, see it in the ledger', async () => {
+      const current = await (await adminApi.get('/api/admin/settings/billing')).json()
+      const res = await adminApi.put('/api/admin/settings/billing', { data: { mode: 'usage', currency: 'USD', version: current.version } })
+      expect(res.status(), await res.text()).toBe(200)
+      await page.goto(`/admin/users/${user.publicId}`)
+      await page.getByTestId('user-balance-change').click()
+      await page.getByTestId('balance-amount').fill('12.50')
+      await expect(page.getByTestId('balance-after')).toContainText('$12.50')
+      await page.getByTestId('balance-dialog-reason').fill('welcome credit')
+      await page.getByTestId('balance-dialog-confirm').click()
+      await expect(page.getByTestId('user-balance')).toHaveText('$12.50')
+      await expect(page.getByTestId('user-ledger')).toContainText('welcome credit')
+    })
+  } finally {
+    const current = await (await adminApi.get('/api/admin/settings/billing')).json()
+    await adminApi.put('/api/admin/settings/billing', { data: { mode: before.mode, currency: before.currency, version: current.version } })
+  }
+})
+
+test('reset a password: the generated one is shown once', async ({ adminPage: page, adminApi }) => {
+  const tag = uniqueTag('pw')
+  const user = await createUser(adminApi, { username: `${tag}-forgetful` })
+  await page.goto(`/admin/users/${user.publicId}`)
+  await page.getByTestId('user-reset-password').click()
+  const dialog = page.getByTestId('security-dialog')
+  await expect(dialog).toContainText('make sure they are who they say they are')
+  await page.getByTestId('security-dialog-reason').fill('ticket 4711')
+  await page.getByTestId('security-dialog-confirm').click()
+  const secret = page.getByTestId('generated-password')
+  await expect(secret).not.toBeEmpty()
+  const password = (await secret.textContent())!.trim()
+  await page.getByTestId('generated-password-close').click()
+  await expect(secret).toBeHidden()
+  const other = await page.context().browser()!.newContext({ baseURL: page.url() })
+  const res = await other.request.post('/api/auth/login', { data: { identifier: user.username, password } })
+  expect(res.status()).toBe(200)
+  await other.close()
+})
