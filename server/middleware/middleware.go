@@ -66,9 +66,11 @@ func Recovery(log *slog.Logger) gin.HandlerFunc {
 	})
 }
 
-// contentSecurityPolicy allows only same-origin scripts; naive-ui injects
+// contentSecurityPolicy allows only same-origin scripts, plus Cloudflare
+// Turnstile's script and frame for the registration page; naive-ui injects
 // style elements at run time, hence 'unsafe-inline' for styles only.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+const contentSecurityPolicy = "default-src 'self'; script-src 'self' https://challenges.cloudflare.com; " +
+	"frame-src https://challenges.cloudflare.com; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data: https:; font-src 'self' data:; connect-src 'self'; object-src 'none'; " +
 	"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
