@@ -199,3 +199,13 @@ func TestTurnstileVerifiedServerSide(t *testing.T) {
 		t.Fatalf("siteverify called %d times, want 2", calls.Load())
 	}
 }
+
+func TestEmailChangeNeedsSMTP(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	alice := app.Member("alice")
+	r := app.LoginAs(alice).POST("/api/me/email", map[string]string{"email": "alice@new.example", "password": alice.Password}).Expect(409)
+	if r.ErrorCode() != "email_not_configured" {
+		t.Fatal(r.ErrorCode())
+	}
+}

@@ -420,6 +420,11 @@ func (f *Flows) RequestEmailChange(ctx context.Context, actor Actor, email, pass
 	if models.NormalizeEmail(email) == models.NormalizeEmail(derefString(u.Email)) {
 		return problem.Fields{"email": "is already your address"}.Err()
 	}
+	if es, err := f.svc.Settings.Email(ctx); err != nil {
+		return err
+	} else if !es.Configured() {
+		return problem.New(problem.Conflict, "email_not_configured", "This server cannot send email yet, so the new address cannot be confirmed; ask an administrator to set up SMTP.")
+	}
 	taken, err := models.EmailTaken(ctx, f.svc.DB, email, u.ID)
 	if err != nil || taken {
 		// Same answer whether or not another account has it.
