@@ -234,7 +234,7 @@ const en = {
     errorCodes: {
       super_admin_protected: 'Only a super administrator may change a super administrator.',
       super_admin_grant: 'Only a super administrator may grant the super administrator role.',
-      self_change: 'You cannot change your own role or status, or delete yourself, here. Use your account pages.',
+      self_change: 'You cannot change your own role or status, act on your own security, or delete yourself here. Use your account pages.',
       last_super_admin: 'This would leave the platform without an active super administrator.',
       negative_balance: 'The balance would go below zero. Tick “Allow a negative balance” if that is intended.',
       plan_in_use: 'The plan is still assigned to accounts, so it cannot be deleted. Deactivate it instead, or move those accounts to another plan first.',
@@ -527,7 +527,7 @@ const zhCN: AccountsMessages = {
     errorCodes: {
       super_admin_protected: '只有超级管理员可以修改超级管理员。',
       super_admin_grant: '只有超级管理员可以授予超级管理员角色。',
-      self_change: '不能在这里更改自己的角色或状态，也不能删除自己。请使用“我的账户”页面。',
+      self_change: '不能在这里更改自己的角色或状态、对自己执行安全操作或删除自己。请使用“我的账户”页面。',
       last_super_admin: '此操作会使平台没有任何正常状态的超级管理员。',
       negative_balance: '余额将变为负数。如确有需要，请勾选“允许余额为负”。',
       plan_in_use: '该套餐仍有账户在使用，无法删除。可以先停用它，或先把这些账户改到其他套餐。',
