@@ -6,6 +6,7 @@ import { accountsMessages } from '@/features/admin/users/locales'
 import { authSettingsMessages } from '@/features/admin/auth/locales'
 import { authPagesMessages } from '@/features/auth/locales'
 import { accountSecurityMessages } from '@/features/account/locales'
+import { providerMessages } from '@/features/admin/providers/locales'
 
 export const supportedLocales = ['en', 'zh-CN'] as const
 export type Locale = (typeof supportedLocales)[number]
@@ -54,8 +55,8 @@ export function createAppI18n(locale: Locale = initialLocale()) {
     locale,
     fallbackLocale: 'en',
     messages: {
-      en: { ...en, ...accountsMessages.en, ...authSettingsMessages.en, ...authPagesMessages.en, ...accountSecurityMessages.en },
-      'zh-CN': { ...zhCN, ...accountsMessages['zh-CN'], ...authSettingsMessages['zh-CN'], ...authPagesMessages['zh-CN'], ...accountSecurityMessages['zh-CN'] },
+      en: { ...en, ...accountsMessages.en, ...authSettingsMessages.en, ...authPagesMessages.en, ...accountSecurityMessages.en, ...providerMessages.en },
+      'zh-CN': { ...zhCN, ...accountsMessages['zh-CN'], ...authSettingsMessages['zh-CN'], ...authPagesMessages['zh-CN'], ...accountSecurityMessages['zh-CN'], ...providerMessages['zh-CN'] },
     },
     missingWarn: false,
     fallbackWarn: false,

@@ -81,6 +81,12 @@ export const routes: RouteRecordRaw[] = [
         component: () => import('@/features/account/SecurityPage.vue'),
         meta: { title: 'account.nav.security' },
       },
+      {
+        path: 'providers',
+        name: 'account-providers',
+        component: () => import('@/features/account/LinkedProvidersPage.vue'),
+        meta: { title: 'linkedProviders.title' },
+      },
     ],
   },
   {

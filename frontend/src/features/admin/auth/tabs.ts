@@ -1,5 +1,4 @@
 // The tabs of "Login & auth", each its own lazy child route of /admin/auth.
-// Identity providers join here once the API has them (no dead tabs).
 import type { RouteRecordRaw } from 'vue-router'
 
 export interface AuthTab {
@@ -14,6 +13,7 @@ export const authTabs: AuthTab[] = [
   { name: 'admin-auth-registration', path: 'registration', label: 'registration' },
   { name: 'admin-auth-email', path: 'email', label: 'email' },
   { name: 'admin-auth-human-verification', path: 'human-verification', label: 'humanVerification' },
+  { name: 'admin-auth-providers', path: 'providers', label: 'providers' },
   { name: 'admin-auth-security', path: 'security', label: 'security' },
   { name: 'admin-auth-password-policy', path: 'password-policy', label: 'passwordPolicy' },
 ]
@@ -23,6 +23,7 @@ const pages: Record<string, () => Promise<unknown>> = {
   'admin-auth-registration': () => import('./RegistrationTab.vue'),
   'admin-auth-email': () => import('./EmailTab.vue'),
   'admin-auth-human-verification': () => import('./HumanVerificationTab.vue'),
+  'admin-auth-providers': () => import('../providers/ProvidersTab.vue'),
   'admin-auth-security': () => import('./SecurityTab.vue'),
   'admin-auth-password-policy': () => import('./PasswordPolicyTab.vue'),
 }
