@@ -51,6 +51,7 @@ test-unit: node_modules
 	$(NPM) run test:unit
 
 test-e2e: build
+	$(GO) build -o bin/mailsink ./internal/devtools/mailsink
 	$(GO) build -o bin/mockoidc ./internal/devtools/mockoidc
 	$(NPM) run test:e2e
 

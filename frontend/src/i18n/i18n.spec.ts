@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import en from './locales/en'
 import zhCN from './locales/zh-CN'
-import { matchLocale } from '.'
+import { createAppI18n, matchLocale, supportedLocales } from '.'
 
 function keys(value: unknown, prefix = ''): string[] {
   if (typeof value !== 'object' || value === null) return [prefix]
@@ -33,5 +33,23 @@ describe('matchLocale', () => {
     [null, null],
   ] as const)('%j -> %j', (tag, expected) => {
     expect(matchLocale(tag)).toBe(expected)
+  })
+})
+
+describe('every message of the assembled app', () => {
+  // vue-i18n compiles messages lazily: a stray "@", "{" or "|" throws only
+  // when the screen that shows it renders. Compile them all here instead.
+  it.each(supportedLocales)('compiles in %s', (locale) => {
+    const i18n = createAppI18n(locale)
+    const messages = i18n.global.getLocaleMessage(locale) as Record<string, unknown>
+    const failures: string[] = []
+    for (const key of keys(messages)) {
+      try {
+        i18n.global.t(key, { n: 1, count: 1, list: 'x', name: 'x' })
+      } catch (err) {
+        failures.push(`${key}: ${String(err)}`)
+      }
+    }
+    expect(failures).toEqual([])
   })
 })
