@@ -34,6 +34,7 @@ export const test = base.extend<AdminFixtures, { ownServer: RunningServer }>({
         body: JSON.stringify({ token: server.token, username: root.username, password: root.password, email: root.email }),
       })
       if (!res.ok) throw new Error(`setup failed: HTTP ${res.status} ${await res.text()}`)
+      await relaxAuthRateLimit(server.base)
       await use(server)
       await server.stop()
     },
@@ -57,6 +58,31 @@ export const test = base.extend<AdminFixtures, { ownServer: RunningServer }>({
 })
 
 export { expect }
+
+/**
+ * Every test signs in afresh (two sign-ins per test), and all specs on this
+ * server share one client IP: lift the per-IP sign-in limit (20 a minute by
+ * default) so that a long run is not refused with 429. The API tests cover
+ * the limiter itself.
+ */
+async function relaxAuthRateLimit(base: string): Promise<void> {
+  const login = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ identifier: root.username, password: root.password }),
+  })
+  if (!login.ok) throw new Error(`sign-in failed: HTTP ${login.status} ${await login.text()}`)
+  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+  const headers = { 'Content-Type': 'application/json', Cookie: cookie }
+  const current = (await (await fetch(`${base}/api/admin/settings/security`, { headers })).json()) as Record<string, unknown>
+  const res = await fetch(`${base}/api/admin/settings/security`, {
+    method: 'PUT',
+    headers,
+    body: JSON.stringify({ ...current, authRateLimitPerMinute: 1000 }),
+  })
+  if (!res.ok) throw new Error(`raising the sign-in rate limit failed: HTTP ${res.status} ${await res.text()}`)
+  await fetch(`${base}/api/auth/logout`, { method: 'POST', headers })
+}
 
 /** A short tag that makes this run's usernames unique (tests may be retried). */
 export function uniqueTag(prefix: string): string {
