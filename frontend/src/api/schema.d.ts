@@ -1135,6 +1135,10 @@ export interface components {
                 fields?: {
                     [key: string]: string;
                 };
+                /** @description bulk_refused only: the targets a rule refuses */
+                refused?: components["schemas"]["BulkRefusal"][];
+                /** @description bulk_refused only: how many would change without the refused ones */
+                changed?: number;
             };
         };
         AuthOptions: {

@@ -94,7 +94,7 @@ export const routes: RouteRecordRaw[] = [
     component: () => import('@/features/admin/AdminLayout.vue'),
     meta: { admin: true },
     children: [
-      { path: '', name: 'admin', redirect: { name: 'admin-audit' } },
+      { path: '', name: 'admin', redirect: { name: 'admin-users' } },
       {
         path: 'users',
         name: 'admin-users',
