@@ -21,6 +21,29 @@ type Session struct {
 	IP         string    `bun:"ip,notnull"`
 	UserAgent  string    `bun:"user_agent,notnull"`
 	Method     string    `bun:"method,notnull"`
+
+	// User is loaded only by SessionWithUser.
+	User *User `bun:"rel:belongs-to,join:user_id=id"`
+}
+
+// SessionWithUser loads a session and its account in one query (the hot
+// path of every authenticated request). The account's plan is loaded
+// only when it has one.
+func SessionWithUser(ctx context.Context, db bun.IDB, hash string) (*Session, error) {
+	s := new(Session)
+	if err := db.NewSelect().Model(s).Relation("User").Where("s.token_hash = ?", hash).Limit(1).Scan(ctx); err != nil {
+		return nil, notFound(err)
+	}
+	if s.User == nil || s.User.ID == 0 {
+		return nil, ErrNotFound
+	}
+	if s.User.PlanID != nil {
+		s.User.Plan = new(Plan)
+		if err := db.NewSelect().Model(s.User.Plan).Where("id = ?", *s.User.PlanID).Scan(ctx); err != nil {
+			return nil, notFound(err)
+		}
+	}
+	return s, nil
 }
 
 // AccessToken is a short-lived bearer credential bound to a session.

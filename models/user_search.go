@@ -147,7 +147,7 @@ func ApplyUserSort(q *bun.SelectQuery, s UserSort) *bun.SelectQuery {
 
 // CountCap bounds how many rows a filtered count visits; beyond it the
 // total is reported as an estimate (a lower bound).
-const CountCap = 100_000
+const CountCap = 10_000
 
 // SearchUsers returns one page of accounts, the total, and whether the
 // total is an estimate.

@@ -258,7 +258,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*models.Session,
 	if token == "" {
 		return nil, nil, ErrSessionInvalid
 	}
-	sess, err := models.SessionByTokenHash(ctx, a.deps.DB, security.HashToken(token))
+	sess, err := models.SessionWithUser(ctx, a.deps.DB, security.HashToken(token))
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, nil, ErrSessionInvalid
 	} else if err != nil {
@@ -273,12 +273,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*models.Session,
 		_, _ = models.DeleteSession(ctx, a.deps.DB, sess.ID)
 		return nil, nil, ErrSessionInvalid
 	}
-	user, err := models.UserByID(ctx, a.deps.DB, sess.UserID)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, nil, ErrSessionInvalid
-	} else if err != nil {
-		return nil, nil, err
-	}
+	user := sess.User
 	if user.Status != models.StatusActive {
 		return nil, nil, ErrSessionInvalid
 	}
