@@ -85,4 +85,4 @@ echo "server peak RSS over the run: $(hwm $PID)"
 
 echo
 echo "Go benchmarks (in-process):"
-go test -run '^$' -bench . -benchtime "${BENCH_GO_TIME:-2s}" ./server/service/ ./server/security/ 2>&1 | grep -E '^(Benchmark|ok|PASS|FAIL)'
+BENCH_USERS=${BENCH_GO_USERS:-100000} go test -run '^$' -bench . -benchtime "${BENCH_GO_TIME:-3x}" -timeout 30m ./server/service/ ./server/security/ 2>&1 | grep -E '^(Benchmark|ok|PASS|FAIL)'

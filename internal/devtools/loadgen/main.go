@@ -124,5 +124,5 @@ func main() {
 		return fmt.Sprintf("%.1fms", float64(lat[min(len(lat)-1, int(float64(len(lat))*p))].Microseconds())/1000)
 	}
 	fmt.Printf("%-34s clients=%-4d requests=%-7d errors=%-5d rps=%-9.1f p50=%-9s p95=%-9s p99=%-9s statuses=%v\n",
-		*name, *clients, len(lat), errs.Load(), float64(len(lat)-int(errs.Load()))/elapsed.Seconds(), pct(0.50), pct(0.95), pct(0.99), statuses)
+		*name, *clients, len(lat), errs.Load(), float64(statuses[*okStatus])/elapsed.Seconds(), pct(0.50), pct(0.95), pct(0.99), statuses)
 }
