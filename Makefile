@@ -44,7 +44,7 @@ test-go:
 ## GATEHOUSE_TEST_DATABASE_URL names a server (.ci/run sets one up)
 test-go-postgres:
 	@if [ -n "$$GATEHOUSE_TEST_DATABASE_URL" ]; then \
-	  $(GO) test -count=1 ./server/api/ ./server/service/; \
+	  $(GO) test -count=1 ./models/... ./server/api/ ./server/service/; \
 	else echo "GATEHOUSE_TEST_DATABASE_URL not set: PostgreSQL run not requested"; fi
 
 test-unit: node_modules

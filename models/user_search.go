@@ -161,8 +161,22 @@ func SearchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	return users, total, estimate, err
 }
 
-// CountUsersMatching counts matching accounts, exactly up to CountCap.
+// CountUsersMatching counts matching accounts: exactly from the
+// trigger-maintained user_counts table when only role and status filter,
+// else exactly up to CountCap.
 func CountUsersMatching(ctx context.Context, db bun.IDB, f UserFilter, now time.Time) (int64, bool, error) {
+	if (f == UserFilter{Role: f.Role, Status: f.Status}) {
+		q := db.NewSelect().Table("user_counts").ColumnExpr("coalesce(sum(n), 0)")
+		if f.Role != "" {
+			q = q.Where("role = ?", f.Role)
+		}
+		if f.Status != "" {
+			q = q.Where("status = ?", f.Status)
+		}
+		var n int64
+		err := q.Scan(ctx, &n)
+		return n, false, err
+	}
 	inner := ApplyUserFilter(db.NewSelect().Model((*User)(nil)).ColumnExpr("1"), f, now).Limit(CountCap + 1)
 	var n int64
 	if err := db.NewSelect().TableExpr("(?) AS matching", inner).ColumnExpr("count(*)").Scan(ctx, &n); err != nil {
