@@ -56,8 +56,8 @@ describe('decideNavigation', () => {
 
   it('sends / and /login to the start page of the signed-in user', async () => {
     expect(await decide('/', deps(false, userWith('user')))).toEqual({ name: 'account-profile' })
-    expect(await decide('/', deps(false, userWith('admin')))).toEqual({ name: 'admin-audit' })
-    expect(await decide('/login', deps(false, userWith('super_admin')))).toEqual({ name: 'admin-audit' })
+    expect(await decide('/', deps(false, userWith('admin')))).toEqual({ name: 'admin-users' })
+    expect(await decide('/login', deps(false, userWith('super_admin')))).toEqual({ name: 'admin-users' })
     expect(await decide('/', deps(false, null))).toEqual({ name: 'login' })
   })
 

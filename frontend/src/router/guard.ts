@@ -10,7 +10,7 @@ export interface GuardDeps {
 
 /** The start page of a signed-in user: the console for admins, else the account. */
 export function homeFor(user: Pick<User, 'role'>): RouteLocationRaw {
-  return isAdminRole(user.role) ? { name: 'admin-audit' } : { name: 'account-profile' }
+  return isAdminRole(user.role) ? { name: 'admin-users' } : { name: 'account-profile' }
 }
 
 /** The parts of the target location the decision looks at. */

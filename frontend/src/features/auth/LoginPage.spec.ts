@@ -17,7 +17,7 @@ function makeRouter(): Router {
       { path: '/login', name: 'login', component: LoginPage },
       { path: '/account/profile', name: 'account-profile', component: Stub },
       { path: '/account/security', name: 'account-security', component: Stub },
-      { path: '/admin/audit', name: 'admin-audit', component: Stub },
+      { path: '/admin/users', name: 'admin-users', component: Stub },
       { path: '/forgot-password', name: 'forgot-password', component: Stub },
       { path: '/register', name: 'register', component: Stub },
     ],
@@ -98,8 +98,8 @@ describe('LoginPage', () => {
   })
 
   it.each([
-    ['admin', '/login?next=//evil.example', '/admin/audit'],
-    ['super_admin', '/login', '/admin/audit'],
+    ['admin', '/login?next=//evil.example', '/admin/users'],
+    ['super_admin', '/login', '/admin/users'],
     ['user', '/login?next=https://evil.example/', '/account/profile'],
   ] as const)('sends a %s from %s to %s', async (role, from, to) => {
     stubFetch({
