@@ -83,6 +83,7 @@ L -name "role+status, sort -last_login" -url "$U?role=user&status=active&sort=-l
 echo
 echo "server peak RSS over the run: $(hwm $PID)"
 
+[ -n "${BENCH_SKIP_GO:-}" ] && exit 0
 echo
 echo "Go benchmarks (in-process):"
 BENCH_USERS=${BENCH_GO_USERS:-100000} go test -run '^$' -bench . -benchtime "${BENCH_GO_TIME:-3x}" -timeout 30m ./server/service/ ./server/security/ 2>&1 | grep -E '^(Benchmark|ok|PASS|FAIL)'
