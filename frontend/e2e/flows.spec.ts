@@ -185,3 +185,26 @@ test('a user enrols two-factor authentication, signs in with a code, and loses t
   })
   await ctx.close()
 })
+
+test('after a reset that requires a new password, the user must choose one before anything else', async ({ adminApi, browser, baseURL }) => {
+  const tag = uniqueTag('mc')
+  const user = await createUser(adminApi, { username: tag, password: 'willow-marble-2291' })
+  const res = await adminApi.post(`/api/admin/users/${user.publicId}/reset-password`, { data: { generate: true, requireChange: true, reason: 'e2e' } })
+  expect(res.status(), await res.text()).toBe(200)
+  const generated = ((await res.json()) as { generatedPassword: string }).generatedPassword
+
+  const ctx = await browser.newContext({ baseURL })
+  const u = await ctx.newPage()
+  await signIn(u, tag, generated)
+  await expect(u).toHaveURL(/\/account\/security$/)
+  await expect(u.getByTestId('must-change-password')).toBeVisible()
+  await u.goto('/account/profile')
+  await expect(u).toHaveURL(/\/account\/security$/)
+  await u.getByTestId('password-current').fill(generated)
+  await u.getByTestId('password-new').fill('orchard-copper-7716')
+  await u.getByTestId('password-confirm').fill('orchard-copper-7716')
+  await u.getByTestId('password-submit').click()
+  await expect(u).toHaveURL(/\/account\/profile$/)
+  expect((await u.request.get('/api/me/sessions')).status()).toBe(200)
+  await ctx.close()
+})

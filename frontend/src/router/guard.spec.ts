@@ -71,3 +71,13 @@ describe('decideNavigation', () => {
     expect(await decide('/login', d)).toBe(true)
   })
 })
+
+describe('a password change that an administrator required', () => {
+  const due = { role: 'admin', mustChangePassword: true } as User
+  it.each(['/admin/users', '/account/profile', '/', '/login'])('sends %s to the Security page', async (path) => {
+    expect(await decide(path, deps(false, due))).toEqual({ name: 'account-security' })
+  })
+  it('lets the Security page open', async () => {
+    expect(await decide('/account/security', deps(false, due))).toBe(true)
+  })
+})

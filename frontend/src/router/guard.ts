@@ -8,8 +8,13 @@ export interface GuardDeps {
   currentUser: () => Promise<User | null>
 }
 
-/** The start page of a signed-in user: the console for admins, else the account. */
-export function homeFor(user: Pick<User, 'role'>): RouteLocationRaw {
+/**
+ * The start page of a signed-in user: the Security page while a new
+ * password is due (after an administrator's reset), else the console for
+ * admins and the account for everyone else.
+ */
+export function homeFor(user: Pick<User, 'role'> & Partial<Pick<User, 'mustChangePassword'>>): RouteLocationRaw {
+  if (user.mustChangePassword) return { name: 'account-security' }
   return isAdminRole(user.role) ? { name: 'admin-users' } : { name: 'account-profile' }
 }
 
@@ -44,6 +49,8 @@ export async function decideNavigation(
     return true
   }
   if (!user) return { name: 'login', query: { next: to.fullPath } }
+  // The API refuses everything else until the password is changed.
+  if (user.mustChangePassword && to.name !== 'account-security') return { name: 'account-security' }
   if (to.matched.some((r) => r.meta.admin) && !isAdminRole(user.role)) return { name: 'account-profile' }
   return true
 }

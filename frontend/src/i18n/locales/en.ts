@@ -67,6 +67,10 @@ const en = {
     submit: 'Create super administrator',
   },
   account: {
+    mustChange: {
+      title: 'A new password is due',
+      body: 'An administrator reset your password. Choose a new one to continue; until then nothing else is available.',
+    },
     title: 'My account',
     nav: {
       profile: 'Profile',

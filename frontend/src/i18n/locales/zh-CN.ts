@@ -69,6 +69,10 @@ const zhCN: Messages = {
     submit: '创建超级管理员',
   },
   account: {
+    mustChange: {
+      title: '需要设置新密码',
+      body: '管理员重置了您的密码。请设置新密码后继续；在此之前其他功能不可用。',
+    },
     title: '我的账户',
     nav: {
       profile: '个人资料',
