@@ -40,6 +40,8 @@ type Options struct {
 	Version string
 	Now     service.Clock
 	Argon2  *security.Argon2Params
+	// RateLimitWindow shortens the rate-limit window (tests only).
+	RateLimitWindow time.Duration
 }
 
 // Server is a ready-to-serve Gatehouse.
@@ -101,6 +103,9 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 		return nil, err
 	}
 	limiter := mw.NewRateLimiter(store, svc.Settings, log)
+	if opt.RateLimitWindow > 0 {
+		limiter.Window = opt.RateLimitWindow
+	}
 	h, err := api.NewHandler(cfg, svc, cookie, challenge, limiter, opt.Version)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"strconv"
+	"time"
 	"testing"
 
 	"gatehouse/server/service"
@@ -62,4 +63,25 @@ func TestRateLimitGeneralAPI(t *testing.T) {
 		c.GET("/api/auth/options").Expect(200)
 	}
 	c.GET("/api/auth/options").Expect(429)
+}
+
+func TestRateLimitResetsAfterTheWindow(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t) // the testkit's window is five seconds, not a minute
+	app.SetSecurity(func(s *service.SecuritySettings) { s.RateLimitEnabled = true; s.AuthRateLimitPerMinute = 2 })
+	c := app.Client()
+	body := map[string]string{"identifier": "nobody", "password": "wrong-password"}
+	deadline := time.Now().Add(10 * time.Second)
+	for c.POST("/api/auth/login", body).Status != 429 {
+		if time.Now().After(deadline) {
+			t.Fatal("never limited")
+		}
+	}
+	r := c.POST("/api/auth/login", body).Expect(429)
+	if _, err := strconv.ParseInt(r.Header.Get("X-RateLimit-Reset"), 10, 64); err != nil {
+		t.Fatalf("X-RateLimit-Reset %q", r.Header.Get("X-RateLimit-Reset"))
+	}
+	// The window began before the first request; a full window later it is over.
+	time.Sleep(5*time.Second + 300*time.Millisecond)
+	c.POST("/api/auth/login", body).Expect(401)
 }

@@ -27,13 +27,17 @@ type RateLimiter struct {
 	settings *service.Settings
 	log      *slog.Logger
 
+	// Window is the period the per-minute limits count over; always a
+	// minute in production, shorter in tests that watch a window end.
+	Window time.Duration
+
 	mu       sync.Mutex
 	limiters map[int64]*limiter.Limiter
 }
 
 // NewRateLimiter builds a limiter on store.
 func NewRateLimiter(store limiter.Store, settings *service.Settings, log *slog.Logger) *RateLimiter {
-	return &RateLimiter{store: store, settings: settings, log: log, limiters: map[int64]*limiter.Limiter{}}
+	return &RateLimiter{store: store, settings: settings, log: log, Window: time.Minute, limiters: map[int64]*limiter.Limiter{}}
 }
 
 func (rl *RateLimiter) limiterFor(perMinute int64) *limiter.Limiter {
@@ -41,7 +45,7 @@ func (rl *RateLimiter) limiterFor(perMinute int64) *limiter.Limiter {
 	defer rl.mu.Unlock()
 	l, ok := rl.limiters[perMinute]
 	if !ok {
-		l = limiter.New(rl.store, limiter.Rate{Period: time.Minute, Limit: perMinute})
+		l = limiter.New(rl.store, limiter.Rate{Period: rl.Window, Limit: perMinute})
 		rl.limiters[perMinute] = l
 	}
 	return l

@@ -86,6 +86,9 @@ func WithTrustedProxies(p ...string) Option {
 // WithBaseURL sets the public base URL.
 func WithBaseURL(u string) Option { return func(c *config.Config) { c.BaseURL = u } }
 
+// rateLimitWindow is short so that a test can watch a limit's window end.
+const rateLimitWindow = 5 * time.Second
+
 // FastArgon2 keeps tests quick; production parameters are tested in the
 // security package.
 var FastArgon2 = security.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
@@ -118,7 +121,7 @@ func NewApp(t testing.TB, opts ...Option) *App {
 		"assets/app-abc1.js": {Data: []byte("console.log(1)")},
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(db, box, server.Options{Config: cfg, Console: console, Version: "test", Now: clock.Now, Argon2: &FastArgon2, Log: log})
+	srv, err := server.New(db, box, server.Options{Config: cfg, Console: console, Version: "test", Now: clock.Now, Argon2: &FastArgon2, Log: log, RateLimitWindow: rateLimitWindow})
 	if err != nil {
 		t.Fatal(err)
 	}
