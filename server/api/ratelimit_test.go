@@ -2,8 +2,8 @@ package api_test
 
 import (
 	"strconv"
-	"time"
 	"testing"
+	"time"
 
 	"gatehouse/server/service"
 	"gatehouse/server/testkit"
