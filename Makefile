@@ -5,7 +5,7 @@ BIN     := bin/gatehouse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 
-.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-unit test-e2e lint check-api bench clean
+.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-unit test-e2e lint check-api bench clean
 
 all: build
 
@@ -29,7 +29,7 @@ run: build
 	./$(BIN) serve
 
 ## test: everything CI runs
-test: lint test-go test-go-postgres test-unit test-e2e
+test: lint test-go test-go-postgres test-go-redis test-unit test-e2e
 
 lint: node_modules
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -46,6 +46,13 @@ test-go-postgres:
 	@if [ -n "$$GATEHOUSE_TEST_DATABASE_URL" ]; then \
 	  $(GO) test -count=1 ./models/... ./server/api/ ./server/service/; \
 	else echo "GATEHOUSE_TEST_DATABASE_URL not set: PostgreSQL run not requested"; fi
+
+## test-go-redis: rate-limit counters shared through Redis, when
+## GATEHOUSE_TEST_REDIS_URL names a server (.ci/run starts one)
+test-go-redis:
+	@if [ -n "$$GATEHOUSE_TEST_REDIS_URL" ]; then \
+	  $(GO) test -count=1 -tags redis -run Redis ./server/api/; \
+	else echo "GATEHOUSE_TEST_REDIS_URL not set: Redis run not requested"; fi
 
 test-unit: node_modules
 	$(NPM) run test:unit
