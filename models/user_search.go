@@ -115,7 +115,7 @@ func applySearch(q *bun.SelectQuery, text string) *bun.SelectQuery {
 	}
 	// A quoted FTS5 string is a phrase: with the trigram tokenizer it
 	// matches the text as a substring of any column.
-	return q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", `"`+strings.ReplaceAll(text, `"`, `""`)+`"`)
+	return q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", ftsPhrase(text))
 }
 
 func escapeLike(s string) string {
@@ -149,9 +149,25 @@ func ApplyUserSort(q *bun.SelectQuery, s UserSort) *bun.SelectQuery {
 // total is reported as an estimate (a lower bound).
 const CountCap = 10_000
 
+// broadMatches is the number of trigram matches from which a search is
+// "broad": its page is then read by walking the sort order and testing
+// each row with LIKE (a match turns up every few rows), instead of
+// collecting every match from the trigram index and sorting them all.
+const broadMatches = 2000
+
 // SearchUsers returns one page of accounts, the total, and whether the
 // total is an estimate.
 func SearchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
+	text := strings.ToLower(strings.TrimSpace(f.Q))
+	if IsSQLite(db) && len([]rune(text)) >= MinSubstringLen {
+		broad, err := ftsMatchesAtLeast(ctx, db, text, broadMatches+1)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		if broad {
+			return searchBroad(ctx, db, f, text, s, limit, offset, now)
+		}
+	}
 	var users []User
 	q := ApplyUserSort(ApplyUserFilter(db.NewSelect().Model(&users).Relation("Plan"), f, now), s).Limit(int64(limit)).Offset(int64(offset))
 	if err := q.Scan(ctx); err != nil {
@@ -159,6 +175,39 @@ func SearchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	}
 	total, estimate, err := CountUsersMatching(ctx, db, f, now)
 	return users, total, estimate, err
+}
+
+func ftsPhrase(text string) string { return `"` + strings.ReplaceAll(text, `"`, `""`) + `"` }
+
+// ftsMatchesAtLeast reports whether the trigram index holds at least n
+// matches. FTS5 yields matches lazily, so a common text stops early.
+func ftsMatchesAtLeast(ctx context.Context, db bun.IDB, text string, n int) (bool, error) {
+	var got int
+	err := db.NewRaw("SELECT count(*) FROM (SELECT 1 FROM users_fts WHERE users_fts MATCH ? LIMIT ?)", ftsPhrase(text), n).Scan(ctx, &got)
+	return got >= n, err
+}
+
+// searchBroad serves a search whose text matches many accounts: the page
+// walks the sort order testing LIKE on the four fields; the total counts
+// the other filters' matches among the first broadMatches+1 trigram
+// matches, and is always flagged as an estimate (a lower bound).
+func searchBroad(ctx context.Context, db bun.IDB, f UserFilter, text string, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
+	rest := f
+	rest.Q = ""
+	like := "%" + escapeLike(text) + "%"
+	var users []User
+	q := ApplyUserFilter(db.NewSelect().Model(&users).Relation("Plan"), rest, now).
+		Where(`(u.username_lower LIKE ? ESCAPE '\' OR u.display_name LIKE ? ESCAPE '\' OR u.email_lower LIKE ? ESCAPE '\' OR u.public_id LIKE ? ESCAPE '\')`, like, like, like, like)
+	if err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx); err != nil {
+		return nil, 0, false, err
+	}
+	cq := ApplyUserFilter(db.NewSelect().Model((*User)(nil)), rest, now).
+		Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ? LIMIT ?)", ftsPhrase(text), broadMatches+1)
+	n, err := cq.Count(ctx)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return users, min(n, broadMatches), true, nil
 }
 
 // CountUsersMatching counts matching accounts: exactly from the
