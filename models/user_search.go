@@ -151,9 +151,12 @@ const CountCap = 10_000
 
 // broadMatches is the number of trigram matches from which a search is
 // "broad": its page is then read by walking the sort order and testing
-// each row with LIKE (a match turns up every few rows), instead of
-// collecting every match from the trigram index and sorting them all.
-const broadMatches = 2000
+// each row with LIKE, instead of collecting every match from the trigram
+// index and sorting them all. The walk is quick only when matches are
+// dense along the sort order; below this many matches (2% of a million
+// accounts) they may cluster (a first name sorted by display name), so
+// collecting and sorting is the safer plan there.
+const broadMatches = 20_000
 
 // SearchUsers returns one page of accounts, the total, and whether the
 // total is an estimate.

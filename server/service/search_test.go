@@ -15,7 +15,7 @@ func TestBroadSearchMatchesAPlainScan(t *testing.T) {
 	t.Parallel()
 	app := testkit.NewApp(t)
 	ctx := context.Background()
-	if err := app.Svc.Seed(ctx, 2600, nil); err != nil {
+	if err := app.Svc.Seed(ctx, 20600, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
