@@ -38,7 +38,7 @@ lint: node_modules
 	$(NPM) run typecheck
 
 test-go:
-	$(GO) test -count=1 ./...
+	GATEHOUSE_TEST_DATABASE_URL= $(GO) test -count=1 ./...
 
 ## test-go-postgres: the API suite again on PostgreSQL when
 ## GATEHOUSE_TEST_DATABASE_URL names a server (.ci/run sets one up)

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,8 +37,9 @@ func TestBroadSearchMatchesAPlainScan(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want []models.User
+		pattern := "%" + strings.ToLower(tc.q) + "%" // the lower-cased columns; PostgreSQL's LIKE is case-sensitive
 		plain := models.ApplyUserFilter(app.Svc.DB.NewSelect().Model(&want), models.UserFilter{Role: f.Role, Status: f.Status}, time.Now()).
-			Where("(u.username_lower LIKE ? OR u.display_name LIKE ? OR u.email_lower LIKE ? OR u.public_id LIKE ?)", "%"+tc.q+"%", "%"+tc.q+"%", "%"+tc.q+"%", "%"+tc.q+"%")
+			Where("(u.username_lower LIKE ? OR lower(u.display_name) LIKE ? OR u.email_lower LIKE ? OR u.public_id LIKE ?)", pattern, pattern, pattern, pattern)
 		n, err := models.ApplyUserSort(plain, s).Limit(25).Offset(25).ScanAndCount(ctx)
 		if err != nil {
 			t.Fatal(err)
