@@ -59,13 +59,6 @@ type AccessToken struct {
 	ExpiresAt time.Time `bun:"expires_at,notnull"`
 }
 
-// SessionByTokenHash loads a session by the hash of its token.
-func SessionByTokenHash(ctx context.Context, db bun.IDB, hash string) (*Session, error) {
-	s := new(Session)
-	err := db.NewSelect().Model(s).Where("token_hash = ?", hash).Limit(1).Scan(ctx)
-	return s, notFound(err)
-}
-
 // AccessTokenByHash loads an access token by the hash of its secret.
 func AccessTokenByHash(ctx context.Context, db bun.IDB, hash string) (*AccessToken, error) {
 	t := new(AccessToken)

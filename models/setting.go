@@ -24,10 +24,3 @@ func SettingByGroup(ctx context.Context, db bun.IDB, group string) (*Setting, er
 	err := db.NewSelect().Model(s).Where("group_name = ?", group).Scan(ctx)
 	return s, notFound(err)
 }
-
-// AllSettings loads every stored group.
-func AllSettings(ctx context.Context, db bun.IDB) ([]Setting, error) {
-	var out []Setting
-	err := db.NewSelect().Model(&out).Scan(ctx)
-	return out, err
-}

@@ -199,3 +199,22 @@ func TestTokens(t *testing.T) {
 		ids[id] = true
 	}
 }
+
+func TestRandomStringUsesOnlyTheAlphabet(t *testing.T) {
+	for _, alphabet := range []string{"ab", "0123456789", recoveryAlphabet} {
+		s := RandomString(alphabet, 200)
+		if len(s) != 200 {
+			t.Fatalf("length %d", len(s))
+		}
+		seen := map[rune]bool{}
+		for _, r := range s {
+			if !strings.ContainsRune(alphabet, r) {
+				t.Fatalf("%q outside %q", r, alphabet)
+			}
+			seen[r] = true
+		}
+		if len(seen) != len(alphabet) {
+			t.Fatalf("only %d of %d characters drawn from %q", len(seen), len(alphabet), alphabet)
+		}
+	}
+}

@@ -36,3 +36,22 @@ func NewPublicID() string {
 	}
 	return string(b)
 }
+
+// RandomString draws n characters from alphabet (at most 256 characters)
+// with crypto/rand, rejecting bytes that would bias the choice.
+func RandomString(alphabet string, n int) string {
+	limit := 256 - 256%len(alphabet)
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+8)
+	for len(out) < n {
+		if _, err := rand.Read(buf); err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		for _, c := range buf {
+			if int(c) < limit && len(out) < n {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return string(out)
+}

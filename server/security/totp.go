@@ -2,7 +2,6 @@ package security
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"image/png"
@@ -65,22 +64,10 @@ func MatchTOTP(secret, code string, now time.Time) int64 {
 
 const recoveryAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
 
-// NewRecoveryCode returns a code like "k7x2m-p9qrt" (about 49 bits),
-// drawn without modulo bias.
+// NewRecoveryCode returns a code like "k7x2m-p9qrt" (about 49 bits).
 func NewRecoveryCode() string {
-	out := make([]byte, 0, 10)
-	buf := make([]byte, 16)
-	for len(out) < 10 {
-		if _, err := rand.Read(buf); err != nil {
-			panic(err)
-		}
-		for _, c := range buf {
-			if int(c) < 256-256%len(recoveryAlphabet) && len(out) < 10 {
-				out = append(out, recoveryAlphabet[int(c)%len(recoveryAlphabet)])
-			}
-		}
-	}
-	return string(out[:5]) + "-" + string(out[5:])
+	c := RandomString(recoveryAlphabet, 10)
+	return c[:5] + "-" + c[5:]
 }
 
 // NormalizeRecoveryCode lower-cases and strips spaces so that typing

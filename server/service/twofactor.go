@@ -406,30 +406,9 @@ func (s *Users) ResetPassword(ctx context.Context, actor Actor, publicID string,
 }
 
 // generatePassword makes a 20-character password from an unambiguous
-// alphabet (about 110 bits).
+// alphabet (about 115 bits).
 func generatePassword() string {
-	const alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
-	raw := security.NewToken(32)
-	out := make([]byte, 0, 20)
-	for i := 0; len(out) < 20; i++ {
-		if i >= len(raw) {
-			raw = security.NewToken(32)
-			i = 0
-		}
-		if c := raw[i]; indexByte(alphabet, c) >= 0 {
-			out = append(out, c)
-		}
-	}
-	return string(out)
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
+	return security.RandomString("abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789", 20)
 }
 
 // Purposes of one-time tokens.

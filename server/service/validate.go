@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones validate on hosts without a zoneinfo database
@@ -106,7 +107,7 @@ func CheckPassword(p PasswordPolicy, password, username, email string) string {
 	case !utf8.ValidString(password):
 		return "must be valid text"
 	case n < minLen:
-		return "must be at least " + itoa(minLen) + " characters"
+		return "must be at least " + strconv.Itoa(minLen) + " characters"
 	case n > MaxPasswordLength:
 		return "must be at most 128 characters"
 	case p.BlockCommon && security.IsCommonPassword(password):
@@ -122,9 +123,4 @@ func CheckPassword(p PasswordPolicy, password, username, email string) string {
 		}
 	}
 	return ""
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
