@@ -128,6 +128,23 @@ func TestVerifyEmptyHashNeverMatches(t *testing.T) {
 	}
 }
 
+// The dummy hash makes an unknown user cost a real verification: it must
+// carry the hasher's own parameters and key length.
+func TestDummyHashCostsARealVerification(t *testing.T) {
+	t.Parallel()
+	h := NewHasher(cheap, 1, time.Second)
+	p, salt, key, err := decode(h.dummy)
+	if err != nil {
+		t.Fatalf("dummy hash %q does not decode: %v", h.dummy, err)
+	}
+	if p.MemoryKiB != cheap.MemoryKiB || p.Time != cheap.Time || p.Threads != cheap.Threads || len(salt) != cheap.SaltLen || uint32(len(key)) != cheap.KeyLen {
+		t.Fatalf("dummy hash %q has other parameters than %+v", h.dummy, cheap)
+	}
+	if h.NeedsRehash(h.dummy) {
+		t.Fatal("dummy hash needs a rehash: it would cost less than a current hash")
+	}
+}
+
 func TestVerifyMalformedHash(t *testing.T) {
 	t.Parallel()
 	h := NewHasher(cheap, 1, time.Second)
