@@ -7,13 +7,14 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-
-	"github.com/getkin/kin-openapi/openapi3"
+	"sync"
 
 	"gatehouse/server/config"
 	"gatehouse/server/middleware"
 	"gatehouse/server/service"
 )
+
+//go:generate go run gatehouse/internal/devtools/openapijson
 
 // OpenAPIYAML is the API description, the single contract for handlers,
 // tests and the frontend's generated types.
@@ -21,14 +22,11 @@ import (
 //go:embed openapi.yaml
 var OpenAPIYAML []byte
 
-// LoadOpenAPI parses and validates the embedded document.
-func LoadOpenAPI() (*openapi3.T, error) {
-	doc, err := openapi3.NewLoader().LoadFromData(OpenAPIYAML)
-	if err != nil {
-		return nil, fmt.Errorf("openapi: %w", err)
-	}
-	return doc, nil
-}
+// OpenAPIJSON is OpenAPIYAML converted to JSON at build time (go generate;
+// a test keeps it current), what /api/openapi.json serves.
+//
+//go:embed openapi.json
+var OpenAPIJSON []byte
 
 // Handler holds what the handlers need.
 type Handler struct {
@@ -38,20 +36,35 @@ type Handler struct {
 	Limiter *middleware.RateLimiter
 	// Challenge carries a pending second-factor step.
 	Challenge *middleware.SessionCookie
-	openapi   []byte
+	openapi   func() ([]byte, error)
 	Version   string
 }
 
 // NewHandler builds the handler set.
 func NewHandler(cfg *config.Config, svc *service.Services, cookie, challenge *middleware.SessionCookie, limiter *middleware.RateLimiter, version string) (*Handler, error) {
-	doc, err := LoadOpenAPI()
+	// The document is built on its first request: most processes never
+	// serve it, and it would otherwise sit in memory for nothing.
+	openapi := sync.OnceValues(func() ([]byte, error) { return withVersion(OpenAPIJSON, version) })
+	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Challenge: challenge, Limiter: limiter, openapi: openapi, Version: version}, nil
+}
+
+// withVersion returns the JSON document doc, compacted, with info.version
+// set to the build version.
+func withVersion(doc []byte, version string) ([]byte, error) {
+	var top, info map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &top); err != nil {
+		return nil, fmt.Errorf("openapi.json: %w", err)
+	}
+	if err := json.Unmarshal(top["info"], &info); err != nil {
+		return nil, fmt.Errorf("openapi.json info: %w", err)
+	}
+	v, err := json.Marshal(version)
 	if err != nil {
 		return nil, err
 	}
-	doc.Info.Version = version
-	js, err := json.Marshal(doc)
-	if err != nil {
+	info["version"] = v
+	if top["info"], err = json.Marshal(info); err != nil {
 		return nil, err
 	}
-	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Challenge: challenge, Limiter: limiter, openapi: js, Version: version}, nil
+	return json.Marshal(top)
 }

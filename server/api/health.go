@@ -30,5 +30,10 @@ func (h *Handler) Ready(c *gin.Context) {
 
 // OpenAPI serves the API description as JSON.
 func (h *Handler) OpenAPI(c *gin.Context) {
-	c.Data(http.StatusOK, "application/json; charset=utf-8", h.openapi)
+	doc, err := h.openapi()
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", doc)
 }

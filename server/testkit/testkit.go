@@ -29,6 +29,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
+	"gatehouse/internal/openapidoc"
 	"gatehouse/models"
 	"gatehouse/server"
 	"gatehouse/server/api"
@@ -128,7 +129,7 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	hs := httptest.NewServer(srv.Handler)
 	t.Cleanup(hs.Close)
 	t.Cleanup(srv.Svc.Close)
-	doc, err := api.LoadOpenAPI()
+	doc, err := openapidoc.Load(api.OpenAPIYAML)
 	if err != nil {
 		t.Fatal(err)
 	}
