@@ -54,7 +54,7 @@ test-go-postgres:
 ## GATEHOUSE_TEST_REDIS_URL names a server (.ci/run starts one)
 test-go-redis:
 	@if [ -n "$$GATEHOUSE_TEST_REDIS_URL" ]; then \
-	  $(GO) test -count=1 -tags 'redis $(TAGS)' -run Redis ./server/api/; \
+	  $(GO) test -count=1 -tags 'redis $(TAGS)' -run Redis ./server/api/ ./server/redisstore/; \
 	else echo "GATEHOUSE_TEST_REDIS_URL not set: Redis run not requested"; fi
 
 test-unit: node_modules

@@ -16,10 +16,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 	"github.com/ulule/limiter/v3"
 	"github.com/ulule/limiter/v3/drivers/store/memory"
-	redisstore "github.com/ulule/limiter/v3/drivers/store/redis"
 	"github.com/uptrace/bun"
 
 	"gatehouse/models"
@@ -27,6 +25,7 @@ import (
 	"gatehouse/server/api"
 	"gatehouse/server/config"
 	mw "gatehouse/server/middleware"
+	"gatehouse/server/redisstore"
 	"gatehouse/server/security"
 	"gatehouse/server/service"
 )
@@ -140,11 +139,13 @@ func rateLimitStore(cfg *config.Config) (limiter.Store, error) {
 	if cfg.RedisURL == "" {
 		return memory.NewStoreWithOptions(limiter.StoreOptions{Prefix: "gatehouse", CleanUpInterval: time.Minute}), nil
 	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
+	opt, err := redisstore.ParseURL(cfg.RedisURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis URL: %w", err)
+		return nil, err
 	}
-	return redisstore.NewStoreWithOptions(redis.NewClient(opt), limiter.StoreOptions{Prefix: "gatehouse", MaxRetry: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return redisstore.New(ctx, opt, "gatehouse")
 }
 
 func deriveKey(master []byte, label string) []byte {
