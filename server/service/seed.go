@@ -50,24 +50,22 @@ func (s *Services) Seed(ctx context.Context, n int, progress func(done int)) err
 		return err
 	}
 	defer conn.Close()
-	if models.IsSQLite(s.DB) {
-		for _, p := range []string{"PRAGMA synchronous = OFF", "PRAGMA wal_autocheckpoint = 20000", "PRAGMA cache_size = -65536"} {
-			if _, err := conn.ExecContext(ctx, p); err != nil {
-				return err
-			}
+	gen := func(users []models.User, done int) []models.User {
+		users = users[:0]
+		for i := 0; i < seedBatch && done+i < n; i++ {
+			users = append(users, seedUser(rng, start+int64(done+i)+1, hash, plans, now))
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL")      //nolint:errcheck
-		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = 1000") //nolint:errcheck
+		return users
 	}
-	const batch, perTx = 1000, 20
-	users := make([]models.User, 0, batch)
+	if models.IsSQLite(s.DB) {
+		return seedSQLite(ctx, conn, n, gen, progress)
+	}
+	const perTx = 20
+	users := make([]models.User, 0, seedBatch)
 	for done := 0; done < n; {
 		err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			for b := 0; b < perTx && done < n; b++ {
-				users = users[:0]
-				for i := 0; i < batch && done+i < n; i++ {
-					users = append(users, seedUser(rng, start+int64(done+i)+1, hash, plans, now))
-				}
+				users = gen(users, done)
 				if _, err := tx.NewInsert().Model(&users).Exec(ctx); err != nil {
 					return err
 				}
@@ -84,6 +82,70 @@ func (s *Services) Seed(ctx context.Context, n int, progress func(done int)) err
 	}
 	return nil
 }
+
+// seedBatch is the number of accounts per INSERT statement.
+const seedBatch = 1000
+
+// seedSQLite loads all n accounts in one transaction, as a bulk load: the
+// secondary indexes and triggers of the users table are dropped first,
+// and recreated from their own stored definitions after the rows are in
+// (an index built once from sorted data is far cheaper than one kept up
+// to date row by row). The trigram index and the per-role/status counts,
+// which those triggers maintain, are rebuilt in full. Interrupting the
+// seed rolls everything back, so the triggers are never left missing.
+func seedSQLite(ctx context.Context, conn bun.Conn, n int, gen func([]models.User, int) []models.User, progress func(int)) error {
+	for _, p := range []string{"PRAGMA synchronous = OFF", "PRAGMA cache_size = -262144", "PRAGMA temp_store = MEMORY"} {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			return err
+		}
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL") //nolint:errcheck
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000")   //nolint:errcheck
+	return conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var defs []struct {
+			Type string `bun:"type"`
+			Name string `bun:"name"`
+			SQL  string `bun:"sql"`
+		}
+		// Indexes first, then triggers, in creation order.
+		if err := tx.NewRaw(`SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'users' AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, rowid`).Scan(ctx, &defs); err != nil {
+			return err
+		}
+		for _, d := range defs {
+			if _, err := tx.ExecContext(ctx, "DROP "+strings.ToUpper(d.Type)+" "+quoteIdent(d.Name)); err != nil {
+				return err
+			}
+		}
+		users := make([]models.User, 0, seedBatch)
+		for done := 0; done < n; {
+			users = gen(users, done)
+			if _, err := tx.NewInsert().Model(&users).Returning("NULL").Exec(ctx); err != nil {
+				return fmt.Errorf("seed batch at %d: %w", done, err)
+			}
+			done += len(users)
+			if progress != nil && (done%(20*seedBatch) == 0 || done == n) {
+				progress(done)
+			}
+		}
+		for _, d := range defs {
+			if _, err := tx.ExecContext(ctx, d.SQL); err != nil {
+				return fmt.Errorf("recreate %s %s: %w", d.Type, d.Name, err)
+			}
+		}
+		for _, stmt := range []string{
+			`INSERT INTO users_fts (users_fts) VALUES ('rebuild')`,
+			`DELETE FROM user_counts`,
+			`INSERT INTO user_counts (role, status, n) SELECT role, status, count(*) FROM users GROUP BY role, status`,
+		} {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 func (s *Services) seedPlans(ctx context.Context, now time.Time) ([]int64, error) {
 	var ids []int64
