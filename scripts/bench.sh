@@ -20,7 +20,9 @@ trap cleanup EXIT
 go build -o "$LOADGEN" ./internal/devtools/loadgen
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); users: $USERS"
 
-rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/"$1"/status; }
+# Resident memory, split into anonymous (heap, stacks, SQLite caches) and
+# file-backed (the pages of the binary that are mapped).
+rss() { awk '/VmRSS/ {r=$2} /RssAnon/ {a=$2} /RssFile/ {f=$2} END {printf "%.0f MB (anon %.0f, file %.0f)", r/1024, a/1024, f/1024}' /proc/"$1"/status; }
 hwm() { awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/"$1"/status; }
 
 start_server() {
@@ -43,7 +45,7 @@ t1=$(date +%s%N)
 sleep 1
 echo "empty data dir: cold start $(( (t1 - t0) / 1000000 )) ms, idle RSS $(rss $EPID)"
 kill $EPID; wait $EPID 2>/dev/null || true
-echo "binary size: $(du -m $BIN | cut -f1) MB"
+echo "binary size: $(du -m $BIN | cut -f1) MiB ($(stat -c %s $BIN) bytes)"
 
 t0=$(date +%s)
 $BIN seed --data "$WORK/data" --users "$USERS" | tail -1
