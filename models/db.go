@@ -96,3 +96,18 @@ func notFound(err error) error {
 
 // NotFound maps sql.ErrNoRows to ErrNotFound and passes other errors on.
 func NotFound(err error) error { return notFound(err) }
+
+// WithLargeCache gives the connection of tx a larger page cache (64 MiB)
+// for a big write, so that SQLite need not spill dirty pages to the log
+// in the middle of the transaction. Call the returned function before the
+// transaction ends: it puts the default size back, and the pages above it
+// are freed as the commit makes them clean. On PostgreSQL both do nothing.
+func WithLargeCache(ctx context.Context, tx bun.IDB) (restore func(), err error) {
+	if !IsSQLite(tx) {
+		return func() {}, nil
+	}
+	if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -65536"); err != nil {
+		return nil, err
+	}
+	return func() { tx.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000") }, nil //nolint:errcheck
+}

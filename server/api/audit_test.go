@@ -231,3 +231,47 @@ func TestForwardedForFromTrustedProxy(t *testing.T) {
 		t.Fatalf("untrusted peer's header believed: %q", rows[0].IP)
 	}
 }
+
+// The target filter finds an account's rows by its public ID or username,
+// also after the account is deleted, and other targets (an identity
+// provider) by their reference or name.
+func TestAuditTargetFilterFindsDeletedAccountsAndProviders(t *testing.T) {
+	t.Parallel()
+	w := newIdP(t, nil)
+	app, admin := w.app, w.rc
+	alice, bob := app.Member("alice"), app.Member("bob")
+	app.LoginAs(bob)
+	app.LoginAs(alice)
+	admin.DELETE("/api/admin/users/" + bob.PublicID + "?confirm=bob").Expect(http.StatusNoContent)
+
+	for _, target := range []string{"bob", bob.PublicID} {
+		p := listAudit(t, admin, url.Values{"target": {target}})
+		actions := map[string]bool{}
+		for _, it := range p.Items {
+			if it.TargetPublicID != bob.PublicID {
+				t.Fatalf("target %q found a row about %q", target, it.TargetLabel)
+			}
+			actions[it.Action] = true
+		}
+		if p.Total != 3 || !actions[service.ActionUserDeleted] || !actions[service.ActionLoginSucceeded] {
+			t.Fatalf("target %q after deletion: %d rows %v", target, p.Total, actions)
+		}
+	}
+	if p := listAudit(t, admin, url.Values{"target": {"alice"}}); p.Total != 2 {
+		t.Fatalf("target alice: %d rows", p.Total)
+	}
+	for _, target := range []string{"mock", "Mock ID"} {
+		p := listAudit(t, admin, url.Values{"target": {target}})
+		if p.Total < 1 {
+			t.Fatalf("target %q: no provider rows", target)
+		}
+		for _, it := range p.Items {
+			if it.TargetPublicID != "mock" {
+				t.Fatalf("target %q found %+v", target, it)
+			}
+		}
+	}
+	if p := listAudit(t, admin, url.Values{"target": {"nobody"}}); p.Total != 0 {
+		t.Fatalf("target nobody: %d rows", p.Total)
+	}
+}

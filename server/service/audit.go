@@ -111,27 +111,13 @@ func truncate(s string, n int) string {
 
 // WriteMany stores many audit rows through db in batches (bulk actions).
 func (a *Audit) WriteMany(ctx context.Context, db bun.IDB, entries []AuditEntry) error {
-	const batch = 500
-	rows := make([]models.AuditEvent, 0, min(len(entries), batch))
-	flush := func() error {
-		if len(rows) == 0 {
-			return nil
-		}
-		_, err := db.NewInsert().Model(&rows).Returning("NULL").Exec(ctx) // ids are not needed back
-		rows = rows[:0]
-		return err
-	}
-	for _, e := range entries {
+	rows := make([]models.AuditEvent, len(entries))
+	for i, e := range entries {
 		row, err := a.row(e)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, *row)
-		if len(rows) == batch {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
+		rows[i] = *row
 	}
-	return flush()
+	return models.InsertAuditEvents(ctx, db, rows)
 }

@@ -1,7 +1,9 @@
 package service
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -144,13 +146,17 @@ func (s *Users) bulkTargets(ctx context.Context, tx bun.IDB, r BulkRequest) ([]m
 	var out []models.User
 	refused := []BulkRefusal{}
 	if r.Filter != nil {
-		q := models.ApplyUserFilter(tx.NewSelect().Model(&out).Column(cols...), *r.Filter, s.svc.Now()).Order("u.id").Limit(MaxBulkTargets + 1)
+		// Unordered (the planner may then read through a filter's index
+		// instead of sorting), and put in id order here.
+		out = make([]models.User, 0, 1024)
+		q := models.ApplyUserFilter(tx.NewSelect().Model(&out).Column(cols...), *r.Filter, s.svc.Now()).Limit(MaxBulkTargets + 1)
 		if err := q.Scan(ctx); err != nil {
 			return nil, nil, err
 		}
 		if len(out) > MaxBulkTargets {
 			return nil, nil, &problem.Error{Kind: problem.TooLarge, Code: "too_many_targets", Message: "The filter matches more than 200000 accounts; narrow it down."}
 		}
+		slices.SortFunc(out, func(a, b models.User) int { return cmp.Compare(a.ID, b.ID) })
 		return out, refused, nil
 	}
 	seen := map[string]bool{}
@@ -261,49 +267,54 @@ func (s *Users) bulkRules(ctx context.Context, tx bun.IDB, actor Actor, r BulkRe
 
 func (s *Users) bulkApply(ctx context.Context, tx bun.IDB, actor Actor, r BulkRequest, changes []bulkChange, batch string) error {
 	now := s.svc.Now()
-	entries := make([]AuditEntry, 0, len(changes))
-	var ledger []models.LedgerEntry
-	for start := 0; start < len(changes); start += 500 {
-		part := changes[start:min(start+500, len(changes))]
-		ids := make([]int64, len(part))
-		for i, c := range part {
-			ids[i] = c.user.ID
+	restore, err := models.WithLargeCache(ctx, tx)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	// One statement per table for the whole batch: SQLite journals each
+	// page a statement touches once per statement, so a few large
+	// statements write far less than many small ones.
+	ids := make([]int64, len(changes))
+	for i, c := range changes {
+		ids[i] = c.user.ID
+	}
+	upd := tx.NewUpdate().Model((*models.User)(nil)).Where("id IN (?)", bun.List(ids)).Set("updated_at = ?", now)
+	// endFor lists the accounts whose sessions end: everyone leaving
+	// active or deleted, and demoted accounts.
+	var endFor []int64
+	switch r.Action {
+	case BulkSetRole:
+		upd = upd.Set("role = ?", r.Role)
+		for _, c := range changes {
+			if models.RoleRank(r.Role) < models.RoleRank(c.user.Role) {
+				endFor = append(endFor, c.user.ID)
+			}
 		}
-		upd := tx.NewUpdate().Model((*models.User)(nil)).Where("id IN (?)", bun.List(ids)).Set("updated_at = ?", now)
-		// endFor lists the accounts whose sessions end: everyone leaving
-		// active or deleted, and demoted accounts.
-		var endFor []int64
-		switch r.Action {
-		case BulkSetRole:
-			upd = upd.Set("role = ?", r.Role)
-			for _, c := range part {
-				if models.RoleRank(r.Role) < models.RoleRank(c.user.Role) {
-					endFor = append(endFor, c.user.ID)
-				}
-			}
-		case BulkSetStatus:
-			upd = upd.Set("status = ?", r.Status).Set("status_reason = ?", truncate(r.Reason, 500))
-			if r.Status != models.StatusActive {
-				endFor = ids
-			}
-		case BulkSetTimezone:
-			upd = upd.Set("timezone = ?", r.Timezone)
-		case BulkSetBalance:
-			upd = upd.Set("balance = ?", r.Amount)
-		case BulkAddBalance:
-			upd = upd.Set("balance = balance + ?", r.Amount)
-		case BulkDelete:
-			upd = nil
+	case BulkSetStatus:
+		upd = upd.Set("status = ?", r.Status).Set("status_reason = ?", truncate(r.Reason, 500))
+		if r.Status != models.StatusActive {
 			endFor = ids
 		}
-		if len(endFor) > 0 {
-			if _, err := tx.NewDelete().Model((*models.AccessToken)(nil)).Where("user_id IN (?)", bun.List(endFor)).Exec(ctx); err != nil {
-				return err
-			}
-			if _, err := tx.NewDelete().Model((*models.Session)(nil)).Where("user_id IN (?)", bun.List(endFor)).Exec(ctx); err != nil {
-				return err
-			}
+	case BulkSetTimezone:
+		upd = upd.Set("timezone = ?", r.Timezone)
+	case BulkSetBalance:
+		upd = upd.Set("balance = ?", r.Amount)
+	case BulkAddBalance:
+		upd = upd.Set("balance = balance + ?", r.Amount)
+	case BulkDelete:
+		upd = nil
+		endFor = ids
+	}
+	if len(endFor) > 0 {
+		if _, err := tx.NewDelete().Model((*models.AccessToken)(nil)).Where("user_id IN (?)", bun.List(endFor)).Exec(ctx); err != nil {
+			return err
 		}
+		if _, err := tx.NewDelete().Model((*models.Session)(nil)).Where("user_id IN (?)", bun.List(endFor)).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if len(ids) > 0 {
 		if upd != nil {
 			if _, err := upd.Exec(ctx); err != nil {
 				return err
@@ -311,29 +322,31 @@ func (s *Users) bulkApply(ctx context.Context, tx bun.IDB, actor Actor, r BulkRe
 		} else if _, err := tx.NewDelete().Model((*models.User)(nil)).Where("id IN (?)", bun.List(ids)).Exec(ctx); err != nil {
 			return err
 		}
-		for _, c := range part {
-			u := c.user
-			e := AuditEntry{Actor: actor, Target: &u, Reason: r.Reason, BatchID: batch}
-			switch r.Action {
-			case BulkSetRole:
-				e.Action, e.Details = ActionUserRoleChanged, map[string]any{"before": map[string]any{"role": u.Role}, "after": map[string]any{"role": r.Role}}
-			case BulkSetStatus:
-				e.Action, e.Details = ActionUserStatusChanged, map[string]any{"before": u.Status, "after": r.Status}
-			case BulkSetTimezone:
-				e.Action, e.Details = ActionUserUpdated, map[string]any{"before": map[string]any{"timezone": u.Timezone}, "after": map[string]any{"timezone": r.Timezone}}
-			case BulkSetBalance, BulkAddBalance:
-				e.Action, e.Details = ActionUserBalanceChanged, map[string]any{"before": u.Balance, "after": c.newBalance, "amount": c.newBalance - u.Balance}
-				id := u.ID
-				l := models.LedgerEntry{UserID: &id, UserPublicID: u.PublicID, CreatedAt: now, Amount: c.newBalance - u.Balance, BalanceAfter: c.newBalance, Reason: truncate(r.Reason, 500), BatchID: batch}
-				if actor.User != nil {
-					l.ActorID, l.ActorUsername = &actor.User.ID, actor.User.Username
-				}
-				ledger = append(ledger, l)
-			case BulkDelete:
-				e.Action, e.Details = ActionUserDeleted, map[string]any{"role": u.Role}
+	}
+	entries := make([]AuditEntry, 0, len(changes))
+	var ledger []models.LedgerEntry
+	for _, c := range changes {
+		u := c.user
+		e := AuditEntry{Actor: actor, Target: &u, Reason: r.Reason, BatchID: batch}
+		switch r.Action {
+		case BulkSetRole:
+			e.Action, e.Details = ActionUserRoleChanged, map[string]any{"before": map[string]any{"role": u.Role}, "after": map[string]any{"role": r.Role}}
+		case BulkSetStatus:
+			e.Action, e.Details = ActionUserStatusChanged, map[string]any{"before": u.Status, "after": r.Status}
+		case BulkSetTimezone:
+			e.Action, e.Details = ActionUserUpdated, map[string]any{"before": map[string]any{"timezone": u.Timezone}, "after": map[string]any{"timezone": r.Timezone}}
+		case BulkSetBalance, BulkAddBalance:
+			e.Action, e.Details = ActionUserBalanceChanged, map[string]any{"before": u.Balance, "after": c.newBalance, "amount": c.newBalance - u.Balance}
+			id := u.ID
+			l := models.LedgerEntry{UserID: &id, UserPublicID: u.PublicID, CreatedAt: now, Amount: c.newBalance - u.Balance, BalanceAfter: c.newBalance, Reason: truncate(r.Reason, 500), BatchID: batch}
+			if actor.User != nil {
+				l.ActorID, l.ActorUsername = &actor.User.ID, actor.User.Username
 			}
-			entries = append(entries, e)
+			ledger = append(ledger, l)
+		case BulkDelete:
+			e.Action, e.Details = ActionUserDeleted, map[string]any{"role": u.Role}
 		}
+		entries = append(entries, e)
 	}
 	for start := 0; start < len(ledger); start += 500 {
 		part := ledger[start:min(start+500, len(ledger))]
