@@ -202,8 +202,10 @@ func TestTokens(t *testing.T) {
 
 func TestRandomStringUsesOnlyTheAlphabet(t *testing.T) {
 	for _, alphabet := range []string{"ab", "0123456789", recoveryAlphabet} {
-		s := RandomString(alphabet, 200)
-		if len(s) != 200 {
+		// 5000 draws: the chance that one of 31 characters never comes up
+		// is about 31 * (30/31)^5000, which is nil (200 draws failed ~4%).
+		s := RandomString(alphabet, 5000)
+		if len(s) != 5000 {
 			t.Fatalf("length %d", len(s))
 		}
 		seen := map[rune]bool{}
