@@ -2,8 +2,10 @@ package models
 
 import (
 	"context"
+	"math"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -33,7 +35,7 @@ var sortColumns = map[string]string{
 	"id":           "u.id",
 	"last_login":   "u.last_login_at",
 	"updated":      "u.updated_at",
-	"display_name": "u.display_name",
+	"display_name": "lower(u.display_name)",
 }
 
 // ParseUserSort maps "key" or "-key" to a UserSort; ok is false for
@@ -51,8 +53,19 @@ func ParseUserSort(s string) (UserSort, bool) {
 }
 
 // MinSubstringLen is the shortest query the trigram index can serve;
-// shorter ones match as prefixes through ordinary indexes.
+// shorter ones match as prefixes of the four fields.
 const MinSubstringLen = 3
+
+// searchText is the normalized search text: trimmed, lower-cased, without
+// control characters (the prefix column of the search index uses one).
+func searchText(q string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToLower(strings.TrimSpace(q)))
+}
 
 // ApplyUserFilter adds the filter's conditions to q (on table alias "u").
 func ApplyUserFilter(q *bun.SelectQuery, f UserFilter, now time.Time) *bun.SelectQuery {
@@ -94,32 +107,68 @@ func ApplyUserFilter(q *bun.SelectQuery, f UserFilter, now time.Time) *bun.Selec
 	if f.DormantDays > 0 {
 		q = q.Where("(u.last_login_at IS NULL OR u.last_login_at < ?)", now.Add(-time.Duration(f.DormantDays)*24*time.Hour))
 	}
-	if text := strings.ToLower(strings.TrimSpace(f.Q)); text != "" {
+	if text := searchText(f.Q); text != "" {
 		q = applySearch(q, text)
 	}
 	return q
 }
 
 // applySearch matches text against username, display name, email and
-// public ID. From three characters it is a substring match through the
-// trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL); shorter text
-// matches as a prefix of any of the four, through their b-tree indexes.
+// public ID: as a substring from three characters, as a prefix of any of
+// the four below that. On SQLite both go through the search index (FTS5,
+// trigrams); on PostgreSQL substrings use pg_trgm and prefixes the b-tree
+// indexes.
 func applySearch(q *bun.SelectQuery, text string) *bun.SelectQuery {
+	if IsSQLite(q.DB()) {
+		return q.Where("u.id IN (SELECT "+ftsIDExpr+" FROM users_fts WHERE users_fts MATCH ?)", ftsQuery(text))
+	}
+	if len([]rune(text)) >= MinSubstringLen {
+		// The expression of the users_search_trgm index.
+		return q.Where("lower(u.username || chr(1) || u.display_name || chr(1) || coalesce(u.email, '') || chr(1) || u.public_id) LIKE ? ESCAPE '\\'", "%"+escapeLike(text)+"%")
+	}
+	cond, args := scanCondition(text)
+	return q.Where(cond, args...)
+}
+
+// scanCondition tests text row by row, with the same meaning as the
+// search index: a substring (LIKE) or, for short text, a prefix.
+func scanCondition(text string) (string, []any) {
 	if len([]rune(text)) < MinSubstringLen {
 		hi := text + "\U0010FFFF"
-		return q.Where("(u.username_lower >= ? AND u.username_lower < ?) OR (u.email_lower >= ? AND u.email_lower < ?) OR (u.public_id >= ? AND u.public_id < ?) OR (lower(u.display_name) >= ? AND lower(u.display_name) < ?)",
-			text, hi, text, hi, text, hi, text, hi)
+		return "((u.username_lower >= ? AND u.username_lower < ?) OR (u.email_lower >= ? AND u.email_lower < ?) OR (u.public_id >= ? AND u.public_id < ?) OR (lower(u.display_name) >= ? AND lower(u.display_name) < ?))",
+			[]any{text, hi, text, hi, text, hi, text, hi}
 	}
-	if q.Dialect().Name() == dialect.PG {
-		return q.Where("lower(u.username || ' ' || u.display_name || ' ' || coalesce(u.email, '') || ' ' || u.public_id) LIKE ? ESCAPE '\\'", "%"+escapeLike(text)+"%")
-	}
-	// A quoted FTS5 string is a phrase: with the trigram tokenizer it
-	// matches the text as a substring of any column.
-	return q.Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", ftsPhrase(text))
+	like := "%" + escapeLike(text) + "%"
+	return `(u.username_lower LIKE ? ESCAPE '\' OR lower(u.display_name) LIKE ? ESCAPE '\' OR u.email_lower LIKE ? ESCAPE '\' OR lower(u.public_id) LIKE ? ESCAPE '\')`,
+		[]any{like, like, like, like}
 }
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// The search index (SQLite): a contentless FTS5 table whose rowid is a key
+// in display-name order with the account id in its low 23 bits, or -id
+// for ids of 2^23 and above (migration 20261129000003).
+const (
+	ftsIDBits = 23
+	ftsIDMask = 1<<ftsIDBits - 1
+	ftsIDExpr = "CASE WHEN rowid < 0 THEN -rowid ELSE rowid & 8388607 END"
+)
+
+// ftsQuery is the FTS5 query for text: a phrase over the four fields (a
+// substring, with the trigram tokenizer), or for one or two characters a
+// phrase over the prefix column, where each field's first two characters
+// follow two \x01 marks.
+func ftsQuery(text string) string {
+	quoted := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	switch len([]rune(text)) {
+	case 1:
+		return "{prefixes} : " + quoted("\x01\x01"+text)
+	case 2:
+		return "{prefixes} : " + quoted("\x01"+text)
+	}
+	return "{username display_name email public_id} : " + quoted(text)
 }
 
 // ApplyUserSort orders q by s with id as the tie-breaker. Accounts that
@@ -149,27 +198,21 @@ func ApplyUserSort(q *bun.SelectQuery, s UserSort) *bun.SelectQuery {
 // total is reported as an estimate (a lower bound).
 const CountCap = 10_000
 
-// broadMatches is the number of trigram matches from which a search is
-// "broad": its page is then read by walking the sort order and testing
-// each row with LIKE, instead of collecting every match from the trigram
-// index and sorting them all. The walk is quick only when matches are
-// dense along the sort order; below this many matches (2% of a million
-// accounts) they may cluster (a first name sorted by display name), so
-// collecting and sorting is the safer plan there.
-const broadMatches = 20_000
+// SearchCountCap is CountCap for a text search answered from the search
+// index alone: a common text ("example.net", a fifth of the accounts)
+// costs about 2 ms per thousand matches counted, so the index counts up
+// to a thousand and a larger total is reported as "1,000 or more".
+const SearchCountCap = 1_000
 
 // SearchUsers returns one page of accounts, the total, and whether the
 // total is an estimate.
 func SearchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
-	text := strings.ToLower(strings.TrimSpace(f.Q))
-	if IsSQLite(db) && len([]rune(text)) >= MinSubstringLen {
-		broad, err := ftsMatchesAtLeast(ctx, db, text, broadMatches+1)
-		if err != nil {
-			return nil, 0, false, err
+	text := searchText(f.Q)
+	if text != "" && IsSQLite(db) {
+		if s.Key == "display_name" {
+			return searchDisplayOrder(ctx, db, f, text, s, limit, offset, now)
 		}
-		if broad {
-			return searchBroad(ctx, db, f, text, s, limit, offset, now)
-		}
+		return searchOtherOrder(ctx, db, f, text, s, limit, offset, now)
 	}
 	var users []User
 	q := ApplyUserSort(ApplyUserFilter(db.NewSelect().Model(&users).Relation("Plan"), f, now), s).Limit(int64(limit)).Offset(int64(offset))
@@ -180,37 +223,145 @@ func SearchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	return users, total, estimate, err
 }
 
-func ftsPhrase(text string) string { return `"` + strings.ReplaceAll(text, `"`, `""`) + `"` }
-
-// ftsMatchesAtLeast reports whether the trigram index holds at least n
-// matches. FTS5 yields matches lazily, so a common text stops early.
-func ftsMatchesAtLeast(ctx context.Context, db bun.IDB, text string, n int) (bool, error) {
-	var got int
-	err := db.NewRaw("SELECT count(*) FROM (SELECT 1 FROM users_fts WHERE users_fts MATCH ? LIMIT ?)", ftsPhrase(text), n).Scan(ctx, &got)
-	return got >= n, err
+// ftsCount counts index matches, stopping at most (FTS5 yields them
+// lazily, so a common text stops early).
+func ftsCount(ctx context.Context, db bun.IDB, match string, most int) (int, error) {
+	var n int
+	err := db.NewRaw("SELECT count(*) FROM (SELECT 1 FROM users_fts WHERE users_fts MATCH ? LIMIT ?)", match, most).Scan(ctx, &n)
+	return n, err
 }
 
-// searchBroad serves a search whose text matches many accounts: the page
-// walks the sort order testing LIKE on the four fields; the total counts
-// the other filters' matches among the first broadMatches+1 trigram
-// matches, and is always flagged as an estimate (a lower bound).
-func searchBroad(ctx context.Context, db bun.IDB, f UserFilter, text string, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
+// searchTotal is the total of a search: from the index alone when the
+// text is the only filter (exact up to SearchCountCap), else a filtered
+// count (exact up to CountCap).
+func searchTotal(ctx context.Context, db bun.IDB, f UserFilter, match string, now time.Time) (int64, bool, error) {
+	if (f != UserFilter{Q: f.Q}) {
+		return CountUsersMatching(ctx, db, f, now)
+	}
+	n, err := ftsCount(ctx, db, match, SearchCountCap+1)
+	if n > SearchCountCap {
+		return SearchCountCap, true, err
+	}
+	return int64(n), false, err
+}
+
+// searchDisplayOrder serves a search sorted by display name. The index
+// yields matches in display-name order (by their first eight characters),
+// so it reads matches in that order, a batch at a time, until it holds
+// enough accounts that pass the other filters for the page and has
+// finished the last eight-character group it started; only those
+// candidates are read from users and sorted exactly.
+func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text string, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
+	match := ftsQuery(text)
 	rest := f
 	rest.Q = ""
-	like := "%" + escapeLike(text) + "%"
-	var users []User
-	q := ApplyUserFilter(db.NewSelect().Model(&users).Relation("Plan"), rest, now).
-		Where(`(u.username_lower LIKE ? ESCAPE '\' OR u.display_name LIKE ? ESCAPE '\' OR u.email_lower LIKE ? ESCAPE '\' OR u.public_id LIKE ? ESCAPE '\')`, like, like, like, like)
-	if err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx); err != nil {
+	onlyText := rest == UserFilter{}
+	need := offset + limit
+	// Accounts indexed under -id have no display key: always candidates.
+	var cands []int64
+	if err := db.NewRaw("SELECT -rowid FROM users_fts WHERE users_fts MATCH ? AND rowid < 0", match).Scan(ctx, &cands); err != nil {
 		return nil, 0, false, err
 	}
-	cq := ApplyUserFilter(db.NewSelect().Model((*User)(nil)), rest, now).
-		Where("u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ? LIMIT ?)", ftsPhrase(text), broadMatches+1)
-	n, err := cq.Count(ctx)
+	accepted, err := countPassing(ctx, db, rest, onlyText, cands, now)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	return users, min(n, broadMatches), true, nil
+	cmpOp, order := ">", "ASC"
+	var after int64 = -1
+	if s.Desc {
+		cmpOp, order, after = "<", "DESC", math.MaxInt64
+	}
+	const batch = 512
+	var pending []int64 // candidates not yet checked against the other filters
+	group := int64(-1)
+	done := false
+	for !done {
+		var rowids []int64
+		if err := db.NewRaw("SELECT rowid FROM users_fts WHERE users_fts MATCH ? AND rowid "+cmpOp+" ? ORDER BY rowid "+order+" LIMIT ?", match, after, batch).Scan(ctx, &rowids); err != nil {
+			return nil, 0, false, err
+		}
+		for _, rowid := range rowids {
+			if g := rowid >> ftsIDBits; g != group {
+				// A group boundary: stop once enough candidates pass.
+				if accepted+len(pending) >= need && len(pending) > 0 {
+					n, err := countPassing(ctx, db, rest, onlyText, pending, now)
+					if err != nil {
+						return nil, 0, false, err
+					}
+					accepted, pending = accepted+n, pending[:0]
+				}
+				if accepted >= need {
+					done = true
+					break
+				}
+				group = g
+			}
+			cands = append(cands, rowid&ftsIDMask)
+			pending = append(pending, rowid&ftsIDMask)
+		}
+		if len(rowids) < batch {
+			break
+		}
+		after = rowids[len(rowids)-1]
+	}
+	var users []User
+	if len(cands) > 0 {
+		q := ApplyUserFilter(db.NewSelect().Model(&users).Relation("Plan"), rest, now).Where("u.id IN (?)", bun.List(cands))
+		if err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx); err != nil {
+			return nil, 0, false, err
+		}
+	}
+	total, estimate, err := searchTotal(ctx, db, f, match, now)
+	return users, total, estimate, err
+}
+
+// countPassing counts the accounts among ids that pass the filter.
+func countPassing(ctx context.Context, db bun.IDB, f UserFilter, all bool, ids []int64, now time.Time) (int, error) {
+	if all || len(ids) == 0 {
+		return len(ids), nil
+	}
+	n, err := ApplyUserFilter(db.NewSelect().Model((*User)(nil)), f, now).Where("u.id IN (?)", bun.List(ids)).Count(ctx)
+	return int(n), err
+}
+
+// searchOtherOrder serves a search sorted by id, last sign-in or update
+// time. With few matches, it reads them all from the index and sorts them;
+// with many, it walks the requested order testing each row, which finds a
+// page quickly when matches are dense. The switch is where the two costs
+// meet: collecting k matches against walking about need*N/k rows, that is
+// k = sqrt(need*N) for N accounts.
+func searchOtherOrder(ctx context.Context, db bun.IDB, f UserFilter, text string, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
+	match := ftsQuery(text)
+	var all int64
+	if err := db.NewSelect().Table("user_counts").ColumnExpr("coalesce(sum(n), 0)").Scan(ctx, &all); err != nil {
+		return nil, 0, false, err
+	}
+	threshold := int(math.Sqrt(float64(offset+limit) * float64(all)))
+	n, err := ftsCount(ctx, db, match, max(threshold, SearchCountCap)+1)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	var users []User
+	q := db.NewSelect().Model(&users).Relation("Plan")
+	if n > threshold {
+		rest := f
+		rest.Q = ""
+		cond, args := scanCondition(text)
+		q = ApplyUserFilter(q, rest, now).Where(cond, args...)
+	} else {
+		q = ApplyUserFilter(q, f, now)
+	}
+	if err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx); err != nil {
+		return nil, 0, false, err
+	}
+	if (f == UserFilter{Q: f.Q}) {
+		if n > SearchCountCap {
+			return users, SearchCountCap, true, nil
+		}
+		return users, int64(n), false, nil
+	}
+	total, estimate, err := CountUsersMatching(ctx, db, f, now)
+	return users, total, estimate, err
 }
 
 // CountUsersMatching counts matching accounts: exactly from the
@@ -243,7 +394,7 @@ func CountUsersMatching(ctx context.Context, db bun.IDB, f UserFilter, now time.
 // ExactMatch finds the account whose public ID or email equals text
 // exactly (case-insensitively), for "typed in full finds it first".
 func ExactMatch(ctx context.Context, db bun.IDB, text string, f UserFilter, now time.Time) (*User, error) {
-	text = strings.ToLower(strings.TrimSpace(text))
+	text = searchText(text)
 	if text == "" {
 		return nil, ErrNotFound
 	}

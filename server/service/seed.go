@@ -90,7 +90,7 @@ const seedBatch = 1000
 // secondary indexes and triggers of the users table are dropped first,
 // and recreated from their own stored definitions after the rows are in
 // (an index built once from sorted data is far cheaper than one kept up
-// to date row by row). The trigram index and the per-role/status counts,
+// to date row by row). The search index and the per-role/status counts,
 // which those triggers maintain, are rebuilt in full. Interrupting the
 // seed rolls everything back, so the triggers are never left missing.
 func seedSQLite(ctx context.Context, conn bun.Conn, n int, gen func([]models.User, int) []models.User, progress func(int)) error {
@@ -133,7 +133,9 @@ func seedSQLite(ctx context.Context, conn bun.Conn, n int, gen func([]models.Use
 			}
 		}
 		for _, stmt := range []string{
-			`INSERT INTO users_fts (users_fts) VALUES ('rebuild')`,
+			`INSERT INTO users_fts (users_fts) VALUES ('delete-all')`,
+			`INSERT INTO users_fts (rowid, username, display_name, email, public_id, prefixes)
+  SELECT fts_rowid, username, display_name, email, public_id, prefixes FROM users_search_doc`,
 			`DELETE FROM user_counts`,
 			`INSERT INTO user_counts (role, status, n) SELECT role, status, count(*) FROM users GROUP BY role, status`,
 		} {

@@ -1883,6 +1883,7 @@ export interface operations {
                 emailVerified?: "true" | "false";
                 /** @description no sign-in for at least this many days (never signed in counts) */
                 dormantDays?: number;
+                /** @description default -id; ties break on id; display_name sorts case-insensitively; accounts that never signed in come last for -last_login */
                 sort?: "id" | "-id" | "last_login" | "-last_login" | "updated" | "-updated" | "display_name" | "-display_name";
                 page?: number;
                 perPage?: number;
@@ -1893,7 +1894,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of accounts */
+            /** @description One page of accounts. The total is exact where cheap: always for no filter or role/status only; up to 10,000 for other filters; up to 1,000 for a text search with no other filter. Beyond, totalIsEstimate is true and total is the lower bound. */
             200: {
                 headers: {
                     [name: string]: unknown;
