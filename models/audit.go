@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +43,16 @@ type AuditFilter struct {
 
 func (f AuditFilter) apply(q *bun.SelectQuery) *bun.SelectQuery {
 	if f.Actor != "" {
-		q = q.Where("(a.actor_public_id = ? OR a.actor_username = ?)", f.Actor, f.Actor)
+		// An account acts under its public ID: the text is one, or the
+		// username of a live account or of a deleted one (its deletion
+		// row). Other actors (the shell, a failed sign-in's identifier)
+		// match by name.
+		q = q.Where(`a.id IN (
+  SELECT id FROM audit_events WHERE actor_public_id IN (
+    SELECT ? UNION ALL SELECT public_id FROM users WHERE username_lower = ?
+    UNION ALL SELECT target_public_id FROM audit_events WHERE action = 'user.deleted' AND target_label = ?)
+  UNION ALL SELECT id FROM audit_events WHERE actor_id IS NULL AND actor_username = ?)`,
+			f.Actor, strings.ToLower(f.Actor), f.Actor, f.Actor)
 	}
 	if f.Action != "" {
 		if f.Action[len(f.Action)-1] == '.' {
@@ -86,20 +96,20 @@ func SearchAudit(ctx context.Context, db bun.IDB, f AuditFilter) ([]AuditEvent, 
 	return out, total, err
 }
 
-// auditColumns are the columns InsertAuditEvents writes, in order.
-const auditColumns = "created_at, actor_id, actor_public_id, actor_username, action, target_type, target_id, target_public_id, target_label, reason, ip, user_agent, details, batch_id"
-
-// auditRowsPerStatement keeps one statement's parameters (14 per row)
-// well under SQLite's limit of 32766.
+// auditRowsPerStatement rows go into one INSERT statement.
 const auditRowsPerStatement = 500
 
 // InsertAuditEvents stores many audit rows (a bulk action's). On SQLite,
-// inside a transaction, it prepares one multi-row INSERT and executes it
-// with bound values batch after batch, so the statement is parsed once
-// instead of once per batch as bun's inlined SQL would be.
+// inside a transaction, when the rows differ only in their target and
+// details (one actor, action, reason, time and batch: a bulk action), it
+// prepares one multi-row INSERT in which only the four varying values are
+// bound per
+// row, and executes it batch after batch. (Shared values are literals in
+// the statement: modernc looks up numbered parameters by name, which costs
+// more than binding them again.) Anything else goes through bun.
 func InsertAuditEvents(ctx context.Context, db bun.IDB, rows []AuditEvent) error {
 	tx, ok := db.(bun.Tx)
-	if !ok || !IsSQLite(db) {
+	if !ok || !IsSQLite(db) || !sharedAuditFields(rows) {
 		for start := 0; start < len(rows); start += auditRowsPerStatement {
 			part := rows[start:min(start+auditRowsPerStatement, len(rows))]
 			if _, err := db.NewInsert().Model(&part).Returning("NULL").Exec(ctx); err != nil {
@@ -108,12 +118,33 @@ func InsertAuditEvents(ctx context.Context, db bun.IDB, rows []AuditEvent) error
 		}
 		return nil
 	}
-	prepare := func(n int) (*sql.Stmt, error) {
-		one := "(" + strings.Repeat("?, ", 13) + "?)"
-		return tx.Tx.PrepareContext(ctx, "INSERT INTO audit_events ("+auditColumns+") VALUES "+strings.Repeat(one+", ", n-1)+one)
+	// The shared values go into the statement as literals (bun's own
+	// formatting), the four varying ones as parameters.
+	d := tx.Dialect()
+	r0 := &rows[0]
+	lit := d.AppendTime(nil, r0.CreatedAt)
+	lit = append(lit, ", "...)
+	if r0.ActorID != nil {
+		lit = strconv.AppendInt(lit, *r0.ActorID, 10)
+	} else {
+		lit = append(lit, "NULL"...)
 	}
+	for _, v := range []string{r0.ActorPublicID, r0.ActorUsername, r0.Action, r0.TargetType, r0.Reason, r0.IP, r0.UserAgent, r0.BatchID} {
+		lit = append(lit, ", "...)
+		lit = d.AppendString(lit, v)
+	}
+	row := "(" + string(lit) + ", ?, ?, ?, ?)"
+	prepare := func(n int) (*sql.Stmt, error) {
+		return tx.Tx.PrepareContext(ctx, "INSERT INTO audit_events (created_at, actor_id, actor_public_id, actor_username, action, target_type, reason, ip, user_agent, batch_id, target_id, target_public_id, target_label, details) VALUES "+
+			strings.Repeat(row+", ", n-1)+row)
+	}
+	args := make([]any, 0, 4*auditRowsPerStatement)
 	var stmt *sql.Stmt
-	args := make([]any, 0, 14*auditRowsPerStatement)
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
 	for start := 0; start < len(rows); start += auditRowsPerStatement {
 		part := rows[start:min(start+auditRowsPerStatement, len(rows))]
 		if stmt == nil || len(part) < auditRowsPerStatement {
@@ -128,18 +159,28 @@ func InsertAuditEvents(ctx context.Context, db bun.IDB, rows []AuditEvent) error
 		args = args[:0]
 		for i := range part {
 			r := &part[i]
-			// Times as bun writes them on SQLite, so that they sort and
-			// compare with every other row.
-			args = append(args, r.CreatedAt.UTC().Format("2006-01-02 15:04:05.999999-07:00"), r.ActorID, r.ActorPublicID, r.ActorUsername, r.Action,
-				r.TargetType, r.TargetID, r.TargetPublicID, r.TargetLabel, r.Reason, r.IP, r.UserAgent, r.Details, r.BatchID)
+			args = append(args, r.TargetID, r.TargetPublicID, r.TargetLabel, r.Details)
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			stmt.Close()
 			return err
 		}
 	}
-	if stmt != nil {
-		stmt.Close()
-	}
 	return nil
+}
+
+// sharedAuditFields reports whether rows differ only in target and details.
+func sharedAuditFields(rows []AuditEvent) bool {
+	if len(rows) == 0 {
+		return false
+	}
+	r0 := &rows[0]
+	for i := range rows {
+		r := &rows[i]
+		if !r.CreatedAt.Equal(r0.CreatedAt) || (r.ActorID == nil) != (r0.ActorID == nil) || (r.ActorID != nil && *r.ActorID != *r0.ActorID) ||
+			r.ActorPublicID != r0.ActorPublicID || r.ActorUsername != r0.ActorUsername || r.Action != r0.Action || r.TargetType != r0.TargetType ||
+			r.Reason != r0.Reason || r.IP != r0.IP || r.UserAgent != r0.UserAgent || r.BatchID != r0.BatchID {
+			return false
+		}
+	}
+	return true
 }

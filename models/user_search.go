@@ -67,13 +67,52 @@ func searchText(q string) string {
 	}, strings.ToLower(strings.TrimSpace(q)))
 }
 
+// ListPlan tells SQLite how to read a role/status filter (PostgreSQL
+// plans from its own statistics and ignores it).
+type ListPlan int
+
+const (
+	// PlanDefault leaves the choice to the query planner.
+	PlanDefault ListPlan = iota
+	// PlanWalk walks the sort order and tests role and status on each
+	// row: best when they match a large share of the accounts.
+	PlanWalk
+	// PlanIndex reads the matching rows through the (role, status, ...)
+	// index and sorts them: best when they are few.
+	PlanIndex
+)
+
+var allRoles = []string{RoleUser, RoleAdmin, RoleSuperAdmin}
+
 // ApplyUserFilter adds the filter's conditions to q (on table alias "u").
 func ApplyUserFilter(q *bun.SelectQuery, f UserFilter, now time.Time) *bun.SelectQuery {
-	if f.Role != "" {
-		q = q.Where("u.role = ?", f.Role)
+	return ApplyUserFilterPlan(q, f, now, PlanDefault)
+}
+
+// ApplyUserFilterPlan is ApplyUserFilter with a plan for role and status.
+func ApplyUserFilterPlan(q *bun.SelectQuery, f UserFilter, now time.Time, plan ListPlan) *bun.SelectQuery {
+	if !IsSQLite(q.DB()) {
+		plan = PlanDefault
 	}
-	if f.Status != "" {
-		q = q.Where("u.status = ?", f.Status)
+	switch {
+	case plan == PlanWalk:
+		// A unary + keeps SQLite from using an index for the term.
+		if f.Role != "" {
+			q = q.Where("+u.role = ?", f.Role)
+		}
+		if f.Status != "" {
+			q = q.Where("+u.status = ?", f.Status)
+		}
+	case plan == PlanIndex && f.Role == "" && f.Status != "":
+		// Every role, so that the (role, status, ...) index serves.
+		q = q.Where("u.role IN (?)", bun.List(allRoles)).Where("u.status = ?", f.Status)
+	default:
+		if f.Role != "" {
+			q = q.Where("u.role = ?", f.Role)
+		}
+		if f.Status != "" {
+			q = q.Where("u.status = ?", f.Status)
+		}
 	}
 	switch f.Subscription {
 	case "none":
@@ -214,13 +253,43 @@ func SearchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 		}
 		return searchOtherOrder(ctx, db, f, text, s, limit, offset, now)
 	}
+	total, estimate, err := CountUsersMatching(ctx, db, f, now)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	plan, err := roleStatusPlan(ctx, db, f, s, total, offset+limit)
+	if err != nil {
+		return nil, 0, false, err
+	}
 	var users []User
-	q := ApplyUserSort(ApplyUserFilter(db.NewSelect().Model(&users).Relation("Plan"), f, now), s).Limit(int64(limit)).Offset(int64(offset))
+	q := ApplyUserSort(ApplyUserFilterPlan(db.NewSelect().Model(&users).Relation("Plan"), f, now, plan), s).Limit(int64(limit)).Offset(int64(offset))
 	if err := q.Scan(ctx); err != nil {
 		return nil, 0, false, err
 	}
-	total, estimate, err := CountUsersMatching(ctx, db, f, now)
-	return users, total, estimate, err
+	return users, total, estimate, nil
+}
+
+// roleStatusPlan chooses how SQLite reads a list filtered by role and/or
+// status only, from the exact count m of matching accounts (user_counts):
+// walking the sort order visits about need*N/m rows, reading the m rows
+// through the (role, status, ...) index and sorting them costs m, so it
+// walks when m*m > need*N. Role and status together, sorted by last
+// sign-in, are already in index order.
+func roleStatusPlan(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, m int64, need int) (ListPlan, error) {
+	if !IsSQLite(db) || (f.Role == "" && f.Status == "") || (f != UserFilter{Role: f.Role, Status: f.Status}) {
+		return PlanDefault, nil
+	}
+	if f.Role != "" && f.Status != "" && s.Key == "last_login" {
+		return PlanIndex, nil
+	}
+	var n int64
+	if err := db.NewSelect().Table("user_counts").ColumnExpr("coalesce(sum(n), 0)").Scan(ctx, &n); err != nil {
+		return PlanDefault, err
+	}
+	if m*m > int64(need)*n {
+		return PlanWalk, nil
+	}
+	return PlanIndex, nil
 }
 
 // ftsCount counts index matches, stopping at most (FTS5 yields them

@@ -260,6 +260,16 @@ func TestAuditTargetFilterFindsDeletedAccountsAndProviders(t *testing.T) {
 	if p := listAudit(t, admin, url.Values{"target": {"alice"}}); p.Total != 2 {
 		t.Fatalf("target alice: %d rows", p.Total)
 	}
+	// bob's own sign-in is found by his name as actor after the deletion.
+	for _, actor := range []string{"bob", bob.PublicID} {
+		p := listAudit(t, admin, url.Values{"actor": {actor}})
+		if p.Total != 1 || p.Items[0].Action != service.ActionLoginSucceeded || p.Items[0].ActorPublicID != bob.PublicID {
+			t.Fatalf("actor %q after deletion: %+v", actor, p)
+		}
+	}
+	if p := listAudit(t, admin, url.Values{"actor": {"root"}, "action": {service.ActionUserDeleted}}); p.Total != 1 {
+		t.Fatalf("actor root, deletions: %d", p.Total)
+	}
 	for _, target := range []string{"mock", "Mock ID"} {
 		p := listAudit(t, admin, url.Values{"target": {target}})
 		if p.Total < 1 {

@@ -34,7 +34,10 @@ type AuditEntry struct {
 	Target  *models.User // the account acted on, if any
 	Reason  string
 	Details map[string]any // before/after values; never secrets
-	BatchID string
+	// DetailsJSON, when set, is Details already encoded (bulk actions
+	// write the same few details on many rows and encode each once).
+	DetailsJSON string
+	BatchID     string
 	// ActorLabel names a non-user actor (for example "cli") or, for a
 	// failed sign-in of an unknown account, the identifier tried.
 	ActorLabel string
@@ -68,7 +71,9 @@ func (a *Audit) Write(ctx context.Context, db bun.IDB, e AuditEntry) error {
 
 func (a *Audit) row(e AuditEntry) (*models.AuditEvent, error) {
 	details := "{}"
-	if len(e.Details) > 0 {
+	if e.DetailsJSON != "" {
+		details = e.DetailsJSON
+	} else if len(e.Details) > 0 {
 		b, err := json.Marshal(e.Details)
 		if err != nil {
 			return nil, err
@@ -112,11 +117,13 @@ func truncate(s string, n int) string {
 // WriteMany stores many audit rows through db in batches (bulk actions).
 func (a *Audit) WriteMany(ctx context.Context, db bun.IDB, entries []AuditEntry) error {
 	rows := make([]models.AuditEvent, len(entries))
+	now := a.now() // one action, one time
 	for i, e := range entries {
 		row, err := a.row(e)
 		if err != nil {
 			return err
 		}
+		row.CreatedAt = now
 		rows[i] = *row
 	}
 	return models.InsertAuditEvents(ctx, db, rows)
