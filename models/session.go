@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -28,12 +30,16 @@ type Session struct {
 
 // SessionWithUser loads a session and its account in one query (the hot
 // path of every authenticated request). The account's plan is loaded
-// only when it has one.
+// too when it has one.
 func SessionWithUser(ctx context.Context, db bun.IDB, hash string) (*Session, error) {
 	s := new(Session)
 	if err := db.NewSelect().Model(s).Relation("User").Where("s.token_hash = ?", hash).Limit(1).Scan(ctx); err != nil {
 		return nil, notFound(err)
 	}
+	return withPlan(ctx, db, s)
+}
+
+func withPlan(ctx context.Context, db bun.IDB, s *Session) (*Session, error) {
 	if s.User == nil || s.User.ID == 0 {
 		return nil, ErrNotFound
 	}
@@ -44,6 +50,146 @@ func SessionWithUser(ctx context.Context, db bun.IDB, hash string) (*Session, er
 		}
 	}
 	return s, nil
+}
+
+// SessionLookup finds a session and its account by token hash, for every
+// authenticated request. Parsing the join (forty-odd columns) took more
+// than half of a lookup, so it runs as a prepared statement; and a found
+// pair is cached in memory with the auth_epoch counter read before it was
+// loaded. A cached pair is used only while the counter still has that
+// value: any session ending, any change to an account or a plan, from this
+// process or any other, moves the counter (database triggers), so the
+// next request goes back to the database. Reading the counter is a
+// one-row primary-key read.
+type SessionLookup struct {
+	db *bun.DB
+
+	mu      sync.Mutex
+	find    *sql.Stmt
+	epoch   *sql.Stmt
+	cache   map[string]cachedSession
+	cacheAt int64 // the epoch all entries in cache were loaded under
+}
+
+type cachedSession struct {
+	sess Session
+	user User
+	plan *Plan
+}
+
+// sessionCacheMax bounds the cache; it is emptied when full.
+const sessionCacheMax = 10_000
+
+// NewSessionLookup prepares lazily, on the first lookup.
+func NewSessionLookup(db *bun.DB) *SessionLookup {
+	return &SessionLookup{db: db, cache: map[string]cachedSession{}}
+}
+
+func (l *SessionLookup) prepared(ctx context.Context) (find, epoch *sql.Stmt, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.find != nil {
+		return l.find, l.epoch, nil
+	}
+	ph := "?"
+	if !IsSQLite(l.db) {
+		ph = "$1"
+	}
+	q := l.db.NewSelect().Model((*Session)(nil)).Relation("User").Where("s.token_hash = " + ph).Limit(1)
+	if find, err = l.db.DB.PrepareContext(ctx, q.String()); err != nil {
+		return nil, nil, err
+	}
+	if epoch, err = l.db.DB.PrepareContext(ctx, "SELECT n FROM auth_epoch WHERE id = 1"); err != nil {
+		find.Close()
+		return nil, nil, err
+	}
+	l.find, l.epoch = find, epoch
+	return find, epoch, nil
+}
+
+// Find loads the session whose token hashes to hash, with its account
+// (and the account's plan). The caller gets its own copies.
+func (l *SessionLookup) Find(ctx context.Context, hash string) (*Session, error) {
+	find, epochStmt, err := l.prepared(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var epoch int64
+	if err := epochStmt.QueryRowContext(ctx).Scan(&epoch); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	if l.cacheAt != epoch {
+		clear(l.cache)
+		l.cacheAt = epoch
+	}
+	c, ok := l.cache[hash]
+	l.mu.Unlock()
+	if ok {
+		return c.copy(), nil
+	}
+	s, err := l.load(ctx, find, hash)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	if l.cacheAt == epoch {
+		if len(l.cache) >= sessionCacheMax {
+			clear(l.cache)
+		}
+		c := cachedSession{sess: *s, user: *s.User}
+		c.sess.User = nil
+		if s.User.Plan != nil {
+			p := *s.User.Plan
+			c.plan = &p
+		}
+		l.cache[hash] = c
+	}
+	l.mu.Unlock()
+	return s, nil
+}
+
+// Fresh loads the session from the database, bypassing the cache (for a
+// decision the cache could get wrong, such as ending an idle session that
+// another instance has seen more recently).
+func (l *SessionLookup) Fresh(ctx context.Context, hash string) (*Session, error) {
+	find, _, err := l.prepared(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.load(ctx, find, hash)
+}
+
+// Touched records in the cache that the session was seen at t.
+func (l *SessionLookup) Touched(hash string, t time.Time) {
+	l.mu.Lock()
+	if c, ok := l.cache[hash]; ok {
+		c.sess.LastSeenAt = t
+		l.cache[hash] = c
+	}
+	l.mu.Unlock()
+}
+
+func (l *SessionLookup) load(ctx context.Context, find *sql.Stmt, hash string) (*Session, error) {
+	rows, err := find.QueryContext(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	s := new(Session)
+	if err := l.db.ScanRows(ctx, rows, s); err != nil {
+		return nil, notFound(err)
+	}
+	return withPlan(ctx, l.db, s)
+}
+
+func (c cachedSession) copy() *Session {
+	s, u := c.sess, c.user
+	if c.plan != nil {
+		p := *c.plan
+		u.Plan = &p
+	}
+	s.User = &u
+	return &s
 }
 
 // AccessToken is a short-lived bearer credential bound to a session.

@@ -29,6 +29,7 @@ type Auth struct {
 	deps     Deps
 	settings *Settings
 	audit    *Audit
+	sessions *models.SessionLookup
 }
 
 // LoginResult is the outcome of a successful password step.
@@ -258,7 +259,8 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*models.Session,
 	if token == "" {
 		return nil, nil, ErrSessionInvalid
 	}
-	sess, err := models.SessionWithUser(ctx, a.deps.DB, security.HashToken(token))
+	hash := security.HashToken(token)
+	sess, err := a.sessions.Find(ctx, hash)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, nil, ErrSessionInvalid
 	} else if err != nil {
@@ -270,8 +272,14 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*models.Session,
 	}
 	now := a.deps.Now()
 	if !sessionAlive(sess, sec, now) {
-		_, _ = models.DeleteSession(ctx, a.deps.DB, sess.ID)
-		return nil, nil, ErrSessionInvalid
+		// The cached last-seen time may be older than the database's
+		// (another instance served the session since): decide on the row.
+		if sess, err = a.sessions.Fresh(ctx, hash); err != nil || !sessionAlive(sess, sec, now) {
+			if err == nil {
+				_, _ = models.DeleteSession(ctx, a.deps.DB, sess.ID)
+			}
+			return nil, nil, ErrSessionInvalid
+		}
 	}
 	user := sess.User
 	if user.Status != models.StatusActive {
@@ -282,6 +290,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*models.Session,
 			a.deps.Log.WarnContext(ctx, "session touch failed", "err", err)
 		}
 		sess.LastSeenAt = now
+		a.sessions.Touched(hash, now)
 	}
 	return sess, user, nil
 }

@@ -342,15 +342,15 @@ func (s *Users) bulkApply(ctx context.Context, tx bun.IDB, actor Actor, r BulkRe
 		upd = nil
 		endFor = ids
 	}
-	if len(endFor) > 0 {
-		if _, err := tx.NewDelete().Model((*models.AccessToken)(nil)).Where("user_id IN (?)", bun.List(endFor)).Exec(ctx); err != nil {
-			return err
-		}
-		if _, err := tx.NewDelete().Model((*models.Session)(nil)).Where("user_id IN (?)", bun.List(endFor)).Exec(ctx); err != nil {
-			return err
-		}
-	}
 	write := func(ctx context.Context) error {
+		if len(endFor) > 0 {
+			if _, err := tx.NewDelete().Model((*models.AccessToken)(nil)).Where("user_id IN (?)", bun.List(endFor)).Exec(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.NewDelete().Model((*models.Session)(nil)).Where("user_id IN (?)", bun.List(endFor)).Exec(ctx); err != nil {
+				return err
+			}
+		}
 		if len(ids) == 0 {
 			return nil
 		}
@@ -362,7 +362,8 @@ func (s *Users) bulkApply(ctx context.Context, tx bun.IDB, actor Actor, r BulkRe
 		return err
 	}
 	// A large change of roles or statuses updates the per-role/status
-	// counts once per group instead of through a trigger per row.
+	// counts once per group, and the auth epoch once, instead of through
+	// triggers per row.
 	if btx, ok := tx.(bun.Tx); ok && len(changes) >= 1000 && (r.Action == BulkSetRole || r.Action == BulkSetStatus || r.Action == BulkDelete) {
 		deltas := map[models.RoleStatus]int64{}
 		for _, c := range changes {
@@ -381,7 +382,7 @@ func (s *Users) bulkApply(ctx context.Context, tx bun.IDB, actor Actor, r BulkRe
 				deltas[to]++
 			}
 		}
-		if err := models.WithCountDeltas(ctx, btx, deltas, write); err != nil {
+		if err := models.WithBulkBookkeeping(ctx, btx, deltas, write); err != nil {
 			return err
 		}
 	} else if err := write(ctx); err != nil {

@@ -59,7 +59,7 @@ func New(d Deps) *Services {
 	s := &Services{Deps: d}
 	s.Settings = &Settings{deps: d, cache: map[string]cachedSetting{}}
 	s.Audit = &Audit{now: d.Now}
-	s.Auth = &Auth{deps: d, settings: s.Settings, audit: s.Audit}
+	s.Auth = &Auth{deps: d, settings: s.Settings, audit: s.Audit, sessions: models.NewSessionLookup(d.DB)}
 	s.Account = &Account{deps: d, settings: s.Settings, audit: s.Audit}
 	s.Setup = &Setup{deps: d, settings: s.Settings, audit: s.Audit, svc: s}
 	s.Users = &Users{svc: s}

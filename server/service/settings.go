@@ -92,6 +92,9 @@ type cachedSetting struct {
 	raw     []byte
 	version int64
 	at      time.Time
+	// value is raw decoded, for groups read on every request (security);
+	// only for types without slices or maps, since callers get a copy.
+	value any
 }
 
 const cacheTTL = 2 * time.Second
@@ -170,10 +173,27 @@ func (s *Settings) Registration(ctx context.Context) (RegistrationSettings, erro
 	return v, err
 }
 
-// Security returns lifetimes, lockout and rate-limit settings.
+// Security returns lifetimes, lockout and rate-limit settings. Every
+// authenticated request reads them, so the decoded value is cached along
+// with the raw JSON (same lifetime: cacheTTL, or until a save).
 func (s *Settings) Security(ctx context.Context) (SecuritySettings, error) {
-	v, _, err := getGroup[SecuritySettings](ctx, s, s.deps.DB, GroupSecurity, true)
-	return v, err
+	s.mu.Lock()
+	c, ok := s.cache[GroupSecurity]
+	s.mu.Unlock()
+	if v, decoded := c.value.(SecuritySettings); ok && decoded && time.Since(c.at) < cacheTTL {
+		return v, nil
+	}
+	v, version, err := getGroup[SecuritySettings](ctx, s, s.deps.DB, GroupSecurity, true)
+	if err != nil {
+		return v, err
+	}
+	s.mu.Lock()
+	if c, ok := s.cache[GroupSecurity]; ok && c.version == version {
+		c.value = v
+		s.cache[GroupSecurity] = c
+	}
+	s.mu.Unlock()
+	return v, nil
 }
 
 // PasswordPolicy returns the password policy.
