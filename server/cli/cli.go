@@ -144,7 +144,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // tuneGC lets the heap grow to five times the live data between
-// collections (GOGC=400) under a soft limit of 512 MiB, unless GOGC or
+// collections (GOGC=400) under a soft limit of 256 MiB, unless GOGC or
 // GOMEMLIMIT are set. The server's live heap is small (a few MB), so the
 // default (GOGC=100) collected every few milliseconds under load: about a
 // sixth of the CPU of an authenticated request. Measured on the 2-core
@@ -155,7 +155,7 @@ func tuneGC() {
 		debug.SetGCPercent(400)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(512 << 20)
+		debug.SetMemoryLimit(256 << 20)
 	}
 }
 

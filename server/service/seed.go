@@ -134,8 +134,12 @@ func seedSQLite(ctx context.Context, conn bun.Conn, n int, gen func([]models.Use
 		}
 		for _, stmt := range []string{
 			`INSERT INTO users_fts (users_fts) VALUES ('delete-all')`,
+			// In key order: the index flushes its pending data whenever a
+			// row arrives with a smaller key than the one before, and in
+			// id order that was nearly every row (thousands of tiny
+			// segments to merge).
 			`INSERT INTO users_fts (rowid, username, display_name, email, public_id, prefixes)
-  SELECT fts_rowid, username, display_name, email, public_id, prefixes FROM users_search_doc`,
+  SELECT fts_rowid, username, display_name, email, public_id, prefixes FROM users_search_doc ORDER BY fts_rowid`,
 			`DELETE FROM user_counts`,
 			`INSERT INTO user_counts (role, status, n) SELECT role, status, count(*) FROM users GROUP BY role, status`,
 		} {
