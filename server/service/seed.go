@@ -101,6 +101,16 @@ func seedSQLite(ctx context.Context, conn bun.Conn, n int, gen func([]models.Use
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = NORMAL") //nolint:errcheck
 	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000")   //nolint:errcheck
+	// A rollback journal for the load: in WAL mode every new page is
+	// written twice, to the log and then by the checkpoint into the
+	// database (over a gigabyte for a million accounts); a rollback journal
+	// keeps only the few pages that existed before. When another process
+	// has the database open the mode cannot change, and the load runs in
+	// WAL mode as usual.
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode = DELETE").Scan(&mode); err == nil && mode == "delete" {
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA journal_mode = WAL") //nolint:errcheck
+	}
 	return conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var defs []struct {
 			Type string `bun:"type"`

@@ -51,6 +51,10 @@ func TestSeedLeavesIndexesAndTriggersIntact(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("schema has %d entries after seed, want %d", len(got), len(want))
 	}
+	var mode string
+	if err := db.NewRaw("PRAGMA journal_mode").Scan(ctx, &mode); err != nil || mode != "wal" {
+		t.Fatalf("journal mode after seed: %q, %v (the server relies on WAL)", mode, err)
+	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO users_fts (users_fts) VALUES ('integrity-check')`); err != nil {
 		t.Fatalf("trigram index inconsistent after seed: %v", err)
 	}
