@@ -88,11 +88,17 @@ func (s *SessionCookie) Name() string { return s.name }
 
 // Token returns the session token the request carries, or "".
 func (s *SessionCookie) Token(r *http.Request) string {
-	sess, err := s.store.Get(r, s.name)
+	// Decoded directly with the store's codecs: going through the store
+	// allocates a per-request registry and session for a single value.
+	c, err := r.Cookie(s.name)
 	if err != nil {
 		return ""
 	}
-	t, _ := sess.Values["t"].(string)
+	values := map[any]any{}
+	if err := securecookie.DecodeMulti(s.name, c.Value, &values, s.store.Codecs...); err != nil {
+		return ""
+	}
+	t, _ := values["t"].(string)
 	return t
 }
 
