@@ -24,21 +24,12 @@ type Session struct {
 	UserAgent  string    `bun:"user_agent,notnull"`
 	Method     string    `bun:"method,notnull"`
 
-	// User is loaded only by SessionWithUser.
+	// User is loaded only by SessionLookup.
 	User *User `bun:"rel:belongs-to,join:user_id=id"`
 }
 
-// SessionWithUser loads a session and its account in one query (the hot
-// path of every authenticated request). The account's plan is loaded
-// too when it has one.
-func SessionWithUser(ctx context.Context, db bun.IDB, hash string) (*Session, error) {
-	s := new(Session)
-	if err := db.NewSelect().Model(s).Relation("User").Where("s.token_hash = ?", hash).Limit(1).Scan(ctx); err != nil {
-		return nil, notFound(err)
-	}
-	return withPlan(ctx, db, s)
-}
-
+// withPlan completes a session loaded with its account: the account's
+// plan, when it has one.
 func withPlan(ctx context.Context, db bun.IDB, s *Session) (*Session, error) {
 	if s.User == nil || s.User.ID == 0 {
 		return nil, ErrNotFound

@@ -282,8 +282,8 @@ func roleStatusPlan(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, m
 	if f.Role != "" && f.Status != "" && s.Key == "last_login" {
 		return PlanIndex, nil
 	}
-	var n int64
-	if err := db.NewSelect().Table("user_counts").ColumnExpr("coalesce(sum(n), 0)").Scan(ctx, &n); err != nil {
+	n, err := CountAllUsers(ctx, db)
+	if err != nil {
 		return PlanDefault, err
 	}
 	if m*m > int64(need)*n {
@@ -401,8 +401,8 @@ func countPassing(ctx context.Context, db bun.IDB, f UserFilter, all bool, ids [
 // k = sqrt(need*N) for N accounts.
 func searchOtherOrder(ctx context.Context, db bun.IDB, f UserFilter, text string, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
 	match := ftsQuery(text)
-	var all int64
-	if err := db.NewSelect().Table("user_counts").ColumnExpr("coalesce(sum(n), 0)").Scan(ctx, &all); err != nil {
+	all, err := CountAllUsers(ctx, db)
+	if err != nil {
 		return nil, 0, false, err
 	}
 	threshold := int(math.Sqrt(float64(offset+limit) * float64(all)))
@@ -431,6 +431,12 @@ func searchOtherOrder(ctx context.Context, db bun.IDB, f UserFilter, text string
 	}
 	total, estimate, err := CountUsersMatching(ctx, db, f, now)
 	return users, total, estimate, err
+}
+
+// CountAllUsers is the number of accounts, from user_counts.
+func CountAllUsers(ctx context.Context, db bun.IDB) (int64, error) {
+	n, _, err := CountUsersMatching(ctx, db, UserFilter{}, time.Time{})
+	return n, err
 }
 
 // CountUsersMatching counts matching accounts: exactly from the

@@ -188,8 +188,8 @@ func (s *Users) bulkFilterTargets(ctx context.Context, tx bun.IDB, f models.User
 	if err != nil {
 		return nil, err
 	}
-	var all int64
-	if err := tx.NewSelect().Table("user_counts").ColumnExpr("coalesce(sum(n), 0)").Scan(ctx, &all); err != nil {
+	all, err := models.CountAllUsers(ctx, tx)
+	if err != nil {
 		return nil, err
 	}
 	q := tx.NewSelect().Model((*models.User)(nil)).Column("id", "public_id", "username", "role", "status", "status_reason", "balance", "timezone")
