@@ -194,3 +194,23 @@ test('reset a password: the generated one is shown once', async ({ adminPage: pa
   expect(res.status()).toBe(200)
   await other.close()
 })
+
+test('a relative time in the list shows the exact time on hover and on focus', async ({ adminPage: page }) => {
+  // The super administrator has signed in, so its row has a last sign-in time.
+  await page.goto('/admin/users?q=root')
+  const row = page.getByTestId('user-row').and(page.locator('[data-username="root"]'))
+  const time = row.locator('time')
+  await expect(time).toHaveText(/ago|now/)
+  const year = String(new Date().getUTCFullYear())
+  const hint = page.locator('.n-tooltip').filter({ hasText: year })
+
+  await time.hover()
+  await expect(hint).toBeVisible()
+  await page.getByTestId('users-search').hover()
+  await expect(hint).toBeHidden()
+
+  await time.focus()
+  await expect(hint).toBeVisible()
+  await time.blur()
+  await expect(hint).toBeHidden()
+})

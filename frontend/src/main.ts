@@ -1,3 +1,4 @@
+import './boot'
 import { createApp } from 'vue'
 import App from './App.vue'
 import { i18n } from './i18n'

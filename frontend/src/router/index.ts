@@ -1,4 +1,4 @@
-import { createRouter, createWebHistory, type Router } from 'vue-router'
+import { createRouter, createWebHistory, loadRouteLocation, type Router } from 'vue-router'
 import { setUnauthorizedHandler } from '@/api/client'
 import { i18n } from '@/i18n'
 import { loadSession, loadSetupPending, setUser } from '@/stores/session'
@@ -12,9 +12,15 @@ export function createAppRouter(): Router {
     scrollBehavior: () => ({ top: 0 }),
   })
 
-  router.beforeEach((to) =>
-    decideNavigation(to, { setupPending: () => loadSetupPending(), currentUser: () => loadSession() }),
-  )
+  router.beforeEach(async (to) => {
+    // The router loads a page's chunks only after the guards: start them now,
+    // while the guard waits for its answers (a redirect wastes little).
+    void loadRouteLocation(to).catch(() => undefined)
+    const decision = await decideNavigation(to, { setupPending: () => loadSetupPending(), currentUser: () => loadSession() })
+    // Allowed: start the page's own calls alongside its chunks.
+    if (decision === true) to.meta.prefetch?.(to)
+    return decision
+  })
 
   router.afterEach((to) => {
     const key = [...to.matched].reverse().find((r) => r.meta.title)?.meta.title

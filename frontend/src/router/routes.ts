@@ -1,6 +1,8 @@
 // The route table. Pages are lazy chunks; layouts carry the area's meta.
-import type { RouteRecordRaw } from 'vue-router'
+import type { RouteLocationNormalized, RouteRecordRaw } from 'vue-router'
 import { authSettingsRoute } from '@/features/admin/auth/tabs'
+import { prefetchAccountsScreen } from '@/features/admin/users/prefetch'
+import { prefetchAuthOptions } from '@/features/auth/options'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -12,6 +14,11 @@ declare module 'vue-router' {
     title?: string
     /** Name of the menu item to highlight when the page has none of its own (e.g. a detail page). */
     menu?: string
+    /**
+     * Starts the calls the page will make, once the guard has let the
+     * navigation through (see stores/prefetch.ts).
+     */
+    prefetch?: (to: RouteLocationNormalized) => void
   }
 }
 
@@ -32,13 +39,13 @@ export const routes: RouteRecordRaw[] = [
     path: '/login',
     name: 'login',
     component: () => import('@/features/auth/LoginPage.vue'),
-    meta: { public: true, title: 'auth.signIn' },
+    meta: { public: true, title: 'auth.signIn', prefetch: prefetchAuthOptions },
   },
   {
     path: '/register',
     name: 'register',
     component: () => import('@/features/auth/RegisterPage.vue'),
-    meta: { public: true, title: 'authPages.register.title' },
+    meta: { public: true, title: 'authPages.register.title', prefetch: prefetchAuthOptions },
   },
   {
     path: '/check-email',
@@ -99,7 +106,7 @@ export const routes: RouteRecordRaw[] = [
         path: 'users',
         name: 'admin-users',
         component: () => import('@/features/admin/users/UsersListPage.vue'),
-        meta: { title: 'accounts.title' },
+        meta: { title: 'accounts.title', prefetch: (to) => prefetchAccountsScreen(to.query) },
       },
       {
         path: 'users/:publicId',

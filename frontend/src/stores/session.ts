@@ -17,26 +17,51 @@ export function isAdminRole(role: Role | undefined | null): boolean {
   return role === 'admin' || role === 'super_admin'
 }
 
-/** Loads the signed-in user once; 401 means anonymous. Other errors propagate. */
-export async function loadSession(force = false): Promise<User | null> {
-  if (state.loaded && !force) return state.user
-  try {
-    state.user = await call(api.GET('/api/me'))
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) state.user = null
-    else throw err
-  } finally {
-    state.loaded = true
+// Calls in flight by name, so that callers arriving before the answer (the
+// early start in boot.ts, then the router guard) share one request.
+const inFlight = new Map<string, Promise<unknown>>()
+
+function shared<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const current = inFlight.get(name)
+  if (current) return current as Promise<T>
+  const p = run()
+  inFlight.set(name, p)
+  const forget = () => {
+    if (inFlight.get(name) === p) inFlight.delete(name)
   }
-  return state.user
+  p.then(forget, forget)
+  return p
+}
+
+/** Loads the signed-in user once; 401 means anonymous. Other errors propagate. */
+export function loadSession(force = false): Promise<User | null> {
+  if (state.loaded && !force) return Promise.resolve(state.user)
+  const run = async () => {
+    try {
+      state.user = await call(api.GET('/api/me'))
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) state.user = null
+      else throw err
+    } finally {
+      state.loaded = true
+    }
+    return state.user
+  }
+  // A forced reload must see changes made after a call already in flight.
+  if (force) return run()
+  return shared('me', run)
 }
 
 /** Asks the server once whether setup is still pending. */
-export async function loadSetupPending(force = false): Promise<boolean> {
-  if (state.setupPending !== null && !force) return state.setupPending
-  const answer = await call(api.GET('/api/setup/status'))
-  state.setupPending = answer.pending
-  return answer.pending
+export function loadSetupPending(force = false): Promise<boolean> {
+  if (state.setupPending !== null && !force) return Promise.resolve(state.setupPending)
+  const run = async () => {
+    const answer = await call(api.GET('/api/setup/status'))
+    state.setupPending = answer.pending
+    return answer.pending
+  }
+  if (force) return run()
+  return shared('setup', run)
 }
 
 export function markSetupDone(): void {
@@ -62,6 +87,7 @@ export function resetSessionStore(): void {
   state.user = null
   state.loaded = false
   state.setupPending = null
+  inFlight.clear()
 }
 
 export function useSession() {

@@ -1,17 +1,30 @@
 // Formatting helpers shared by pages.
 
+// One formatter per locale and zone: creating one costs far more than using it.
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>()
+
+function dateTimeFormat(locale: string, timeZone: string | undefined): Intl.DateTimeFormat {
+  const key = `${locale}|${timeZone ?? ''}`
+  let fmt = dateTimeFormats.get(key)
+  if (!fmt) {
+    const options: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeStyle: 'medium' }
+    try {
+      fmt = new Intl.DateTimeFormat(locale, { ...options, timeZone: timeZone || undefined })
+    } catch {
+      // Unknown time zone name: fall back to the browser's zone.
+      fmt = new Intl.DateTimeFormat(locale, options)
+    }
+    dateTimeFormats.set(key, fmt)
+  }
+  return fmt
+}
+
 /** Formats an ISO date-time for the UI locale, optionally in a given IANA zone. */
 export function formatDateTime(iso: string | null | undefined, locale: string, timeZone?: string): string {
   if (!iso) return ''
   const date = new Date(iso)
   if (Number.isNaN(date.getTime())) return iso
-  const options: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeStyle: 'medium' }
-  try {
-    return new Intl.DateTimeFormat(locale, { ...options, timeZone: timeZone || undefined }).format(date)
-  } catch {
-    // Unknown time zone name: fall back to the browser's zone.
-    return new Intl.DateTimeFormat(locale, options).format(date)
-  }
+  return dateTimeFormat(locale, timeZone).format(date)
 }
 
 /** A short, readable name for a user agent string ("Firefox on Linux"). */

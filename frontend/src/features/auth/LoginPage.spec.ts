@@ -6,7 +6,9 @@ import type { User } from '@/api/types'
 import { resetSessionStore, useSession } from '@/stores/session'
 import { stubFetch } from '@/test/fetch'
 import { mountWithApp } from '@/test/mount'
+import { resetPrefetch } from '@/stores/prefetch'
 import LoginPage from './LoginPage.vue'
+import { prefetchAuthOptions } from './options'
 
 const Stub = defineComponent({ template: '<div />' })
 
@@ -46,7 +48,10 @@ async function signIn(wrapper: Awaited<ReturnType<typeof mountAt>>['wrapper'], i
 }
 
 describe('LoginPage', () => {
-  beforeEach(() => resetSessionStore())
+  beforeEach(() => {
+    resetSessionStore()
+    resetPrefetch()
+  })
   afterEach(() => {
     vi.unstubAllGlobals()
     document.body.innerHTML = ''
@@ -127,6 +132,33 @@ describe('LoginPage', () => {
     await flushPromises()
     expect(calls.find((c) => c.path === '/api/auth/mfa')?.body).toEqual({ code: '123456' })
     expect(router.currentRoute.value.fullPath).toBe('/account/profile')
+    wrapper.unmount()
+  })
+
+  it('renders the final form at once when the router already has the options', async () => {
+    const calls = stubFetch({ 'GET /api/auth/options': { status: 200, body: { ...options, registrationEnabled: true } } })
+    prefetchAuthOptions()
+    await flushPromises()
+    const router = makeRouter()
+    await router.push('/login')
+    const { wrapper } = mountWithApp(LoginPage, { plugins: [router] })
+    // No await: this is the first render.
+    expect(wrapper.find('[data-testid="login-loading"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="login-identifier-item"] label').text()).toBe('Username')
+    expect(wrapper.find('[data-testid="link-register"]').exists()).toBe(true)
+    expect(calls.filter((c) => c.path === '/api/auth/options')).toHaveLength(1)
+    wrapper.unmount()
+  })
+
+  it('shows a spinner until the options arrive when they were not started', async () => {
+    stubFetch({ 'GET /api/auth/options': { status: 200, body: options } })
+    const router = makeRouter()
+    await router.push('/login')
+    const { wrapper } = mountWithApp(LoginPage, { plugins: [router] })
+    expect(wrapper.find('[data-testid="login-loading"]').exists()).toBe(true)
+    await flushPromises()
+    expect(wrapper.find('[data-testid="login-loading"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="login-identifier"]').exists()).toBe(true)
     wrapper.unmount()
   })
 })

@@ -2,9 +2,11 @@
 import { api, call } from '@/api/client'
 import type { paths } from '@/api/schema'
 import type { LoginRequest, LoginResponse, SetupRequest } from '@/api/types'
+import { takeAuthOptions } from './options'
 
+/** The sign-in options; uses the call the router started, if any. */
 export function fetchAuthOptions() {
-  return call(api.GET('/api/auth/options'))
+  return takeAuthOptions().answer
 }
 
 export function login(body: LoginRequest) {

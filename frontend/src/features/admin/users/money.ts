@@ -2,24 +2,35 @@
 // with the platform currency and parse what an admin types back into minor
 // units without ever going through a float multiplication.
 
+// Creating an Intl formatter costs far more than using one, and a list page
+// formats a balance per row: keep one per locale and currency (null when
+// Intl refuses the locale or the currency code).
+const numberFormats = new Map<string, Intl.NumberFormat | null>()
+
+function numberFormat(locale: string, currency: string, digits = 2): Intl.NumberFormat | null {
+  const key = `${locale}|${currency}|${currency ? '' : digits}`
+  const cached = numberFormats.get(key)
+  if (cached !== undefined) return cached
+  let fmt: Intl.NumberFormat | null
+  try {
+    fmt = currency
+      ? new Intl.NumberFormat(locale, { style: 'currency', currency })
+      : new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits })
+  } catch {
+    fmt = null
+  }
+  numberFormats.set(key, fmt)
+  return fmt
+}
+
 /** Digits after the decimal point of a currency (2 for USD, 0 for JPY). */
 export function currencyDigits(currency: string): number {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
-  } catch {
-    return 2
-  }
+  return numberFormat('en', currency)?.resolvedOptions().maximumFractionDigits ?? 2
 }
 
 /** A valid ISO 4217 code according to Intl. */
 export function isCurrencyCode(code: string): boolean {
-  if (!/^[A-Z]{3}$/.test(code)) return false
-  try {
-    new Intl.NumberFormat('en', { style: 'currency', currency: code })
-    return true
-  } catch {
-    return false
-  }
+  return /^[A-Z]{3}$/.test(code) && numberFormat('en', code) !== null
 }
 
 /** Minor units as a decimal string ("-12.05" for -1205 with 2 digits), exact for any safe integer. */
@@ -40,12 +51,13 @@ export function formatMinor(minor: number, currency: string, locale: string): st
   const decimal = minorToDecimal(minor, digits)
   // Intl formats decimal strings exactly (no float rounding of large values).
   const value = decimal as unknown as number
+  const fmt = numberFormat(locale, code, digits)
   try {
-    if (code) return new Intl.NumberFormat(locale, { style: 'currency', currency: code }).format(value)
-    return new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value)
+    if (fmt) return fmt.format(value)
   } catch {
-    return code ? `${decimal} ${code}` : decimal
+    // fall through to the plain form
   }
+  return code ? `${decimal} ${code}` : decimal
 }
 
 /**

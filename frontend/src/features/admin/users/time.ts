@@ -11,13 +11,27 @@ const units: [Intl.RelativeTimeFormatUnit, number][] = [
   ['second', 1],
 ]
 
+// Creating an Intl formatter costs far more than using one (about a
+// millisecond here, and a list page formats two times per row): keep one per
+// locale.
+const formatters = new Map<string, Intl.RelativeTimeFormat>()
+
+function formatterFor(locale: string): Intl.RelativeTimeFormat {
+  let fmt = formatters.get(locale)
+  if (!fmt) {
+    fmt = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })
+    formatters.set(locale, fmt)
+  }
+  return fmt
+}
+
 /** "5 minutes ago", "in 2 days", ... for an ISO time relative to now. */
 export function relativeTime(iso: string, now: number, locale: string): string {
   const ms = Date.parse(iso)
   if (Number.isNaN(ms)) return iso
   const seconds = Math.round((ms - now) / 1000)
   const abs = Math.abs(seconds)
-  const fmt = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })
+  const fmt = formatterFor(locale)
   if (abs < 45) return fmt.format(0, 'second')
   for (const [unit, size] of units) {
     if (abs >= size) return fmt.format(Math.trunc(seconds / size), unit)

@@ -1,0 +1,45 @@
+import type { Page } from '@playwright/test'
+import { createUser, expect, test, uniqueTag } from './admin-fixtures'
+
+// The router starts a page's calls alongside its code (stores/prefetch.ts);
+// the page must take those answers instead of asking a second time.
+
+function countCalls(page: Page, path: string): string[] {
+  const seen: string[] = []
+  page.on('request', (req) => {
+    const url = new URL(req.url())
+    if (url.pathname === path) seen.push(url.search)
+  })
+  return seen
+}
+
+test('the sign-in page asks for its options once', async ({ browser, baseURL }) => {
+  const context = await browser.newContext({ baseURL })
+  const page = await context.newPage()
+  const options = countCalls(page, '/api/auth/options')
+  const me = countCalls(page, '/api/me')
+  await page.goto('/login')
+  await expect(page.getByTestId('login-submit')).toBeEnabled()
+  await page.getByTestId('login-identifier').fill('someone')
+  expect(options).toHaveLength(1)
+  expect(me).toHaveLength(1)
+  await context.close()
+})
+
+test('the Accounts screen asks for each page of the list once', async ({ adminPage: page, adminApi }) => {
+  const tag = uniqueTag('ld')
+  for (const n of [1, 2, 3]) await createUser(adminApi, { username: `${tag}-${n}`, displayName: `Load ${tag} ${n}` })
+  const lists = countCalls(page, '/api/admin/users')
+  await page.goto(`/admin/users?q=${tag}&sort=display_name&perPage=10`)
+  await expect(page.getByTestId('user-row')).toHaveCount(3)
+  await expect(page.getByTestId('user-row').first()).toHaveAttribute('data-username', `${tag}-1`)
+  expect(lists).toHaveLength(1)
+  expect(lists[0]).toContain(`q=${tag}`)
+  expect(lists[0]).toContain('sort=display_name')
+
+  // A change of sort is a navigation too: one more call, with the new order.
+  await page.getByTestId('users-sort-direction').click()
+  await expect(page.getByTestId('user-row').first()).toHaveAttribute('data-username', `${tag}-3`)
+  expect(lists).toHaveLength(2)
+  expect(lists[1]).toContain('sort=-display_name')
+})
