@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/models"
 	"gatehouse/server/problem"
 )
 
@@ -41,9 +42,18 @@ var statusOf = map[problem.Kind]int{
 	problem.Unavailable:      http.StatusServiceUnavailable,
 }
 
+// logger is the request's logger (with its request ID), else the default.
+func logger(c *gin.Context) *slog.Logger {
+	if log, ok := c.Value(LoggerKey).(*slog.Logger); ok {
+		return log
+	}
+	return slog.Default()
+}
+
 // Render writes err in the JSON error shape and aborts the request. Errors
 // that are not *problem.Error are logged with the request ID and reach the
-// client as a generic 500, so internal details never leak.
+// client as a generic 500, so internal details never leak; a database that
+// cannot take writes (disk full, read-only) is a 503 with Retry-After.
 func Render(c *gin.Context, err error) {
 	var e *problem.Error
 	status := http.StatusInternalServerError
@@ -55,12 +65,15 @@ func Render(c *gin.Context, err error) {
 		// The client went away; nobody reads this answer.
 		e = problem.New(0, "client_closed", "The request was cancelled.")
 		status = 499
+	} else if models.StorageUnavailable(err) {
+		// Disk full, read-only or failing: the operator has to act, the
+		// client can only wait. Nothing of the request was kept.
+		logger(c).ErrorContext(c.Request.Context(), "storage unavailable", "err", err, "request_id", c.GetString(RequestIDKey), "method", c.Request.Method, "path", c.Request.URL.Path)
+		e = problem.New(problem.Unavailable, "storage_unavailable", "The server cannot save data right now (its disk is full or read-only). Nothing was changed; try again later.")
+		e.RetryAfter = 30
+		status = statusOf[problem.Unavailable]
 	} else {
-		log, ok := c.Value(LoggerKey).(*slog.Logger)
-		if !ok {
-			log = slog.Default()
-		}
-		log.ErrorContext(c.Request.Context(), "internal error", "err", err, "request_id", c.GetString(RequestIDKey), "method", c.Request.Method, "path", c.Request.URL.Path)
+		logger(c).ErrorContext(c.Request.Context(), "internal error", "err", err, "request_id", c.GetString(RequestIDKey), "method", c.Request.Method, "path", c.Request.URL.Path)
 		e = problem.New(0, "internal_error", "Something went wrong on our side (request "+c.GetString(RequestIDKey)+").")
 	}
 	if e.RetryAfter > 0 {

@@ -10,6 +10,7 @@ type Translate = (key: string, named?: Record<string, unknown>) => string
 export function describeError(err: unknown, t: Translate): string {
   if (err instanceof ApiError) {
     if (err.isNetwork) return t('errors.network')
+    if (err.code === 'storage_unavailable') return t('errors.storageUnavailable')
     if (err.message) return err.message
     return t('errors.unknown', { status: err.status })
   }

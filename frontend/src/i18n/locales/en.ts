@@ -32,6 +32,7 @@ const en = {
     required: 'This field is required.',
     passwordMismatch: 'The passwords do not match.',
     sessionExpired: 'Your session has ended. Please sign in again.',
+    storageUnavailable: 'The server cannot save changes right now (its disk is full or read-only). Nothing was changed. Try again later, or tell the operator.',
   },
   auth: {
     signInTitle: 'Sign in to Gatehouse',

@@ -34,6 +34,7 @@ const zhCN: Messages = {
     required: '此项为必填。',
     passwordMismatch: '两次输入的密码不一致。',
     sessionExpired: '会话已结束，请重新登录。',
+    storageUnavailable: '服务器暂时无法保存更改（磁盘已满或为只读），本次操作未做任何更改。请稍后重试，或联系运维人员。',
   },
   auth: {
     signInTitle: '登录 Gatehouse',
