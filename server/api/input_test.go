@@ -76,7 +76,6 @@ func TestBadJSONOnFoundationEndpoints(t *testing.T) {
 	app := testkit.NewApp(t)
 	root := app.SuperAdmin("root")
 	c := app.LoginAs(root)
-	c.SkipSpec = true // 413 and 415 are answered by the binder for every endpoint
 	endpoints := []struct {
 		method, path string
 		wrongType    string
@@ -133,7 +132,6 @@ func TestBadJSONOnEveryDocumentedBody(t *testing.T) {
 	root := app.SuperAdmin("root")
 	bob := app.Member("bob")
 	c := app.LoginAs(root)
-	c.SkipSpec = true
 	doc, err := openapidoc.Load(api.OpenAPIYAML)
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +192,6 @@ func TestLoginValidation(t *testing.T) {
 	app := testkit.NewApp(t)
 	app.Member("alice")
 	c := app.Client()
-	c.SkipSpec = true // 422 is not documented for login
 	for _, tc := range []struct {
 		body   map[string]string
 		fields []string
