@@ -66,6 +66,8 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	admin.POST("/users/:publicId/unlock", h.UnlockUser)
 	admin.POST("/users/:publicId/reset-password", h.AdminResetPassword)
 	admin.POST("/users/:publicId/reset-2fa", h.AdminResetTwoFactor)
+	admin.GET("/users/:publicId/identities", h.UserIdentities)
+	admin.POST("/users/:publicId/identities/:id/unlink", h.AdminUnlinkIdentity)
 	admin.GET("/plans", h.ListPlans)
 	admin.POST("/plans", h.CreatePlan)
 	admin.PATCH("/plans/:id", h.UpdatePlan)

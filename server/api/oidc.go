@@ -158,3 +158,46 @@ func (h *Handler) UnlinkIdentity(c *gin.Context) {
 	}
 	c.Status(http.StatusNoContent)
 }
+
+// AdminLinkedIdentity is a linked identity as an administrator sees it,
+// with the provider subject the identity is keyed by.
+type AdminLinkedIdentity struct {
+	LinkedIdentity
+	Subject string `json:"subject"`
+}
+
+// UserIdentities lists the providers linked to an account.
+func (h *Handler) UserIdentities(c *gin.Context) {
+	linked, err := h.Svc.Providers.UserIdentities(c.Request.Context(), c.Param("publicId"))
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	items := make([]AdminLinkedIdentity, len(linked))
+	for i, l := range linked {
+		items[i] = AdminLinkedIdentity{Subject: l.Subject, LinkedIdentity: LinkedIdentity{ID: l.ID, Email: l.Email, CreatedAt: l.CreatedAt, LastUsedAt: l.LastUsedAt, CanUnlink: l.CanUnlink}}
+		if p := l.Provider; p != nil {
+			items[i].Provider = ProviderButton{Slug: p.Slug, Name: p.Name, LogoURL: p.LogoURL}
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+// AdminUnlinkIdentity removes a linked provider from an account.
+func (h *Handler) AdminUnlinkIdentity(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		httpx.Render(c, problem.New(problem.NotFound, "not_found", "The linked provider was not found."))
+		return
+	}
+	var req reasonRequest
+	if err := httpx.BindOptionalJSON(c, &req); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	if err := h.Svc.Providers.AdminUnlink(c.Request.Context(), middleware.ActorOf(c), c.Param("publicId"), id, req.Reason); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -642,3 +642,70 @@ func TestPlainOAuth2ProviderUsesUserinfo(t *testing.T) {
 		t.Fatalf("me %v", me)
 	}
 }
+
+// An administrator sees which providers are linked to an account (with the
+// subject each is keyed by) and can unlink one, under the same "a way in
+// must remain" rule as the owner and the usual admin rules.
+func TestAdminSeesAndUnlinksIdentities(t *testing.T) {
+	t.Parallel()
+	w := newIdP(t, nil)
+	app := w.app
+	ann := app.Member("ann")
+	c := app.LoginAs(ann)
+	link := c.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	location(t, w.fromProvider(c, verified("p-ann", "ann", "ann@example.com"), link["redirectUrl"].(string)))
+	// zed's account is made by the provider: no password.
+	location(t, w.roundTrip(app.Client(), verified("p-zed", "zed", "zed@example.com"), ""))
+	zed := userByUsername(t, app, "zed")
+	adm := app.Admin("adm")
+	ac := app.LoginAs(adm)
+
+	type item struct {
+		ID        int64  `json:"id"`
+		Subject   string `json:"subject"`
+		Email     string `json:"email"`
+		CanUnlink bool   `json:"canUnlink"`
+		Provider  struct {
+			Slug string `json:"slug"`
+		} `json:"provider"`
+	}
+	var annList, zedList struct {
+		Items []item `json:"items"`
+	}
+	ac.GET("/api/admin/users/" + ann.PublicID + "/identities").Expect(200).JSON(&annList)
+	if len(annList.Items) != 1 || annList.Items[0].Subject != "p-ann" || annList.Items[0].Provider.Slug != "mock" || !annList.Items[0].CanUnlink || annList.Items[0].Email != "ann@example.com" {
+		t.Fatalf("ann's identities %+v", annList)
+	}
+	ac.GET("/api/admin/users/" + zed.PublicID + "/identities").Expect(200).JSON(&zedList)
+	if len(zedList.Items) != 1 || zedList.Items[0].CanUnlink {
+		t.Fatalf("zed's identities %+v", zedList)
+	}
+	expectError(t, ac.GET("/api/admin/users/nobody/identities"), 404, "not_found")
+	expectError(t, c.GET("/api/admin/users/"+zed.PublicID+"/identities"), 403, "forbidden")
+
+	annID, zedID := itoa(annList.Items[0].ID), itoa(zedList.Items[0].ID)
+	// The only way in of zed's account stays.
+	expectError(t, ac.POST("/api/admin/users/"+zed.PublicID+"/identities/"+zedID+"/unlink", nil), 409, "last_signin_method")
+	// An identity is found only under its own account.
+	expectError(t, ac.POST("/api/admin/users/"+ann.PublicID+"/identities/"+zedID+"/unlink", nil), 404, "not_found")
+	// A plain administrator cannot touch a super administrator's account.
+	expectError(t, ac.POST("/api/admin/users/"+w.root.PublicID+"/identities/1/unlink", nil), 403, "super_admin_protected")
+	if len(identitiesOf(t, app, zed.ID)) != 1 || len(identitiesOf(t, app, ann.ID)) != 1 {
+		t.Fatal("a refused unlink removed an identity")
+	}
+
+	ac.POST("/api/admin/users/"+ann.PublicID+"/identities/"+annID+"/unlink", map[string]string{"reason": "linked by mistake"}).Expect(204)
+	if len(identitiesOf(t, app, ann.ID)) != 0 {
+		t.Fatal("identity still linked")
+	}
+	rows := auditRows(t, app, service.ActionIdentityUnlinked, ann.PublicID)
+	if len(rows) != 1 || rows[0].Reason != "linked by mistake" || rows[0].ActorUsername != "adm" || details(t, rows[0])["provider"] != "mock" || details(t, rows[0])["subject"] != "p-ann" {
+		t.Fatalf("unlink audit %+v", rows)
+	}
+	// Her sessions stay (ending them is its own action); the identity can be linked again.
+	c.GET("/api/me").Expect(200)
+	ac.GET("/api/admin/users/" + ann.PublicID + "/identities").Expect(200).JSON(&annList)
+	if len(annList.Items) != 0 {
+		t.Fatalf("after unlink %+v", annList)
+	}
+}

@@ -554,39 +554,89 @@ func (s *Providers) Unlink(ctx context.Context, actor Actor, id int64) error {
 		if err != nil {
 			return err
 		}
-		idents, err := models.IdentitiesOfUser(ctx, tx, user.ID)
-		if err != nil {
-			return err
-		}
-		var ident *models.Identity
-		for i := range idents {
-			if idents[i].ID == id {
-				ident = &idents[i]
-			}
-		}
-		if ident == nil {
-			return errNotFound("The linked provider")
-		}
-		signin, _, err := getGroup[SigninSettings](ctx, s.svc.Settings, tx, GroupSignin, false)
-		if err != nil {
-			return err
-		}
-		if !otherWayIn(user, idents, id, signin) {
-			return problem.New(problem.Conflict, "last_signin_method", "This is your only way to sign in. Set a password or link another provider first.")
-		}
-		adminsBefore, err := s.adminPaths(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.NewDelete().Model((*models.Identity)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
-			return err
-		}
-		if err := s.guardAdmins(ctx, tx, adminsBefore); err != nil {
-			return err
-		}
-		return s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionIdentityUnlinked, Actor: actor, Target: user,
-			Details: map[string]any{"provider": ident.Provider.Slug, "subject": truncate(ident.Subject, 100)}})
+		return s.unlink(ctx, tx, actor, user, id, "", "This is your only way to sign in. Set a password or link another provider first.")
 	})
+}
+
+// UserIdentities lists the identities linked to an account, for an
+// administrator: which provider, the subject it is keyed by, and whether
+// unlinking it would leave the account a way to sign in.
+func (s *Providers) UserIdentities(ctx context.Context, publicID string) ([]LinkedIdentity, error) {
+	user, err := loadTarget(ctx, s.svc.DB, publicID)
+	if err != nil {
+		return nil, err
+	}
+	idents, err := models.IdentitiesOfUser(ctx, s.svc.DB, user.ID)
+	if err != nil {
+		return nil, err
+	}
+	signin, err := s.svc.Settings.Signin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LinkedIdentity, len(idents))
+	for i := range idents {
+		out[i] = LinkedIdentity{Identity: idents[i], CanUnlink: otherWayIn(user, idents, idents[i].ID, signin)}
+	}
+	return out, nil
+}
+
+// AdminUnlink removes an identity from an account (for example one linked
+// by mistake or by someone else), under the same rules as the account
+// owner's unlink plus the admin rules: a super administrator's identities
+// only by a super administrator, and not one's own (use the account page).
+// The account's sessions are left as they are; ending them is its own
+// action.
+func (s *Providers) AdminUnlink(ctx context.Context, actor Actor, publicID string, id int64, reason string) error {
+	return s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		user, err := loadTarget(ctx, tx, publicID)
+		if err != nil {
+			return err
+		}
+		if err := guard(actor, user, true); err != nil {
+			return err
+		}
+		return s.unlink(ctx, tx, actor, user, id, reason, "This is the account's only way to sign in. Set a password for it first (reset password), then unlink.")
+	})
+}
+
+func (s *Providers) unlink(ctx context.Context, tx bun.Tx, actor Actor, user *models.User, id int64, reason, lastMessage string) error {
+	idents, err := models.IdentitiesOfUser(ctx, tx, user.ID)
+	if err != nil {
+		return err
+	}
+	var ident *models.Identity
+	for i := range idents {
+		if idents[i].ID == id {
+			ident = &idents[i]
+		}
+	}
+	if ident == nil {
+		return errNotFound("The linked provider")
+	}
+	signin, _, err := getGroup[SigninSettings](ctx, s.svc.Settings, tx, GroupSignin, false)
+	if err != nil {
+		return err
+	}
+	if !otherWayIn(user, idents, id, signin) {
+		return problem.New(problem.Conflict, "last_signin_method", lastMessage)
+	}
+	adminsBefore, err := s.adminPaths(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.NewDelete().Model((*models.Identity)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+		return err
+	}
+	if err := s.guardAdmins(ctx, tx, adminsBefore); err != nil {
+		return err
+	}
+	slug := ""
+	if ident.Provider != nil {
+		slug = ident.Provider.Slug
+	}
+	return s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionIdentityUnlinked, Actor: actor, Target: user, Reason: reason,
+		Details: map[string]any{"provider": slug, "subject": truncate(ident.Subject, 100)}})
 }
 
 // EnabledProviders lists the providers the sign-in page offers, in order:

@@ -737,6 +737,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/users/{publicId}/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                publicId: string;
+            };
+            cookie?: never;
+        };
+        /** The providers linked to an account, with the subject each is keyed by */
+        get: operations["adminListUserIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{publicId}/identities/{id}/unlink": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                publicId: string;
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove a linked provider from an account
+         * @description Refused with 409 `last_signin_method` when the account would have no way left to
+         *     sign in, and when no administrator could sign in afterwards. The account's sessions
+         *     stay; end them with revoke-sessions. Audited as account.identity_unlinked.
+         */
+        post: operations["adminUnlinkUserIdentity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/oidc/{slug}/start": {
         parameters: {
             query?: never;
@@ -1231,6 +1275,21 @@ export interface components {
             /** Format: int64 */
             id: number;
             provider: components["schemas"]["ProviderButton"];
+            email: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** @description false when this is the account's last way to sign in */
+            canUnlink: boolean;
+        };
+        AdminLinkedIdentity: {
+            /** Format: int64 */
+            id: number;
+            provider: components["schemas"]["ProviderButton"];
+            /** @description the provider's subject (sub) the identity is keyed by */
+            subject: string;
+            /** @description as the provider last reported it */
             email: string;
             /** Format: date-time */
             createdAt: string;
@@ -2955,6 +3014,72 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserDetail"];
                 };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    adminListUserIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                publicId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Linked identities */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminLinkedIdentity"][];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    adminUnlinkUserIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                publicId: string;
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Unlinked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
