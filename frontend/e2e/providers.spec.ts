@@ -7,7 +7,9 @@ import { createUser, expect, test, uniqueTag } from './admin-fixtures'
 
 // Identity providers end to end: an administrator adds an OIDC provider by
 // discovery, a new person signs in with it (and gets an account), and a
-// person with a password links it from the account page. The provider is
+// person with a password links it from the account page, and the
+// administrator sees both links and unlinks the one that is not the
+// account's only way in. The provider is
 // internal/devtools/mockoidc (built to bin/mockoidc by `make test-e2e`).
 
 const root = resolve(import.meta.dirname, '..', '..')
@@ -48,7 +50,7 @@ async function putGroup(api: APIRequestContext, group: string, fields: Record<st
   expect(res.status(), await res.text()).toBe(200)
 }
 
-test('an administrator adds a provider by discovery, a person signs in with it, another links it', async ({ adminPage: page, adminApi, browser, baseURL }) => {
+test('an administrator adds a provider by discovery, a person signs in with it, another links it, the administrator unlinks it', async ({ adminPage: page, adminApi, browser, baseURL }) => {
   const idp = await startMockIdP()
   try {
     await putGroup(adminApi, 'signin', { thirdPartyEnabled: true })
@@ -101,6 +103,36 @@ test('an administrator adds a provider by discovery, a person signs in with it, 
       await expect(p.getByTestId('linked-mock')).toBeVisible()
       await expect(p.getByTestId('unlink-mock')).toBeEnabled()
       await ctx.close()
+    })
+
+    await test.step('an administrator sees the links on the account pages and unlinks one', async () => {
+      const list = (await (await adminApi.get(`/api/admin/users?q=${tag}`)).json()) as { items: { username: string; publicId: string }[] }
+      const made = list.items.find((u) => u.username === tag)
+      const linker = list.items.find((u) => u.username === `${tag}b`)
+      expect(made && linker).toBeTruthy()
+      const rows = page.getByTestId('user-identity-row')
+
+      // The account the provider made has no password: its link is its only way in.
+      await page.goto(`/admin/users/${made!.publicId}`)
+      await expect(rows).toHaveCount(1)
+      await expect(rows.first().getByTestId('user-identity-subject')).toHaveText(`${tag}-new`)
+      await expect(rows.first().getByTestId('user-identity-unlink')).toBeDisabled()
+
+      await page.goto(`/admin/users/${linker!.publicId}`)
+      await expect(rows).toHaveCount(1)
+      await expect(rows.first().getByTestId('user-identity-subject')).toHaveText(`${tag}-link`)
+      await rows.first().getByTestId('user-identity-unlink').click()
+      const dialog = page.getByTestId('security-dialog')
+      await expect(dialog).toContainText(`${tag}-link`)
+      await dialog.getByTestId('security-dialog-reason').fill('linked by mistake')
+      await dialog.getByTestId('security-dialog-confirm').click()
+      await expect(dialog).toBeHidden()
+      await expect(rows).toHaveCount(0)
+      await expect(page.getByTestId('user-identities')).toContainText('No provider is linked to this account.')
+      const audit = (await (await adminApi.get(`/api/admin/audit?action=account.identity_unlinked&target=${linker!.publicId}`)).json()) as {
+        items: { reason: string }[]
+      }
+      expect(audit.items.map((e) => e.reason)).toEqual(['linked by mistake'])
     })
   } finally {
     idp.proc.kill('SIGTERM')

@@ -51,6 +51,14 @@ export async function listUserSessions(publicId: string) {
   return (await call(api.GET('/api/admin/users/{publicId}/sessions', { params: { path: { publicId } } }))).items
 }
 
+export async function listUserIdentities(publicId: string) {
+  return (await call(api.GET('/api/admin/users/{publicId}/identities', { params: { path: { publicId } } }))).items
+}
+
+export function unlinkUserIdentity(publicId: string, id: number, reason: string) {
+  return call(api.POST('/api/admin/users/{publicId}/identities/{id}/unlink', { params: { path: { publicId, id } }, body: { reason } }))
+}
+
 export function revokeUserSessions(publicId: string, reason: string, sessionId?: string) {
   const body = sessionId ? { sessionId, reason } : { reason }
   return call(api.POST('/api/admin/users/{publicId}/revoke-sessions', { params: { path: { publicId } }, body }))

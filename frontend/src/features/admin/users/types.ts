@@ -25,6 +25,7 @@ export type PlanPatch = Schemas['PlanPatch']
 export type SettingsGroup = Schemas['SettingsGroup']
 export type BillingMode = NonNullable<SettingsGroup['mode']>
 export type Session = Schemas['Session']
+export type AdminLinkedIdentity = Schemas['AdminLinkedIdentity']
 export type AuditEvent = Schemas['AuditEvent']
 
 export type UserListQuery = NonNullable<paths['/api/admin/users']['get']['parameters']['query']>
