@@ -120,12 +120,17 @@ func (h *Handler) MyIdentities(c *gin.Context) {
 	}
 	items := make([]LinkedIdentity, len(linked))
 	for i, l := range linked {
-		items[i] = LinkedIdentity{ID: l.ID, Email: l.Email, CreatedAt: l.CreatedAt, LastUsedAt: l.LastUsedAt, CanUnlink: l.CanUnlink}
-		if p := l.Provider; p != nil {
-			items[i].Provider = ProviderButton{Slug: p.Slug, Name: p.Name, LogoURL: p.LogoURL}
-		}
+		items[i] = newLinkedIdentity(l)
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items, "available": newProviderButtons(available)})
+}
+
+func newLinkedIdentity(l service.LinkedIdentity) LinkedIdentity {
+	out := LinkedIdentity{ID: l.ID, Email: l.Email, CreatedAt: l.CreatedAt, LastUsedAt: l.LastUsedAt, CanUnlink: l.CanUnlink}
+	if p := l.Provider; p != nil {
+		out.Provider = ProviderButton{Slug: p.Slug, Name: p.Name, LogoURL: p.LogoURL}
+	}
+	return out
 }
 
 // LinkIdentity starts linking a provider to the caller's account. It is a
@@ -175,10 +180,7 @@ func (h *Handler) UserIdentities(c *gin.Context) {
 	}
 	items := make([]AdminLinkedIdentity, len(linked))
 	for i, l := range linked {
-		items[i] = AdminLinkedIdentity{Subject: l.Subject, LinkedIdentity: LinkedIdentity{ID: l.ID, Email: l.Email, CreatedAt: l.CreatedAt, LastUsedAt: l.LastUsedAt, CanUnlink: l.CanUnlink}}
-		if p := l.Provider; p != nil {
-			items[i].Provider = ProviderButton{Slug: p.Slug, Name: p.Name, LogoURL: p.LogoURL}
-		}
+		items[i] = AdminLinkedIdentity{LinkedIdentity: newLinkedIdentity(l), Subject: l.Subject}
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items})
 }
