@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,8 +20,8 @@ import (
 )
 
 // RateLimiter applies the platform rate limits from the security settings,
-// per client IP as resolved through the trusted-proxy list (gin's
-// ClientIP), with a memory store by default or Redis when configured. A
+// per client as resolved through the trusted-proxy list (gin's ClientIP;
+// IPv6 clients per /64, see ClientKey), with a memory store by default or Redis when configured. A
 // settings change applies to the next request.
 type RateLimiter struct {
 	store    limiter.Store
@@ -101,7 +102,7 @@ func (rl *RateLimiter) Check(c *gin.Context, scope Scope, key string) error {
 // Limit is middleware counting each request per client IP in scope.
 func (rl *RateLimiter) Limit(scope Scope) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := rl.Check(c, scope, c.ClientIP()); err != nil {
+		if err := rl.Check(c, scope, ClientKey(c.ClientIP())); err != nil {
 			httpx.Render(c, err)
 			return
 		}
@@ -113,5 +114,26 @@ func (rl *RateLimiter) Limit(scope Scope) gin.HandlerFunc {
 // so that guesses at one account are throttled even when the IP's overall
 // auth budget is shared.
 func (rl *RateLimiter) CheckIdentifier(c *gin.Context, identifier string) error {
-	return rl.Check(c, "login", c.ClientIP()+"|"+strings.ToLower(strings.TrimSpace(identifier)))
+	return rl.Check(c, "login", ClientKey(c.ClientIP())+"|"+strings.ToLower(strings.TrimSpace(identifier)))
+}
+
+// ClientKey is the rate-limit bucket of a client IP: an IPv4 address (also
+// written IPv4-mapped, ::ffff:a.b.c.d) counts alone, an IPv6 address counts
+// with its whole /64, because one subscriber is routinely given a /64 and
+// can pick any address in it for each request. A value that is not an IP
+// is used as it is.
+func ClientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }
