@@ -59,8 +59,20 @@ type Server struct {
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
 
 // Open prepares storage: the data directory, the secret key and the
-// database with all migrations applied.
+// database with all migrations applied. Modes it narrows are logged to
+// the default logger; see OpenLogged.
 func Open(ctx context.Context, cfg *config.Config) (*bun.DB, *security.SecretBox, error) {
+	return OpenLogged(ctx, cfg, slog.Default())
+}
+
+// OpenLogged is Open logging to log: first it makes the data directory
+// 0700 and the SQLite database, WAL and SHM 0600, warning about each mode
+// it had to narrow, so that an older or hand-copied install does not stay
+// readable by other local users.
+func OpenLogged(ctx context.Context, cfg *config.Config, log *slog.Logger) (*bun.DB, *security.SecretBox, error) {
+	if err := SecureDataFiles(cfg, log); err != nil {
+		return nil, nil, err
+	}
 	key, err := security.LoadOrCreateKey(cfg.SecretKey, cfg.KeyPath())
 	if err != nil {
 		return nil, nil, err
@@ -212,4 +224,21 @@ func (s *Server) sweep(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// SecureDataFiles narrows the modes of the data directory and, with the
+// embedded database, of its files (see models.SecureSQLiteFiles), logging a
+// warning for each change.
+func SecureDataFiles(cfg *config.Config, log *slog.Logger) error {
+	var changed []string
+	var err error
+	if cfg.DatabaseURL == "" {
+		changed, err = models.SecureSQLiteFiles(cfg.DatabasePath())
+	} else {
+		changed, err = models.SecureDataDir(cfg.DataDir)
+	}
+	for _, c := range changed {
+		log.Warn("data file was readable by others; made private", "change", c)
+	}
+	return err
 }

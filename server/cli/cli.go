@@ -185,7 +185,7 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS) *cobr
 		// Start-up runs to the end even when a signal arrives meanwhile;
 		// Serve then shuts down cleanly.
 		startCtx := context.WithoutCancel(ctx)
-		db, box, err := server.Open(startCtx, cfg)
+		db, box, err := server.OpenLogged(startCtx, cfg, log)
 		if err != nil {
 			return err
 		}
@@ -222,11 +222,12 @@ func openServices(ctx context.Context, cfg *config.Config, stderr io.Writer) (*s
 	if err := cfg.Normalize(); err != nil {
 		return nil, nil, usageError{err}
 	}
-	db, box, err := server.Open(ctx, cfg)
+	log := newLogger(cfg, stderr)
+	db, box, err := server.OpenLogged(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := server.New(db, box, server.Options{Config: cfg, Log: newLogger(cfg, stderr), Version: Version})
+	srv, err := server.New(db, box, server.Options{Config: cfg, Log: log, Version: Version})
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -343,6 +344,9 @@ func newMigrate(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
 			if err := cfg.Normalize(); err != nil {
 				return usageError{err}
 			}
+			if err := server.SecureDataFiles(cfg, newLogger(cfg, stderr)); err != nil {
+				return err
+			}
 			db, err := models.Open(cfg.DatabaseURL, cfg.DatabasePath())
 			if err != nil {
 				return err
@@ -377,17 +381,30 @@ func newBackup(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
 			if _, err := os.Stat(cfg.DatabasePath()); err != nil {
 				return fmt.Errorf("no database at %s: %w", cfg.DatabasePath(), err)
 			}
-			if _, err := os.Stat(args[0]); err == nil {
+			if err := server.SecureDataFiles(cfg, newLogger(cfg, stderr)); err != nil {
+				return err
+			}
+			// The copy holds everything the database does: it is created
+			// 0600 here, empty, and VACUUM INTO (which accepts an empty
+			// file) fills it. O_EXCL never overwrites an existing file.
+			f, err := os.OpenFile(args[0], os.O_WRONLY|os.O_CREATE|os.O_EXCL, models.DataFileMode)
+			if errors.Is(err, fs.ErrExist) {
 				return usageError{fmt.Errorf("%s already exists; choose a new file name", args[0])}
 			}
+			if err != nil {
+				return fmt.Errorf("backup: %w", err)
+			}
+			f.Close()
 			db, err := models.OpenSQLite(cfg.DatabasePath())
 			if err != nil {
+				os.Remove(args[0])
 				return err
 			}
 			defer db.Close()
 			// VACUUM INTO reads one snapshot of the WAL database, so writers
 			// may continue while the copy is made.
 			if _, err := db.ExecContext(cmd.Context(), "VACUUM INTO ?", args[0]); err != nil {
+				os.Remove(args[0])
 				return fmt.Errorf("backup: %w", err)
 			}
 			fmt.Fprintf(stdout, "Backup written to %s\n", args[0])
