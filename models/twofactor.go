@@ -27,6 +27,8 @@ type LoginChallenge struct {
 	Method    string    `bun:"method,notnull"`
 	CreatedAt time.Time `bun:"created_at,notnull"`
 	ExpiresAt time.Time `bun:"expires_at,notnull"`
+	// Attempts counts the codes tried against this challenge.
+	Attempts int `bun:"attempts,notnull"`
 }
 
 // OneTimeToken is an emailed single-use token (verification, reset,

@@ -304,7 +304,7 @@ func TestProviderSignInStillAsksForTwoFactor(t *testing.T) {
 	if got := location(t, r); got != "/account/providers?linked=mock" {
 		t.Fatalf("link landed on %q", got)
 	}
-	secret, _ := enrol(t, app, c)
+	secret, _ := enrol(t, app, c, gil.Password)
 
 	b := app.Client()
 	r = w.roundTrip(b, verified("p-gil", "gil", "gil@example.com"), "/account/security")

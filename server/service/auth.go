@@ -41,8 +41,22 @@ type LoginResult struct {
 }
 
 // SessionTouchInterval is how stale last_seen_at may get before a request
-// writes it again; it keeps reads from turning into writes.
+// writes it again; it keeps reads from turning into writes. With an idle
+// timeout the interval is also at most a tenth of it (see touchInterval).
 const SessionTouchInterval = time.Minute
+
+// touchInterval is how stale last_seen_at may get under these settings.
+// The stored value lags the last request by at most this much, so a
+// session used at least every idle-timeout minus this interval never idles
+// out: with the shortest allowed timeout (60 s) it is written at most every
+// 6 s, and a session used every 54 s lives on.
+func touchInterval(sec SecuritySettings) time.Duration {
+	d := SessionTouchInterval
+	if sec.SessionIdleTimeoutSeconds > 0 {
+		d = min(d, time.Duration(sec.SessionIdleTimeoutSeconds)*time.Second/10)
+	}
+	return max(d, time.Second)
+}
 
 func hasherErr(err error) error {
 	if errors.Is(err, security.ErrHasherBusy) {
@@ -89,7 +103,9 @@ func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password stri
 		return nil, "", ErrInvalidCredentials
 	}
 
-	ok, err := a.checkSecret(ctx, user, sec, func() (bool, error) {
+	// For a 2FA account the password is only half of the sign-in: a right
+	// password must not clear the count that wrong codes built up.
+	ok, err := a.checkSecret(ctx, user, sec, !user.TwoFactorEnabled(), func() (bool, error) {
 		return a.deps.Hasher.Verify(ctx, password, derefString(user.PasswordHash))
 	})
 	if errors.Is(err, errLocked) {
@@ -119,7 +135,13 @@ var errLocked = errors.New("account locked")
 // LockThreshold secrets before the lock; a locked account still costs a
 // dummy hash so that its answer takes as long as any other. It reports
 // false for a wrong secret, and errLocked while the lock holds.
-func (a *Auth) checkSecret(ctx context.Context, user *models.User, sec SecuritySettings, verify func() (bool, error)) (bool, error) {
+//
+// complete says whether a right secret proves everything the account asks
+// for (the password of an account without 2FA, a second factor): only then
+// does success clear the count. Otherwise (the password step of a 2FA
+// account) success only gives back its own reservation, so "right
+// password, wrong codes" rounds add up to the lock.
+func (a *Auth) checkSecret(ctx context.Context, user *models.User, sec SecuritySettings, complete bool, verify func() (bool, error)) (bool, error) {
 	if sec.LockThreshold <= 0 {
 		ok, err := verify()
 		return ok, hasherErr(err)
@@ -136,6 +158,12 @@ func (a *Auth) checkSecret(ctx context.Context, user *models.User, sec SecurityS
 	ok, err := verify()
 	if err != nil {
 		return false, hasherErr(err)
+	}
+	if ok && !complete {
+		_, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).
+			Set("failed_logins = failed_logins - 1").
+			Where("id = ?", user.ID).Where("failed_logins > 0").Where("locked_until IS NULL").Exec(ctx)
+		return true, err
 	}
 	if ok {
 		// Success clears the counter (and with it any in-flight reservations).
@@ -285,7 +313,7 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (*models.Session,
 	if user.Status != models.StatusActive {
 		return nil, nil, ErrSessionInvalid
 	}
-	if now.Sub(sess.LastSeenAt) > SessionTouchInterval {
+	if now.Sub(sess.LastSeenAt) > touchInterval(sec) {
 		if _, err := a.deps.DB.NewUpdate().Model(sess).Set("last_seen_at = ?", now).WherePK().Exec(ctx); err != nil {
 			a.deps.Log.WarnContext(ctx, "session touch failed", "err", err)
 		}

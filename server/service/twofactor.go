@@ -28,6 +28,10 @@ const RecoveryCodeCount = 10
 // ChallengeLifetime bounds the wait between password and code.
 const ChallengeLifetime = 5 * time.Minute
 
+// ChallengeMaxCodes is how many codes one challenge takes; after that the
+// password step has to be done again (and it counts toward the lock too).
+const ChallengeMaxCodes = 5
+
 // ErrInvalidCode is the one answer for a wrong, replayed or locked-out
 // second factor.
 var ErrInvalidCode = problem.New(problem.Unauthenticated, "invalid_code", "The code is not valid. Codes work once; wait for the next one or use a recovery code.")
@@ -59,7 +63,9 @@ func (a *Auth) StartOrChallenge(ctx context.Context, actor Actor, user *models.U
 }
 
 // CompleteMFA checks a TOTP or recovery code against the challenge and
-// starts the session. Wrong codes count toward the failed-sign-in lock; the
+// starts the session. Wrong codes count toward the failed-sign-in lock;
+// each code first claims one of the challenge's ChallengeMaxCodes attempts
+// by a conditional update, so parallel guesses cannot check more; the
 // challenge is consumed by one conditional delete, so it signs in once.
 func (a *Auth) CompleteMFA(ctx context.Context, actor Actor, challengeToken, code string) (*LoginResult, error) {
 	if challengeToken == "" {
@@ -73,8 +79,17 @@ func (a *Auth) CompleteMFA(ctx context.Context, actor Actor, challengeToken, cod
 		}
 		return nil, err
 	}
-	if !a.deps.Now().Before(ch.ExpiresAt) {
+	now := a.deps.Now()
+	if !now.Before(ch.ExpiresAt) {
 		return nil, ErrChallengeMissing
+	}
+	claim, err := a.deps.DB.NewUpdate().Model((*models.LoginChallenge)(nil)).Set("attempts = attempts + 1").
+		Where("token_hash = ?", hash).Where("attempts < ?", ChallengeMaxCodes).Where("expires_at > ?", now).Exec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := claim.RowsAffected(); n != 1 {
+		return nil, ErrChallengeMissing // spent, or consumed in parallel
 	}
 	user, err := models.UserByID(ctx, a.deps.DB, ch.UserID)
 	if err != nil {
@@ -84,7 +99,14 @@ func (a *Auth) CompleteMFA(ctx context.Context, actor Actor, challengeToken, cod
 	if err != nil {
 		return nil, err
 	}
-	ok, err := a.checkSecret(ctx, user, sec, func() (bool, error) { return a.verifySecondFactor(ctx, user, code) })
+	ok, err := a.checkSecret(ctx, user, sec, true, func() (bool, error) { return a.verifySecondFactor(ctx, user, code) })
+	if !ok {
+		// A spent challenge goes; the next code needs a new password step.
+		if _, derr := a.deps.DB.NewDelete().Model((*models.LoginChallenge)(nil)).
+			Where("token_hash = ?", hash).Where("attempts >= ?", ChallengeMaxCodes).Exec(ctx); derr != nil {
+			a.deps.Log.WarnContext(ctx, "spent challenge not deleted", "err", derr)
+		}
+	}
 	if errors.Is(err, errLocked) {
 		a.auditMFAFailure(ctx, actor, user, "locked")
 		return nil, ErrInvalidCode
@@ -252,7 +274,7 @@ func (s *Account) checkPasswordAndCode(ctx context.Context, auth *Auth, actor Ac
 	if err != nil {
 		return nil, err
 	}
-	ok, err := auth.checkSecret(ctx, u, sec, func() (bool, error) {
+	ok, err := auth.checkSecret(ctx, u, sec, true, func() (bool, error) {
 		pwOK, err := s.deps.Hasher.Verify(ctx, password, derefString(u.PasswordHash))
 		if err != nil || !pwOK {
 			return false, err
