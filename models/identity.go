@@ -47,13 +47,16 @@ type IdentityProvider struct {
 type Identity struct {
 	bun.BaseModel `bun:"table:user_identities,alias:uid"`
 
-	ID         int64      `bun:"id,pk,autoincrement"`
-	ProviderID int64      `bun:"provider_id,notnull"`
-	UserID     int64      `bun:"user_id,notnull"`
-	Subject    string     `bun:"subject,notnull"`
-	Email      string     `bun:"email,notnull"` // as the provider last reported it
-	CreatedAt  time.Time  `bun:"created_at,notnull"`
-	LastUsedAt *time.Time `bun:"last_used_at"`
+	ID         int64  `bun:"id,pk,autoincrement"`
+	ProviderID int64  `bun:"provider_id,notnull"`
+	UserID     int64  `bun:"user_id,notnull"`
+	Subject    string `bun:"subject,notnull"`
+	Email      string `bun:"email,notnull"` // as the provider last reported it
+	// EmailVerified records whether the provider said the email was
+	// verified when the identity was linked.
+	EmailVerified bool       `bun:"email_verified,notnull"`
+	CreatedAt     time.Time  `bun:"created_at,notnull"`
+	LastUsedAt    *time.Time `bun:"last_used_at"`
 
 	Provider *IdentityProvider `bun:"rel:belongs-to,join:provider_id=id"`
 }

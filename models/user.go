@@ -55,14 +55,18 @@ func ValidStatus(s string) bool {
 type User struct {
 	bun.BaseModel `bun:"table:users,alias:u"`
 
-	ID                    int64      `bun:"id,pk,autoincrement"`
-	PublicID              string     `bun:"public_id,notnull"`
-	Username              string     `bun:"username,notnull"`
-	UsernameLower         string     `bun:"username_lower,notnull"`
-	DisplayName           string     `bun:"display_name,notnull"`
-	Email                 *string    `bun:"email"`
-	EmailLower            *string    `bun:"email_lower"`
-	EmailVerifiedAt       *time.Time `bun:"email_verified_at"`
+	ID              int64      `bun:"id,pk,autoincrement"`
+	PublicID        string     `bun:"public_id,notnull"`
+	Username        string     `bun:"username,notnull"`
+	UsernameLower   string     `bun:"username_lower,notnull"`
+	DisplayName     string     `bun:"display_name,notnull"`
+	Email           *string    `bun:"email"`
+	EmailLower      *string    `bun:"email_lower"`
+	EmailVerifiedAt *time.Time `bun:"email_verified_at"`
+	// EmailVouched marks an unverified address that counts as the
+	// account's own (see UserByEmail): set by an administrator or the
+	// shell, or by self-registration while verification is off.
+	EmailVouched          bool       `bun:"email_vouched,notnull"`
 	Phone                 string     `bun:"phone,notnull"`
 	Language              string     `bun:"language,notnull"`
 	Timezone              string     `bun:"timezone,notnull"`
@@ -140,11 +144,53 @@ func UserByUsername(ctx context.Context, db bun.IDB, username string) (*User, er
 	return u, notFound(err)
 }
 
-// UserByEmail loads a user by case-insensitive email.
+// UserByEmail loads the account an address names. Several accounts may
+// hold one address, but only one can have it verified; that one wins.
+// Without a verified holder, the address names the one account that holds
+// it vouched (set by an administrator, or registered while verification
+// was off), and nobody when there are several. Accounts that hold it
+// neither verified nor vouched (an address a provider did not verify, a
+// registration not yet confirmed) are never found by it.
 func UserByEmail(ctx context.Context, db bun.IDB, email string) (*User, error) {
-	u := new(User)
-	err := db.NewSelect().Model(u).Relation("Plan").Where("u.email_lower = ?", NormalizeEmail(email)).Scan(ctx)
-	return u, notFound(err)
+	var rows []User
+	err := db.NewSelect().Model(&rows).Relation("Plan").
+		Where("u.email_lower = ?", NormalizeEmail(email)).
+		Where("(u.email_verified_at IS NOT NULL OR u.email_vouched = ?)", true).
+		OrderExpr("CASE WHEN u.email_verified_at IS NULL THEN 1 ELSE 0 END, u.id").Limit(2).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if len(rows) == 0 || (rows[0].EmailVerifiedAt == nil && len(rows) > 1) {
+		return nil, ErrNotFound
+	}
+	return &rows[0], nil
+}
+
+// UsersHoldingEmail lists every account that holds an address, verified
+// or not (at most limit of them, oldest first).
+func UsersHoldingEmail(ctx context.Context, db bun.IDB, email string, limit int) ([]User, error) {
+	var rows []User
+	err := db.NewSelect().Model(&rows).Where("u.email_lower = ?", NormalizeEmail(email)).Order("u.id").Limit(int64(limit)).Scan(ctx)
+	return rows, err
+}
+
+// ReleaseEmail takes an address away from every account except keepID
+// that holds it unverified, and returns those accounts as they were. It is
+// what happens when someone proves the address.
+func ReleaseEmail(ctx context.Context, db bun.IDB, email string, keepID int64, now time.Time) ([]User, error) {
+	var rows []User
+	err := db.NewSelect().Model(&rows).Where("u.email_lower = ?", NormalizeEmail(email)).Where("u.id <> ?", keepID).
+		Where("u.email_verified_at IS NULL").Order("u.id").Scan(ctx)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	ids := make([]int64, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].ID
+	}
+	_, err = db.NewUpdate().Model((*User)(nil)).Set("email = NULL").Set("email_lower = NULL").Set("email_vouched = ?", false).
+		Set("updated_at = ?", now).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+	return rows, err
 }
 
 // CountUsers counts all accounts.
@@ -157,9 +203,19 @@ func UsernameTaken(ctx context.Context, db bun.IDB, username string, exceptID in
 	return db.NewSelect().Model((*User)(nil)).Where("username_lower = ?", strings.ToLower(username)).Where("id <> ?", exceptID).Exists(ctx)
 }
 
-// EmailTaken reports whether an email is in use by another account.
+// EmailTaken reports whether an address names another account: another
+// account holds it verified or vouched (see UserByEmail). Accounts that
+// hold it otherwise do not count: they cannot block its owner.
 func EmailTaken(ctx context.Context, db bun.IDB, email string, exceptID int64) (bool, error) {
-	return db.NewSelect().Model((*User)(nil)).Where("email_lower = ?", NormalizeEmail(email)).Where("id <> ?", exceptID).Exists(ctx)
+	return db.NewSelect().Model((*User)(nil)).Where("email_lower = ?", NormalizeEmail(email)).Where("id <> ?", exceptID).
+		Where("(email_verified_at IS NOT NULL OR email_vouched = ?)", true).Exists(ctx)
+}
+
+// EmailVerifiedElsewhere reports whether another account has proved the
+// address.
+func EmailVerifiedElsewhere(ctx context.Context, db bun.IDB, email string, exceptID int64) (bool, error) {
+	return db.NewSelect().Model((*User)(nil)).Where("email_lower = ?", NormalizeEmail(email)).Where("id <> ?", exceptID).
+		Where("email_verified_at IS NOT NULL").Exists(ctx)
 }
 
 // CountActiveSuperAdmins counts super administrators who can act.

@@ -224,6 +224,7 @@ func (s *Users) Update(ctx context.Context, actor Actor, publicID string, p User
 	}
 	var out *UserDetail
 	err := s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		markedVerified := false
 		if err := lockSuperAdmins(ctx, tx); err != nil {
 			return err
 		}
@@ -263,6 +264,9 @@ func (s *Users) Update(ctx context.Context, actor Actor, publicID string, p User
 			note("email", u.Email, *p.Email)
 			u.SetEmail(*p.Email)
 			u.EmailVerifiedAt = nil // a new address is unverified until said otherwise
+			// An administrator vouches for the address they set: it names
+			// the account (unless someone else proves it).
+			u.EmailVouched = u.Email != nil
 		}
 		if p.EmailVerified != nil && *p.EmailVerified != (u.EmailVerifiedAt != nil) {
 			if *p.EmailVerified && u.Email == nil {
@@ -270,8 +274,14 @@ func (s *Users) Update(ctx context.Context, actor Actor, publicID string, p User
 			}
 			note("emailVerified", u.EmailVerifiedAt != nil, *p.EmailVerified)
 			if *p.EmailVerified {
+				if taken, err := models.EmailVerifiedElsewhere(ctx, tx, *u.Email, u.ID); err != nil {
+					return err
+				} else if taken {
+					return problem.Fields{"emailVerified": "another account has verified this address"}.Err()
+				}
 				now := s.svc.Now()
 				u.EmailVerifiedAt = &now
+				markedVerified = true
 			} else {
 				u.EmailVerifiedAt = nil
 			}
@@ -320,8 +330,15 @@ func (s *Users) Update(ctx context.Context, actor Actor, publicID string, p User
 			u.Role = *p.Role
 		}
 		u.UpdatedAt = s.svc.Now()
-		if _, err := tx.NewUpdate().Model(u).Column("display_name", "email", "email_lower", "email_verified_at", "phone", "language", "timezone", "preferences", "role", "plan_id", "subscription_expires_at", "updated_at").WherePK().Exec(ctx); err != nil {
+		if _, err := tx.NewUpdate().Model(u).Column("display_name", "email", "email_lower", "email_verified_at", "email_vouched", "phone", "language", "timezone", "preferences", "role", "plan_id", "subscription_expires_at", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
+		}
+		if markedVerified {
+			// An administrator's "verified" settles the address: accounts
+			// holding it unconfirmed lose it.
+			if err := s.svc.releaseEmail(ctx, tx, actor, u, *u.Email); err != nil {
+				return err
+			}
 		}
 		action := ActionUserUpdated
 		if roleChange {

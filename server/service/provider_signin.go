@@ -324,6 +324,10 @@ func (s *Providers) matchOrRegister(ctx context.Context, actor Actor, p *models.
 			return nil
 		}
 		if fresh.Email != nil {
+			// Only an address that names an account (verified, or vouched
+			// for by an administrator) is in use; unconfirmed holders
+			// (another provider's unverified claim, a pending
+			// registration) do not block anyone.
 			taken, err := models.EmailTaken(ctx, tx, *fresh.Email, 0)
 			if err != nil {
 				return err
@@ -338,6 +342,12 @@ func (s *Providers) matchOrRegister(ctx context.Context, actor Actor, p *models.
 		}
 		if err := insertUser(ctx, tx, fresh); err != nil {
 			return err
+		}
+		if fresh.EmailVerifiedAt != nil {
+			// The provider proved the address: unconfirmed holders lose it.
+			if err := s.svc.releaseEmail(ctx, tx, Actor{User: fresh, IP: actor.IP, UserAgent: actor.UserAgent}, fresh, *fresh.Email); err != nil {
+				return err
+			}
 		}
 		user = fresh
 		if err := s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionRegisteredWithIdP, Actor: Actor{IP: actor.IP, UserAgent: actor.UserAgent}, ActorLabel: "provider:" + p.Slug, Target: user,
@@ -354,7 +364,8 @@ func (s *Providers) matchOrRegister(ctx context.Context, actor Actor, p *models.
 
 func (s *Providers) insertIdentity(ctx context.Context, tx bun.IDB, actor Actor, user *models.User, p *models.IdentityProvider, prof oidc.Profile, via string) error {
 	now := s.svc.Now()
-	ident := &models.Identity{ProviderID: p.ID, UserID: user.ID, Subject: prof.Subject, Email: truncate(prof.Email, 254), CreatedAt: now, LastUsedAt: &now}
+	ident := &models.Identity{ProviderID: p.ID, UserID: user.ID, Subject: prof.Subject, Email: truncate(prof.Email, 254), EmailVerified: prof.EmailVerified && prof.Email != "",
+		CreatedAt: now, LastUsedAt: &now}
 	if _, err := tx.NewInsert().Model(ident).Exec(ctx); err != nil {
 		return err
 	}
@@ -370,7 +381,10 @@ var usernameJunk = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // prepareProviderUser builds (without storing) the account a provider
 // registration would create: no password, the provider's default role,
-// the email marked verified only when the provider said so.
+// the email marked verified only when the provider said so. An address
+// the provider did not verify is kept unverified and unvouched: it names
+// the account for nothing (uniqueness, password reset, notices, auto-link,
+// email sign-in) until confirmed through our own link.
 func (s *Providers) prepareProviderUser(ctx context.Context, p *models.IdentityProvider, prof oidc.Profile) (*models.User, error) {
 	base := prof.Username
 	if base == "" && prof.Email != "" {
@@ -401,7 +415,8 @@ func (s *Providers) prepareProviderUser(ctx context.Context, p *models.IdentityP
 		return r
 	}, prof.DisplayName)
 	display = truncate(strings.TrimSpace(display), maxDisplayName)
-	in := NewUser{Username: base, DisplayName: display, Email: email, Role: p.DefaultRole, EmailVerified: prof.EmailVerified && email != ""}
+	in := NewUser{Username: base, DisplayName: display, Email: email, Role: p.DefaultRole, EmailVerified: prof.EmailVerified && email != "",
+		EmailUnvouched: !prof.EmailVerified}
 	u, err := s.svc.prepareUser(ctx, in, false)
 	var pe *problem.Error
 	if errors.As(err, &pe) {

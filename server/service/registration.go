@@ -25,6 +25,9 @@ const (
 	ActionPasswordResetByMail = "auth.password_reset"
 	ActionEmailChangeAsked    = "account.email_change_requested"
 	ActionEmailChanged        = "account.email_changed"
+	// ActionEmailReleased: an account lost an address it held unverified,
+	// because another account proved it.
+	ActionEmailReleased = "account.email_released"
 )
 
 // Token lifetimes.
@@ -34,6 +37,11 @@ const (
 	// mailInterval is the least time between two emails of one purpose to
 	// one account.
 	mailInterval = time.Minute
+	// existingNoticeInterval is the least time between two "someone tried
+	// to register with your email" notices to one address.
+	existingNoticeInterval = time.Hour
+	// securityPagePath is the account page linked from security notices.
+	securityPagePath = "/account/security"
 )
 
 // ErrInvalidToken is the one answer for a wrong, used, expired or voided link.
@@ -91,6 +99,10 @@ type RegisterInput struct {
 // ErrRegistrationClosed refuses registration when it is off.
 var ErrRegistrationClosed = problem.New(problem.Forbidden, "registration_closed", "Registration is closed.")
 
+// ErrRegistrationNoSignin refuses registration while no password sign-in
+// method is on: the new account could never sign in.
+var ErrRegistrationNoSignin = problem.New(problem.Forbidden, "registration_closed", "Registration is closed: no password sign-in method is on, so a new account could not sign in.")
+
 // Register creates an account (pending until verified when verification
 // is on). An email that already has an account gets the same answer, and
 // its owner an email saying so.
@@ -101,6 +113,14 @@ func (f *Flows) Register(ctx context.Context, actor Actor, in RegisterInput) (bo
 	}
 	if !reg.EmailRegistrationEnabled {
 		return false, ErrRegistrationClosed
+	}
+	// Settings refuse this combination; a database that holds it anyway
+	// (written before the rule) gets a clear refusal rather than accounts
+	// that can never sign in.
+	if signin, err := f.svc.Settings.Signin(ctx); err != nil {
+		return false, err
+	} else if !signin.UsernameEnabled && !signin.EmailEnabled {
+		return false, ErrRegistrationNoSignin
 	}
 	if err := f.checkTurnstile(ctx, actor, in.TurnstileToken); err != nil {
 		return false, err
@@ -119,7 +139,10 @@ func (f *Flows) Register(ctx context.Context, actor Actor, in RegisterInput) (bo
 	if reg.RequireEmailVerification {
 		status = models.StatusPending
 	}
-	nu := NewUser{Username: in.Username, Email: email, Password: in.Password, DisplayName: in.DisplayName, Language: in.Language, Role: models.RoleUser, Status: status}
+	// With verification on, the address counts for nothing until its link
+	// is followed; with it off, the operator accepts it as given.
+	nu := NewUser{Username: in.Username, Email: email, Password: in.Password, DisplayName: in.DisplayName, Language: in.Language, Role: models.RoleUser, Status: status,
+		EmailUnvouched: reg.RequireEmailVerification}
 	policy, err := f.svc.Settings.PasswordPolicy(ctx)
 	if err != nil {
 		return false, err
@@ -138,7 +161,11 @@ func (f *Flows) Register(ctx context.Context, actor Actor, in RegisterInput) (bo
 		if _, err := f.svc.Hasher.Hash(ctx, in.Password); err != nil {
 			return false, hasherErr(err)
 		}
-		f.send(mail.KindExisting, existing, email, f.svc.BaseURL+"/forgot-password", resetTokenTTL)
+		if due, err := f.existingNoticeDue(ctx, email); err != nil {
+			return false, err
+		} else if due {
+			f.send(mail.KindExisting, existing, email, f.svc.BaseURL+"/forgot-password", resetTokenTTL)
+		}
 		return reg.RequireEmailVerification, nil
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return false, err
@@ -177,6 +204,38 @@ func (f *Flows) Register(ctx context.Context, actor Actor, in RegisterInput) (bo
 }
 
 var errEmailRace = errors.New("email registered concurrently")
+
+// existingNoticeDue claims the hourly "someone tried to register" notice
+// of an address: true at most once an hour per address, kept in the
+// database so that restarts and several instances agree.
+func (f *Flows) existingNoticeDue(ctx context.Context, email string) (bool, error) {
+	now := f.svc.Now()
+	res, err := f.svc.DB.ExecContext(ctx, `INSERT INTO registration_notices (email_lower, sent_at) VALUES (?, ?)
+ON CONFLICT (email_lower) DO UPDATE SET sent_at = excluded.sent_at WHERE registration_notices.sent_at <= ?`,
+		models.NormalizeEmail(email), now, now.Add(-existingNoticeInterval))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// releaseEmail is the other half of proving an address: every other
+// account that holds it unverified loses it, each audited.
+func (s *Services) releaseEmail(ctx context.Context, tx bun.IDB, actor Actor, winner *models.User, email string) error {
+	released, err := models.ReleaseEmail(ctx, tx, email, winner.ID, s.Now())
+	if err != nil {
+		return err
+	}
+	for i := range released {
+		r := &released[i]
+		if err := s.Audit.Write(ctx, tx, AuditEntry{Action: ActionEmailReleased, Actor: actor, Target: r,
+			Details: map[string]any{"email": derefString(r.Email), "provedBy": winner.PublicID}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // checkEmailPolicy applies allowed domains and the plus-alias rule.
 func checkEmailPolicy(f problem.Fields, reg RegistrationSettings, email string) {
@@ -261,9 +320,19 @@ func (f *Flows) consumeToken(ctx context.Context, tx bun.IDB, token string, purp
 	return &rows[0], nil
 }
 
-// VerifyEmail confirms a registration or an email change.
+// ErrEmailProvedElsewhere refuses a confirmation of an address that another
+// account proved in the meantime.
+var ErrEmailProvedElsewhere = problem.New(problem.Conflict, "email_taken", "Another account uses this address now.")
+
+// VerifyEmail confirms a registration or an email change. Whoever proves
+// an address takes it: other accounts that hold it unverified lose it.
+// A confirmed change is told to the old address.
 func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (string, error) {
-	var email string
+	var (
+		email   string
+		notify  *models.User
+		oldAddr string
+	)
 	err := f.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		t, err := f.consumeToken(ctx, tx, token, TokenVerify, TokenEmailChange)
 		if err != nil {
@@ -275,60 +344,117 @@ func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (str
 		}
 		now := f.svc.Now()
 		email = t.Email
+		self := Actor{User: u, IP: actor.IP, UserAgent: actor.UserAgent}
 		switch t.Purpose {
 		case TokenVerify:
 			// A suspended or deactivated account is not woken up by an old link.
 			if (u.Status != models.StatusPending && u.Status != models.StatusActive) || models.NormalizeEmail(derefString(u.Email)) != models.NormalizeEmail(t.Email) {
 				return ErrInvalidToken
 			}
-			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("email_verified_at = ?", now).Set("status = ?", models.StatusActive).Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
+			if taken, err := models.EmailVerifiedElsewhere(ctx, tx, t.Email, u.ID); err != nil {
+				return err
+			} else if taken {
+				return ErrEmailProvedElsewhere
+			}
+			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("email_verified_at = ?", now).Set("email_vouched = ?", true).Set("status = ?", models.StatusActive).Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
 				return err
 			}
-			return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionEmailVerified, Actor: Actor{User: u, IP: actor.IP, UserAgent: actor.UserAgent}, Target: u, Details: map[string]any{"email": t.Email, "statusBefore": u.Status}})
+			if err := f.svc.releaseEmail(ctx, tx, self, u, t.Email); err != nil {
+				return err
+			}
+			return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionEmailVerified, Actor: self, Target: u, Details: map[string]any{"email": t.Email, "statusBefore": u.Status}})
 		default: // email change
 			if u.Status != models.StatusActive {
 				return ErrInvalidToken
 			}
-			if taken, err := models.EmailTaken(ctx, tx, t.Email, u.ID); err != nil {
+			if taken, err := models.EmailVerifiedElsewhere(ctx, tx, t.Email, u.ID); err != nil {
 				return err
 			} else if taken {
-				return (&problem.Error{Kind: problem.Conflict, Code: "email_taken", Message: "Another account uses this address now."})
+				return ErrEmailProvedElsewhere
 			}
 			old := u.Email
 			u.SetEmail(t.Email)
-			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("email = ?", u.Email).Set("email_lower = ?", u.EmailLower).Set("email_verified_at = ?", now).Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
+			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("email = ?", u.Email).Set("email_lower = ?", u.EmailLower).Set("email_verified_at = ?", now).Set("email_vouched = ?", true).Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
 				return err
 			}
-			return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionEmailChanged, Actor: Actor{User: u, IP: actor.IP, UserAgent: actor.UserAgent}, Target: u, Details: map[string]any{"before": old, "after": t.Email}})
+			if err := f.svc.releaseEmail(ctx, tx, self, u, t.Email); err != nil {
+				return err
+			}
+			if old != nil && models.NormalizeEmail(*old) != models.NormalizeEmail(t.Email) {
+				notify, oldAddr = u, *old
+			}
+			return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionEmailChanged, Actor: self, Target: u, Details: map[string]any{"before": old, "after": t.Email}})
 		}
 	})
+	if err == nil && notify != nil {
+		f.sendNotice(mail.KindEmailChanged, notify, oldAddr, mail.Data{Name: notify.DisplayName, Link: f.svc.BaseURL + securityPagePath, NewAddress: email})
+	}
 	return email, err
 }
 
-// ResendVerification mails a new verification link to a pending account.
-func (f *Flows) ResendVerification(ctx context.Context, email string) error {
-	u, err := models.UserByEmail(ctx, f.svc.DB, strings.TrimSpace(email))
-	if errors.Is(err, models.ErrNotFound) || (err == nil && u.Status != models.StatusPending) {
-		return nil
-	} else if err != nil {
-		return err
+func (f *Flows) sendNotice(kind mail.Kind, u *models.User, to string, d mail.Data) {
+	msg, err := mail.Render(kind, u.Language, to, d)
+	if err != nil {
+		f.svc.Log.Error("render email", "err", err)
+		return
 	}
-	var token string
-	err = f.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		token, err = f.issueToken(ctx, tx, u, TokenVerify, derefString(u.Email), verifyTokenTTL)
-		return err
-	})
-	if err == nil && token != "" {
-		f.send(mail.KindVerify, u, derefString(u.Email), f.link("/verify-email", token), verifyTokenTTL)
-	}
-	return err
+	f.svc.Mailer.Enqueue(msg)
 }
 
-// ForgotPassword mails a reset link to an active account with that email.
-// Every address gets the same answer.
+// ResendVerification mails a new verification link to the pending
+// accounts holding an address. It answers at once, whatever the address:
+// the look-up and the email happen afterwards, in the background, so the
+// answer's timing tells nothing.
+func (f *Flows) ResendVerification(ctx context.Context, email string) error {
+	email = strings.TrimSpace(email)
+	f.svc.Background.Go(ctx, "resend-verification", func(ctx context.Context) error {
+		return f.resendVerification(ctx, email)
+	})
+	return nil
+}
+
+func (f *Flows) resendVerification(ctx context.Context, email string) error {
+	// Several registrations may wait on one address; each gets its link
+	// (issueToken holds each to one email a minute).
+	holders, err := models.UsersHoldingEmail(ctx, f.svc.DB, email, 5)
+	if err != nil {
+		return err
+	}
+	for i := range holders {
+		u := &holders[i]
+		if u.Status != models.StatusPending || u.EmailVerifiedAt != nil {
+			continue
+		}
+		var token string
+		err = f.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			token, err = f.issueToken(ctx, tx, u, TokenVerify, derefString(u.Email), verifyTokenTTL)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if token != "" {
+			f.send(mail.KindVerify, u, derefString(u.Email), f.link("/verify-email", token), verifyTokenTTL)
+		}
+	}
+	return nil
+}
+
+// ForgotPassword mails a reset link to the active account an address names
+// (see models.UserByEmail: an address nobody proved or vouched for names
+// nobody). Every address gets the same answer at once; the look-up and
+// the email happen afterwards, in the background.
 func (f *Flows) ForgotPassword(ctx context.Context, actor Actor, email string) error {
-	u, err := models.UserByEmail(ctx, f.svc.DB, strings.TrimSpace(email))
+	email = strings.TrimSpace(email)
+	f.svc.Background.Go(ctx, "forgot-password", func(ctx context.Context) error {
+		return f.forgotPassword(ctx, actor, email)
+	})
+	return nil
+}
+
+func (f *Flows) forgotPassword(ctx context.Context, actor Actor, email string) error {
+	u, err := models.UserByEmail(ctx, f.svc.DB, email)
 	if errors.Is(err, models.ErrNotFound) || (err == nil && u.Status != models.StatusActive) {
 		return nil
 	} else if err != nil {
@@ -394,8 +520,65 @@ func (f *Flows) ResetPassword(ctx context.Context, actor Actor, token, password 
 		if _, err := tx.NewDelete().Model((*models.OneTimeToken)(nil)).Where("user_id = ?", u.ID).Where("purpose = ?", TokenReset).Exec(ctx); err != nil {
 			return err
 		}
-		return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionPasswordResetByMail, Actor: actor, Target: u})
+		details, err := f.afterMailedReset(ctx, tx, actor, u, t.Email)
+		if err != nil {
+			return err
+		}
+		return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionPasswordResetByMail, Actor: actor, Target: u, Details: details})
 	})
+}
+
+// ResetUnlinkReason is the reason on the identity_unlinked rows a reset by
+// email writes.
+const ResetUnlinkReason = "password reset by email: linked without a verified email"
+
+// afterMailedReset finishes a reset through an emailed link. Following the
+// link proves the mailbox, so the address becomes verified (unless another
+// account proved it meanwhile) and other unverified holders lose it. The
+// one who now holds the password holds the account: provider identities
+// linked without a verified email (perhaps by someone who planted this
+// address) are removed, each audited.
+func (f *Flows) afterMailedReset(ctx context.Context, tx bun.IDB, actor Actor, u *models.User, mailedTo string) (map[string]any, error) {
+	now := f.svc.Now()
+	details := map[string]any{}
+	if u.Email != nil && models.NormalizeEmail(*u.Email) == models.NormalizeEmail(mailedTo) && u.EmailVerifiedAt == nil {
+		taken, err := models.EmailVerifiedElsewhere(ctx, tx, mailedTo, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !taken {
+			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("email_verified_at = ?", now).Set("email_vouched = ?", true).Where("id = ?", u.ID).Exec(ctx); err != nil {
+				return nil, err
+			}
+			if err := f.svc.releaseEmail(ctx, tx, actor, u, mailedTo); err != nil {
+				return nil, err
+			}
+			details["emailVerified"] = mailedTo
+		}
+	}
+	var idents []models.Identity
+	if err := tx.NewSelect().Model(&idents).Relation("Provider").Where("uid.user_id = ?", u.ID).Where("uid.email_verified = ?", false).Scan(ctx); err != nil {
+		return nil, err
+	}
+	removed := []string{}
+	for _, ident := range idents {
+		if _, err := tx.NewDelete().Model((*models.Identity)(nil)).Where("id = ?", ident.ID).Exec(ctx); err != nil {
+			return nil, err
+		}
+		slug := ""
+		if ident.Provider != nil {
+			slug = ident.Provider.Slug
+		}
+		removed = append(removed, slug)
+		if err := f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionIdentityUnlinked, Actor: actor, Target: u, Reason: ResetUnlinkReason,
+			Details: map[string]any{"provider": slug, "subject": truncate(ident.Subject, 100), "emailVerified": false}}); err != nil {
+			return nil, err
+		}
+	}
+	if len(removed) > 0 {
+		details["unlinkedProviders"] = removed
+	}
+	return details, nil
 }
 
 // RequestEmailChange mails a confirmation link to the new address; the
@@ -405,6 +588,15 @@ func (f *Flows) RequestEmailChange(ctx context.Context, actor Actor, email, pass
 	email = strings.TrimSpace(email)
 	fields := problem.Fields{}
 	validateEmail(fields, "email", email)
+	if len(fields) == 0 {
+		// The registration rules hold for a changed address too: allowed
+		// domains (and their subdomains) and plus aliases.
+		reg, err := f.svc.Settings.Registration(ctx)
+		if err != nil {
+			return err
+		}
+		checkEmailPolicy(fields, reg, email)
+	}
 	if err := fields.Err(); err != nil {
 		return err
 	}

@@ -204,6 +204,7 @@ func seedUser(rng *rand.Rand, seq int64, hash string, plans []int64, now time.Ti
 	case r < 10:
 		u.Status, u.StatusReason = models.StatusDeactivated, "synthetic: closed by user"
 	}
+	u.EmailVouched = u.Status != models.StatusPending
 	if u.Status != models.StatusPending && rng.IntN(100) < 85 {
 		verified := created.Add(time.Hour)
 		u.EmailVerifiedAt = &verified

@@ -46,6 +46,8 @@ type Services struct {
 	Plans    *Plans
 	// Providers manages identity providers and provider sign-in.
 	Providers *Providers
+	// Background runs the work of answers that must not wait for it.
+	Background *Background
 }
 
 // New wires the services together.
@@ -65,6 +67,7 @@ func New(d Deps) *Services {
 	s.Users = &Users{svc: s}
 	s.Flows = &Flows{svc: s}
 	s.Mailer = newMailer(s.Settings, d.Log)
+	s.Background = newBackground(d.Log, 2, 256)
 	s.Plans = &Plans{svc: s}
 	s.Providers = NewProviders(s, oidc.NewClient(d.Now))
 	return s
@@ -88,5 +91,8 @@ func errNotFound(what string) *problem.Error {
 	return problem.New(problem.NotFound, "not_found", what+" was not found.")
 }
 
-// Close stops background work (the mail queue).
-func (s *Services) Close() { s.Mailer.Close() }
+// Close stops background work (the jobs, then the mail queue).
+func (s *Services) Close() {
+	s.Background.Close()
+	s.Mailer.Close()
+}

@@ -26,6 +26,12 @@ type NewUser struct {
 	Status      string
 	// EmailVerified marks the email as verified at creation.
 	EmailVerified bool
+	// EmailUnvouched stores an unverified address that nobody vouched for
+	// (a provider did not verify it; a registration awaits confirmation):
+	// it names the account for nothing until confirmed by our own link.
+	// Otherwise an unverified address is vouched: an administrator, the
+	// shell, or registration without verification set it.
+	EmailUnvouched bool
 }
 
 // validate checks the fields that need no database and fills defaults.
@@ -95,6 +101,7 @@ func (s *Services) prepareUser(ctx context.Context, in NewUser, requirePassword 
 	if in.EmailVerified && u.Email != nil {
 		u.EmailVerifiedAt = &now
 	}
+	u.EmailVouched = u.Email != nil && !in.EmailUnvouched
 	if in.Password != "" {
 		hash, err := s.Hasher.Hash(ctx, in.Password)
 		if err != nil {
@@ -106,7 +113,8 @@ func (s *Services) prepareUser(ctx context.Context, in NewUser, requirePassword 
 }
 
 // insertUser checks uniqueness inside tx (reported as field errors) and
-// inserts the prepared account.
+// inserts the prepared account. An address that is neither verified nor
+// vouched takes no part in uniqueness.
 func insertUser(ctx context.Context, tx bun.IDB, u *models.User) error {
 	f := problem.Fields{}
 	if taken, err := models.UsernameTaken(ctx, tx, u.Username, 0); err != nil {
@@ -114,7 +122,7 @@ func insertUser(ctx context.Context, tx bun.IDB, u *models.User) error {
 	} else if taken {
 		f.Add("username", "is already taken")
 	}
-	if u.Email != nil {
+	if u.Email != nil && (u.EmailVerifiedAt != nil || u.EmailVouched) {
 		if taken, err := models.EmailTaken(ctx, tx, *u.Email, 0); err != nil {
 			return err
 		} else if taken {

@@ -34,6 +34,7 @@ import (
 	"gatehouse/server"
 	"gatehouse/server/api"
 	"gatehouse/server/config"
+	"gatehouse/server/mail"
 	"gatehouse/server/mail/mailsink"
 	"gatehouse/server/problem"
 	"gatehouse/server/security"
@@ -485,6 +486,38 @@ func (a *App) Mailbox() *mailsink.Sink {
 		a.T.Fatal(err)
 	}
 	return sink
+}
+
+// Drain waits until the background jobs scheduled so far (the work of
+// forgot-password and resend-verification, done after their answer) have
+// finished.
+func (a *App) Drain() { a.Svc.Background.Wait() }
+
+var flushSeq atomic.Int64
+
+// FlushMail drains the background jobs and then waits until every email
+// queued so far has reached sink (the mail queue is sent in order, so a
+// marker queued last arrives last). After it, a missing email is missing.
+func (a *App) FlushMail(sink *mailsink.Sink) {
+	a.T.Helper()
+	a.Drain()
+	to := fmt.Sprintf("flush-%d@gatehouse.test", flushSeq.Add(1))
+	a.Svc.Mailer.Enqueue(mail.Message{To: to, Subject: "flush marker", Text: "flush"})
+	WaitMail(a.T, sink, to, "flush marker")
+}
+
+// MailsTo lists the emails sink received for an address whose subject
+// contains subject.
+func MailsTo(sink *mailsink.Sink, to, subject string) []mailsink.Message {
+	var out []mailsink.Message
+	for _, m := range sink.Messages() {
+		for _, r := range m.To {
+			if strings.EqualFold(r, to) && strings.Contains(m.Subject, subject) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
 }
 
 // SetRegistration changes the registration settings group.
