@@ -51,6 +51,9 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	me.DELETE("/identities/:id", h.UnlinkIdentity)
 
 	admin := a.Group("/admin", mw.RequireAdmin(), mw.PasswordChangeGate())
+	// Identity providers decide who may enter which account: administrators
+	// read them, only super administrators change them.
+	super := mw.RequireSuperAdmin("Only a super administrator may add, change, order, discover or delete identity providers; administrators may read them.")
 	admin.GET("/users", h.ListUsers)
 	admin.POST("/users", h.CreateUser)
 	admin.GET("/users/export.csv", h.ExportUsers)
@@ -77,10 +80,10 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	admin.PUT("/settings/:group", h.PutSettings)
 	admin.POST("/settings/email/test", h.SendTestEmail)
 	admin.GET("/identity-providers", h.ListProviders)
-	admin.POST("/identity-providers", h.CreateProvider)
-	admin.POST("/identity-providers/order", h.ReorderProviders)
-	admin.POST("/identity-providers/discover", h.DiscoverProvider)
+	admin.POST("/identity-providers", super, h.CreateProvider)
+	admin.POST("/identity-providers/order", super, h.ReorderProviders)
+	admin.POST("/identity-providers/discover", super, h.DiscoverProvider)
 	admin.GET("/identity-providers/:id", h.GetProvider)
-	admin.PATCH("/identity-providers/:id", h.UpdateProvider)
-	admin.DELETE("/identity-providers/:id", h.DeleteProvider)
+	admin.PATCH("/identity-providers/:id", super, h.UpdateProvider)
+	admin.DELETE("/identity-providers/:id", super, h.DeleteProvider)
 }

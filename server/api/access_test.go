@@ -43,6 +43,11 @@ func adminOnly(ok int) map[role]int {
 	return map[role]int{anonymous: 401, member: 403, admin: ok, superAdmin: ok, suspendedAdmin: 401}
 }
 
+// superOnly refuses administrators too (403): super-administrator actions.
+func superOnly(ok int) map[role]int {
+	return map[role]int{anonymous: 401, member: 403, admin: 403, superAdmin: ok, suspendedAdmin: 401}
+}
+
 // accessTable is the expected answer of every foundation route for every
 // role. Routes not listed here are still walked with the rules of their
 // prefix (see TestAccessWalk).
@@ -69,6 +74,14 @@ var accessTable = map[string]struct {
 	"GET /api/admin/settings/:group":      {nil, adminOnly(200)},
 	"PUT /api/admin/settings/:group":      {map[string]any{}, adminOnly(-1)},
 	"POST /api/admin/settings/email/test": {map[string]any{}, adminOnly(-1)},
+	// Identity providers: administrators read, super administrators change.
+	"GET /api/admin/identity-providers":           {nil, adminOnly(200)},
+	"GET /api/admin/identity-providers/:id":       {nil, adminOnly(404)},
+	"POST /api/admin/identity-providers":          {map[string]any{}, superOnly(422)},
+	"POST /api/admin/identity-providers/order":    {map[string]any{"ids": []int64{}}, superOnly(-1)},
+	"POST /api/admin/identity-providers/discover": {map[string]any{"issuerUrl": "ftp://x"}, superOnly(422)},
+	"PATCH /api/admin/identity-providers/:id":     {map[string]any{}, superOnly(404)},
+	"DELETE /api/admin/identity-providers/:id":    {nil, superOnly(404)},
 }
 
 // TestAccessWalk signs in every role and sends every route of the router.

@@ -551,7 +551,8 @@ func TestProviderAdminAPI(t *testing.T) {
 	admin := app.LoginAs(app.Admin("adam"))
 	expectError(t, admin.POST("/api/admin/identity-providers", with("x1", "defaultRole", "admin")), 403, "super_admin_required")
 	expectError(t, admin.PATCH("/api/admin/identity-providers/"+itoa(w.id), map[string]any{"defaultRole": "admin"}), 403, "super_admin_required")
-	admin.PATCH("/api/admin/identity-providers/"+itoa(w.id), map[string]any{"name": "Mock Renamed"}).Expect(200)
+	expectError(t, admin.PATCH("/api/admin/identity-providers/"+itoa(w.id), map[string]any{"name": "Mock Renamed"}), 403, "super_admin_required")
+	w.rc.PATCH("/api/admin/identity-providers/"+itoa(w.id), map[string]any{"name": "Mock Renamed"}).Expect(200)
 	app.Client().GET("/api/admin/identity-providers").Expect(401)
 	app.LoginAs(app.Member("moe")).GET("/api/admin/identity-providers").Expect(403)
 

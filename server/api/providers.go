@@ -247,7 +247,7 @@ func (h *Handler) DiscoverProvider(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
-	ep, err := h.Svc.Providers.Discover(c.Request.Context(), req.IssuerURL)
+	ep, err := h.Svc.Providers.Discover(c.Request.Context(), middleware.ActorOf(c), req.IssuerURL)
 	if err != nil {
 		httpx.Render(c, err)
 		return

@@ -208,6 +208,26 @@ func RequireAdmin() gin.HandlerFunc {
 	}
 }
 
+// RequireSuperAdmin refuses callers below the super-administrator role
+// with 403 super_admin_required and message (401 when anonymous). The
+// service checks the same rule again; this keeps refused requests (and
+// their outbound calls) from reaching it.
+func RequireSuperAdmin(message string) gin.HandlerFunc {
+	refused := problem.New(problem.Forbidden, "super_admin_required", message)
+	return func(c *gin.Context) {
+		u := ActorOf(c).User
+		if u == nil {
+			httpx.Render(c, httpx.ErrUnauthenticated)
+			return
+		}
+		if u.Role != models.RoleSuperAdmin {
+			httpx.Render(c, refused)
+			return
+		}
+		c.Next()
+	}
+}
+
 // PasswordChangeGate blocks an account that must choose a new password
 // (after an admin reset) from everything but reading itself, changing the
 // password and signing out.

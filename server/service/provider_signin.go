@@ -308,6 +308,13 @@ func (s *Providers) matchOrRegister(ctx context.Context, actor Actor, p *models.
 			}
 			if err == nil && u.EmailVerifiedAt != nil {
 				user = u
+				// An email is not enough to open an administrator's account:
+				// whoever controls a provider (or its mail) would hold the
+				// console. Privileged accounts link from their account page.
+				if models.IsAdminRole(u.Role) {
+					refusal = flowErr("privileged_account_link", "An administrator's account is never linked by email. Sign in to that account and link "+p.Name+" from your account page.")
+					return nil
+				}
 				if !p.LoginEnabled {
 					refusal = flowErr("login_disabled", "Sign-in with "+p.Name+" is turned off for existing accounts.")
 					return nil
@@ -374,7 +381,7 @@ func (s *Providers) insertIdentity(ctx context.Context, tx bun.IDB, actor Actor,
 		a = Actor{User: user, IP: actor.IP, UserAgent: actor.UserAgent}
 	}
 	return s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionIdentityLinked, Actor: a, Target: user,
-		Details: map[string]any{"provider": p.Slug, "subject": truncate(prof.Subject, 100), "via": via}})
+		Details: map[string]any{"provider": p.Slug, "providerName": p.Name, "subject": truncate(prof.Subject, 100), "via": via}})
 }
 
 var usernameJunk = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

@@ -138,11 +138,26 @@ func (s *Providers) Get(ctx context.Context, id int64) (*ProviderDetail, error) 
 	return s.detail(ctx, s.svc.DB, p)
 }
 
+// errProviderSuperAdmin refuses a provider change by anyone but a super
+// administrator: a provider decides who enters which account, so whoever
+// configures one could enter any account it can reach.
+var errProviderSuperAdmin = problem.New(problem.Forbidden, "super_admin_required", "Only a super administrator may add, change, order, discover or delete identity providers; administrators may read them.")
+
+func requireSuperAdmin(actor Actor) error {
+	if actor.User == nil || actor.User.Role != models.RoleSuperAdmin {
+		return errProviderSuperAdmin
+	}
+	return nil
+}
+
 // errAdminDefaultRole refuses the admin default role to non-super administrators.
 var errAdminDefaultRole = problem.New(problem.Forbidden, "super_admin_required", "Only a super administrator may make new accounts from a provider administrators.").WithField("defaultRole", "only a super administrator may choose admin")
 
 // Create adds a provider.
 func (s *Providers) Create(ctx context.Context, actor Actor, in ProviderInput) (*ProviderDetail, error) {
+	if err := requireSuperAdmin(actor); err != nil {
+		return nil, err
+	}
 	now := s.svc.Now()
 	p := &models.IdentityProvider{Type: models.ProviderOIDC, LoginEnabled: true, DefaultRole: models.RoleUser, CreatedAt: now, UpdatedAt: now}
 	if in.Type != nil {
@@ -195,6 +210,9 @@ func (s *Providers) Create(ctx context.Context, actor Actor, in ProviderInput) (
 // Update changes a provider. Turning login off (or any change) is refused
 // when afterwards no active administrator could sign in.
 func (s *Providers) Update(ctx context.Context, actor Actor, id int64, in ProviderInput) (*ProviderDetail, error) {
+	if err := requireSuperAdmin(actor); err != nil {
+		return nil, err
+	}
 	var out *ProviderDetail
 	err := s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		p, err := providerInTx(ctx, tx, id)
@@ -212,10 +230,17 @@ func (s *Providers) Update(ctx context.Context, actor Actor, id int64, in Provid
 		if p.DefaultRole == models.RoleAdmin && before.DefaultRole != models.RoleAdmin && actor.User.Role != models.RoleSuperAdmin {
 			return errAdminDefaultRole
 		}
+		// A stored secret never follows a moved destination: whoever moves
+		// an endpoint must enter the secret again (or send none).
+		secretCleared := false
+		if in.ClientSecret == nil && p.ClientSecretSealed != "" && destinationMoved(&before, p) {
+			p.ClientSecretSealed = ""
+			secretCleared = true
+		}
 		if err := slugFree(ctx, tx, p.Slug, p.ID); err != nil {
 			return err
 		}
-		adminsBefore, err := s.adminPaths(ctx, tx)
+		guard, err := s.guardWaysIn(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -223,17 +248,28 @@ func (s *Providers) Update(ctx context.Context, actor Actor, id int64, in Provid
 		if _, err := tx.NewUpdate().Model(p).WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		if err := s.guardAdmins(ctx, tx, adminsBefore); err != nil {
+		if err := guard(); err != nil {
 			return err
 		}
-		if err := s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionProviderUpdated, Actor: actor, Object: providerObject(p), Details: map[string]any{
-			"before": providerAudit(&before), "after": providerAudit(p)}}); err != nil {
+		d := map[string]any{"before": providerAudit(&before), "after": providerAudit(p)}
+		if secretCleared {
+			d["clientSecretCleared"] = true
+		}
+		if err := s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionProviderUpdated, Actor: actor, Object: providerObject(p), Details: d}); err != nil {
 			return err
 		}
 		out, err = s.detail(ctx, tx, p)
 		return err
 	})
 	return out, err
+}
+
+// destinationMoved reports whether a change points the provider anywhere
+// else: any URL the flows talk to or trust (issuer, authorization, token,
+// userinfo, JWKS).
+func destinationMoved(before, after *models.IdentityProvider) bool {
+	return before.IssuerURL != after.IssuerURL || before.AuthorizationURL != after.AuthorizationURL ||
+		before.TokenURL != after.TokenURL || before.UserinfoURL != after.UserinfoURL || before.JWKSURL != after.JWKSURL
 }
 
 // adminPaths counts the administrators who can sign in now.
@@ -258,6 +294,31 @@ func (s *Providers) guardAdmins(ctx context.Context, tx bun.IDB, before int64) e
 		return ErrNoAdminPath
 	}
 	return nil
+}
+
+// guardWaysIn takes, before a provider change written in tx, what the
+// change must not take away, and returns the check to run after it: some
+// administrator can still sign in (when one could before), and every
+// active super administrator who could sign in still can.
+func (s *Providers) guardWaysIn(ctx context.Context, tx bun.IDB) (func() error, error) {
+	signin, _, err := getGroup[SigninSettings](ctx, s.svc.Settings, tx, GroupSignin, false)
+	if err != nil {
+		return nil, err
+	}
+	adminsBefore, err := s.adminPaths(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	superBefore, err := SuperAdminsWithoutWayIn(ctx, tx, signin)
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		if err := s.guardAdmins(ctx, tx, adminsBefore); err != nil {
+			return err
+		}
+		return GuardSuperAdminsWayIn(ctx, tx, signin, superBefore)
+	}, nil
 }
 
 // DependentAccount is an account that can sign in only through one provider.
@@ -315,6 +376,9 @@ func (s *Providers) Impact(ctx context.Context, id int64) (*ProviderImpact, erro
 // with the impact report instead; it never leaves the platform without an
 // administrator able to sign in.
 func (s *Providers) Delete(ctx context.Context, actor Actor, id int64, confirm bool) error {
+	if err := requireSuperAdmin(actor); err != nil {
+		return err
+	}
 	return s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		p, err := providerInTx(ctx, tx, id)
 		if err != nil {
@@ -324,14 +388,14 @@ func (s *Providers) Delete(ctx context.Context, actor Actor, id int64, confirm b
 		if err != nil {
 			return err
 		}
-		adminsBefore, err := s.adminPaths(ctx, tx)
+		guard, err := s.guardWaysIn(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model(p).WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		if err := s.guardAdmins(ctx, tx, adminsBefore); err != nil {
+		if err := guard(); err != nil {
 			return err
 		}
 		if impact.LinkedAccounts > 0 && !confirm {
@@ -346,6 +410,9 @@ func (s *Providers) Delete(ctx context.Context, actor Actor, id int64, confirm b
 
 // Reorder sets the display order: ids must name every provider once.
 func (s *Providers) Reorder(ctx context.Context, actor Actor, ids []int64) ([]ProviderDetail, error) {
+	if err := requireSuperAdmin(actor); err != nil {
+		return nil, err
+	}
 	err := s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		list, err := models.Providers(ctx, tx)
 		if err != nil {
@@ -393,7 +460,10 @@ func (s *Providers) Reorder(ctx context.Context, actor Actor, ids []int64) ([]Pr
 
 // Discover fetches an issuer's discovery document. Failures come back in
 // words, as a field error on issuerUrl.
-func (s *Providers) Discover(ctx context.Context, issuer string) (*oidc.Endpoints, error) {
+func (s *Providers) Discover(ctx context.Context, actor Actor, issuer string) (*oidc.Endpoints, error) {
+	if err := requireSuperAdmin(actor); err != nil {
+		return nil, err
+	}
 	f := problem.Fields{}
 	issuer = strings.TrimSpace(issuer)
 	validateProviderURL(f, "issuerUrl", issuer, true)

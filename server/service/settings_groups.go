@@ -288,6 +288,9 @@ func (s *Settings) Update(ctx context.Context, actor Actor, audit *Audit, ch Set
 		if ch.Version != version {
 			return problem.New(problem.Conflict, "stale_version", "These settings were changed by someone else since you loaded them; reload and try again.")
 		}
+		if err := s.checkRole(ctx, tx, actor, ch); err != nil {
+			return err
+		}
 		next, err := s.validateChange(ctx, tx, ch)
 		if err != nil {
 			return err
@@ -299,9 +302,11 @@ func (s *Settings) Update(ctx context.Context, actor Actor, audit *Audit, ch Set
 		if err != nil {
 			return err
 		}
-		if err := audit.Write(ctx, tx, AuditEntry{Action: "settings.updated", Actor: actor, Details: map[string]any{
-			"group": ch.Group, "before": maskSecrets(before), "after": maskSecrets(after),
-		}}); err != nil {
+		d := map[string]any{"group": ch.Group, "before": maskSecrets(before), "after": maskSecrets(after)}
+		if ch.Group == GroupEmail && ch.Email.Password == nil && d["before"].(map[string]any)["passwordSet"] == true && d["after"].(map[string]any)["passwordSet"] == false {
+			d["passwordCleared"] = true
+		}
+		if err := audit.Write(ctx, tx, AuditEntry{Action: "settings.updated", Actor: actor, Details: d}); err != nil {
 			return err
 		}
 		out, err = s.view(ctx, tx, ch.Group)
@@ -309,6 +314,27 @@ func (s *Settings) Update(ctx context.Context, actor Actor, audit *Audit, ch Set
 	})
 	s.Invalidate(ch.Group)
 	return out, err
+}
+
+// errThirdPartySuperAdmin refuses turning third-party sign-in on to a
+// plain administrator: it opens the accounts to the configured providers.
+var errThirdPartySuperAdmin = problem.New(problem.Forbidden, "super_admin_required", "Only a super administrator may turn third-party sign-in on.").WithField("thirdPartyEnabled", "only a super administrator may turn this on")
+
+// checkRole holds the settings changes reserved to super administrators.
+func (s *Settings) checkRole(ctx context.Context, tx bun.IDB, actor Actor, ch SettingsChange) error {
+	if actor.User != nil && actor.User.Role == models.RoleSuperAdmin {
+		return nil
+	}
+	if ch.Group == GroupSignin && ch.Signin != nil && ch.Signin.ThirdPartyEnabled {
+		cur, _, err := getGroup[SigninSettings](ctx, s, tx, GroupSignin, false)
+		if err != nil {
+			return err
+		}
+		if !cur.ThirdPartyEnabled {
+			return errThirdPartySuperAdmin
+		}
+	}
+	return nil
 }
 
 func (s *Settings) validateChange(ctx context.Context, tx bun.IDB, ch SettingsChange) (any, error) {
@@ -369,6 +395,11 @@ func (s *Settings) validateChange(ctx context.Context, tx bun.IDB, ch SettingsCh
 			f.Add("username", "must be at most 254 characters")
 		}
 		v.PasswordSealed = cur.PasswordSealed
+		if ch.Email.Password == nil && smtpMoved(cur, v) {
+			// The stored password never follows a moved server: it would
+			// sign in to whatever listens at the new address.
+			v.PasswordSealed = ""
+		}
 		if p := ch.Email.Password; p != nil {
 			if *p == "" {
 				v.PasswordSealed = ""
@@ -470,6 +501,12 @@ func (s *Settings) validateChange(ctx context.Context, tx bun.IDB, ch SettingsCh
 		return v, f.Err()
 	}
 	return nil, errors.New("unknown settings group " + ch.Group)
+}
+
+// smtpMoved reports whether a change points mail at another server or
+// connection: host, port or TLS mode.
+func smtpMoved(before, after EmailSettings) bool {
+	return before.Host != after.Host || before.Port != after.Port || before.TLSMode != after.TLSMode
 }
 
 // maskSecrets turns a stored group into audit details without secrets.

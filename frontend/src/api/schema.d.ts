@@ -259,8 +259,11 @@ export interface paths {
          * Replace one settings group; send the version you read (409 when stale)
          * @description The body is the whole group plus `version`. Write-only secrets (`password` of email,
          *     `secret` of human-verification) keep their stored value when omitted or null and are
-         *     cleared by "". Read-only fields of the GET answer (`passwordSet`, `secretSet`,
-         *     `adminSignInPaths`) may be sent back and are ignored.
+         *     cleared by "". Changing the SMTP destination (host, port or tlsMode) clears the stored
+         *     password unless the same request sends a new one (the answer then says passwordSet
+         *     false). Read-only fields of the GET answer (`passwordSet`, `secretSet`,
+         *     `adminSignInPaths`) may be sent back and are ignored. Turning thirdPartyEnabled of
+         *     signin on is for super administrators only (403 super_admin_required).
          */
         put: operations["putSettings"];
         post?: never;
@@ -902,7 +905,7 @@ export interface paths {
         /** Every identity provider in display order */
         get: operations["listIdentityProviders"];
         put?: never;
-        /** Add an identity provider (only a super administrator may set defaultRole admin) */
+        /** Add an identity provider (super administrators only) */
         post: operations["createIdentityProvider"];
         delete?: never;
         options?: never;
@@ -919,7 +922,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set the display order (every provider ID once) */
+        /** Set the display order (every provider ID once; super administrators only) */
         post: operations["reorderIdentityProviders"];
         delete?: never;
         options?: never;
@@ -936,7 +939,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Fetch an issuer's OpenID discovery document and answer its endpoints */
+        /**
+         * Fetch an issuer's OpenID discovery document and answer its endpoints (super administrators only)
+         * @description Audited (identity_provider.discovered). A failure is 422 discovery_failed with a fixed
+         *     message per error.reason; redirects to another origin are not followed.
+         */
         post: operations["discoverIdentityProvider"];
         delete?: never;
         options?: never;
@@ -959,14 +966,24 @@ export interface paths {
         post?: never;
         /**
          * Delete a provider and unlink its identities
-         * @description With linked accounts and without confirm=true, answers 409 provider_in_use whose
+         * @description Super administrators only (403 super_admin_required for administrators).
+         *     With linked accounts and without confirm=true, answers 409 provider_in_use whose
          *     error carries `impact` (ProviderImpact). Refused with 409 would_lock_out_admins
-         *     when afterwards no active administrator could sign in.
+         *     when afterwards no active administrator could sign in, and with 409
+         *     would_cut_off_super_admins (error.accounts) when it is an active super
+         *     administrator's only way in.
          */
         delete: operations["deleteIdentityProvider"];
         options?: never;
         head?: never;
-        /** Change an identity provider (clientSecret "" clears it; absent keeps it) */
+        /**
+         * Change an identity provider (super administrators only)
+         * @description clientSecret "" clears the stored secret; absent keeps it, except that changing any
+         *     destination (issuerUrl, authorizationUrl, tokenUrl, userinfoUrl, jwksUrl) clears it
+         *     unless the same request sends a new one (the answer then says clientSecretSet false).
+         *     Refused with 409 would_lock_out_admins or would_cut_off_super_admins (error.accounts)
+         *     when turning login off would take away an administrator's way in.
+         */
         patch: operations["updateIdentityProvider"];
         trace?: never;
     };
@@ -1183,6 +1200,16 @@ export interface components {
                 refused?: components["schemas"]["BulkRefusal"][];
                 /** @description bulk_refused only: how many would change without the refused ones */
                 changed?: number;
+                /** @description would_cut_off_super_admins only: the super administrators who would lose their only way in */
+                accounts?: components["schemas"]["AccountRef"][];
+                /**
+                 * @description discovery_failed and smtp_failed only: the failure class, one of unreachable,
+                 *     timeout, tls, redirect_refused, bad_response (and for discovery issuer_mismatch,
+                 *     incomplete_document; for SMTP not_configured, auth_failed, rejected). The message
+                 *     is fixed per class; nothing the remote server said is echoed.
+                 * @enum {string}
+                 */
+                reason?: "unreachable" | "timeout" | "tls" | "redirect_refused" | "bad_response" | "issuer_mismatch" | "incomplete_document" | "not_configured" | "auth_failed" | "rejected";
             };
         };
         AuthOptions: {
@@ -1380,12 +1407,19 @@ export interface components {
             /** Format: int64 */
             dependentAdmins: number;
         };
+        AccountRef: {
+            publicId: string;
+            username: string;
+            role: string;
+        };
         ProviderInUseError: {
             error: {
                 /** @enum {string} */
-                code: "provider_in_use" | "would_lock_out_admins";
+                code: "provider_in_use" | "would_lock_out_admins" | "would_cut_off_super_admins";
                 message: string;
                 impact?: components["schemas"]["ProviderImpact"];
+                /** @description would_cut_off_super_admins only: the super administrators who would lose their only way in */
+                accounts?: components["schemas"]["AccountRef"][];
             };
         };
     };

@@ -37,7 +37,21 @@ type Sink struct {
 
 	mu       sync.Mutex
 	messages []Message
+	logins   []Login
 	notify   chan struct{}
+}
+
+// Login is one AUTH PLAIN the server accepted (every one is accepted):
+// tests check which credentials reached which server.
+type Login struct {
+	Username, Password string
+}
+
+// Logins returns a copy of every AUTH received.
+func (s *Sink) Logins() []Login {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Login(nil), s.logins...)
 }
 
 // Start listens on 127.0.0.1 (port 0 picks a free one).
@@ -146,7 +160,12 @@ type session struct {
 
 func (x *session) AuthMechanisms() []string { return []string{"PLAIN"} }
 func (x *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error { return nil }), nil
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		x.s.mu.Lock()
+		x.s.logins = append(x.s.logins, Login{Username: username, Password: password})
+		x.s.mu.Unlock()
+		return nil
+	}), nil
 }
 func (x *session) Reset()        { x.from, x.to = "", nil }
 func (x *session) Logout() error { return nil }

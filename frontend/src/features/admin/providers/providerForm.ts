@@ -157,6 +157,7 @@ export const providerErrorCodes = [
   'login_disabled',
   'registration_disabled',
   'email_in_use',
+  'privileged_account_link',
   'account_unavailable',
   'link_session_mismatch',
   'identity_in_use',
