@@ -279,6 +279,20 @@ func newAdmin(cfg *config.Config, stdin io.Reader, stdout, stderr io.Writer) *co
 				return err
 			}
 			fmt.Fprintf(stdout, "Created %s %q (public ID %s).\n", u.Role, u.Username, u.PublicID)
+			// The shell creates accounts without the console's guards: say
+			// so when the new password cannot be used (the sign-in methods
+			// are the console's to choose; recover turns one on).
+			gap, err := svc.PasswordSignInGap(cmd.Context(), u)
+			if err != nil {
+				return err
+			}
+			if gap != "" {
+				fix := "turn on username or email sign-in under Login & auth"
+				if models.IsAdminRole(u.Role) {
+					fix = fmt.Sprintf("run 'gatehouse admin recover %s' to turn username sign-in on", u.Username)
+				}
+				fmt.Fprintf(stderr, "Warning: %q cannot sign in with this password yet: %s; %s.\n", u.Username, gap, fix)
+			}
 			return nil
 		},
 	}
@@ -331,7 +345,50 @@ func newAdmin(cfg *config.Config, stdin io.Reader, stdout, stderr io.Writer) *co
 			return nil
 		},
 	}
-	admin.AddCommand(create, reset, unlock)
+	var recoverPassword string
+	var recoverTwoFactor bool
+	recoverCmd := &cobra.Command{
+		Use:   "recover USER [--password PW] [--reset-2fa]",
+		Short: "Break-glass: let administrator USER sign in with a password now",
+		Long: "Sets the password of administrator USER (username, email or public ID), clears the lock,\n" +
+			"re-activates the account, turns username sign-in on when no password sign-in method would\n" +
+			"let the account in, optionally clears its second factor, and ends its sessions. Audited.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := readPassword(recoverPassword, stdin, stderr)
+			if err != nil {
+				return err
+			}
+			svc, closeFn, err := openServices(cmd.Context(), cfg, stderr)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			rec, err := svc.RecoverAdminFromShell(cmd.Context(), args[0], pw, recoverTwoFactor)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Recovered %s %q (public ID %s):\n", rec.User.Role, rec.User.Username, rec.User.PublicID)
+			for _, c := range rec.Changes {
+				fmt.Fprintf(stdout, "  - %s\n", c)
+			}
+			if rec.User.TwoFactorEnabled() && !recoverTwoFactor {
+				fmt.Fprintln(stdout, "Two-factor authentication stays on; add --reset-2fa if its authenticator is lost.")
+			}
+			fmt.Fprintf(stdout, "%q can sign in with the new password now.\n", rec.User.Username)
+			return nil
+		},
+	}
+	recoverCmd.Flags().StringVar(&recoverPassword, "password", "", "new password; read from standard input when omitted")
+	recoverCmd.Flags().BoolVar(&recoverTwoFactor, "reset-2fa", false, "also clear two-factor authentication and recovery codes")
+
+	admin.AddCommand(create, reset, unlock, recoverCmd)
+	// "admin" alone or with an unknown subcommand is a usage error (exit
+	// 2); cobra would print the help and exit 0.
+	admin.Args = cobra.NoArgs
+	admin.RunE = func(cmd *cobra.Command, args []string) error {
+		return usageError{errors.New("admin needs a subcommand: create, reset-password, unlock or recover")}
+	}
 	return admin
 }
 

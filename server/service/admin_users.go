@@ -224,6 +224,10 @@ func (s *Users) Update(ctx context.Context, actor Actor, publicID string, p User
 	}
 	var out *UserDetail
 	err := s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		access, err := beginAdminAccess(ctx, tx, s.svc.Settings)
+		if err != nil {
+			return err
+		}
 		markedVerified := false
 		if err := lockSuperAdmins(ctx, tx); err != nil {
 			return err
@@ -340,6 +344,13 @@ func (s *Users) Update(ctx context.Context, actor Actor, publicID string, p User
 				return err
 			}
 		}
+		// A new role or address (here or, through the release, on another
+		// account) can take away the last administrator's way in.
+		if _, emailChange := after["email"]; roleChange || emailChange || markedVerified {
+			if err := access.check(ctx, tx); err != nil {
+				return err
+			}
+		}
 		action := ActionUserUpdated
 		if roleChange {
 			action = ActionUserRoleChanged
@@ -368,6 +379,10 @@ func (s *Users) SetStatus(ctx context.Context, actor Actor, publicID, status, re
 	}
 	var out *UserDetail
 	err := s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		access, err := beginAdminAccess(ctx, tx, s.svc.Settings)
+		if err != nil {
+			return err
+		}
 		if err := lockSuperAdmins(ctx, tx); err != nil {
 			return err
 		}
@@ -380,6 +395,11 @@ func (s *Users) SetStatus(ctx context.Context, actor Actor, publicID, status, re
 		}
 		if err := keepsSuperAdmin(ctx, tx, u, u.Role, status, false); err != nil {
 			return err
+		}
+		if leavesAdmins(u, u.Role, status, false) && access.canSignIn(u.ID) {
+			if err := access.check(ctx, tx, u.ID); err != nil {
+				return err
+			}
 		}
 		if status != u.Status || reason != u.StatusReason {
 			if err := s.applyStatus(ctx, tx, actor, u, status, reason, ""); err != nil {
@@ -410,6 +430,10 @@ func (s *Users) applyStatus(ctx context.Context, tx bun.IDB, actor Actor, u *mod
 // Delete removes an account permanently. confirm must equal its username.
 func (s *Users) Delete(ctx context.Context, actor Actor, publicID, confirm, reason string) error {
 	return s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		access, err := beginAdminAccess(ctx, tx, s.svc.Settings)
+		if err != nil {
+			return err
+		}
 		if err := lockSuperAdmins(ctx, tx); err != nil {
 			return err
 		}
@@ -425,6 +449,11 @@ func (s *Users) Delete(ctx context.Context, actor Actor, publicID, confirm, reas
 		}
 		if err := keepsSuperAdmin(ctx, tx, u, u.Role, u.Status, true); err != nil {
 			return err
+		}
+		if access.canSignIn(u.ID) {
+			if err := access.check(ctx, tx, u.ID); err != nil {
+				return err
+			}
 		}
 		return s.deleteUser(ctx, tx, actor, u, reason, "")
 	})

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 
@@ -105,6 +106,10 @@ func (s *Users) Bulk(ctx context.Context, actor Actor, r BulkRequest) (*BulkResu
 	}
 	res := &BulkResult{DryRun: r.DryRun, Refused: []BulkRefusal{}}
 	run := func(ctx context.Context, tx bun.IDB) error {
+		access, err := beginAdminAccess(ctx, tx, s.svc.Settings)
+		if err != nil {
+			return err
+		}
 		if err := lockSuperAdmins(ctx, tx); err != nil {
 			return err
 		}
@@ -113,7 +118,7 @@ func (s *Users) Bulk(ctx context.Context, actor Actor, r BulkRequest) (*BulkResu
 			return err
 		}
 		res.Matched = len(targets) + len(refused)
-		changes, more, err := s.bulkRules(ctx, tx, actor, r, targets)
+		changes, more, err := s.bulkRules(ctx, tx, actor, r, targets, access)
 		if err != nil {
 			return err
 		}
@@ -233,7 +238,7 @@ func refusal(u *models.User, e *problem.Error) BulkRefusal {
 
 // bulkRules sorts targets into changes and refusals. Targets already in the
 // requested state are neither.
-func (s *Users) bulkRules(ctx context.Context, tx bun.IDB, actor Actor, r BulkRequest, targets []models.User) ([]bulkChange, []BulkRefusal, error) {
+func (s *Users) bulkRules(ctx context.Context, tx bun.IDB, actor Actor, r BulkRequest, targets []models.User, access *adminAccess) ([]bulkChange, []BulkRefusal, error) {
 	changes := make([]bulkChange, 0, len(targets))
 	refused := []BulkRefusal{}
 	selfRule := r.Action == BulkSetRole || r.Action == BulkSetStatus || r.Action == BulkDelete
@@ -298,7 +303,48 @@ func (s *Users) bulkRules(ctx context.Context, tx bun.IDB, actor Actor, r BulkRe
 			changes = kept
 		}
 	}
+	// The last administrators who can sign in stay: when the change would
+	// take out every one of them, each of them is refused.
+	var cutOff []int // indexes into changes
+	var cutOffIDs []int64
+	for i, c := range changes {
+		newRole, newStatus := c.user.Role, c.user.Status
+		switch r.Action {
+		case BulkSetRole:
+			newRole = r.Role
+		case BulkSetStatus:
+			newStatus = r.Status
+		}
+		if leavesAdmins(c.user, newRole, newStatus, r.Action == BulkDelete) && access.canSignIn(c.user.ID) {
+			cutOff = append(cutOff, i)
+			cutOffIDs = append(cutOffIDs, c.user.ID)
+		}
+	}
+	if len(cutOff) > 0 {
+		err := access.check(ctx, tx, cutOffIDs...)
+		if errors.Is(err, ErrLastAdminAccess) {
+			changes, refused = dropChanges(changes, refused, cutOff, ErrLastAdminAccess)
+		} else if err != nil {
+			return nil, nil, err
+		}
+	}
 	return changes, refused, nil
+}
+
+// dropChanges moves the changes at the indexes drop to the refusals, with e.
+func dropChanges(changes []bulkChange, refused []BulkRefusal, drop []int, e *problem.Error) ([]bulkChange, []BulkRefusal) {
+	out := map[int]bool{}
+	for _, i := range drop {
+		out[i] = true
+		refused = append(refused, refusal(changes[i].user, e))
+	}
+	kept := changes[:0]
+	for i, c := range changes {
+		if !out[i] {
+			kept = append(kept, c)
+		}
+	}
+	return kept, refused
 }
 
 func (s *Users) bulkApply(ctx context.Context, tx bun.IDB, actor Actor, r BulkRequest, changes []bulkChange, batch string) error {

@@ -623,6 +623,10 @@ func (s *Providers) AdminUnlink(ctx context.Context, actor Actor, publicID strin
 }
 
 func (s *Providers) unlink(ctx context.Context, tx bun.Tx, actor Actor, user *models.User, id int64, reason, lastMessage string) error {
+	access, err := beginAdminAccess(ctx, tx, s.svc.Settings)
+	if err != nil {
+		return err
+	}
 	idents, err := models.IdentitiesOfUser(ctx, tx, user.ID)
 	if err != nil {
 		return err
@@ -643,15 +647,13 @@ func (s *Providers) unlink(ctx context.Context, tx bun.Tx, actor Actor, user *mo
 	if !otherWayIn(user, idents, id, signin) {
 		return problem.New(problem.Conflict, "last_signin_method", lastMessage)
 	}
-	adminsBefore, err := s.adminPaths(ctx, tx)
-	if err != nil {
-		return err
-	}
 	if _, err := tx.NewDelete().Model((*models.Identity)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
 		return err
 	}
-	if err := s.guardAdmins(ctx, tx, adminsBefore); err != nil {
-		return err
+	if access.canSignIn(user.ID) {
+		if err := access.check(ctx, tx); err != nil {
+			return err
+		}
 	}
 	slug := ""
 	if ident.Provider != nil {

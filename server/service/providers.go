@@ -274,6 +274,9 @@ func destinationMoved(before, after *models.IdentityProvider) bool {
 
 // adminPaths counts the administrators who can sign in now.
 func (s *Providers) adminPaths(ctx context.Context, tx bun.IDB) (int64, error) {
+	if err := lockAdminAccess(ctx, tx); err != nil {
+		return 0, err
+	}
 	signin, _, err := getGroup[SigninSettings](ctx, s.svc.Settings, tx, GroupSignin, false)
 	if err != nil {
 		return 0, err

@@ -98,32 +98,19 @@ type AdminSignIn struct {
 // control is on (one path per provider, in display order).
 func adminSignIn(ctx context.Context, db bun.IDB, signin SigninSettings) (AdminSignIn, error) {
 	out := AdminSignIn{Paths: []SignInPath{}}
-	admins := func() *bun.SelectQuery {
-		return db.NewSelect().Model((*models.User)(nil)).
-			Where("role IN (?)", bun.List([]string{models.RoleAdmin, models.RoleSuperAdmin})).
-			Where("status = ?", models.StatusActive)
-	}
-	const (
-		byPassword = "u.password_hash IS NOT NULL"
-		byEmail    = "u.password_hash IS NOT NULL AND u.email IS NOT NULL"
-		byProvider = "EXISTS (SELECT 1 FROM user_identities AS i JOIN identity_providers AS p ON p.id = i.provider_id WHERE i.user_id = u.id AND p.login_enabled = ?)"
-	)
-	var either []func(*bun.SelectQuery) *bun.SelectQuery
 	if signin.UsernameEnabled {
-		n, err := admins().Where(byPassword).Count(ctx)
+		n, err := activeAdmins(db).Where(byPassword).Count(ctx)
 		if err != nil {
 			return out, err
 		}
 		out.Paths = append(out.Paths, SignInPath{Path: "username", Admins: n})
-		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byPassword) })
 	}
 	if signin.EmailEnabled {
-		n, err := admins().Where(byEmail).Count(ctx)
+		n, err := activeAdmins(db).Where(byEmail).Count(ctx)
 		if err != nil {
 			return out, err
 		}
 		out.Paths = append(out.Paths, SignInPath{Path: "email", Admins: n})
-		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byEmail) })
 	}
 	if signin.ThirdPartyEnabled {
 		var providers []models.IdentityProvider
@@ -131,25 +118,18 @@ func adminSignIn(ctx context.Context, db bun.IDB, signin SigninSettings) (AdminS
 			return out, err
 		}
 		for _, p := range providers {
-			n, err := admins().Where("EXISTS (SELECT 1 FROM user_identities AS i WHERE i.user_id = u.id AND i.provider_id = ?)", p.ID).Count(ctx)
+			n, err := activeAdmins(db).Where("EXISTS (SELECT 1 FROM user_identities AS i WHERE i.user_id = u.id AND i.provider_id = ?)", p.ID).Count(ctx)
 			if err != nil {
 				return out, err
 			}
 			out.Paths = append(out.Paths, SignInPath{Path: "provider", Slug: p.Slug, Name: p.Name, Admins: n})
 		}
-		if len(providers) > 0 {
-			either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byProvider, true) })
-		}
 	}
-	if len(either) == 0 {
+	q := ableAdmins(db, signin)
+	if q == nil {
 		return out, nil
 	}
-	total, err := admins().WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-		for _, f := range either {
-			q = f(q)
-		}
-		return q
-	}).Count(ctx)
+	total, err := q.Count(ctx)
 	out.Total = total
 	return out, err
 }
@@ -281,6 +261,11 @@ func (s *Settings) view(ctx context.Context, db bun.IDB, group string) (*Setting
 func (s *Settings) Update(ctx context.Context, actor Actor, audit *Audit, ch SettingsChange) (*SettingsView, error) {
 	var out *SettingsView
 	err := models.RunInTx(ctx, s.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		if ch.Group == GroupSignin {
+			if err := lockAdminAccess(ctx, tx); err != nil {
+				return err
+			}
+		}
 		before, version, err := s.raw(ctx, tx, ch.Group, false)
 		if err != nil {
 			return err

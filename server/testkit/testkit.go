@@ -112,7 +112,8 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	if admin := os.Getenv("GATEHOUSE_TEST_DATABASE_URL"); admin != "" {
 		cfg.DatabaseURL = freshPostgres(t, admin)
 	}
-	db, box, err := server.Open(ctx, cfg)
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, box, err := server.OpenLogged(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,6 @@ func NewApp(t testing.TB, opts ...Option) *App {
 		"index.html":         {Data: []byte(ConsoleIndex)},
 		"assets/app-abc1.js": {Data: []byte("console.log(1)")},
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := server.New(db, box, server.Options{Config: cfg, Console: console, Version: "test", Now: clock.Now, Argon2: &FastArgon2, Log: log, RateLimitWindow: rateLimitWindow})
 	if err != nil {
 		t.Fatal(err)

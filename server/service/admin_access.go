@@ -1,0 +1,159 @@
+package service
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+
+	"gatehouse/models"
+	"gatehouse/server/problem"
+)
+
+// ErrLastAdminAccess refuses an account change that would leave no active
+// administrator able to sign in by any enabled method. It shares the code
+// of ErrNoAdminPath (the settings and provider refusal); the words say what
+// to do about an account.
+var ErrLastAdminAccess = problem.New(problem.Conflict, "would_lock_out_admins", "This is the last administrator who can sign in by an enabled method; after this change nobody could reach the console. First make sure another active administrator can sign in (a password with username or email sign-in on, or a linked provider).")
+
+// adminAccessLock is the PostgreSQL advisory-lock key of the rule "an
+// administrator can still sign in": every change that can take away an
+// administrator's way in (sign-in settings, providers, accounts,
+// identities) holds it until its transaction ends.
+const adminAccessLock = 0x67617465686f7573 // "gatehous"
+
+// lockAdminAccess makes the changes that can take away an administrator's
+// way in wait for each other, so that their checks see each other's
+// writes. SQLite transactions are serial already (BEGIN IMMEDIATE); on
+// PostgreSQL two READ COMMITTED transactions could otherwise each remove
+// one of the last two administrators, each still seeing the other. Outside
+// a transaction (a bulk preview) there is nothing to hold.
+func lockAdminAccess(ctx context.Context, db bun.IDB) error {
+	if _, ok := db.(bun.Tx); !ok || db.Dialect().Name() != dialect.PG {
+		return nil
+	}
+	_, err := db.NewRaw("SELECT pg_advisory_xact_lock(?)", int64(adminAccessLock)).Exec(ctx)
+	return err
+}
+
+// How an active administrator signs in, per path (the user table is
+// aliased u). By email only with an address sign-in finds: verified, or
+// vouched for by an administrator or the shell (models.UserByEmail).
+const (
+	byPassword = "u.password_hash IS NOT NULL"
+	byEmail    = "u.password_hash IS NOT NULL AND u.email IS NOT NULL AND (u.email_verified_at IS NOT NULL OR u.email_vouched = TRUE)"
+	byProvider = "EXISTS (SELECT 1 FROM user_identities AS i JOIN identity_providers AS p ON p.id = i.provider_id WHERE i.user_id = u.id AND p.login_enabled = ?)"
+)
+
+// activeAdmins selects the active administrators and super administrators.
+func activeAdmins(db bun.IDB) *bun.SelectQuery {
+	return db.NewSelect().Model((*models.User)(nil)).
+		Where("u.role IN (?)", bun.List([]string{models.RoleAdmin, models.RoleSuperAdmin})).
+		Where("u.status = ?", models.StatusActive)
+}
+
+// ableAdmins selects the active administrators who can sign in by at least
+// one path enabled in signin; nil when no path is enabled at all.
+func ableAdmins(db bun.IDB, signin SigninSettings) *bun.SelectQuery {
+	var either []func(*bun.SelectQuery) *bun.SelectQuery
+	if signin.UsernameEnabled {
+		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byPassword) })
+	}
+	if signin.EmailEnabled {
+		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byEmail) })
+	}
+	if signin.ThirdPartyEnabled {
+		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byProvider, true) })
+	}
+	if len(either) == 0 {
+		return nil
+	}
+	return activeAdmins(db).WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		for _, f := range either {
+			q = f(q)
+		}
+		return q
+	})
+}
+
+// adminAccess is the guard "an administrator can still sign in by some
+// enabled path" for account changes (role, status, delete, email, identity
+// unlink; single and bulk). beginAdminAccess takes the lock and notes who
+// can sign in before the change; check, after the change is written in the
+// same transaction (or, in a preview, given the accounts the change would
+// take out of the administrators), refuses a change after which nobody
+// could while before somebody could.
+type adminAccess struct {
+	settings *Settings
+	able     map[int64]bool
+}
+
+// beginAdminAccess locks (see lockAdminAccess) and reads who can sign in.
+func beginAdminAccess(ctx context.Context, tx bun.IDB, settings *Settings) (*adminAccess, error) {
+	if err := lockAdminAccess(ctx, tx); err != nil {
+		return nil, err
+	}
+	g := &adminAccess{settings: settings}
+	ids, err := g.ableIDs(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	g.able = make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		g.able[id] = true
+	}
+	return g, nil
+}
+
+func (g *adminAccess) ableIDs(ctx context.Context, tx bun.IDB) ([]int64, error) {
+	signin, _, err := getGroup[SigninSettings](ctx, g.settings, tx, GroupSignin, false)
+	if err != nil {
+		return nil, err
+	}
+	q := ableAdmins(tx, signin)
+	ids := []int64{}
+	if q == nil {
+		return ids, nil
+	}
+	err = q.Column("u.id").Scan(ctx, &ids)
+	return ids, err
+}
+
+// canSignIn reports whether the account could sign in before the change.
+func (g *adminAccess) canSignIn(id int64) bool { return g.able[id] }
+
+// check refuses (ErrLastAdminAccess) when some administrator could sign in
+// before and none can now, not counting the accounts in leaving.
+func (g *adminAccess) check(ctx context.Context, tx bun.IDB, leaving ...int64) error {
+	if len(g.able) == 0 {
+		return nil
+	}
+	ids, err := g.ableIDs(ctx, tx)
+	if err != nil {
+		return err
+	}
+	out := make(map[int64]bool, len(leaving))
+	for _, id := range leaving {
+		out[id] = true
+	}
+	for _, id := range ids {
+		if !out[id] {
+			return nil
+		}
+	}
+	return ErrLastAdminAccess
+}
+
+// leavesAdmins reports whether a change of role and status (or deleting)
+// takes an account out of the active administrators.
+func leavesAdmins(u *models.User, newRole, newStatus string, deleting bool) bool {
+	was := models.RoleRank(u.Role) >= models.RoleRank(models.RoleAdmin) && u.Status == models.StatusActive
+	stays := !deleting && models.RoleRank(newRole) >= models.RoleRank(models.RoleAdmin) && newStatus == models.StatusActive
+	return was && !stays
+}
+
+// emailSignInAddress reports whether u has an address email sign-in finds
+// (see byEmail).
+func emailSignInAddress(u *models.User) bool {
+	return u.Email != nil && (u.EmailVerifiedAt != nil || u.EmailVouched)
+}
