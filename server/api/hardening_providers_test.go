@@ -340,3 +340,183 @@ func TestHardening_ProviderChangeKeepsEverySuperAdminAWayIn(t *testing.T) {
 	w.setSignin(false, false, true).Expect(200)
 	expectError(t, w.patch(map[string]any{"loginEnabled": false}), 409, "would_lock_out_admins")
 }
+
+// Issue 13 item 8: discovery goes through the outbound client: no
+// redirect to another origin, a fixed message per failure class (nothing
+// the remote server sent is echoed), and every attempt is audited.
+func TestHardening_DiscoveryOutboundRules(t *testing.T) {
+	t.Parallel()
+	w := newIdP(t, nil)
+	app := w.app
+	const leak = "internal-only-marker-4711"
+	// Another origin that would answer a valid discovery document.
+	other := w.mock.Issuer()
+	var otherHits int
+	var mu sync.Mutex
+	hits := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		otherHits++
+		mu.Unlock()
+		http.Redirect(rw, r, other+"/.well-known/openid-configuration", http.StatusFound)
+	}))
+	t.Cleanup(hits.Close)
+	var self *httptest.Server
+	self = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/same/.well-known/openid-configuration": // a same-origin redirect is followed
+			http.Redirect(rw, r, "/real/doc", http.StatusFound)
+		case "/real/doc":
+			_, _ = io.WriteString(rw, `{"issuer":"`+self.URL+`/same","authorization_endpoint":"`+self.URL+`/a","token_endpoint":"`+self.URL+`/t","jwks_uri":"`+self.URL+`/k"}`)
+		case "/wrong/.well-known/openid-configuration":
+			_, _ = io.WriteString(rw, `{"issuer":"https://`+leak+`/","authorization_endpoint":"x","token_endpoint":"y","jwks_uri":"z"}`)
+		case "/broken/.well-known/openid-configuration":
+			rw.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(rw, "stack trace: "+leak)
+		case "/html/.well-known/openid-configuration":
+			_, _ = io.WriteString(rw, "<html>"+leak+"</html>")
+		case "/partial/.well-known/openid-configuration":
+			_, _ = io.WriteString(rw, `{"issuer":"`+self.URL+`/partial"}`)
+		default:
+			http.NotFound(rw, r)
+		}
+	}))
+	t.Cleanup(self.Close)
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler()) // a certificate nobody trusts
+	t.Cleanup(tlsSrv.Close)
+
+	discover := func(issuer string) *testkit.Response {
+		return w.rc.POST("/api/admin/identity-providers/discover", map[string]string{"issuerUrl": issuer})
+	}
+	if ep := discover(self.URL + "/same").Expect(200).Map(); ep["tokenUrl"] != self.URL+"/t" {
+		t.Fatalf("same-origin redirect: %v", ep)
+	}
+	messages := map[string]string{}
+	for issuer, reason := range map[string]string{
+		hits.URL + "/x":           "redirect_refused",
+		self.URL + "/wrong":       "issuer_mismatch",
+		self.URL + "/broken":      "bad_response",
+		self.URL + "/html":        "bad_response",
+		self.URL + "/partial":     "incomplete_document",
+		"http://127.0.0.1:1/none": "unreachable",
+		"http://localhost:1/none": "unreachable",
+		tlsSrv.URL:                "tls",
+	} {
+		r := discover(issuer)
+		expectError(t, r, 422, "discovery_failed")
+		e := r.Map()["error"].(map[string]any)
+		if e["reason"] != reason {
+			t.Errorf("%s: reason %v, want %s", issuer, e["reason"], reason)
+		}
+		if strings.Contains(string(r.Body), leak) || strings.Contains(string(r.Body), "refused") && reason != "redirect_refused" ||
+			strings.Contains(string(r.Body), "x509") || strings.Contains(string(r.Body), "dial tcp") {
+			t.Errorf("%s: the answer echoes remote or internal text: %s", issuer, r.Body)
+		}
+		if m, ok := messages[reason]; ok && m != e["message"] {
+			t.Errorf("%s: message differs within class %s: %q vs %q", issuer, reason, m, e["message"])
+		}
+		messages[reason] = e["message"].(string)
+	}
+	// The refused redirect was never followed to the other origin beyond the first hop.
+	mu.Lock()
+	if otherHits != 1 {
+		t.Errorf("redirector called %d times", otherHits)
+	}
+	mu.Unlock()
+	// Audited: who, which issuer, the outcome and its class; no remote text.
+	rows := auditRows(t, app, service.ActionProviderDiscovered, "")
+	if len(rows) < 10 { // newIdP's own discovery, the same-origin one and the 8 failures
+		t.Fatalf("%d discovery audit rows", len(rows))
+	}
+	last := details(t, rows[len(rows)-1])
+	if rows[len(rows)-1].ActorUsername != "root" || last["ok"] != false || last["reason"] == nil || last["issuerUrl"] == nil {
+		t.Fatalf("discovery audit %+v %v", rows[len(rows)-1], last)
+	}
+	for _, r := range rows {
+		if strings.Contains(r.Details, leak) {
+			t.Fatalf("remote text in the audit log: %s", r.Details)
+		}
+	}
+}
+
+// Issue 13 item 8: during sign-in the token endpoint's redirect to another
+// origin is not followed (the code and the secret go nowhere else), and
+// the audit row records the failure class, not the remote answer.
+func TestHardening_TokenExchangeRefusesCrossOriginRedirect(t *testing.T) {
+	t.Parallel()
+	w := newIdP(t, nil)
+	app := w.app
+	l := newTokenListener(t)
+	redirector := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, l.srv.URL+"/token", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	w.patch(map[string]any{"tokenUrl": redirector.URL + "/token", "clientSecret": "brand-new-secret"}).Expect(200)
+	wantRefused(t, w.roundTrip(app.Client(), verified("p-y", "yan", "yan@example.org"), ""), "token_exchange_failed")
+	if seen := l.received(); len(seen) != 0 {
+		t.Fatalf("the redirect to another origin was followed: %q", seen)
+	}
+	rows := auditRows(t, app, service.ActionLoginFailed, "")
+	d := details(t, rows[len(rows)-1])
+	if d["reason"] != "provider_token_exchange_failed" || d["failure"] != "redirect_refused" || d["error"] != nil {
+		t.Fatalf("refusal audit %v", d)
+	}
+	// A provider's own error parameter is kept only as an error code.
+	c := app.Client()
+	start := c.GET("/api/auth/oidc/mock/start").Expect(http.StatusFound)
+	auth, _ := url.Parse(start.Header.Get("Location"))
+	wantRefused(t, c.GET("/api/auth/oidc/mock/callback?error="+url.QueryEscape("<b>"+"phish me</b>")+"&state="+url.QueryEscape(auth.Query().Get("state"))), "provider_denied")
+	rows = auditRows(t, app, service.ActionLoginFailed, "")
+	if d := details(t, rows[len(rows)-1]); d["providerError"] != "other" {
+		t.Fatalf("provider error kept as sent: %v", d)
+	}
+}
+
+// Issue 13 item 8: a test email's failure is a fixed message per class,
+// and every test email is audited with its outcome.
+func TestHardening_TestEmailFixedErrorsAudited(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	sink := app.Mailbox()
+	rc := app.LoginAs(app.SuperAdmin("root"))
+	put := func(change map[string]any) {
+		t.Helper()
+		cur := rc.GET("/api/admin/settings/email").Expect(200).Map()
+		delete(cur, "passwordSet")
+		for k, v := range change {
+			cur[k] = v
+		}
+		rc.PUT("/api/admin/settings/email", cur).Expect(200)
+	}
+	rc.POST("/api/admin/settings/email/test", map[string]string{"to": "ok@example.com"}).Expect(200)
+	for _, tc := range []struct {
+		change map[string]any
+		reason string
+	}{
+		{map[string]any{"host": "127.0.0.1", "port": 1, "tlsMode": "none"}, "unreachable"},
+		{map[string]any{"host": sink.Host(), "port": sink.Port(), "tlsMode": "tls"}, "tls"},
+		{map[string]any{"host": sink.Host(), "port": sink.Port(), "tlsMode": "starttls"}, "tls"},
+	} {
+		put(tc.change)
+		r := rc.POST("/api/admin/settings/email/test", map[string]string{"to": "x@example.com"})
+		expectError(t, r, 422, "smtp_failed")
+		e := r.Map()["error"].(map[string]any)
+		if e["reason"] != tc.reason {
+			t.Errorf("%v: reason %v, want %s (%s)", tc.change, e["reason"], tc.reason, r.Body)
+		}
+		for _, bad := range []string{"dial tcp", "127.0.0.1:1", "record", "STARTTLS", "502", "connection refused"} {
+			if strings.Contains(e["message"].(string), bad) {
+				t.Errorf("%v: message echoes %q: %s", tc.change, bad, e["message"])
+			}
+		}
+	}
+	rows := auditRows(t, app, service.ActionEmailTest, "")
+	if len(rows) != 4 {
+		t.Fatalf("%d test email audit rows, want 4", len(rows))
+	}
+	if d := details(t, rows[0]); d["ok"] != true || d["to"] != "ok@example.com" {
+		t.Fatalf("first test email audit %v", d)
+	}
+	if d := details(t, rows[1]); d["ok"] != false || d["reason"] != "unreachable" || d["error"] != nil {
+		t.Fatalf("failed test email audit %v", d)
+	}
+}

@@ -605,12 +605,12 @@ func TestProviderDiscoveryErrorsInWords(t *testing.T) {
 	w := newIdP(t, nil)
 	r := w.rc.POST("/api/admin/identity-providers/discover", map[string]string{"issuerUrl": w.mock.Issuer() + "/"})
 	expectError(t, r, 422, "discovery_failed")
-	if !strings.Contains(r.Fields()["issuerUrl"], "names the issuer") {
+	if !strings.Contains(r.Fields()["issuerUrl"], "names a different issuer") || r.Map()["error"].(map[string]any)["reason"] != "issuer_mismatch" {
 		t.Fatalf("mismatch message: %s", r.Body)
 	}
 	r = w.rc.POST("/api/admin/identity-providers/discover", map[string]string{"issuerUrl": "http://127.0.0.1:1/nothing"})
 	expectError(t, r, 422, "discovery_failed")
-	if !strings.Contains(r.Fields()["issuerUrl"], "Could not reach") {
+	if !strings.Contains(r.Fields()["issuerUrl"], "could not be reached") || r.Map()["error"].(map[string]any)["reason"] != "unreachable" {
 		t.Fatalf("unreachable message: %s", r.Body)
 	}
 	expectError(t, w.rc.POST("/api/admin/identity-providers/discover", map[string]string{"issuerUrl": "ftp://x"}), 422, "validation_failed")

@@ -5,12 +5,11 @@ package mail
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"strings"
-	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"gatehouse/server/outbound"
 )
 
 // SMTP is a ready-to-use SMTP configuration (password already decrypted).
@@ -25,13 +24,54 @@ type Message struct {
 	To, Subject, Text, HTML string
 }
 
-// Send delivers msg through cfg. Errors are worded for an administrator
-// (they are shown by "send test email") and never contain the password.
+// SMTP failure classes beyond the outbound ones (unreachable, timeout,
+// tls).
+const (
+	NotConfigured = "not_configured"
+	AuthFailed    = "auth_failed"
+	Rejected      = "rejected"
+)
+
+// SendError is a failed delivery: Reason is its class, Message the fixed
+// words for it. What the SMTP server said stays in the wrapped error, for
+// the server log only, and never holds the password.
+type SendError struct {
+	Reason string
+	err    error
+}
+
+func (e *SendError) Error() string {
+	if e.err != nil {
+		return "sending email failed: " + e.Reason + ": " + e.err.Error()
+	}
+	return "sending email failed: " + e.Reason
+}
+
+// Unwrap gives the underlying error.
+func (e *SendError) Unwrap() error { return e.err }
+
+// Message is the fixed, safe explanation of the failure.
+func (e *SendError) Message() string {
+	switch e.Reason {
+	case NotConfigured:
+		return "SMTP is not configured: set a host, a port and a valid sender address."
+	case AuthFailed:
+		return "The SMTP server refused the sign-in. Check the username and password."
+	case Rejected:
+		return "The SMTP server did not accept the message (sender or recipient refused)."
+	case outbound.TLS:
+		return "A secure (TLS) connection to the SMTP server could not be made. Check the TLS mode and port."
+	}
+	return outbound.Message(e.Reason)
+}
+
+// Send delivers msg through cfg with the outbound timeouts. A failure is a
+// *SendError.
 func Send(ctx context.Context, cfg SMTP, msg Message) error {
 	if cfg.Host == "" || cfg.SenderAddress == "" {
-		return errors.New("SMTP is not configured: set a host and a sender address")
+		return &SendError{Reason: NotConfigured}
 	}
-	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(15 * time.Second)}
+	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(outbound.SMTPTimeout)}
 	switch cfg.TLSMode {
 	case "tls":
 		opts = append(opts, gomail.WithSSL())
@@ -50,45 +90,47 @@ func Send(ctx context.Context, cfg SMTP, msg Message) error {
 	}
 	client, err := gomail.NewClient(cfg.Host, opts...)
 	if err != nil {
-		return fmt.Errorf("SMTP settings are not usable: %w", err)
+		return &SendError{Reason: NotConfigured, err: err}
 	}
 	m := gomail.NewMsg()
 	if err := m.FromFormat(cfg.SenderName, cfg.SenderAddress); err != nil {
-		return fmt.Errorf("sender address %q is not valid", cfg.SenderAddress)
+		return &SendError{Reason: NotConfigured, err: err}
 	}
 	if err := m.To(msg.To); err != nil {
-		return fmt.Errorf("recipient address %q is not valid", msg.To)
+		return &SendError{Reason: Rejected, err: err}
 	}
 	m.Subject(msg.Subject)
 	m.SetBodyString(gomail.TypeTextPlain, msg.Text)
 	if msg.HTML != "" {
 		m.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
 	}
-	if err := client.DialAndSendWithContext(ctx, m); err != nil {
-		return explain(cfg, err)
+	dctx, cancel := context.WithTimeout(ctx, 3*outbound.SMTPTimeout)
+	defer cancel()
+	if err := client.DialAndSendWithContext(dctx, m); err != nil {
+		return classify(cfg, err)
 	}
 	return nil
 }
 
-// explain words a delivery failure for an administrator.
-func explain(cfg SMTP, err error) error {
-	addr := net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port))
+// classify sorts a delivery failure into a class; the password is masked
+// in the kept error text.
+func classify(cfg SMTP, err error) *SendError {
 	msg := err.Error()
 	if cfg.Password != "" {
 		msg = strings.ReplaceAll(msg, cfg.Password, "***")
 	}
-	var ne net.Error
-	switch {
-	case errors.As(err, &ne) && ne.Timeout():
-		return fmt.Errorf("the SMTP server at %s did not answer in time", addr)
-	case strings.Contains(msg, "connection refused"):
-		return fmt.Errorf("the SMTP server at %s refused the connection (is the host and port right?)", addr)
-	case strings.Contains(msg, "no such host"):
-		return fmt.Errorf("the SMTP host %q could not be found", cfg.Host)
-	case strings.Contains(strings.ToLower(msg), "auth"):
-		return fmt.Errorf("the SMTP server at %s refused the sign-in: %s", addr, msg)
-	case strings.Contains(strings.ToLower(msg), "tls") || strings.Contains(msg, "certificate"):
-		return fmt.Errorf("TLS with the SMTP server at %s failed (check the TLS mode): %s", addr, msg)
+	kept := errors.New(msg)
+	lower := strings.ToLower(msg)
+	var se *gomail.SendError
+	switch class := outbound.Classify(err); {
+	case class != outbound.BadResponse:
+		return &SendError{Reason: class, err: kept}
+	case strings.Contains(lower, "auth"):
+		return &SendError{Reason: AuthFailed, err: kept}
+	case strings.Contains(lower, "tls") || strings.Contains(lower, "certificate"):
+		return &SendError{Reason: outbound.TLS, err: kept}
+	case errors.As(err, &se):
+		return &SendError{Reason: Rejected, err: kept}
 	}
-	return fmt.Errorf("sending through %s failed: %s", addr, msg)
+	return &SendError{Reason: outbound.BadResponse, err: kept}
 }

@@ -21,6 +21,8 @@ import (
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"gatehouse/server/outbound"
 )
 
 // Provider types, as stored.
@@ -68,7 +70,7 @@ func NewClient(now func() time.Time) *Client {
 	if now == nil {
 		now = time.Now
 	}
-	return &Client{http: &http.Client{Timeout: 10 * time.Second}, now: now, keys: map[string]*gooidc.RemoteKeySet{}}
+	return &Client{http: outbound.NewHTTPClient(), now: now, keys: map[string]*gooidc.RemoteKeySet{}}
 }
 
 // Error is a failed step of a flow. Code is safe to show (it becomes the
@@ -218,32 +220,71 @@ type Endpoints struct {
 	ScopesSupported  []string `json:"scopesSupported"`
 }
 
-// DiscoveryError says in words why discovery failed.
-type DiscoveryError struct{ Message string }
+// Discovery failure classes beyond the outbound ones (unreachable,
+// timeout, tls, redirect_refused, bad_response).
+const (
+	IssuerMismatch     = "issuer_mismatch"
+	IncompleteDocument = "incomplete_document"
+)
 
-func (e *DiscoveryError) Error() string { return e.Message }
+// DiscoveryError is a failed discovery: Reason is its class, Message the
+// fixed words for it. Nothing the remote server sent (its issuer, its
+// error text) is in either.
+type DiscoveryError struct {
+	Reason string
+	err    error
+}
 
-// Discover fetches {issuer}/.well-known/openid-configuration and checks
-// that it names the same issuer and the endpoints a sign-in needs.
+func (e *DiscoveryError) Error() string {
+	if e.err != nil {
+		return "discovery failed: " + e.Reason + ": " + e.err.Error()
+	}
+	return "discovery failed: " + e.Reason
+}
+
+// Unwrap gives the underlying error, for the server log.
+func (e *DiscoveryError) Unwrap() error { return e.err }
+
+// Message is the fixed, safe explanation of the failure.
+func (e *DiscoveryError) Message() string {
+	switch e.Reason {
+	case outbound.BadResponse:
+		return "The issuer did not answer with an OpenID discovery document. Check the issuer URL."
+	case IssuerMismatch:
+		return "The discovery document names a different issuer. Enter exactly the issuer the provider documents (watch for a trailing slash)."
+	case IncompleteDocument:
+		return "The discovery document lacks an endpoint a sign-in needs (authorization, token or JWKS)."
+	}
+	return outbound.Message(e.Reason)
+}
+
+func discoveryFailed(reason string, err error) *DiscoveryError {
+	return &DiscoveryError{Reason: reason, err: err}
+}
+
+// Discover fetches {issuer}/.well-known/openid-configuration through the
+// outbound client and checks that it names the same issuer and the
+// endpoints a sign-in needs.
 func (c *Client) Discover(ctx context.Context, issuer string) (*Endpoints, error) {
 	issuer = strings.TrimSpace(issuer)
 	wellKnown := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, wellKnown, nil)
 	if err != nil {
-		return nil, &DiscoveryError{"The issuer URL is not a valid URL."}
+		return nil, discoveryFailed(outbound.Unreachable, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "Gatehouse")
 	res, err := c.http.Do(req)
 	if err != nil {
-		return nil, &DiscoveryError{"Could not reach " + wellKnown + ": " + describeNetErr(err)}
+		return nil, discoveryFailed(outbound.Classify(err), err)
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, maxDocument))
 	if err != nil {
-		return nil, &DiscoveryError{"Reading " + wellKnown + " failed: " + describeNetErr(err)}
+		return nil, discoveryFailed(outbound.Classify(err), err)
 	}
 	if res.StatusCode != http.StatusOK {
-		return nil, &DiscoveryError{fmt.Sprintf("%s answered %s; is the issuer URL right?", wellKnown, res.Status)}
+		return nil, discoveryFailed(outbound.BadResponse, fmt.Errorf("status %d", res.StatusCode))
 	}
 	var doc struct {
 		Issuer          string   `json:"issuer"`
@@ -254,36 +295,17 @@ func (c *Client) Discover(ctx context.Context, issuer string) (*Endpoints, error
 		ScopesSupported []string `json:"scopes_supported"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, &DiscoveryError{wellKnown + " is not a JSON discovery document."}
+		return nil, discoveryFailed(outbound.BadResponse, errors.New("not a JSON discovery document"))
 	}
 	if doc.Issuer != issuer {
-		return nil, &DiscoveryError{fmt.Sprintf("The discovery document names the issuer %q, not %q. Use exactly the issuer it names (watch for a trailing slash).", doc.Issuer, issuer)}
+		return nil, discoveryFailed(IssuerMismatch, nil)
 	}
-	var missing []string
-	for _, f := range [][2]string{{"authorization_endpoint", doc.Authorization}, {"token_endpoint", doc.Token}, {"jwks_uri", doc.JWKS}} {
-		if f[1] == "" {
-			missing = append(missing, f[0])
-		}
-	}
-	if len(missing) > 0 {
-		return nil, &DiscoveryError{"The discovery document lacks " + strings.Join(missing, ", ") + "."}
+	if doc.Authorization == "" || doc.Token == "" || doc.JWKS == "" {
+		return nil, discoveryFailed(IncompleteDocument, nil)
 	}
 	if doc.ScopesSupported == nil {
 		doc.ScopesSupported = []string{}
 	}
 	return &Endpoints{IssuerURL: doc.Issuer, AuthorizationURL: doc.Authorization, TokenURL: doc.Token,
 		UserinfoURL: doc.Userinfo, JWKSURL: doc.JWKS, ScopesSupported: doc.ScopesSupported}, nil
-}
-
-func describeNetErr(err error) string {
-	var ue interface{ Timeout() bool }
-	if errors.As(err, &ue) && ue.Timeout() {
-		return "no answer within 10 seconds"
-	}
-	// The url.Error wraps the useful part ("connection refused", "no such host").
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		msg = msg[i+2:]
-	}
-	return msg
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"gatehouse/server/mail"
@@ -45,15 +46,25 @@ func (s *Settings) SendTestEmail(ctx context.Context, actor Actor, audit *Audit,
 		return err
 	}
 	sendErr := mail.Send(ctx, cfg, msg)
-	details := map[string]any{"to": to, "ok": sendErr == nil}
-	if sendErr != nil {
-		details["error"] = sendErr.Error()
+	var se *mail.SendError
+	if sendErr != nil && !errors.As(sendErr, &se) {
+		se = &mail.SendError{Reason: mail.NotConfigured}
 	}
-	if err := audit.Write(ctx, s.deps.DB, AuditEntry{Action: "settings.email_test", Actor: actor, Details: details}); err != nil {
+	details := map[string]any{"to": to, "ok": sendErr == nil, "host": cfg.Host, "port": cfg.Port}
+	if se != nil {
+		// The failure class only: what the server said goes to the log.
+		details["reason"] = se.Reason
+		s.deps.Log.WarnContext(ctx, "test email failed", "reason", se.Reason, "err", sendErr)
+	}
+	if err := audit.Write(ctx, s.deps.DB, AuditEntry{Action: ActionEmailTest, Actor: actor, Details: details}); err != nil {
 		return err
 	}
-	if sendErr != nil {
-		return &problem.Error{Kind: problem.Invalid, Code: "smtp_failed", Message: sendErr.Error()}
+	if se != nil {
+		return &problem.Error{Kind: problem.Invalid, Code: "smtp_failed", Message: se.Message(), Extra: map[string]any{"reason": se.Reason}}
 	}
 	return nil
 }
+
+// ActionEmailTest records a test email (an outbound request made for an
+// administrator) and its outcome.
+const ActionEmailTest = "settings.email_test"

@@ -14,6 +14,7 @@ import (
 
 	"gatehouse/models"
 	"gatehouse/server/oidc"
+	"gatehouse/server/outbound"
 	"gatehouse/server/problem"
 	"gatehouse/server/security"
 )
@@ -179,7 +180,7 @@ func (s *Providers) Finish(ctx context.Context, actor Actor, cb Callback) (*Flow
 		return nil, &FlowError{Code: code, Message: msg, Link: link}
 	}
 	if cb.Error != "" || cb.Code == "" {
-		return refuse(nil, "provider_denied", p.Name+" did not sign you in.", errors.New("provider error: "+truncate(cb.Error, 100)))
+		return refuse(nil, "provider_denied", p.Name+" did not sign you in.", newProviderDenied(cb.Error))
 	}
 	verifier, err := s.svc.Box.Open(st.VerifierSealed)
 	if err != nil {
@@ -502,8 +503,15 @@ func (s *Providers) finishLink(ctx context.Context, actor Actor, st *models.OIDC
 
 func (s *Providers) auditRefusal(ctx context.Context, actor Actor, user *models.User, slug, code string, detail error) {
 	d := map[string]any{"reason": "provider_" + code, "method": "provider", "provider": slug}
-	if detail != nil {
-		d["error"] = truncate(detail.Error(), 300)
+	var denied providerDenied
+	switch {
+	case errors.As(detail, &denied):
+		d["providerError"] = string(denied)
+	case detail != nil:
+		// The audit log keeps the failure class only: what a remote server
+		// answered (or an internal error text) goes to the server log.
+		d["failure"] = outbound.Classify(detail)
+		s.svc.Log.WarnContext(ctx, "provider sign-in refused", "provider", slug, "code", code, "err", detail)
 	}
 	e := AuditEntry{Action: ActionProviderFlowRefused, Actor: actor, Target: user, Details: d}
 	e.Actor.User = nil
@@ -513,6 +521,22 @@ func (s *Providers) auditRefusal(ctx context.Context, actor Actor, user *models.
 	if err := s.svc.Audit.Write(ctx, s.svc.DB, e); err != nil {
 		s.svc.Log.ErrorContext(ctx, "audit write failed", "err", err)
 	}
+}
+
+// providerDenied is the error parameter a provider sent back (RFC 6749
+// 4.1.2.1: an ASCII error code such as access_denied); anything else is
+// recorded as "other".
+type providerDenied string
+
+var oauthErrorCode = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+func (p providerDenied) Error() string { return "provider error: " + string(p) }
+
+func newProviderDenied(code string) providerDenied {
+	if !oauthErrorCode.MatchString(code) {
+		return "other"
+	}
+	return providerDenied(code)
 }
 
 // LinkedIdentity is one provider linked to the caller's account.

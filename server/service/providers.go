@@ -26,6 +26,9 @@ const (
 	ActionProviderUpdated   = "identity_provider.updated"
 	ActionProviderDeleted   = "identity_provider.deleted"
 	ActionProviderReordered = "identity_provider.reordered"
+	// ActionProviderDiscovered records a discovery attempt (an outbound
+	// request made for an administrator) and its outcome.
+	ActionProviderDiscovered = "identity_provider.discovered"
 )
 
 // MaxLogoBytes caps a data: logo URL (the whole URL, as stored).
@@ -461,8 +464,10 @@ func (s *Providers) Reorder(ctx context.Context, actor Actor, ids []int64) ([]Pr
 	return s.List(ctx)
 }
 
-// Discover fetches an issuer's discovery document. Failures come back in
-// words, as a field error on issuerUrl.
+// Discover fetches an issuer's discovery document for a super
+// administrator. A failure is a 422 discovery_failed whose reason is the
+// failure class and whose message is fixed for it (nothing the remote
+// server said is repeated). Every attempt is audited, with its outcome.
 func (s *Providers) Discover(ctx context.Context, actor Actor, issuer string) (*oidc.Endpoints, error) {
 	if err := requireSuperAdmin(actor); err != nil {
 		return nil, err
@@ -475,10 +480,23 @@ func (s *Providers) Discover(ctx context.Context, actor Actor, issuer string) (*
 	}
 	ep, err := s.client.Discover(ctx, issuer)
 	var de *oidc.DiscoveryError
-	if errors.As(err, &de) {
-		return nil, &problem.Error{Kind: problem.Invalid, Code: "discovery_failed", Message: de.Message, Fields: map[string]string{"issuerUrl": de.Message}}
+	if err != nil && !errors.As(err, &de) {
+		return nil, err
 	}
-	return ep, err
+	d := map[string]any{"issuerUrl": truncate(issuer, 300), "ok": err == nil}
+	if de != nil {
+		d["reason"] = de.Reason
+		s.svc.Log.WarnContext(ctx, "provider discovery failed", "issuer", issuer, "reason", de.Reason, "err", de)
+	}
+	if aerr := s.svc.Audit.Write(ctx, s.svc.DB, AuditEntry{Action: ActionProviderDiscovered, Actor: actor,
+		Object: &AuditObject{Type: "identity_provider", Label: issuer}, Details: d}); aerr != nil {
+		return nil, aerr
+	}
+	if de != nil {
+		return nil, &problem.Error{Kind: problem.Invalid, Code: "discovery_failed", Message: de.Message(),
+			Fields: map[string]string{"issuerUrl": de.Message()}, Extra: map[string]any{"reason": de.Reason}}
+	}
+	return ep, nil
 }
 
 func slugFree(ctx context.Context, tx bun.IDB, slug string, except int64) error {
