@@ -113,3 +113,45 @@ func TestHardening_ForgotAndResendAnswerBeforeWork(t *testing.T) {
 		t.Fatalf("tokens issued in the request: %d %v", tokens, err)
 	}
 }
+
+// Item 16: email registration and "no password sign-in method" exclude
+// each other, refused from both sides with field errors; a database that
+// holds the combination anyway refuses registration with a clear 403.
+func TestHardening_RegistrationNeedsPasswordSignin(t *testing.T) {
+	t.Parallel()
+	w := newIdP(t, nil)
+	app := w.app
+	// Root links the provider so that password sign-in may go at all.
+	link := w.rc.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	location(t, w.fromProvider(w.rc, verified("p-root", "root", "root@example.com"), link["redirectUrl"].(string)))
+	putReg := func(on bool) *testkit.Response {
+		cur := w.rc.GET("/api/admin/settings/registration").Expect(200).Map()
+		return w.rc.PUT("/api/admin/settings/registration", map[string]any{"version": cur["version"], "emailRegistrationEnabled": on,
+			"requireEmailVerification": false, "allowedDomains": []string{}, "allowSubdomains": false, "blockPlusAliases": false})
+	}
+	putReg(true).Expect(200)
+	// Turning the last password method off while registration is on.
+	r := w.setSignin(false, false, true)
+	expectError(t, r, http.StatusUnprocessableEntity, "registration_needs_password_signin")
+	if f := r.Fields(); f["usernameEnabled"] == "" || f["emailEnabled"] == "" {
+		t.Fatalf("fields %v", f)
+	}
+	putReg(false).Expect(200)
+	w.setSignin(false, false, true).Expect(200)
+	// Turning registration on while no password method is.
+	r = putReg(true)
+	expectError(t, r, http.StatusUnprocessableEntity, "registration_needs_password_signin")
+	if r.Fields()["emailRegistrationEnabled"] == "" {
+		t.Fatalf("fields %v", r.Fields())
+	}
+	// Stored anyway (from before the rule): registration answers 403.
+	app.SetRegistration(func(r *service.RegistrationSettings) { r.EmailRegistrationEnabled = true })
+	r = app.Client().POST("/api/auth/register", map[string]any{"username": "newbie", "email": "newbie@example.com", "password": "A-Fine-Passphrase-7"})
+	expectError(t, r, http.StatusForbidden, "registration_closed")
+	if !strings.Contains(r.Map()["error"].(map[string]any)["message"].(string), "sign-in") {
+		t.Fatalf("unclear refusal: %s", r.Body)
+	}
+	// One password method back on: registration works again.
+	w.setSignin(true, false, true).Expect(200)
+	app.Client().POST("/api/auth/register", map[string]any{"username": "newbie", "email": "newbie@example.com", "password": "A-Fine-Passphrase-7"}).Expect(202)
+}

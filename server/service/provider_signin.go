@@ -581,7 +581,7 @@ func (s *Providers) MyIdentities(ctx context.Context, actor Actor) ([]LinkedIden
 // except: by password on an enabled path, or by another identity at a
 // provider whose login is on.
 func otherWayIn(u *models.User, idents []models.Identity, except int64, signin SigninSettings) bool {
-	if u.HasPassword() && (signin.UsernameEnabled || (signin.EmailEnabled && u.Email != nil)) {
+	if u.HasPassword() && (signin.UsernameEnabled || (signin.EmailEnabled && u.Email != nil && (u.EmailVerifiedAt != nil || u.EmailVouched))) {
 		return true
 	}
 	for _, i := range idents {

@@ -322,6 +322,16 @@ func (s *Settings) checkRole(ctx context.Context, tx bun.IDB, actor Actor, ch Se
 	return nil
 }
 
+// errRegistrationNeedsPasswordSignin refuses the one combination in which
+// people could register but never sign in: email registration on while
+// neither username nor email sign-in is. Both sides are guarded (the
+// registration switch and the last password sign-in method), with field
+// errors and one code the console explains.
+func errRegistrationNeedsPasswordSignin(f problem.Fields) error {
+	return &problem.Error{Kind: problem.Invalid, Code: "registration_needs_password_signin",
+		Message: "Email registration needs username or email sign-in on: people who register sign in with a password.", Fields: f}
+}
+
 func (s *Settings) validateChange(ctx context.Context, tx bun.IDB, ch SettingsChange) (any, error) {
 	f := problem.Fields{}
 	switch ch.Group {
@@ -337,10 +347,33 @@ func (s *Settings) validateChange(ctx context.Context, tx bun.IDB, ch SettingsCh
 		if paths.Total == 0 {
 			return nil, ErrNoAdminPath
 		}
+		if !v.UsernameEnabled && !v.EmailEnabled {
+			reg, _, err := getGroup[RegistrationSettings](ctx, s, tx, GroupRegistration, false)
+			if err != nil {
+				return nil, err
+			}
+			if reg.EmailRegistrationEnabled {
+				return nil, errRegistrationNeedsPasswordSignin(problem.Fields{
+					"usernameEnabled": "email registration is on, and people who register sign in with a password; turn email registration off first",
+					"emailEnabled":    "email registration is on, and people who register sign in with a password; turn email registration off first",
+				})
+			}
+		}
 		return v, nil
 	case GroupRegistration:
 		v := *ch.Reg
 		v.AllowedDomains = normalizeDomains(f, v.AllowedDomains)
+		if v.EmailRegistrationEnabled {
+			signin, _, err := getGroup[SigninSettings](ctx, s, tx, GroupSignin, false)
+			if err != nil {
+				return nil, err
+			}
+			if !signin.UsernameEnabled && !signin.EmailEnabled {
+				return nil, errRegistrationNeedsPasswordSignin(problem.Fields{
+					"emailRegistrationEnabled": "needs username or email sign-in on: people who register sign in with a password",
+				})
+			}
+		}
 		if v.RequireEmailVerification {
 			email, _, err := getGroup[EmailSettings](ctx, s, tx, GroupEmail, false)
 			if err != nil {

@@ -23,7 +23,7 @@ import (
 func SuperAdminsWithoutWayIn(ctx context.Context, db bun.IDB, signin SigninSettings) ([]DependentAccount, error) {
 	const (
 		byPassword = "(u.password_hash IS NOT NULL AND u.password_hash <> '')"
-		byEmail    = "(u.password_hash IS NOT NULL AND u.password_hash <> '' AND u.email IS NOT NULL)"
+		byEmail    = "(u.password_hash IS NOT NULL AND u.password_hash <> '' AND u.email IS NOT NULL AND (u.email_verified_at IS NOT NULL OR u.email_vouched = TRUE))"
 		byProvider = "EXISTS (SELECT 1 FROM user_identities AS i JOIN identity_providers AS p ON p.id = i.provider_id WHERE i.user_id = u.id AND p.login_enabled = ?)"
 	)
 	q := db.NewSelect().Model((*models.User)(nil)).Column("u.public_id", "u.username", "u.role").

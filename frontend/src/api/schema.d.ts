@@ -264,6 +264,9 @@ export interface paths {
          *     false). Read-only fields of the GET answer (`passwordSet`, `secretSet`,
          *     `adminSignInPaths`) may be sent back and are ignored. Turning thirdPartyEnabled of
          *     signin on is for super administrators only (403 super_admin_required).
+         *     Email registration needs username or email sign-in: turning registration on while both
+         *     are off, or turning the last of them off while registration is on, is a 422
+         *     `registration_needs_password_signin` with field errors.
          */
         put: operations["putSettings"];
         post?: never;
@@ -541,7 +544,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Register with email (answers the same whether or not the email is known) */
+        /**
+         * Register with email (answers the same whether or not the email is known)
+         * @description 403 `registration_closed` while registration is off, or while no password sign-in method
+         *     is on. An address that already names an account gets the same answer, and its owner at
+         *     most one notice an hour.
+         */
         post: operations["register"];
         delete?: never;
         options?: never;
@@ -575,7 +583,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send the verification email again (same answer for every address) */
+        /**
+         * Send the verification email again (same answer for every address)
+         * @description Answers at once for every address; the look-up and the email happen after the answer.
+         */
         post: operations["resendVerification"];
         delete?: never;
         options?: never;
@@ -592,7 +603,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Email a password-reset link (same answer for every address) */
+        /**
+         * Email a password-reset link (same answer for every address)
+         * @description Answers at once for every address; the look-up and the email happen after the answer.
+         *     Only an address that names an account gets a link: a verified one, or one an
+         *     administrator set; an address a provider did not verify names nobody.
+         */
         post: operations["forgotPassword"];
         delete?: never;
         options?: never;
@@ -626,7 +642,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ask to change the email; the new address gets a confirmation link */
+        /**
+         * Ask to change the email; the new address gets a confirmation link
+         * @description The registration rules apply (allowed domains, subdomains, plus aliases; 422 with an
+         *     `email` field error). Once confirmed, the old address is told, with a link to the
+         *     account's security page.
+         */
         post: operations["changeMyEmail"];
         delete?: never;
         options?: never;

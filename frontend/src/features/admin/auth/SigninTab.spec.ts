@@ -51,6 +51,25 @@ describe('SigninTab', () => {
     expect(wrapper.get('[data-testid="signin-error"]').text()).toContain('Keep one of them on')
   })
 
+  it('explains that email registration keeps a password method on', async () => {
+    const { wrapper } = await mountTab({
+      status: 422,
+      body: {
+        error: {
+          code: 'registration_needs_password_signin',
+          message: 'Email registration needs username or email sign-in on.',
+          fields: { usernameEnabled: 'email registration is on', emailEnabled: 'email registration is on' },
+        },
+      },
+    })
+    await wrapper.get('[data-testid="signin-username"]').trigger('click')
+    await wrapper.get('[data-testid="signin-email"]').trigger('click')
+    await wrapper.get('[data-testid="signin-form"]').trigger('submit')
+    await flushPromises()
+    expect(wrapper.get('[data-testid="signin-error"]').text()).toContain('Turn email registration off first')
+    expect(wrapper.text()).toContain('keep username or email sign-in, or turn registration off first')
+  })
+
   it('offers a reload when someone else saved first', async () => {
     const { wrapper, calls } = await mountTab({ status: 409, body: { error: { code: 'stale_version', message: 'stale' } } })
     await wrapper.get('[data-testid="signin-third-party"]').trigger('click')

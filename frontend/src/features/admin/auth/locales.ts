@@ -39,7 +39,10 @@ const en = {
         'Username and email sign-in cannot both be turned off: that is only allowed while third-party sign-in is on and at least one active administrator has a linked identity at an enabled provider. Keep one of them on.',
       would_lock_out_admins:
         'After this change no active administrator could sign in by any enabled method. Keep a method on that at least one administrator can use.',
+      registration_needs_password_signin:
+        'Email registration is on, and people who register sign in with a password. Turn email registration off first (Registration tab), or keep username or email sign-in on.',
     },
+    registrationField: 'Email registration is on: keep username or email sign-in, or turn registration off first.',
     summary: {
       title: 'Who can still sign in',
       admins: 'no administrators | 1 administrator | {n} administrators',
@@ -72,6 +75,10 @@ const en = {
     subdomainsHelp: 'With example.com allowed, also accept addresses at mail.example.com and other subdomains.',
     plus: 'Block plus aliases',
     plusHelp: "Refuse addresses such as name+tag{'@'}example.com, which let one mailbox register many accounts. Dots in the local part (first.last{'@'}example.com) stay allowed.",
+    unavailableTitle: 'Email registration is unavailable',
+    unavailable:
+      'Username and email sign-in are both off, so people who register could never sign in (they sign in with a password). Turn on username or email sign-in first (Sign-in methods tab).',
+    needsPasswordSignin: 'Needs username or email sign-in on: people who register sign in with a password.',
   },
   email: {
     intro: 'The SMTP server that sends verification, password-reset and test emails.',
@@ -183,7 +190,10 @@ const zhCN: typeof en = {
       password_signin_required:
         '不能同时关闭用户名登录和邮箱登录：只有在第三方登录已开启，且至少一名活跃管理员在已启用的身份提供方绑定了身份时才允许。请至少保留其中一种。',
       would_lock_out_admins: '此修改之后，将没有任何活跃管理员能通过已启用的方式登录。请保留至少一名管理员可用的登录方式。',
+      registration_needs_password_signin:
+        '邮箱注册已开启，而注册的用户需要用密码登录。请先关闭邮箱注册（“注册”标签页），或保留用户名登录或邮箱登录。',
     },
+    registrationField: '邮箱注册已开启：请保留用户名登录或邮箱登录，或先关闭注册。',
     summary: {
       title: '谁仍然可以登录',
       admins: '没有管理员 | 1 名管理员 | {n} 名管理员',
@@ -216,6 +226,9 @@ const zhCN: typeof en = {
     subdomainsHelp: '允许 example.com 时，也接受 mail.example.com 等子域名的地址。',
     plus: '禁止加号别名',
     plusHelp: "拒绝 name+tag{'@'}example.com 这样的地址，它们能让一个邮箱注册多个账户。本地部分中的点（first.last{'@'}example.com）仍然允许。",
+    unavailableTitle: '邮箱注册不可用',
+    unavailable: '用户名登录和邮箱登录都已关闭，注册的用户将永远无法登录（他们使用密码登录）。请先开启用户名登录或邮箱登录（“登录方式”标签页）。',
+    needsPasswordSignin: '需要开启用户名登录或邮箱登录：注册的用户使用密码登录。',
   },
   email: {
     intro: '用于发送验证邮件、密码重置邮件和测试邮件的 SMTP 服务器。',

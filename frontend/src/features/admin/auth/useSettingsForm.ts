@@ -70,7 +70,9 @@ export function useSettingsForm<T extends object>(group: SettingsGroupName, opti
         stale.value = true
         errors.message.value = t('authSettings.stale')
       } else {
-        if (err instanceof ApiError && err.status === 409) refusal.value = err.code
+        // A rule's refusal: a 409, or a 422 that names its rule instead of validation_failed.
+        if (err instanceof ApiError && (err.status === 409 || (err.status === 422 && err.code !== 'validation_failed')))
+          refusal.value = err.code
         errors.capture(err)
       }
       return false
