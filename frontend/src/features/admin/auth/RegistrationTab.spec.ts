@@ -64,6 +64,6 @@ describe('RegistrationTab', () => {
     await flushPromises()
     expect(calls.find((c) => c.method === 'PUT')?.body).toMatchObject({ emailRegistrationEnabled: true })
     expect(wrapper.text()).toContain('Needs username or email sign-in on')
-    expect(wrapper.get('[data-testid="registration-unavailable"]').exists()).toBe(true)
+    expect(wrapper.find('[data-testid="registration-unavailable"]').exists()).toBe(true)
   })
 })
