@@ -246,27 +246,90 @@ const SearchCountCap = 1_000
 // SearchUsers returns one page of accounts, the total, and whether the
 // total is an estimate.
 func SearchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
+	return searchUsers(ctx, db, f, s, limit, offset, nil, true, now)
+}
+
+// SeekUsers returns up to limit accounts that come after k in order s,
+// with the total as SearchUsers answers it.
+func SeekUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, k UserKey, limit int, now time.Time) ([]User, int64, bool, error) {
+	return searchUsers(ctx, db, f, s, limit, 0, &k, true, now)
+}
+
+// UsersAfter returns up to limit accounts after k in order s (from the
+// first when k is nil), without a total: the export's chunks.
+func UsersAfter(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, k *UserKey, limit int, now time.Time) ([]User, error) {
+	users, _, _, err := searchUsers(ctx, db, f, s, limit, 0, k, false, now)
+	return users, err
+}
+
+// segment narrows a page's query to one range of the sort order (nil:
+// from the start, at the page's offset).
+type segment func(*bun.SelectQuery) *bun.SelectQuery
+
+// bySegments reads a page: from the start at an offset when seek is nil,
+// else the rows after seek, segment by segment until limit are in.
+func bySegments(s UserSort, seek *UserKey, limit int, run func(seg segment, limit int) ([]User, error)) ([]User, error) {
+	if seek == nil {
+		return run(nil, limit)
+	}
+	var out []User
+	for _, seg := range seekSegments(s, *seek) {
+		users, err := run(seg, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, users...)
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit, offset int, seek *UserKey, wantTotal bool, now time.Time) ([]User, int64, bool, error) {
 	text := searchText(f.Q)
 	if text != "" && IsSQLite(db) {
 		if s.Key == "display_name" {
-			return searchDisplayOrder(ctx, db, f, text, s, limit, offset, now)
+			return searchDisplayOrder(ctx, db, f, text, s, limit, offset, seek, wantTotal, now)
 		}
-		return searchOtherOrder(ctx, db, f, text, s, limit, offset, now)
+		return searchOtherOrder(ctx, db, f, text, s, limit, offset, seek, wantTotal, now)
 	}
-	total, estimate, err := CountUsersMatching(ctx, db, f, now)
+	var total int64
+	var estimate bool
+	if wantTotal {
+		var err error
+		if total, estimate, err = CountUsersMatching(ctx, db, f, now); err != nil {
+			return nil, 0, false, err
+		}
+	}
+	plan, err := choosePlan(ctx, db, f, s, total, wantTotal, offset+limit, now)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	plan, err := roleStatusPlan(ctx, db, f, s, total, offset+limit)
-	if err != nil {
-		return nil, 0, false, err
+	users, err := bySegments(s, seek, limit, func(seg segment, limit int) ([]User, error) {
+		var users []User
+		q := ApplyUserFilterPlan(db.NewSelect().Model(&users).Relation("Plan"), f, now, plan)
+		if seg != nil {
+			q = seg(q)
+		}
+		err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
+		return users, err
+	})
+	return users, total, estimate, err
+}
+
+// choosePlan is the plan for a list without search text.
+func choosePlan(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, total int64, haveTotal bool, need int, now time.Time) (ListPlan, error) {
+	if !IsSQLite(db) || (f.Role == "" && f.Status == "") || (f != UserFilter{Role: f.Role, Status: f.Status}) {
+		return PlanDefault, nil
 	}
-	var users []User
-	q := ApplyUserSort(ApplyUserFilterPlan(db.NewSelect().Model(&users).Relation("Plan"), f, now, plan), s).Limit(int64(limit)).Offset(int64(offset))
-	if err := q.Scan(ctx); err != nil {
-		return nil, 0, false, err
+	if !haveTotal {
+		var err error
+		if total, _, err = CountUsersMatching(ctx, db, f, now); err != nil {
+			return PlanDefault, err
+		}
 	}
-	return users, total, estimate, nil
+	return roleStatusPlan(ctx, db, f, s, total, need)
 }
 
 // roleStatusPlan chooses how SQLite reads a list filtered by role and/or
@@ -320,18 +383,24 @@ func searchTotal(ctx context.Context, db bun.IDB, f UserFilter, match string, no
 // enough accounts that pass the other filters for the page and has
 // finished the last eight-character group it started; only those
 // candidates are read from users and sorted exactly.
-func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text string, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
+func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text string, s UserSort, limit, offset int, seek *UserKey, wantTotal bool, now time.Time) ([]User, int64, bool, error) {
 	match := ftsQuery(text)
 	rest := f
 	rest.Q = ""
 	onlyText := rest == UserFilter{}
+	var seg segment
+	if seek != nil {
+		// One segment: display names are never NULL.
+		seg = seekSegments(s, *seek)[0]
+		onlyText = false
+	}
 	need := offset + limit
 	// Accounts indexed under -id have no display key: always candidates.
 	var cands []int64
 	if err := db.NewRaw("SELECT -rowid FROM users_fts WHERE users_fts MATCH ? AND rowid < 0", match).Scan(ctx, &cands); err != nil {
 		return nil, 0, false, err
 	}
-	accepted, err := countPassing(ctx, db, rest, onlyText, cands, now)
+	accepted, err := countPassing(ctx, db, rest, seg, onlyText, cands, now)
 	if err != nil {
 		return nil, 0, false, err
 	}
@@ -339,6 +408,14 @@ func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text stri
 	var after int64 = -1
 	if s.Desc {
 		cmpOp, order, after = "<", "DESC", math.MaxInt64
+	}
+	if seek != nil {
+		// Groups before the key's own cannot hold a later account.
+		if g := displayKey(seek.S); s.Desc {
+			after = (g + 1) << ftsIDBits
+		} else {
+			after = g<<ftsIDBits - 1
+		}
 	}
 	const batch = 512
 	var pending []int64 // candidates not yet checked against the other filters
@@ -353,7 +430,7 @@ func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text stri
 			if g := rowid >> ftsIDBits; g != group {
 				// A group boundary: stop once enough candidates pass.
 				if accepted+len(pending) >= need && len(pending) > 0 {
-					n, err := countPassing(ctx, db, rest, onlyText, pending, now)
+					n, err := countPassing(ctx, db, rest, seg, onlyText, pending, now)
 					if err != nil {
 						return nil, 0, false, err
 					}
@@ -376,20 +453,66 @@ func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text stri
 	var users []User
 	if len(cands) > 0 {
 		q := ApplyUserFilter(db.NewSelect().Model(&users).Relation("Plan"), rest, now).Where("u.id IN (?)", bun.List(cands))
+		if seg != nil {
+			q = seg(q)
+		}
 		if err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx); err != nil {
 			return nil, 0, false, err
 		}
+	}
+	if !wantTotal {
+		return users, 0, false, nil
 	}
 	total, estimate, err := searchTotal(ctx, db, f, match, now)
 	return users, total, estimate, err
 }
 
+// displayKey is the display-name group of name in the search index's
+// rowid: the code of the first eight characters of lower(name), as the
+// migration's displayKeySQL computes it (SQLite's lower() folds ASCII only).
+func displayKey(name string) int64 {
+	var key int64
+	i := 0
+	for _, c := range name {
+		if i == 8 {
+			break
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		var code int64
+		switch {
+		case c >= 'a' && c <= 'z':
+			code = int64(c) - 93
+		case c < '!':
+			code = 0
+		case c < '0':
+			code = 1
+		case c <= '9':
+			code = 2
+		case c < 'a':
+			code = 3
+		case c < 128:
+			code = 30
+		default:
+			code = 31
+		}
+		key += code << (5 * (7 - i))
+		i++
+	}
+	return key
+}
+
 // countPassing counts the accounts among ids that pass the filter.
-func countPassing(ctx context.Context, db bun.IDB, f UserFilter, all bool, ids []int64, now time.Time) (int, error) {
+func countPassing(ctx context.Context, db bun.IDB, f UserFilter, seg segment, all bool, ids []int64, now time.Time) (int, error) {
 	if all || len(ids) == 0 {
 		return len(ids), nil
 	}
-	n, err := ApplyUserFilter(db.NewSelect().Model((*User)(nil)), f, now).Where("u.id IN (?)", bun.List(ids)).Count(ctx)
+	q := ApplyUserFilter(db.NewSelect().Model((*User)(nil)), f, now).Where("u.id IN (?)", bun.List(ids))
+	if seg != nil {
+		q = seg(q)
+	}
+	n, err := q.Count(ctx)
 	return int(n), err
 }
 
@@ -399,7 +522,7 @@ func countPassing(ctx context.Context, db bun.IDB, f UserFilter, all bool, ids [
 // page quickly when matches are dense. The switch is where the two costs
 // meet: collecting k matches against walking about need*N/k rows, that is
 // k = sqrt(need*N) for N accounts.
-func searchOtherOrder(ctx context.Context, db bun.IDB, f UserFilter, text string, s UserSort, limit, offset int, now time.Time) ([]User, int64, bool, error) {
+func searchOtherOrder(ctx context.Context, db bun.IDB, f UserFilter, text string, s UserSort, limit, offset int, seek *UserKey, wantTotal bool, now time.Time) ([]User, int64, bool, error) {
 	match := ftsQuery(text)
 	all, err := CountAllUsers(ctx, db)
 	if err != nil {
@@ -410,18 +533,25 @@ func searchOtherOrder(ctx context.Context, db bun.IDB, f UserFilter, text string
 	if err != nil {
 		return nil, 0, false, err
 	}
-	var users []User
-	q := db.NewSelect().Model(&users).Relation("Plan")
-	if n > threshold {
-		rest := f
-		rest.Q = ""
-		cond, args := scanCondition(text)
-		q = ApplyUserFilter(q, rest, now).Where(cond, args...)
-	} else {
-		q = ApplyUserFilter(q, f, now)
-	}
-	if err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx); err != nil {
-		return nil, 0, false, err
+	users, err := bySegments(s, seek, limit, func(seg segment, limit int) ([]User, error) {
+		var users []User
+		q := db.NewSelect().Model(&users).Relation("Plan")
+		if n > threshold {
+			rest := f
+			rest.Q = ""
+			cond, args := scanCondition(text)
+			q = ApplyUserFilter(q, rest, now).Where(cond, args...)
+		} else {
+			q = ApplyUserFilter(q, f, now)
+		}
+		if seg != nil {
+			q = seg(q)
+		}
+		err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
+		return users, err
+	})
+	if err != nil || !wantTotal {
+		return users, 0, false, err
 	}
 	if (f == UserFilter{Q: f.Q}) {
 		if n > SearchCountCap {

@@ -90,21 +90,55 @@ func (h *Handler) ListUsers(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
+	after, before := parseCursor(c, "after", sort, fields), parseCursor(c, "before", sort, fields)
+	if after != nil && before != nil {
+		fields.Add("before", "give after or before, not both")
+	}
 	if len(fields) > 0 {
 		httpx.Render(c, badQuery(fields))
 		return
 	}
-	users, total, estimate, err := h.Svc.Users.Search(c.Request.Context(), f, sort, page.Page, page.PerPage)
+	var p service.UserPage
+	if after != nil || before != nil {
+		p, err = h.Svc.Users.SeekPage(c.Request.Context(), f, sort, after, before, page.PerPage)
+	} else {
+		p.Users, p.Total, p.Estimate, err = h.Svc.Users.Search(c.Request.Context(), f, sort, page.Page, page.PerPage)
+		p = service.FirstPageCursors(p, sort, page.Page, page.PerPage)
+	}
 	if err != nil {
 		httpx.Render(c, err)
 		return
 	}
 	now := h.Svc.Now()
-	items := make([]User, len(users))
-	for i := range users {
-		items[i] = NewUser(&users[i], now)
+	items := make([]User, len(p.Users))
+	for i := range p.Users {
+		items[i] = NewUser(&p.Users[i], now)
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "total": total, "totalIsEstimate": estimate, "page": page.Page, "perPage": page.PerPage})
+	c.JSON(http.StatusOK, gin.H{"items": items, "total": p.Total, "totalIsEstimate": p.Estimate, "page": page.Page, "perPage": page.PerPage,
+		"nextCursor": cursorOf(p.Next), "prevCursor": cursorOf(p.Prev)})
+}
+
+// parseCursor reads an after/before cursor for the sort order; one that
+// this server did not give out for that order is a field error.
+func parseCursor(c *gin.Context, name string, sort models.UserSort, fields problem.Fields) *models.UserKey {
+	v, ok := c.GetQuery(name)
+	if !ok {
+		return nil
+	}
+	k, err := models.DecodeUserKey(v, sort)
+	if err != nil {
+		fields.Add(name, "is not a cursor of this list and sort order; start again from the first page")
+		return nil
+	}
+	return &k
+}
+
+func cursorOf(k *models.UserKey) *string {
+	if k == nil {
+		return nil
+	}
+	s := k.Encode()
+	return &s
 }
 
 type createUserRequest struct {
@@ -453,9 +487,31 @@ func (h *Handler) BulkUsers(c *gin.Context) {
 	c.JSON(http.StatusOK, res)
 }
 
-// ExportUsers streams the accounts matching the filters as CSV, a page at a
-// time, so memory stays flat however many match. Cells that a spreadsheet
-// would run as a formula are prefixed with a quote.
+// ExportFailedMarker starts the last line of an export that failed part
+// way: the status line and headers are gone by then, so the file itself
+// says it is incomplete (documented in openapi.yaml; the console reports
+// it). Its line is "#gatehouse-export-incomplete,CODE,ROWS_WRITTEN"; no
+// data line starts with "#" (the first cell is a public ID).
+const ExportFailedMarker = "#gatehouse-export-incomplete"
+
+// exportChunk accounts are read and written at a time; exportChunkDeadline
+// is the time each chunk may take to reach the client before the write
+// fails (the server's write timeout would otherwise cut a long export).
+const (
+	exportChunk         = 1000
+	exportChunkDeadline = 60 * time.Second
+)
+
+// readExportChunk reads one chunk of an export (a test makes it fail).
+var readExportChunk = models.UsersAfter
+
+// ExportUsers streams the accounts matching the filters as CSV. Each chunk
+// is read by seeking the sort order after the last account written (never
+// OFFSET), so every chunk costs the same and memory stays flat however
+// many match. Cells that a spreadsheet would run as a formula are prefixed
+// with a quote. If reading or writing fails part way, the file ends with
+// an ExportFailedMarker line and, on HTTP/1.1, the connection is closed
+// without the final chunk, so that a browser marks the download failed.
 func (h *Handler) ExportUsers(c *gin.Context) {
 	f, fields := parseUserFilter(c.Query)
 	sort := parseSort(c, fields)
@@ -465,18 +521,34 @@ func (h *Handler) ExportUsers(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	now := h.Svc.Now()
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetWriteDeadline(time.Now().Add(exportChunkDeadline))
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="gatehouse-users-`+now.Format("20060102-150405")+`.csv"`)
+	c.Header("X-Content-Type-Options", "nosniff")
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write([]string{"public_id", "username", "display_name", "email", "email_verified", "phone", "language", "timezone", "role", "status", "status_reason", "balance", "plan", "subscription_status", "subscription_expires_at", "two_factor", "locked_until", "last_login_at", "created_at", "updated_at"})
-	const chunk = 1000
-	for offset := 0; ; offset += chunk {
-		users, err := h.Svc.Users.Page(ctx, f, sort, chunk, offset)
+	var (
+		after *models.UserKey
+		rows  int64
+	)
+	fail := func(code string) {
+		// Headers are gone: end the file visibly broken, then abort the
+		// response so that the transfer itself is not complete either.
+		_ = rc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		_, _ = c.Writer.WriteString("\n" + ExportFailedMarker + "," + code + "," + strconv.FormatInt(rows, 10) + "\n")
+		_ = rc.Flush()
+		abortConnection(c.Writer)
+	}
+	for {
+		users, err := readExportChunk(ctx, h.Svc.DB, f, sort, after, exportChunk, now)
 		if err != nil {
-			// Headers are gone; end the stream visibly broken.
-			_ = w.Write([]string{"# export failed; the file is incomplete"})
-			w.Flush()
+			if ctx.Err() != nil {
+				return // the client went away
+			}
+			h.Svc.Log.Error("export failed", "error", err, "rows", rows)
+			fail("read_failed")
 			return
 		}
 		for i := range users {
@@ -485,10 +557,34 @@ func (h *Handler) ExportUsers(c *gin.Context) {
 				u.Role, u.Status, u.StatusReason, strconv.FormatInt(u.Balance, 10), deref(u.Subscription.PlanName), u.Subscription.Status, timeCell(u.Subscription.ExpiresAt),
 				strconv.FormatBool(u.TwoFactorEnabled), timeCell(u.LockedUntil), timeCell(u.LastLoginAt), u.CreatedAt.Format(time.RFC3339), u.UpdatedAt.Format(time.RFC3339)}))
 		}
+		rows += int64(len(users))
 		w.Flush()
-		if len(users) < chunk || ctx.Err() != nil {
+		if err := w.Error(); err != nil {
+			return // the client is gone or too slow: nothing can reach it
+		}
+		if len(users) < exportChunk {
 			return
 		}
+		k := models.KeyOf(&users[len(users)-1], sort)
+		after = &k
+		_ = rc.SetWriteDeadline(time.Now().Add(exportChunkDeadline))
+	}
+}
+
+// abortConnection closes an HTTP/1.x response's connection without the
+// final chunk, so that the client sees the transfer cut. The writers
+// around net/http's (gin's among them) refuse once a body is written, so
+// it takes the innermost. On HTTP/2 it does nothing.
+func abortConnection(w http.ResponseWriter) {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		_ = conn.Close()
 	}
 }
 

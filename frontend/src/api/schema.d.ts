@@ -1020,6 +1020,10 @@ export interface components {
             totalIsEstimate: boolean;
             page: number;
             perPage: number;
+            /** @description pass as after for the next page; null on the last page */
+            nextCursor: string | null;
+            /** @description pass as before for the previous page; null on the first page */
+            prevCursor: string | null;
         };
         UserDetail: {
             user: components["schemas"]["User"];
@@ -2032,8 +2036,13 @@ export interface operations {
                 dormantDays?: number;
                 /** @description default -id; ties break on id; display_name sorts case-insensitively; accounts that never signed in come last for -last_login */
                 sort?: "id" | "-id" | "last_login" | "-last_login" | "updated" | "-updated" | "display_name" | "-display_name";
+                /** @description the page by number (read with an offset: cost grows with the page). With after or before it is only echoed back, so that a client can show which page it is on. */
                 page?: number;
                 perPage?: number;
+                /** @description an opaque nextCursor from an earlier answer with the same sort: the page that follows it. Every page reached by after/before costs what the first page costs. A cursor that is not one of this list's for this sort is a 400 (field after). */
+                after?: string;
+                /** @description an opaque prevCursor: the page that precedes it (the first page when fewer than perPage accounts precede it). Not together with after. */
+                before?: string;
             };
             header?: never;
             path?: never;
@@ -2041,7 +2050,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of accounts. The total is exact where cheap: always for no filter or role/status only; up to 10,000 for other filters; up to 1,000 for a text search with no other filter. Beyond, totalIsEstimate is true and total is the lower bound. */
+            /** @description One page of accounts. The total is exact where cheap: always for no filter or role/status only; up to 10,000 for other filters; up to 1,000 for a text search with no other filter. Beyond, totalIsEstimate is true and total is the lower bound. nextCursor and prevCursor lead to the neighbouring pages (null where there is none); filters are not part of a cursor, so send the same filters with it. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2111,7 +2120,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description CSV */
+            /** @description CSV: a header line, then one line per account in the list's order. The export is streamed (read by seeking the sort order, a chunk at a time) and holds every matching account. If it fails part way, the status is already sent: the file then ends with the line `#gatehouse-export-incomplete,CODE,ROWS` (CODE read_failed; ROWS the accounts written before it) and, on HTTP/1.1, the connection is closed without the final chunk, so the transfer reports an error too. A complete export never has that line; no data line starts with '#'. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -39,6 +39,8 @@ describe('account list query', () => {
       sort: '-last_login',
       page: 3,
       perPage: 50,
+      after: null,
+      before: null,
     })
   })
 
@@ -107,5 +109,18 @@ describe('account list query', () => {
     expect(splitSort('display_name')).toEqual({ field: 'display_name', desc: false })
     expect(joinSort('updated', true)).toBe('-updated')
     expect(joinSort('id', false)).toBe('id')
+  })
+
+  it('keeps a next/previous cursor in the URL only with a page above 1', () => {
+    const f = parseUserQuery({ status: 'active', page: '4', after: 'eyJ2IjoxfQ' })
+    expect(f.after).toBe('eyJ2IjoxfQ')
+    expect(toApiQuery(f)).toEqual({ status: 'active', sort: '-id', page: 4, perPage: defaultPerPage, after: 'eyJ2IjoxfQ' })
+    expect(toRouteQuery(f)).toEqual({ status: 'active', page: '4', after: 'eyJ2IjoxfQ' })
+    // A filter change goes back to page 1, and the cursor goes with it.
+    expect(toApiQuery({ ...f, role: 'admin', page: 1 })).toEqual({ status: 'active', role: 'admin', sort: '-id', page: 1, perPage: defaultPerPage })
+    expect(parseUserQuery({ page: '1', before: 'abc' }).before).toBeNull()
+    expect(parseUserQuery({ page: '2', before: 'abc' }).before).toBe('abc')
+    expect(parseUserQuery({ page: '2', after: 'a', before: 'b' })).toMatchObject({ after: 'a', before: null })
+    expect(parseUserQuery({ page: '2', after: 'not a cursor!' }).after).toBeNull()
   })
 })

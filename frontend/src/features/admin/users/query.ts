@@ -26,6 +26,14 @@ export interface UserListFilters {
   sort: UserSort
   page: number
   perPage: number
+  /**
+   * The server's cursor of the page before this one (after) or after it
+   * (before), when it was reached by next/previous: such a page is read by
+   * seeking, not by skipping rows. Kept only together with a page above 1;
+   * any change of filter, sort or page size starts again at page 1.
+   */
+  after: string | null
+  before: string | null
 }
 
 export const perPageOptions = [10, 20, 50, 100] as const
@@ -80,13 +88,21 @@ export function emptyFilters(): UserListFilters {
     sort: defaultSort,
     page: 1,
     perPage: defaultPerPage,
+    after: null,
+    before: null,
   }
+}
+
+function cursor(raw: string): string | null {
+  return raw && raw.length <= 1024 && /^[A-Za-z0-9_-]+$/.test(raw) ? raw : null
 }
 
 /** Reads the list state from the URL, ignoring values that make no sense. */
 export function parseUserQuery(query: LocationQuery): UserListFilters {
   const sort = first(query.sort)
   const dormant = positiveInt(first(query.dormantDays))
+  const page = positiveInt(first(query.page)) ?? 1
+  const after = cursor(first(query.after))
   return {
     q: first(query.q).slice(0, 200),
     role: oneOf(first(query.role), roles),
@@ -97,9 +113,19 @@ export function parseUserQuery(query: LocationQuery): UserListFilters {
     emailVerified: oneOf(first(query.emailVerified), yesNo),
     dormantDays: dormant !== null && dormant <= maxDormantDays ? dormant : null,
     sort: isSort(sort) ? sort : defaultSort,
-    page: positiveInt(first(query.page)) ?? 1,
+    page,
     perPage: Math.min(positiveInt(first(query.perPage)) ?? defaultPerPage, 100),
+    after: page > 1 ? after : null,
+    before: page > 1 && !after ? cursor(first(query.before)) : null,
   }
+}
+
+/** The cursors that go with f: none on page 1. */
+function cursors(f: UserListFilters): { after?: string; before?: string } {
+  if (f.page <= 1) return {}
+  if (f.after) return { after: f.after }
+  if (f.before) return { before: f.before }
+  return {}
 }
 
 /** The URL query: empty values and defaults are left out. */
@@ -110,7 +136,7 @@ export function toRouteQuery(f: UserListFilters): LocationQueryRaw {
   if (f.sort !== defaultSort) q.sort = f.sort
   if (f.page > 1) q.page = String(f.page)
   if (f.perPage !== defaultPerPage) q.perPage = String(f.perPage)
-  return q
+  return { ...q, ...cursors(f) }
 }
 
 /**
@@ -133,7 +159,7 @@ export function toFilter(f: UserListFilters): UserFilter & Omit<ExportQuery, 'so
 
 /** The query of GET /api/admin/users. */
 export function toApiQuery(f: UserListFilters): UserListQuery {
-  return { ...toFilter(f), sort: f.sort, page: f.page, perPage: f.perPage }
+  return { ...toFilter(f), sort: f.sort, page: f.page, perPage: f.perPage, ...cursors(f) }
 }
 
 /** The query of GET /api/admin/users/export.csv: the filters and the sort, no page. */
