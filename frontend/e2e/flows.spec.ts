@@ -155,6 +155,12 @@ test('a user enrols two-factor authentication, signs in with a code, and loses t
   await test.step('enrol on the Security page with a code computed from the secret', async () => {
     await signIn(u, tag, password)
     await u.goto('/account/security')
+    // Adding a way in asks for the current password; a wrong one is shown next to the field.
+    const current = u.getByTestId('two-factor-start').getByLabel('Current password')
+    await current.fill('not-my-password-1')
+    await u.getByTestId('two-factor-setup').click()
+    await expect(u.getByTestId('two-factor-start').getByText('is not correct', { exact: true })).toBeVisible()
+    await current.fill(password)
     await u.getByTestId('two-factor-setup').click()
     await expect(u.getByTestId('two-factor-qr')).toBeVisible()
     secret = (await u.getByTestId('two-factor-secret').textContent())!.replace(/\s+/g, '')

@@ -98,6 +98,13 @@ test('an administrator adds a provider by discovery, a person signs in with it, 
       await expect(p.getByText('No providers are linked to your account.')).toBeVisible()
       await queuePerson(idp, { sub: `${tag}-link`, username: name, email: `${name}@example.com` })
       await p.getByTestId('link-mock').click()
+      // A link adds a way in: the current password confirms it.
+      const dialog = p.getByRole('dialog')
+      await dialog.getByLabel('Current password').fill('not-my-password-1')
+      await dialog.getByTestId('link-dialog-submit').click()
+      await expect(dialog.getByText('is not correct', { exact: true })).toBeVisible()
+      await dialog.getByLabel('Current password').fill('meadow-copper-4417')
+      await dialog.getByTestId('link-dialog-submit').click()
       await expect(p).toHaveURL(/\/account\/providers\?linked=mock/)
       await expect(p.getByTestId('link-notice')).toBeVisible()
       await expect(p.getByTestId('linked-mock')).toBeVisible()

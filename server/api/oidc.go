@@ -135,13 +135,19 @@ func newLinkedIdentity(l service.LinkedIdentity) LinkedIdentity {
 
 // LinkIdentity starts linking a provider to the caller's account. It is a
 // POST (cross-site protected) bound to the browser session; the answer is
-// the provider URL to navigate to, and a flow cookie.
+// the provider URL to navigate to, and a flow cookie. The body carries the
+// current password (accounts without one must have signed in recently).
 func (h *Handler) LinkIdentity(c *gin.Context) {
 	if middleware.ViaBearer(c) {
 		httpx.Render(c, problem.New(problem.Forbidden, "session_required", "Providers are linked from a signed-in browser session."))
 		return
 	}
-	start, err := h.Svc.Providers.StartLink(c.Request.Context(), middleware.ActorOf(c), c.Param("slug"))
+	var req reauthRequest
+	if err := httpx.BindOptionalJSON(c, &req); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	start, err := h.Svc.Providers.StartLink(c.Request.Context(), middleware.ActorOf(c), c.Param("slug"), req.Password)
 	if err != nil {
 		httpx.Render(c, err)
 		return

@@ -299,7 +299,7 @@ func TestProviderSignInStillAsksForTwoFactor(t *testing.T) {
 	gil := app.Member("gil")
 	c := app.LoginAs(gil)
 	// Link from the account page (POST, bound to this session).
-	link := c.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link := c.POST("/api/me/identities/mock/link", map[string]string{"password": gil.Password}).Expect(200).Map()
 	r := w.fromProvider(c, verified("p-gil", "gil", "gil@example.com"), link["redirectUrl"].(string))
 	if got := location(t, r); got != "/account/providers?linked=mock" {
 		t.Fatalf("link landed on %q", got)
@@ -356,7 +356,7 @@ func TestLinkAndUnlinkProviders(t *testing.T) {
 	}
 	// Linking is never a bare GET: the link endpoint is POST only, and its
 	// callback must come back in the session that started it.
-	link := c.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link := c.POST("/api/me/identities/mock/link", map[string]string{"password": ann.Password}).Expect(200).Map()
 	cb := w.authorize(c, verified("p-ann", "ann", "ann@example.com"), link["redirectUrl"].(string))
 	other := app.LoginAs(ann) // ann, but another session
 	flow := ""
@@ -372,18 +372,18 @@ func TestLinkAndUnlinkProviders(t *testing.T) {
 	if len(identitiesOf(t, app, ann.ID)) != 0 {
 		t.Fatal("linked from another session")
 	}
-	link = c.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link = c.POST("/api/me/identities/mock/link", map[string]string{"password": ann.Password}).Expect(200).Map()
 	location(t, w.fromProvider(c, verified("p-ann", "ann", "ann@example.com"), link["redirectUrl"].(string)))
 	c.GET("/api/me/identities").Expect(200).JSON(&list)
 	if len(list.Items) != 1 || list.Items[0]["canUnlink"] != true || len(list.Available) != 0 {
 		t.Fatalf("identities %+v", list)
 	}
-	expectError(t, c.POST("/api/me/identities/mock/link", nil), 409, "already_linked")
+	expectError(t, c.POST("/api/me/identities/mock/link", map[string]string{"password": ann.Password}), 409, "already_linked")
 
 	// The same provider account cannot be linked to a second account.
 	bea := app.Member("bea")
 	bc := app.LoginAs(bea)
-	link = bc.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link = bc.POST("/api/me/identities/mock/link", map[string]string{"password": bea.Password}).Expect(200).Map()
 	if got := location(t, w.fromProvider(bc, verified("p-ann", "ann", "ann@example.com"), link["redirectUrl"].(string))); got != "/account/providers?error=identity_in_use" {
 		t.Fatalf("second link: %q", got)
 	}
@@ -424,7 +424,7 @@ func TestDeleteProviderReportsDependentAccounts(t *testing.T) {
 	location(t, w.roundTrip(app.Client(), verified("p-jo", "jo-user", "jo@example.org"), "")) // user, provider only
 	kim := app.Member("kim")                                                                  // has a password too
 	kc := app.LoginAs(kim)
-	link := kc.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link := kc.POST("/api/me/identities/mock/link", map[string]string{"password": kim.Password}).Expect(200).Map()
 	location(t, w.fromProvider(kc, verified("p-kim", "kim", "kim@example.com"), link["redirectUrl"].(string)))
 
 	r := w.rc.DELETE("/api/admin/identity-providers/" + itoa(w.id))
@@ -470,7 +470,7 @@ func TestProviderAdminLockoutGuard(t *testing.T) {
 	expectError(t, w.setSignin(false, false, true), 409, "password_signin_required")
 
 	// Root links the provider.
-	link := w.rc.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link := w.rc.POST("/api/me/identities/mock/link", map[string]string{"password": w.root.Password}).Expect(200).Map()
 	location(t, w.fromProvider(w.rc, verified("p-root", "root", "root@example.com"), link["redirectUrl"].(string)))
 	r := w.setSignin(false, false, true).Expect(200).Map()
 	paths := r["adminSignInPaths"].(map[string]any)
@@ -653,7 +653,7 @@ func TestAdminSeesAndUnlinksIdentities(t *testing.T) {
 	app := w.app
 	ann := app.Member("ann")
 	c := app.LoginAs(ann)
-	link := c.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link := c.POST("/api/me/identities/mock/link", map[string]string{"password": ann.Password}).Expect(200).Map()
 	location(t, w.fromProvider(c, verified("p-ann", "ann", "ann@example.com"), link["redirectUrl"].(string)))
 	// zed's account is made by the provider: no password.
 	location(t, w.roundTrip(app.Client(), verified("p-zed", "zed", "zed@example.com"), ""))

@@ -11,9 +11,30 @@ import (
 	"gatehouse/server/service"
 )
 
+// reauthRequest carries the current password that confirms adding a way
+// into the account; accounts without a password send none.
+type reauthRequest struct {
+	Password string `json:"password"`
+}
+
+func (r *reauthRequest) Validate() error {
+	if len(r.Password) > maxPasswordBytes {
+		return problem.Fields{"password": "is too long"}.Err()
+	}
+	return nil
+}
+
+// maxPasswordBytes is 128 characters of up to 4 bytes each.
+const maxPasswordBytes = 4 * 128
+
 // SetupTwoFactor starts enrolment: a new secret, not active until enabled.
 func (h *Handler) SetupTwoFactor(c *gin.Context) {
-	setup, err := h.Svc.Account.SetupTwoFactor(c.Request.Context(), middleware.ActorOf(c))
+	var req reauthRequest
+	if err := httpx.BindOptionalJSON(c, &req); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	setup, err := h.Svc.Account.SetupTwoFactor(c.Request.Context(), middleware.ActorOf(c), req.Password)
 	if err != nil {
 		httpx.Render(c, err)
 		return
@@ -21,25 +42,30 @@ func (h *Handler) SetupTwoFactor(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"secret": setup.Secret, "otpauthUrl": setup.URL, "qrCode": setup.QRCode})
 }
 
-type codeRequest struct {
-	Code string `json:"code"`
+type enableTwoFactorRequest struct {
+	Code     string `json:"code"`
+	Password string `json:"password"`
 }
 
-func (r *codeRequest) Validate() error {
+func (r *enableTwoFactorRequest) Validate() error {
+	f := problem.Fields{}
 	if r.Code == "" || len(r.Code) > 16 {
-		return problem.Fields{"code": "is required"}.Err()
+		f.Add("code", "is required")
 	}
-	return nil
+	if len(r.Password) > maxPasswordBytes {
+		f.Add("password", "is too long")
+	}
+	return f.Err()
 }
 
 // EnableTwoFactor confirms enrolment and answers the recovery codes once.
 func (h *Handler) EnableTwoFactor(c *gin.Context) {
-	var req codeRequest
+	var req enableTwoFactorRequest
 	if err := httpx.BindJSON(c, &req); err != nil {
 		httpx.Render(c, err)
 		return
 	}
-	codes, err := h.Svc.Account.EnableTwoFactor(c.Request.Context(), middleware.ActorOf(c), req.Code)
+	codes, err := h.Svc.Account.EnableTwoFactor(c.Request.Context(), middleware.ActorOf(c), req.Password, req.Code)
 	if err != nil {
 		httpx.Render(c, err)
 		return
@@ -54,8 +80,8 @@ type passwordCodeRequest struct {
 
 func (r *passwordCodeRequest) Validate() error {
 	f := problem.Fields{}
-	if r.Password == "" {
-		f.Add("password", "is required")
+	if len(r.Password) > maxPasswordBytes {
+		f.Add("password", "is too long")
 	}
 	if r.Code == "" || len(r.Code) > 64 {
 		f.Add("code", "is required")
@@ -70,7 +96,7 @@ func (h *Handler) DisableTwoFactor(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
-	if err := h.Svc.Account.DisableTwoFactor(c.Request.Context(), h.Svc.Auth, middleware.ActorOf(c), req.Password, req.Code); err != nil {
+	if err := h.Svc.Account.DisableTwoFactor(c.Request.Context(), middleware.ActorOf(c), req.Password, req.Code); err != nil {
 		httpx.Render(c, err)
 		return
 	}
@@ -84,7 +110,7 @@ func (h *Handler) RegenerateRecoveryCodes(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
-	codes, err := h.Svc.Account.RegenerateRecoveryCodes(c.Request.Context(), h.Svc.Auth, middleware.ActorOf(c), req.Password, req.Code)
+	codes, err := h.Svc.Account.RegenerateRecoveryCodes(c.Request.Context(), middleware.ActorOf(c), req.Password, req.Code)
 	if err != nil {
 		httpx.Render(c, err)
 		return

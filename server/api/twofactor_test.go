@@ -16,17 +16,16 @@ import (
 // and returns the secret and the recovery codes.
 func enrol(t *testing.T, app *testkit.App, c *testkit.Client, password string) (string, []string) {
 	t.Helper()
-	_ = password
-	setup := c.POST("/api/me/2fa/setup", nil).Expect(200).Map()
+	setup := c.POST("/api/me/2fa/setup", map[string]string{"password": password}).Expect(200).Map()
 	secret := setup["secret"].(string)
 	if qr, _ := setup["qrCode"].(string); len(qr) < 100 {
 		t.Fatalf("no QR code: %q", qr)
 	}
-	c.POST("/api/me/2fa/enable", map[string]string{"code": "000000"}).Expect(422)
+	c.POST("/api/me/2fa/enable", map[string]string{"code": "000000", "password": password}).Expect(422)
 	var out struct {
 		RecoveryCodes []string `json:"recoveryCodes"`
 	}
-	c.POST("/api/me/2fa/enable", map[string]string{"code": codeAt(t, secret, app.Clock.Now())}).Expect(200).JSON(&out)
+	c.POST("/api/me/2fa/enable", map[string]string{"code": codeAt(t, secret, app.Clock.Now()), "password": password}).Expect(200).JSON(&out)
 	if len(out.RecoveryCodes) != 10 {
 		t.Fatalf("%d recovery codes", len(out.RecoveryCodes))
 	}

@@ -17,6 +17,7 @@ type Account struct {
 	deps     Deps
 	settings *Settings
 	audit    *Audit
+	auth     *Auth // re-authentication before sensitive changes
 }
 
 // ProfilePatch holds the fields a user may change on their own account; nil
@@ -110,17 +111,13 @@ var ErrWrongCurrentPassword = (&problem.Error{Kind: problem.Invalid, Code: "wron
 // ChangePassword sets a new password after checking the current one, and
 // signs out every other session of the user (the current one stays).
 func (s *Account) ChangePassword(ctx context.Context, actor Actor, current, next string) error {
-	u := actor.User
 	policy, err := s.settings.PasswordPolicy(ctx)
 	if err != nil {
 		return err
 	}
-	ok, err := s.deps.Hasher.Verify(ctx, current, derefString(u.PasswordHash))
+	u, err := s.auth.Reauthenticate(ctx, actor, Reauth{Purpose: ReauthPasswordChange, Password: current, PasswordField: "currentPassword"})
 	if err != nil {
-		return hasherErr(err)
-	}
-	if !ok {
-		return ErrWrongCurrentPassword
+		return err
 	}
 	if msg := CheckPassword(policy, next, u.Username, derefString(u.Email)); msg != "" {
 		return problem.Fields{"newPassword": msg}.Err()

@@ -79,8 +79,9 @@ func (s *Providers) StartSignIn(ctx context.Context, slug, next string) (*FlowSt
 }
 
 // StartLink begins linking a provider to the signed-in account. The flow is
-// bound to this session: the callback must arrive with it.
-func (s *Providers) StartLink(ctx context.Context, actor Actor, slug string) (*FlowStart, error) {
+// bound to this session: the callback must arrive with it. A link is a new
+// way in, so it needs the current password (or a recent sign-in).
+func (s *Providers) StartLink(ctx context.Context, actor Actor, slug, password string) (*FlowStart, error) {
 	p, err := s.usable(ctx, slug)
 	var fe *FlowError
 	if errors.As(err, &fe) || (err == nil && !p.LoginEnabled) {
@@ -98,6 +99,9 @@ func (s *Providers) StartLink(ctx context.Context, actor Actor, slug string) (*F
 	}
 	if n > 0 {
 		return nil, problem.New(problem.Conflict, "already_linked", "Your account is already linked to "+p.Name+".")
+	}
+	if _, err := s.svc.Auth.Reauthenticate(ctx, actor, Reauth{Purpose: ReauthIdentityLink, Password: password, PasswordField: "password", AllowRecentSignIn: true}); err != nil {
+		return nil, err
 	}
 	id := actor.User.ID
 	return s.begin(ctx, p, LinkReturnPath, &id, actor.SessionID)

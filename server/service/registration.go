@@ -600,14 +600,8 @@ func (f *Flows) RequestEmailChange(ctx context.Context, actor Actor, email, pass
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	if u.HasPassword() {
-		ok, err := f.svc.Hasher.Verify(ctx, password, derefString(u.PasswordHash))
-		if err != nil {
-			return hasherErr(err)
-		}
-		if !ok {
-			return ErrWrongCurrentPassword.WithField("password", "is not correct")
-		}
+	if _, err := f.svc.Auth.Reauthenticate(ctx, actor, Reauth{Purpose: ReauthEmailChange, Password: password, PasswordField: "password", AllowRecentSignIn: true}); err != nil {
+		return err
 	}
 	if models.NormalizeEmail(email) == models.NormalizeEmail(derefString(u.Email)) {
 		return problem.Fields{"email": "is already your address"}.Err()

@@ -62,7 +62,7 @@ func New(d Deps) *Services {
 	s.Settings = &Settings{deps: d, cache: map[string]cachedSetting{}}
 	s.Audit = &Audit{now: d.Now}
 	s.Auth = &Auth{deps: d, settings: s.Settings, audit: s.Audit, sessions: models.NewSessionLookup(d.DB)}
-	s.Account = &Account{deps: d, settings: s.Settings, audit: s.Audit}
+	s.Account = &Account{deps: d, settings: s.Settings, audit: s.Audit, auth: s.Auth}
 	s.Setup = &Setup{deps: d, settings: s.Settings, audit: s.Audit, svc: s}
 	s.Users = &Users{svc: s}
 	s.Flows = &Flows{svc: s}

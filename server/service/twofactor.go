@@ -181,9 +181,17 @@ var (
 	ErrTwoFactorOff = problem.New(problem.Conflict, "2fa_not_enabled", "Two-factor authentication is not on.")
 )
 
-// SetupTwoFactor creates a pending secret for the caller.
-func (s *Account) SetupTwoFactor(ctx context.Context, actor Actor) (*TwoFactorSetup, error) {
-	u := actor.User
+// SetupTwoFactor creates a pending secret for the caller. Adding a way in
+// needs the current password (or, for an account without one, a recent
+// sign-in), so that a stolen cookie cannot enrol its own authenticator.
+func (s *Account) SetupTwoFactor(ctx context.Context, actor Actor, password string) (*TwoFactorSetup, error) {
+	if actor.User.TwoFactorEnabled() {
+		return nil, ErrTwoFactorOn
+	}
+	u, err := s.auth.Reauthenticate(ctx, actor, Reauth{Purpose: Reauth2FASetup, Password: password, PasswordField: "password", AllowRecentSignIn: true})
+	if err != nil {
+		return nil, err
+	}
 	if u.TwoFactorEnabled() {
 		return nil, ErrTwoFactorOn
 	}
@@ -206,8 +214,15 @@ func (s *Account) SetupTwoFactor(ctx context.Context, actor Actor) (*TwoFactorSe
 }
 
 // EnableTwoFactor confirms enrolment with a code and returns the recovery
-// codes (shown once). Other sessions of the user end.
-func (s *Account) EnableTwoFactor(ctx context.Context, actor Actor, code string) ([]string, error) {
+// codes (shown once); like setup it needs the current password. Other
+// sessions of the user end.
+func (s *Account) EnableTwoFactor(ctx context.Context, actor Actor, password, code string) ([]string, error) {
+	if actor.User.TwoFactorEnabled() {
+		return nil, ErrTwoFactorOn
+	}
+	if _, err := s.auth.Reauthenticate(ctx, actor, Reauth{Purpose: Reauth2FAEnable, Password: password, PasswordField: "password", AllowRecentSignIn: true}); err != nil {
+		return nil, err
+	}
 	var codes []string
 	err := models.RunInTx(ctx, s.deps.DB, func(ctx context.Context, tx bun.Tx) error {
 		u, err := models.UserByID(ctx, tx, actor.User.ID)
@@ -260,9 +275,9 @@ func replaceRecoveryCodes(ctx context.Context, tx bun.IDB, userID int64, now tim
 	return codes, err
 }
 
-// checkPasswordAndCode verifies the password and a current or recovery
-// code of the caller, counting failures toward the lock.
-func (s *Account) checkPasswordAndCode(ctx context.Context, auth *Auth, actor Actor, password, code string) (*models.User, error) {
+// checkPasswordAndCode verifies the password (when the account has one)
+// and a current or recovery code of the caller, through Reauthenticate.
+func (s *Account) checkPasswordAndCode(ctx context.Context, actor Actor, purpose, password, code string) (*models.User, error) {
 	u, err := models.UserByID(ctx, s.deps.DB, actor.User.ID)
 	if err != nil {
 		return nil, err
@@ -270,26 +285,12 @@ func (s *Account) checkPasswordAndCode(ctx context.Context, auth *Auth, actor Ac
 	if !u.TwoFactorEnabled() {
 		return nil, ErrTwoFactorOff
 	}
-	sec, err := s.settings.Security(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ok, err := auth.checkSecret(ctx, u, sec, true, func() (bool, error) {
-		pwOK, err := s.deps.Hasher.Verify(ctx, password, derefString(u.PasswordHash))
-		if err != nil || !pwOK {
-			return false, err
-		}
-		return auth.verifySecondFactor(ctx, u, code)
-	})
-	if errors.Is(err, errLocked) || (err == nil && !ok) {
-		return nil, (&problem.Error{Kind: problem.Invalid, Code: "invalid_password_or_code", Message: "The password or the code is not correct."}).WithField("code", "password or code is not correct")
-	}
-	return u, err
+	return s.auth.Reauthenticate(ctx, actor, Reauth{Purpose: purpose, Password: password, PasswordField: "password", NeedCode: true, Code: code, CodeField: "code", AllowRecentSignIn: true})
 }
 
 // DisableTwoFactor turns 2FA off (password plus a code); other sessions end.
-func (s *Account) DisableTwoFactor(ctx context.Context, auth *Auth, actor Actor, password, code string) error {
-	u, err := s.checkPasswordAndCode(ctx, auth, actor, password, code)
+func (s *Account) DisableTwoFactor(ctx context.Context, actor Actor, password, code string) error {
+	u, err := s.checkPasswordAndCode(ctx, actor, Reauth2FADisable, password, code)
 	if err != nil {
 		return err
 	}
@@ -305,8 +306,8 @@ func (s *Account) DisableTwoFactor(ctx context.Context, auth *Auth, actor Actor,
 }
 
 // RegenerateRecoveryCodes replaces the caller's recovery codes.
-func (s *Account) RegenerateRecoveryCodes(ctx context.Context, auth *Auth, actor Actor, password, code string) ([]string, error) {
-	u, err := s.checkPasswordAndCode(ctx, auth, actor, password, code)
+func (s *Account) RegenerateRecoveryCodes(ctx context.Context, actor Actor, password, code string) ([]string, error) {
+	u, err := s.checkPasswordAndCode(ctx, actor, ReauthRecoveryCodes, password, code)
 	if err != nil {
 		return nil, err
 	}

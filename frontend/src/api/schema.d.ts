@@ -184,7 +184,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change own password; other sessions are signed out */
+        /**
+         * Change own password; other sessions are signed out
+         * @description A wrong current password counts toward the sign-in lock and is audited (429 `account_locked` while the lock holds).
+         */
         post: operations["changeMyPassword"];
         delete?: never;
         options?: never;
@@ -664,7 +667,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start enrolment; answers a new secret (not active until enabled) */
+        /**
+         * Start enrolment; answers a new secret (not active until enabled)
+         * @description Adding a way into the account needs re-authentication: the current password
+         *     (checked under the sign-in counter and lock; a wrong one is a 422 field error on
+         *     `password`, a locked account 429 `account_locked`), or for accounts without a
+         *     password a sign-in within the last 5 minutes (else 403 `recent_sign_in_required`).
+         */
         post: operations["setupTwoFactor"];
         delete?: never;
         options?: never;
@@ -681,7 +690,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Finish enrolment with a code; answers ten recovery codes, shown once */
+        /**
+         * Finish enrolment with a code; answers ten recovery codes, shown once
+         * @description Needs the current password again (or a recent sign-in), as setup does.
+         */
         post: operations["enableTwoFactor"];
         delete?: never;
         options?: never;
@@ -698,7 +710,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn two-factor authentication off (password and a current or recovery code) */
+        /**
+         * Turn two-factor authentication off (password and a current or recovery code)
+         * @description The password is required when the account has one. Wrong answers count toward the sign-in lock (429 `account_locked` while it holds).
+         */
         post: operations["disableTwoFactor"];
         delete?: never;
         options?: never;
@@ -715,7 +730,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Replace the recovery codes (password and a current or recovery code) */
+        /**
+         * Replace the recovery codes (password and a current or recovery code)
+         * @description The password is required when the account has one. Wrong answers count toward the sign-in lock (429 `account_locked` while it holds).
+         */
         post: operations["regenerateRecoveryCodes"];
         delete?: never;
         options?: never;
@@ -888,7 +906,10 @@ export interface paths {
          * Start linking a provider to the signed-in account
          * @description Bound to the caller's browser session (bearer tokens are refused). Answers the
          *     provider URL to navigate to and sets the flow cookie; the callback links the
-         *     identity only in the same session.
+         *     identity only in the same session. A link is a new way in: it needs the current
+         *     password (422 field error on `password` when wrong, 429 `account_locked` while the
+         *     lock holds), or for accounts without a password a sign-in within the last 5 minutes
+         *     (403 `recent_sign_in_required`).
          */
         post: operations["linkMyIdentity"];
         delete?: never;
@@ -2875,7 +2896,14 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description The current password; accounts without one send none and must have signed in within the last 5 minutes */
+                    password?: string;
+                };
+            };
+        };
         responses: {
             /** @description Secret and QR code */
             200: {
@@ -2891,9 +2919,13 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
             429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };
@@ -2909,6 +2941,7 @@ export interface operations {
             content: {
                 "application/json": {
                     code: string;
+                    password?: string;
                 };
             };
         };
@@ -2945,7 +2978,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    password: string;
+                    password?: string;
                     code: string;
                 };
             };
@@ -2979,7 +3012,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    password: string;
+                    password?: string;
                     code: string;
                 };
             };
@@ -3247,7 +3280,14 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description The current password; accounts without one send none and must have signed in within the last 5 minutes */
+                    password?: string;
+                };
+            };
+        };
         responses: {
             /** @description Navigate the browser to redirectUrl */
             200: {
@@ -3260,10 +3300,14 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
             429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };

@@ -11,6 +11,8 @@ export function describeError(err: unknown, t: Translate): string {
   if (err instanceof ApiError) {
     if (err.isNetwork) return t('errors.network')
     if (err.code === 'storage_unavailable') return t('errors.storageUnavailable')
+    if (err.code === 'recent_sign_in_required') return t('errors.recentSignInRequired')
+    if (err.code === 'account_locked') return t('errors.accountLocked')
     if (err.message) return err.message
     return t('errors.unknown', { status: err.status })
   }

@@ -27,18 +27,20 @@ export function changeMyEmail(email: string, password?: string) {
   return call(api.POST('/api/me/email', { body: password ? { email, password } : { email } }))
 }
 
-export function setupTwoFactor() {
-  return call(api.POST('/api/me/2fa/setup'))
+// Adding a way in (2FA) needs the current password; accounts without one
+// send none and must have signed in within the last 5 minutes.
+export function setupTwoFactor(password?: string) {
+  return call(api.POST('/api/me/2fa/setup', { body: password ? { password } : {} }))
 }
 
-export function enableTwoFactor(code: string) {
-  return call(api.POST('/api/me/2fa/enable', { body: { code } }))
+export function enableTwoFactor(code: string, password?: string) {
+  return call(api.POST('/api/me/2fa/enable', { body: password ? { code, password } : { code } }))
 }
 
 export function disableTwoFactor(password: string, code: string) {
-  return call(api.POST('/api/me/2fa/disable', { body: { password, code } }))
+  return call(api.POST('/api/me/2fa/disable', { body: password ? { password, code } : { code } }))
 }
 
 export function regenerateRecoveryCodes(password: string, code: string) {
-  return call(api.POST('/api/me/2fa/recovery-codes', { body: { password, code } }))
+  return call(api.POST('/api/me/2fa/recovery-codes', { body: password ? { password, code } : { code } }))
 }

@@ -1,5 +1,6 @@
 // Messages of the account area's two-factor card and email change, merged
-// into the app's messages by i18n/index.ts under twoFactor and emailChange.
+// into the app's messages by i18n/index.ts under twoFactor, reauth and
+// emailChange.
 const en = {
   twoFactor: {
     title: 'Two-factor authentication',
@@ -30,6 +31,13 @@ const en = {
     disabled: 'Two-factor authentication is off.',
     password: 'Password',
     codeOrRecovery: 'Code from the app or a recovery code',
+    setupPasswordHint: 'Adding a way to sign in needs your current password.',
+  },
+  reauth: {
+    currentPassword: 'Current password',
+    linkTitle: 'Link {name}?',
+    linkBody: 'Linking {name} adds a way to sign in to your account. Confirm with your current password.',
+    continue: 'Continue to {name}',
   },
   emailChange: {
     title: 'Change email address',
@@ -71,6 +79,13 @@ const zhCN: typeof en = {
     disabled: '两步验证已关闭。',
     password: '密码',
     codeOrRecovery: '应用中的验证码或恢复码',
+    setupPasswordHint: '添加登录方式需要输入当前密码。',
+  },
+  reauth: {
+    currentPassword: '当前密码',
+    linkTitle: '关联 {name}？',
+    linkBody: '关联 {name} 会为你的账户增加一种登录方式。请输入当前密码确认。',
+    continue: '继续前往 {name}',
   },
   emailChange: {
     title: '更改邮箱地址',

@@ -33,6 +33,8 @@ const en = {
     passwordMismatch: 'The passwords do not match.',
     sessionExpired: 'Your session has ended. Please sign in again.',
     storageUnavailable: 'The server cannot save changes right now (its disk is full or read-only). Nothing was changed. Try again later, or tell the operator.',
+    recentSignInRequired: 'For this change, sign out and sign in again, then retry within 5 minutes.',
+    accountLocked: 'Too many wrong passwords or codes: your account is locked for a while. Try again later.',
   },
   auth: {
     signInTitle: 'Sign in to Gatehouse',

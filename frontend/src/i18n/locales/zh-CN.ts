@@ -35,6 +35,8 @@ const zhCN: Messages = {
     passwordMismatch: '两次输入的密码不一致。',
     sessionExpired: '会话已结束，请重新登录。',
     storageUnavailable: '服务器暂时无法保存更改（磁盘已满或为只读），本次操作未做任何更改。请稍后重试，或联系运维人员。',
+    recentSignInRequired: '进行此项更改前，请先退出并重新登录，然后在 5 分钟内重试。',
+    accountLocked: '密码或验证码错误次数过多，账户已被暂时锁定。请稍后再试。',
   },
   auth: {
     signInTitle: '登录 Gatehouse',

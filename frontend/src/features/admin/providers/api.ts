@@ -57,8 +57,9 @@ export function listMyIdentities() {
 }
 
 /** Starts linking; the browser must then go to the answered URL. */
-export async function startLink(slug: string): Promise<string> {
-  return (await call(api.POST('/api/me/identities/{slug}/link', { params: { path: { slug } } }))).redirectUrl
+/** Starts a link; the current password confirms it (none for accounts without one). */
+export async function startLink(slug: string, password?: string): Promise<string> {
+  return (await call(api.POST('/api/me/identities/{slug}/link', { params: { path: { slug } }, body: password ? { password } : {} }))).redirectUrl
 }
 
 export function unlinkIdentity(id: number) {
