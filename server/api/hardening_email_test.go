@@ -161,7 +161,7 @@ func TestHardening_MailedResetRemovesUnverifiedLinks(t *testing.T) {
 	dana := app.Member("dana")
 	verifyEmail(t, app, dana)
 	dc := app.LoginAs(dana)
-	link := dc.POST("/api/me/identities/mock/link", nil)
+	link := dc.POST("/api/me/identities/mock/link", map[string]string{"password": dana.Password})
 	if link.Status == http.StatusOK {
 		location(t, w.fromProvider(dc, verified("p-dana", "dana", "dana@example.com"), link.Map()["redirectUrl"].(string)))
 		app.Clock.Advance(2 * time.Minute)

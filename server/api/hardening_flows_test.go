@@ -122,7 +122,7 @@ func TestHardening_RegistrationNeedsPasswordSignin(t *testing.T) {
 	w := newIdP(t, nil)
 	app := w.app
 	// Root links the provider so that password sign-in may go at all.
-	link := w.rc.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link := w.rc.POST("/api/me/identities/mock/link", map[string]string{"password": w.root.Password}).Expect(200).Map()
 	location(t, w.fromProvider(w.rc, verified("p-root", "root", "root@example.com"), link["redirectUrl"].(string)))
 	putReg := func(on bool) *testkit.Response {
 		cur := w.rc.GET("/api/admin/settings/registration").Expect(200).Map()

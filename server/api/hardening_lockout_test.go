@@ -18,7 +18,7 @@ func providerOnlyAdmin(t *testing.T) (*idp, *testkit.User) {
 	w := newIdP(t, nil)
 	ana := w.app.Admin("ana")
 	ac := w.app.LoginAs(ana)
-	link := ac.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link := ac.POST("/api/me/identities/mock/link", map[string]string{"password": ana.Password}).Expect(200).Map()
 	location(t, w.fromProvider(ac, verified("p-ana", "ana", "ana@example.com"), link["redirectUrl"].(string)))
 	w.setSignin(false, false, true).Expect(200)
 	return w, ana
@@ -103,7 +103,7 @@ func TestHardening_AdminLockoutGuardOnAccountChanges(t *testing.T) {
 	}
 
 	// Once another administrator can sign in, ana may be demoted.
-	link := rc.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link := rc.POST("/api/me/identities/mock/link", map[string]string{"password": w.root.Password}).Expect(200).Map()
 	location(t, w.fromProvider(rc, verified("p-root", "root", "root@example.com"), link["redirectUrl"].(string)))
 	rc.PATCH("/api/admin/users/"+id, map[string]any{"role": "user"}).Expect(200)
 }

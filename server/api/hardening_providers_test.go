@@ -98,7 +98,7 @@ func TestHardening_AutoLinkNeverOpensPrivilegedAccount(t *testing.T) {
 	}
 
 	// The super administrator links from the account page, signed in.
-	link := w.rc.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link := w.rc.POST("/api/me/identities/mock/link", map[string]string{"password": w.root.Password}).Expect(200).Map()
 	if got := location(t, w.fromProvider(w.rc, verified("p-root", "root", "root@example.com"), link["redirectUrl"].(string))); got != "/account/providers?linked=mock" {
 		t.Fatalf("link landed on %q", got)
 	}
@@ -287,7 +287,7 @@ func TestHardening_ProviderChangeKeepsEverySuperAdminAWayIn(t *testing.T) {
 	// sam, a second super administrator, signs in only through the provider.
 	sam := app.SuperAdmin("sam")
 	sc := app.LoginAs(sam)
-	link := sc.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link := sc.POST("/api/me/identities/mock/link", map[string]string{"password": sam.Password}).Expect(200).Map()
 	location(t, w.fromProvider(sc, verified("p-sam", "sam", "sam@example.com"), link["redirectUrl"].(string)))
 	if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("password_hash = NULL").Where("id = ?", sam.ID).Exec(ctx); err != nil {
 		t.Fatal(err)
@@ -295,7 +295,7 @@ func TestHardening_ProviderChangeKeepsEverySuperAdminAWayIn(t *testing.T) {
 	// A suspended super administrator on the provider only does not count.
 	sue := app.SuperAdmin("sue")
 	suc := app.LoginAs(sue)
-	link = suc.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link = suc.POST("/api/me/identities/mock/link", map[string]string{"password": sue.Password}).Expect(200).Map()
 	location(t, w.fromProvider(suc, verified("p-sue", "sue", "sue@example.com"), link["redirectUrl"].(string)))
 	if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("password_hash = NULL").Set("status = ?", models.StatusSuspended).Where("id = ?", sue.ID).Exec(ctx); err != nil {
 		t.Fatal(err)
@@ -335,7 +335,7 @@ func TestHardening_ProviderChangeKeepsEverySuperAdminAWayIn(t *testing.T) {
 	w.patch(map[string]any{"loginEnabled": false}).Expect(200)
 	w.patch(map[string]any{"loginEnabled": true}).Expect(200)
 	// But not when no password method is on: then the provider is his only way.
-	link = w.rc.POST("/api/me/identities/mock/link", nil).Expect(200).Map()
+	link = w.rc.POST("/api/me/identities/mock/link", map[string]string{"password": w.root.Password}).Expect(200).Map()
 	location(t, w.fromProvider(w.rc, verified("p-root", "root", "root@example.com"), link["redirectUrl"].(string)))
 	w.setSignin(false, false, true).Expect(200)
 	expectError(t, w.patch(map[string]any{"loginEnabled": false}), 409, "would_lock_out_admins")
