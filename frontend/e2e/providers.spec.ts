@@ -145,3 +145,100 @@ test('an administrator adds a provider by discovery, a person signs in with it, 
     idp.proc.kill('SIGTERM')
   }
 })
+
+/** Adds a provider for idp through the API (as the super administrator) and answers its id. */
+async function addProvider(api: APIRequestContext, idp: MockIdP, slug: string, extra: Record<string, unknown> = {}): Promise<number> {
+  const ep = await api.post('/api/admin/identity-providers/discover', { data: { issuerUrl: idp.issuer } })
+  expect(ep.status(), await ep.text()).toBe(200)
+  const res = await api.post('/api/admin/identity-providers', {
+    data: { ...(await ep.json()), scopesSupported: undefined, slug, name: `Mock ${slug}`, type: 'oidc', clientId: idp.clientId, clientSecret: idp.clientSecret, loginEnabled: true, ...extra },
+  })
+  expect(res.status(), await res.text()).toBe(201)
+  return ((await res.json()) as { id: number }).id
+}
+
+test('an administrator sees identity providers read-only and cannot turn third-party sign-in on', async ({ adminApi, browser, baseURL }) => {
+  const idp = await startMockIdP()
+  try {
+    const slug = uniqueTag('ro')
+    await addProvider(adminApi, idp, slug)
+    await putGroup(adminApi, 'signin', { thirdPartyEnabled: false })
+    const name = uniqueTag('adm')
+    await createUser(adminApi, { username: name, email: `${name}@example.com`, role: 'admin' })
+    const ctx = await browser.newContext({ baseURL })
+    const page = await ctx.newPage()
+    const login = await page.request.post('/api/auth/login', { data: { identifier: name, password: 'meadow-copper-4417' } })
+    expect(login.status()).toBe(200)
+
+    await test.step('the providers tab lists them without controls that change them', async () => {
+      await page.goto('/admin/auth/providers')
+      await expect(page.getByTestId('providers-read-only')).toBeVisible()
+      await expect(page.getByTestId(`provider-row-${slug}`)).toBeVisible()
+      await expect(page.getByTestId('provider-add')).toHaveCount(0)
+      await expect(page.getByTestId(`provider-edit-${slug}`)).toHaveCount(0)
+      await expect(page.getByTestId(`provider-delete-${slug}`)).toHaveCount(0)
+      await expect(page.getByTestId(`provider-up-${slug}`)).toHaveCount(0)
+      await page.getByTestId(`provider-view-${slug}`).click()
+      const editor = page.getByTestId('provider-editor')
+      await expect(editor).toBeVisible()
+      await expect(editor.getByTestId('provider-name').locator('input')).toBeDisabled()
+      await expect(editor.getByTestId('provider-token-url').locator('input')).toBeDisabled()
+      await expect(editor.getByTestId('provider-autolink')).toHaveClass(/n-switch--disabled/)
+      await expect(editor.getByTestId('provider-save')).toHaveCount(0)
+      await expect(editor.getByTestId('provider-discover')).toHaveCount(0)
+      await editor.getByTestId('provider-close').click()
+      await expect(editor).toBeHidden()
+    })
+
+    await test.step('the API refuses their changes', async () => {
+      const list = (await (await page.request.get('/api/admin/identity-providers')).json()) as { items: { id: number; slug: string }[] }
+      const id = list.items.find((p) => p.slug === slug)!.id
+      const res = await page.request.patch(`/api/admin/identity-providers/${id}`, { data: { autoLinkByEmail: true } })
+      expect(res.status()).toBe(403)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('super_admin_required')
+    })
+
+    await test.step('third-party sign-in cannot be turned on', async () => {
+      await page.goto('/admin/auth/signin')
+      await expect(page.getByTestId('signin-third-party')).toHaveClass(/n-switch--disabled/)
+      await expect(page.getByTestId('signin-third-party-super-only')).toBeVisible()
+      const cur = (await (await page.request.get('/api/admin/settings/signin')).json()) as Record<string, unknown>
+      const res = await page.request.put('/api/admin/settings/signin', { data: { ...cur, thirdPartyEnabled: true } })
+      expect(res.status()).toBe(403)
+    })
+    await ctx.close()
+  } finally {
+    idp.proc.kill('SIGTERM')
+  }
+})
+
+test("a provider asserting a super administrator's verified email does not sign the browser into that account", async ({ adminApi, browser, baseURL }) => {
+  const idp = await startMockIdP()
+  try {
+    const slug = uniqueTag('al')
+    await addProvider(adminApi, idp, slug, { autoLinkByEmail: true, registrationEnabled: true })
+    await putGroup(adminApi, 'signin', { thirdPartyEnabled: true })
+    const boss = uniqueTag('boss')
+    const made = await createUser(adminApi, { username: boss, email: `${boss}@example.com`, role: 'super_admin' })
+    const verify = await adminApi.patch(`/api/admin/users/${made.publicId}`, { data: { emailVerified: true } })
+    expect(verify.status(), await verify.text()).toBe(200)
+
+    const ctx = await browser.newContext({ baseURL })
+    const page = await ctx.newPage()
+    await queuePerson(idp, { sub: `${boss}-idp`, username: boss, email: `${boss}@example.com` })
+    await page.goto('/login')
+    await page.getByTestId(`provider-${slug}`).click()
+    await expect(page).toHaveURL(/\/login\?error=privileged_account_link/)
+    await expect(page.getByText('This email belongs to an administrator account')).toBeVisible()
+    expect((await page.request.get('/api/me')).status()).toBe(401)
+    const ids = (await (await adminApi.get(`/api/admin/users/${made.publicId}/identities`)).json()) as { items: unknown[] }
+    expect(ids.items).toHaveLength(0)
+    const audit = (await (await adminApi.get(`/api/admin/audit?action=auth.login_failed&target=${made.publicId}`)).json()) as {
+      items: { details: Record<string, unknown> }[]
+    }
+    expect(audit.items.some((e) => e.details.reason === 'provider_privileged_account_link')).toBe(true)
+    await ctx.close()
+  } finally {
+    idp.proc.kill('SIGTERM')
+  }
+})

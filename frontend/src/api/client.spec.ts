@@ -23,6 +23,16 @@ describe('toApiError', () => {
     expect(err.fields).toEqual({})
   })
 
+  it('keeps the failure class and the accounts some codes carry', () => {
+    const smtp = toApiError(422, { error: { code: 'smtp_failed', message: 'The server did not answer in time.', reason: 'timeout' } })
+    expect(smtp.reason).toBe('timeout')
+    const cut = toApiError(409, {
+      error: { code: 'would_cut_off_super_admins', message: 'x', accounts: [{ publicId: 'p1', username: 'sam', role: 'super_admin' }] },
+    })
+    expect(cut.detail.accounts?.map((a) => a.username)).toEqual(['sam'])
+    expect(toApiError(400, { error: { code: 'bad', message: 'Bad.' } }).reason).toBe('')
+  })
+
   it('keeps only string field messages', () => {
     const err = toApiError(400, { error: { code: 'bad', message: 'Bad.', fields: { a: 'x', b: 3 } } })
     expect(err.fields).toEqual({ a: 'x' })

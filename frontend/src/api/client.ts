@@ -14,13 +14,21 @@ export class ApiError extends Error {
   readonly code: string
   /** Per-field messages, keyed by request field name. */
   readonly fields: Record<string, string>
+  /** The whole error object, for codes that carry more (impact, accounts, reason). */
+  readonly detail: Partial<ErrorBody['error']>
 
-  constructor(status: number, code: string, message: string, fields: Record<string, string> = {}) {
+  constructor(status: number, code: string, message: string, fields: Record<string, string> = {}, detail: Partial<ErrorBody['error']> = {}) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
     this.fields = fields
+    this.detail = detail
+  }
+
+  /** A failure class some codes carry (discovery_failed, smtp_failed), e.g. "timeout"; "" when none. */
+  get reason(): string {
+    return this.detail.reason ?? ''
   }
 
   /** True when the server could not be reached at all. */
@@ -47,7 +55,7 @@ export function toApiError(status: number, body: unknown): ApiError {
     for (const [name, message] of Object.entries(body.error.fields ?? {})) {
       if (typeof message === 'string') fields[name] = message
     }
-    return new ApiError(status, body.error.code, body.error.message, fields)
+    return new ApiError(status, body.error.code, body.error.message, fields, body.error)
   }
   // Not our shape: a proxy page, an empty body, ... keep the status, no server text.
   return new ApiError(status, `http_${status}`, '')

@@ -31,6 +31,7 @@ const en = {
     emailHelp: 'People sign in with their email address and password (only accounts that have an email address).',
     thirdParty: 'Third-party sign-in',
     thirdPartyHelp: 'Show the enabled identity providers (OIDC / OAuth2) on the sign-in page.',
+    thirdPartySuperOnly: 'Only a super administrator can turn third-party sign-in on, because it lets the configured providers sign people in. You can turn it off.',
     guardTitle: 'This change will be refused',
     guardNote:
       'Before saving, keep in mind: username and email sign-in may only both be off while third-party sign-in is on and an active administrator has a linked identity at an enabled provider; and no change may leave every administrator without a way to sign in.',
@@ -103,6 +104,18 @@ const en = {
     testSend: 'Send test email',
     testSent: 'A test email was sent to {to}.',
     testFailed: 'The test email could not be sent',
+    passwordMoved: 'You changed the server, port or encryption: the stored password will be cleared when you save. Enter it again to keep signing in to the mail server.',
+    passwordClearedSaved: 'Saved. The stored SMTP password was cleared because the server changed; enter it again.',
+    smtpReasons: {
+      unreachable: 'The mail server could not be reached. Check the host and port, and that it is running.',
+      timeout: 'The mail server did not answer in time.',
+      tls: 'A secure (TLS) connection to the mail server could not be made. Check the encryption mode and port.',
+      auth_failed: 'The mail server refused the sign-in. Check the username and password.',
+      rejected: 'The mail server did not accept the message (sender or recipient refused).',
+      not_configured: 'Mail is not configured: set a host, a port and a valid sender address.',
+      bad_response: 'The mail server answered in an unexpected way.',
+      redirect_refused: 'The mail server could not be used.',
+    },
   },
   human: {
     intro: 'Ask people who register with email to pass a Cloudflare Turnstile check, which stops most automated sign-ups.',
@@ -183,6 +196,7 @@ const zhCN: typeof en = {
     emailHelp: '用户使用邮箱地址和密码登录（仅限有邮箱地址的账户）。',
     thirdParty: '第三方登录',
     thirdPartyHelp: '在登录页显示已启用的身份提供方（OIDC / OAuth2）。',
+    thirdPartySuperOnly: '只有超级管理员可以开启第三方登录，因为它允许已配置的提供方让用户登录。你可以将其关闭。',
     guardTitle: '此修改将被拒绝',
     guardNote:
       '保存前请注意：只有在第三方登录已开启，且至少一名活跃管理员在已启用的身份提供方绑定了身份时，才能同时关闭用户名登录和邮箱登录；任何修改都不能让所有管理员失去登录途径。',
@@ -253,6 +267,18 @@ const zhCN: typeof en = {
     testSend: '发送测试邮件',
     testSent: '测试邮件已发送至 {to}。',
     testFailed: '测试邮件发送失败',
+    passwordMoved: '你修改了服务器、端口或加密方式：保存时将清除已保存的密码。请重新输入密码，才能继续登录邮件服务器。',
+    passwordClearedSaved: '已保存。由于服务器已更改，已保存的 SMTP 密码已被清除，请重新输入。',
+    smtpReasons: {
+      unreachable: '无法连接邮件服务器。请检查主机和端口，并确认服务器正在运行。',
+      timeout: '邮件服务器未在规定时间内响应。',
+      tls: '无法与邮件服务器建立安全（TLS）连接。请检查加密方式和端口。',
+      auth_failed: '邮件服务器拒绝了登录。请检查用户名和密码。',
+      rejected: '邮件服务器未接受此邮件（发件人或收件人被拒绝）。',
+      not_configured: '尚未配置邮件：请设置主机、端口和有效的发件地址。',
+      bad_response: '邮件服务器的响应不符合预期。',
+      redirect_refused: '无法使用该邮件服务器。',
+    },
   },
   human: {
     intro: '要求通过邮箱注册的用户完成 Cloudflare Turnstile 验证，可拦截大多数自动注册。',
