@@ -127,33 +127,41 @@ func (s UserSort) Reversed() UserSort { return UserSort{Key: s.Key, Desc: !s.Des
 // one for every order but last_login, whose accounts that never signed in
 // form a segment of their own (first ascending, last descending), since a
 // row comparison never matches NULL.
-func seekSegments(s UserSort, k UserKey) []func(*bun.SelectQuery) *bun.SelectQuery {
+//
+// unindexed (SQLite, an index plan that sorts what another index reads)
+// writes the columns with a unary + so that SQLite does not read the sort
+// index for the condition.
+func seekSegments(s UserSort, k UserKey, unindexed bool) []func(*bun.SelectQuery) *bun.SelectQuery {
 	cmp := ">"
 	if s.Desc {
 		cmp = "<"
 	}
+	x := ""
+	if unindexed {
+		x = "+"
+	}
 	switch s.Key {
 	case "id":
 		return []func(*bun.SelectQuery) *bun.SelectQuery{func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("u.id "+cmp+" ?", k.ID)
+			return q.Where(x+"u.id "+cmp+" ?", k.ID)
 		}}
 	case "updated":
 		return []func(*bun.SelectQuery) *bun.SelectQuery{func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("(u.updated_at, u.id) "+cmp+" (?, ?)", k.T, k.ID)
+			return q.Where("("+x+"u.updated_at, "+x+"u.id) "+cmp+" (?, ?)", k.T, k.ID)
 		}}
 	case "display_name":
 		return []func(*bun.SelectQuery) *bun.SelectQuery{func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("(lower(u.display_name), u.id) "+cmp+" (lower(?), ?)", k.S, k.ID)
+			return q.Where("("+x+"lower(u.display_name), "+x+"u.id) "+cmp+" (lower(?), ?)", k.S, k.ID)
 		}}
 	}
 	nulls := func(q *bun.SelectQuery) *bun.SelectQuery {
-		return q.Where("u.last_login_at IS NULL AND u.id "+cmp+" ?", k.ID)
+		return q.Where(x+"u.last_login_at IS NULL AND "+x+"u.id "+cmp+" ?", k.ID)
 	}
-	allNulls := func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("u.last_login_at IS NULL") }
+	allNulls := func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where(x + "u.last_login_at IS NULL") }
 	values := func(q *bun.SelectQuery) *bun.SelectQuery {
-		return q.Where("(u.last_login_at, u.id) "+cmp+" (?, ?)", k.T, k.ID)
+		return q.Where("("+x+"u.last_login_at, "+x+"u.id) "+cmp+" (?, ?)", k.T, k.ID)
 	}
-	allValues := func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("u.last_login_at IS NOT NULL") }
+	allValues := func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where(x + "u.last_login_at IS NOT NULL") }
 	switch {
 	case !s.Desc && k.Null: // nulls first: the rest of them, then every value
 		return []func(*bun.SelectQuery) *bun.SelectQuery{nulls, allValues}

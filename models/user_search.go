@@ -91,60 +91,78 @@ func ApplyUserFilter(q *bun.SelectQuery, f UserFilter, now time.Time) *bun.Selec
 
 // ApplyUserFilterPlan is ApplyUserFilter with a plan for role and status.
 func ApplyUserFilterPlan(q *bun.SelectQuery, f UserFilter, now time.Time, plan ListPlan) *bun.SelectQuery {
-	if !IsSQLite(q.DB()) {
-		plan = PlanDefault
+	switch plan {
+	case PlanWalk:
+		return applyTerms(q, f, now, listPlan{walk: true})
+	case PlanIndex:
+		if f.Role != "" || f.Status != "" {
+			return applyTerms(q, f, now, listPlan{driver: termRoleStatus})
+		}
 	}
-	switch {
-	case plan == PlanWalk:
-		// A unary + keeps SQLite from using an index for the term.
-		if f.Role != "" {
-			q = q.Where("+u.role = ?", f.Role)
+	return applyTerms(q, f, now, listPlan{})
+}
+
+// applyTerms adds the filter's conditions to q. On SQLite, a term that the
+// plan does not let drive the query is written with a unary + on its
+// columns, which keeps SQLite from reading it through an index: the walk
+// plan reads the sort order and tests every term on each row; an index
+// plan reads the driver's index and tests the other terms.
+func applyTerms(q *bun.SelectQuery, f UserFilter, now time.Time, lp listPlan) *bun.SelectQuery {
+	sqlite := IsSQLite(q.DB())
+	p := func(term string) string {
+		if sqlite && (lp.walk || (lp.driver != "" && lp.driver != term)) {
+			return "+"
 		}
-		if f.Status != "" {
-			q = q.Where("+u.status = ?", f.Status)
-		}
-	case plan == PlanIndex && f.Role == "" && f.Status != "":
+		return ""
+	}
+	switch r := p(termRoleStatus); {
+	case r == "" && sqlite && lp.driver == termRoleStatus && f.Role == "" && f.Status != "":
 		// Every role, so that the (role, status, ...) index serves.
 		q = q.Where("u.role IN (?)", bun.List(allRoles)).Where("u.status = ?", f.Status)
 	default:
 		if f.Role != "" {
-			q = q.Where("u.role = ?", f.Role)
+			q = q.Where(r+"u.role = ?", f.Role)
 		}
 		if f.Status != "" {
-			q = q.Where("u.status = ?", f.Status)
+			q = q.Where(r+"u.status = ?", f.Status)
 		}
 	}
-	switch f.Subscription {
+	switch x := p(termSubscription); f.Subscription {
 	case "none":
-		q = q.Where("u.plan_id IS NULL")
+		q = q.Where(x + "u.plan_id IS NULL")
 	case "active":
-		q = q.Where("u.plan_id IS NOT NULL").Where("(u.subscription_expires_at IS NULL OR u.subscription_expires_at > ?)", now)
+		q = q.Where(x+"u.plan_id IS NOT NULL").Where("("+x+"u.subscription_expires_at IS NULL OR "+x+"u.subscription_expires_at > ?)", now)
 	case "expired":
-		q = q.Where("u.plan_id IS NOT NULL").Where("u.subscription_expires_at <= ?", now)
+		q = q.Where(x+"u.plan_id IS NOT NULL").Where(x+"u.subscription_expires_at <= ?", now)
 	}
 	if f.TwoFactor != nil {
+		x := p(termTwoFactor)
 		if *f.TwoFactor {
-			q = q.Where("u.totp_enabled_at IS NOT NULL")
+			q = q.Where(x + "u.totp_enabled_at IS NOT NULL")
 		} else {
-			q = q.Where("u.totp_enabled_at IS NULL")
+			q = q.Where(x + "u.totp_enabled_at IS NULL")
 		}
 	}
 	if f.Locked != nil {
+		x := p(termLocked)
 		if *f.Locked {
-			q = q.Where("u.locked_until > ?", now)
+			q = q.Where(x+"u.locked_until > ?", now)
 		} else {
-			q = q.Where("(u.locked_until IS NULL OR u.locked_until <= ?)", now)
+			q = q.Where("("+x+"u.locked_until IS NULL OR "+x+"u.locked_until <= ?)", now)
 		}
 	}
 	if f.EmailVerified != nil {
+		x := p(termUnverified)
 		if *f.EmailVerified {
-			q = q.Where("u.email IS NOT NULL AND u.email_verified_at IS NOT NULL")
+			q = q.Where(x + "u.email IS NOT NULL AND " + x + "u.email_verified_at IS NOT NULL")
 		} else {
-			q = q.Where("(u.email IS NULL OR u.email_verified_at IS NULL)")
+			// The condition of the users_email_unverified index.
+			q = q.Where("(" + x + "u.email IS NULL OR " + x + "u.email_verified_at IS NULL)")
 		}
 	}
 	if f.DormantDays > 0 {
-		q = q.Where("(u.last_login_at IS NULL OR u.last_login_at < ?)", now.Add(-time.Duration(f.DormantDays)*24*time.Hour))
+		x := p(termDormant)
+		q = q.Where("("+x+"u.last_login_at IS NULL OR "+x+"u.last_login_at < ?)", now.Add(-time.Duration(f.DormantDays)*24*time.Hour))
 	}
 	if text := searchText(f.Q); text != "" {
 		q = applySearch(q, text)
@@ -213,13 +231,23 @@ func ftsQuery(text string) string {
 // ApplyUserSort orders q by s with id as the tie-breaker. Accounts that
 // never signed in sort last for -last_login.
 func ApplyUserSort(q *bun.SelectQuery, s UserSort) *bun.SelectQuery {
+	return applyUserSort(q, s, false)
+}
+
+// applyUserSort is ApplyUserSort; unindexed (SQLite) writes the order
+// with a unary + so that it is sorted, not read from an index.
+func applyUserSort(q *bun.SelectQuery, s UserSort, unindexed bool) *bun.SelectQuery {
 	col := sortColumns[s.Key]
 	dir := " ASC"
 	if s.Desc {
 		dir = " DESC"
 	}
+	id := "u.id"
+	if unindexed {
+		col, id = "+"+col, "+u.id"
+	}
 	if s.Key == "id" {
-		return q.OrderExpr("u.id" + dir)
+		return q.OrderExpr(id + dir)
 	}
 	nulls := ""
 	if s.Key == "last_login" && q.Dialect().Name() == dialect.PG {
@@ -230,7 +258,7 @@ func ApplyUserSort(q *bun.SelectQuery, s UserSort) *bun.SelectQuery {
 			nulls = " NULLS FIRST"
 		}
 	}
-	return q.OrderExpr(col + dir + nulls).OrderExpr("u.id" + dir)
+	return q.OrderExpr(col + dir + nulls).OrderExpr(id + dir)
 }
 
 // CountCap bounds how many rows a filtered count visits; beyond it the
@@ -268,12 +296,12 @@ type segment func(*bun.SelectQuery) *bun.SelectQuery
 
 // bySegments reads a page: from the start at an offset when seek is nil,
 // else the rows after seek, segment by segment until limit are in.
-func bySegments(s UserSort, seek *UserKey, limit int, run func(seg segment, limit int) ([]User, error)) ([]User, error) {
+func bySegments(s UserSort, seek *UserKey, unindexed bool, limit int, run func(seg segment, limit int) ([]User, error)) ([]User, error) {
 	if seek == nil {
 		return run(nil, limit)
 	}
 	var out []User
-	for _, seg := range seekSegments(s, *seek) {
+	for _, seg := range seekSegments(s, *seek, unindexed) {
 		users, err := run(seg, limit-len(out))
 		if err != nil {
 			return nil, err
@@ -294,65 +322,23 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 		}
 		return searchOtherOrder(ctx, db, f, text, s, limit, offset, seek, wantTotal, now)
 	}
-	var total int64
-	var estimate bool
-	if wantTotal {
-		var err error
-		if total, estimate, err = CountUsersMatching(ctx, db, f, now); err != nil {
-			return nil, 0, false, err
-		}
-	}
-	plan, err := choosePlan(ctx, db, f, s, total, wantTotal, offset+limit, now)
+	lp, total, estimate, err := planList(ctx, db, f, s, offset+limit, wantTotal, now)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	users, err := bySegments(s, seek, limit, func(seg segment, limit int) ([]User, error) {
+	// An index plan sorts what its driver reads: the sort and the seek are
+	// then written so that SQLite does not walk the sort index for them.
+	unindexed := IsSQLite(db) && lp.driver != "" && !lp.sorted
+	users, err := bySegments(s, seek, unindexed, limit, func(seg segment, limit int) ([]User, error) {
 		var users []User
-		q := ApplyUserFilterPlan(db.NewSelect().Model(&users).Relation("Plan"), f, now, plan)
+		q := applyTerms(db.NewSelect().Model(&users).Relation("Plan"), f, now, lp)
 		if seg != nil {
 			q = seg(q)
 		}
-		err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
+		err := applyUserSort(q, s, unindexed).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
 		return users, err
 	})
 	return users, total, estimate, err
-}
-
-// choosePlan is the plan for a list without search text.
-func choosePlan(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, total int64, haveTotal bool, need int, now time.Time) (ListPlan, error) {
-	if !IsSQLite(db) || (f.Role == "" && f.Status == "") || (f != UserFilter{Role: f.Role, Status: f.Status}) {
-		return PlanDefault, nil
-	}
-	if !haveTotal {
-		var err error
-		if total, _, err = CountUsersMatching(ctx, db, f, now); err != nil {
-			return PlanDefault, err
-		}
-	}
-	return roleStatusPlan(ctx, db, f, s, total, need)
-}
-
-// roleStatusPlan chooses how SQLite reads a list filtered by role and/or
-// status only, from the exact count m of matching accounts (user_counts):
-// walking the sort order visits about need*N/m rows, reading the m rows
-// through the (role, status, ...) index and sorting them costs m, so it
-// walks when m*m > need*N. Role and status together, sorted by last
-// sign-in, are already in index order.
-func roleStatusPlan(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, m int64, need int) (ListPlan, error) {
-	if !IsSQLite(db) || (f.Role == "" && f.Status == "") || (f != UserFilter{Role: f.Role, Status: f.Status}) {
-		return PlanDefault, nil
-	}
-	if f.Role != "" && f.Status != "" && s.Key == "last_login" {
-		return PlanIndex, nil
-	}
-	n, err := CountAllUsers(ctx, db)
-	if err != nil {
-		return PlanDefault, err
-	}
-	if m*m > int64(need)*n {
-		return PlanWalk, nil
-	}
-	return PlanIndex, nil
 }
 
 // ftsCount counts index matches, stopping at most (FTS5 yields them
@@ -391,7 +377,7 @@ func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text stri
 	var seg segment
 	if seek != nil {
 		// One segment: display names are never NULL.
-		seg = seekSegments(s, *seek)[0]
+		seg = seekSegments(s, *seek, false)[0]
 		onlyText = false
 	}
 	need := offset + limit
@@ -533,7 +519,7 @@ func searchOtherOrder(ctx context.Context, db bun.IDB, f UserFilter, text string
 	if err != nil {
 		return nil, 0, false, err
 	}
-	users, err := bySegments(s, seek, limit, func(seg segment, limit int) ([]User, error) {
+	users, err := bySegments(s, seek, false, limit, func(seg segment, limit int) ([]User, error) {
 		var users []User
 		q := db.NewSelect().Model(&users).Relation("Plan")
 		if n > threshold {
