@@ -438,6 +438,7 @@ type bulkParams struct {
 	Role          string `json:"role"`
 	Status        string `json:"status"`
 	Timezone      string `json:"timezone"`
+	Language      string `json:"language"`
 	Amount        int64  `json:"amount"`
 	AllowNegative bool   `json:"allowNegative"`
 }
@@ -460,7 +461,7 @@ func (h *Handler) BulkUsers(c *gin.Context) {
 		return
 	}
 	r := service.BulkRequest{Action: req.Action, PublicIDs: req.PublicIDs, Role: req.Params.Role, Status: req.Params.Status,
-		Timezone: req.Params.Timezone, Amount: req.Params.Amount, AllowNeg: req.Params.AllowNegative, Reason: strings.TrimSpace(req.Reason),
+		Timezone: req.Params.Timezone, Language: req.Params.Language, Amount: req.Params.Amount, AllowNeg: req.Params.AllowNegative, Reason: strings.TrimSpace(req.Reason),
 		DryRun: req.DryRun, SkipRefused: req.SkipRefused}
 	if req.Filter != nil {
 		bf := req.Filter

@@ -308,7 +308,8 @@ func TestBulkDryRunAndAllOrNothing(t *testing.T) {
 	if len(audit.Items) != 3 || audit.Items[0].BatchID != res.BatchID || audit.Items[0].Reason != "spam wave" {
 		t.Fatalf("audit: %+v", audit)
 	}
-	// Balance: add by filter, refusing to go negative.
+	// Balance (usage billing mode): add by filter, refusing to go negative.
+	setBilling(t, app, "usage")
 	ac.POST("/api/admin/users/bulk", map[string]any{"action": "add_balance", "filter": map[string]any{"status": "suspended"}, "params": map[string]any{"amount": 500}, "reason": "credit"}).Expect(200)
 	r = ac.POST("/api/admin/users/bulk", map[string]any{"action": "add_balance", "filter": map[string]any{"status": "suspended"}, "params": map[string]any{"amount": -600}})
 	r.Expect(409)
@@ -333,6 +334,7 @@ func TestBalanceAndPlans(t *testing.T) {
 	ac := app.LoginAs(app.Admin("alice"))
 	bob := app.Member("bob")
 	path := "/api/admin/users/" + bob.PublicID
+	setBilling(t, app, "usage")
 	ac.POST(path+"/balance", map[string]any{"mode": "add", "amount": 1250, "reason": "top-up"}).Expect(200)
 	if r := ac.POST(path+"/balance", map[string]any{"mode": "add", "amount": -2000}).Expect(422); r.ErrorCode() != "negative_balance" {
 		t.Fatal(r.ErrorCode())
@@ -352,6 +354,7 @@ func TestBalanceAndPlans(t *testing.T) {
 	if len(ledger.Items) != 2 || ledger.Items[0].BalanceAfter != -750 || ledger.Items[1].Amount != 1250 {
 		t.Fatalf("%+v", ledger)
 	}
+	setBilling(t, app, "period")
 	plan := ac.POST("/api/admin/plans", map[string]any{"name": "Pro", "periodDays": 30, "priceMinor": 999}).Expect(201).Map()
 	id := fmt.Sprint(plan["id"])
 	ac.POST("/api/admin/plans", map[string]any{"name": "pro", "periodDays": 30}).Expect(422)

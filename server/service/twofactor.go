@@ -323,41 +323,7 @@ func (s *Account) RegenerateRecoveryCodes(ctx context.Context, actor Actor, pass
 }
 
 func clearTwoFactor(ctx context.Context, tx bun.IDB, userID int64, now time.Time) error {
-	if _, err := tx.NewUpdate().Model((*models.User)(nil)).
-		Set("totp_secret = NULL").Set("totp_pending_secret = NULL").Set("totp_enabled_at = NULL").Set("updated_at = ?", now).
-		Where("id = ?", userID).Exec(ctx); err != nil {
-		return err
-	}
-	_, err := tx.NewDelete().Model((*models.RecoveryCode)(nil)).Where("user_id = ?", userID).Exec(ctx)
-	return err
-}
-
-// ResetTwoFactor is the admin action: clear the secret and codes and end
-// every session and token of the account.
-func (s *Users) ResetTwoFactor(ctx context.Context, actor Actor, publicID, reason string) (*UserDetail, error) {
-	var out *UserDetail
-	err := s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		u, err := loadTarget(ctx, tx, publicID)
-		if err != nil {
-			return err
-		}
-		if err := guard(actor, u, true); err != nil {
-			return err
-		}
-		if err := clearTwoFactor(ctx, tx, u.ID, s.svc.Now()); err != nil {
-			return err
-		}
-		n, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, "")
-		if err != nil {
-			return err
-		}
-		if err := s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionAdminReset2FA, Actor: actor, Target: u, Reason: reason, Details: map[string]any{"wasEnabled": u.TwoFactorEnabled(), "sessionsEnded": n}}); err != nil {
-			return err
-		}
-		out, err = s.detail(ctx, tx, publicID)
-		return err
-	})
-	return out, err
+	return models.ClearTwoFactor(ctx, tx, []int64{userID}, now)
 }
 
 // AdminPasswordReset is the admin's reset-password request.

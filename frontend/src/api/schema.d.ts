@@ -340,7 +340,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Apply one action to many accounts (dry run first); all or nothing */
+        /**
+         * Apply one action to many accounts (dry run first); all or nothing
+         * @description Every single-account change is the same engine's bulk of one, so both plan, refuse, write and audit alike. Accounts already in the requested state (same role, status, time zone, language; a balance that would not move; nothing to unlock, reset or revoke) are counted in `matched` but not in `changed`, and get no history row. Per-target refusals (`refused[].code`): `not_found`, `super_admin_protected`, `self_change`, `last_super_admin`, `would_lock_out_admins`, `negative_balance`, `balance_out_of_range` (the result would leave ±2^53). Balance actions need the `usage` billing mode: in another mode they answer 422 with a field error on `action`.
+         */
         post: operations["bulkUsers"];
         delete?: never;
         options?: never;
@@ -365,7 +368,10 @@ export interface paths {
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
-        /** Change profile, role, region and subscription fields */
+        /**
+         * Change profile, role, region and subscription fields
+         * @description `planId` and `subscriptionExpiresAt` are accepted only in the `period` billing mode (otherwise 422 with a field error on the field). Fields equal to the stored values change nothing and write no history row.
+         */
         patch: operations["updateUser"];
         trace?: never;
     };
@@ -380,7 +386,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change account status; leaving active ends sessions and tokens */
+        /**
+         * Change account status; leaving active ends sessions and tokens
+         * @description An account already in the status is left as it is (no history row; the reason is not replaced).
+         */
         post: operations["setUserStatus"];
         delete?: never;
         options?: never;
@@ -399,7 +408,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add to or set the balance (a ledger row records it) */
+        /**
+         * Add to or set the balance (a ledger row records it)
+         * @description Only in the `usage` billing mode (otherwise 422 with a field error on `amount`). The balance stays within ±2^53 minor units (422 `balance_out_of_range`). Concurrent additions are serialised on the account's row, so none is lost.
+         */
         post: operations["changeUserBalance"];
         delete?: never;
         options?: never;
@@ -1099,13 +1111,14 @@ export interface components {
         };
         BulkRequest: {
             /** @enum {string} */
-            action: "set_role" | "set_status" | "set_timezone" | "set_balance" | "add_balance" | "delete";
+            action: "set_role" | "set_status" | "set_timezone" | "set_language" | "set_balance" | "add_balance" | "delete" | "unlock" | "reset_2fa" | "revoke_sessions";
             publicIds?: string[];
             filter?: components["schemas"]["UserFilter"];
             params?: {
                 role?: string;
                 status?: string;
                 timezone?: string;
+                language?: string;
                 /** Format: int64 */
                 amount?: number;
                 allowNegative?: boolean;
@@ -1120,7 +1133,7 @@ export interface components {
             batchId: string;
             /** @description targets found */
             matched: number;
-            /** @description targets changed (or that would change, in a dry run) */
+            /** @description targets changed (or that would change, in a dry run); targets already in the requested state are not counted */
             changed: number;
             refused: components["schemas"]["BulkRefusal"][];
         };

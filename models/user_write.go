@@ -1,0 +1,186 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// The users table's row locks and set-based writes used by the
+// account-change engine (server/service/accounts.go).
+
+// userColumnScan maps a users column to the field of User it scans into.
+// LockUsers reads only the columns a change needs, scanned by hand: it
+// costs a fraction of mapping whole accounts when a bulk change reads
+// 100,000 of them.
+var userColumnScan = map[string]func(u *User) any{
+	"id":                      func(u *User) any { return &u.ID },
+	"public_id":               func(u *User) any { return &u.PublicID },
+	"username":                func(u *User) any { return &u.Username },
+	"display_name":            func(u *User) any { return &u.DisplayName },
+	"email":                   func(u *User) any { return &u.Email },
+	"email_verified_at":       func(u *User) any { return &u.EmailVerifiedAt },
+	"email_vouched":           func(u *User) any { return &u.EmailVouched },
+	"phone":                   func(u *User) any { return &u.Phone },
+	"language":                func(u *User) any { return &u.Language },
+	"timezone":                func(u *User) any { return &u.Timezone },
+	"preferences":             func(u *User) any { return &u.Preferences },
+	"role":                    func(u *User) any { return &u.Role },
+	"status":                  func(u *User) any { return &u.Status },
+	"status_reason":           func(u *User) any { return &u.StatusReason },
+	"password_hash":           func(u *User) any { return &u.PasswordHash },
+	"totp_secret":             func(u *User) any { return &u.TOTPSecret },
+	"totp_pending_secret":     func(u *User) any { return &u.TOTPPendingSecret },
+	"totp_enabled_at":         func(u *User) any { return &u.TOTPEnabledAt },
+	"failed_logins":           func(u *User) any { return &u.FailedLogins },
+	"locked_until":            func(u *User) any { return &u.LockedUntil },
+	"balance":                 func(u *User) any { return &u.Balance },
+	"plan_id":                 func(u *User) any { return &u.PlanID },
+	"subscription_expires_at": func(u *User) any { return &u.SubscriptionExpiresAt },
+}
+
+// UsersByPublicIDs selects the accounts with the given public IDs.
+func UsersByPublicIDs(db bun.IDB, publicIDs []string) *bun.SelectQuery {
+	return db.NewSelect().Model((*User)(nil)).Where("u.public_id IN (?)", bun.List(publicIDs))
+}
+
+// LockUsers runs q (a select of users aliased u) for the named columns and
+// scans the rows. With lock set (PostgreSQL, inside a transaction) the rows
+// are read in id order FOR UPDATE, so that concurrent changes to the same
+// accounts wait for each other and always lock in the same order. sizeHint
+// presizes the result.
+func LockUsers(ctx context.Context, db bun.IDB, q *bun.SelectQuery, cols []string, lock bool, sizeHint int) ([]User, error) {
+	exprs := make([]string, len(cols))
+	for i, c := range cols {
+		if userColumnScan[c] == nil {
+			return nil, fmt.Errorf("models: no scan for users column %q", c)
+		}
+		exprs[i] = "u." + c
+	}
+	q = q.ColumnExpr(strings.Join(exprs, ", "))
+	if lock {
+		q = q.Order("u.id").For("UPDATE OF u")
+	}
+	rows, err := db.QueryContext(ctx, q.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]User, 0, sizeHint)
+	dest := make([]any, len(cols))
+	for rows.Next() {
+		out = append(out, User{})
+		u := &out[len(out)-1]
+		for i, c := range cols {
+			dest[i] = userColumnScan[c](u)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}
+
+// LockSuperAdmins locks the super administrators' rows (PostgreSQL) so
+// that changes that could take out the last one wait for each other.
+func LockSuperAdmins(ctx context.Context, db bun.IDB) error {
+	_, err := db.NewRaw("SELECT id FROM users WHERE role = ? ORDER BY id FOR UPDATE", RoleSuperAdmin).Exec(ctx)
+	return err
+}
+
+// UpdateUsers sets the same values on the accounts ids, one statement per
+// chunk of ids (SQLite journals each page a statement touches once per
+// statement, so a few large statements write far less than many small
+// ones). set maps a column (or "column = expression") to its value.
+func UpdateUsers(ctx context.Context, db bun.IDB, ids []int64, now time.Time, set func(q *bun.UpdateQuery) *bun.UpdateQuery) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	q := db.NewUpdate().Model((*User)(nil)).Where("id IN (?)", bun.List(ids)).Set("updated_at = ?", now)
+	_, err := set(q).Exec(ctx)
+	return err
+}
+
+// DeleteUsers removes the accounts ids (their sessions are ended first by
+// EndSessionsOf).
+func DeleteUsers(ctx context.Context, db bun.IDB, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := db.NewDelete().Model((*User)(nil)).Where("id IN (?)", bun.List(ids)).Exec(ctx)
+	return err
+}
+
+// EndSessionsOf deletes every session and access token of the accounts
+// ids and returns how many sessions each had.
+func EndSessionsOf(ctx context.Context, db bun.IDB, ids []int64) (map[int64]int64, error) {
+	if _, err := db.NewDelete().Model((*AccessToken)(nil)).Where("user_id IN (?)", bun.List(ids)).Exec(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, db.NewDelete().Model((*Session)(nil)).Where("user_id IN (?)", bun.List(ids)).Returning("user_id").String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	var id int64
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id]++
+	}
+	return out, rows.Err()
+}
+
+// InsertLedger stores ledger rows in statements of 500.
+func InsertLedger(ctx context.Context, db bun.IDB, rows []LedgerEntry) error {
+	for start := 0; start < len(rows); start += 500 {
+		part := rows[start:min(start+500, len(rows))]
+		if _, err := db.NewInsert().Model(&part).Returning("NULL").Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UserEmailColumns are the columns of an account's address.
+var UserEmailColumns = []string{"email", "email_lower", "email_verified_at", "email_vouched", "updated_at"}
+
+// ClearTwoFactor removes the accounts' TOTP secrets and recovery codes.
+func ClearTwoFactor(ctx context.Context, db bun.IDB, ids []int64, now time.Time) error {
+	if err := UpdateUsers(ctx, db, ids, now, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+		return q.Set("totp_secret = NULL").Set("totp_pending_secret = NULL").Set("totp_enabled_at = NULL")
+	}); err != nil {
+		return err
+	}
+	_, err := db.NewDelete().Model((*RecoveryCode)(nil)).Where("user_id IN (?)", bun.List(ids)).Exec(ctx)
+	return err
+}
+
+// CountSessionsOf counts the sessions of the accounts ids (only the one
+// named, when sessionID is set).
+func CountSessionsOf(ctx context.Context, db bun.IDB, ids []int64, sessionID string) (map[int64]int64, error) {
+	var rows []struct {
+		UserID int64 `bun:"user_id"`
+		N      int64 `bun:"n"`
+	}
+	out := map[int64]int64{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	q := db.NewSelect().Model((*Session)(nil)).ColumnExpr("s.user_id, COUNT(*) AS n").Where("s.user_id IN (?)", bun.List(ids)).Group("s.user_id")
+	if sessionID != "" {
+		q = q.Where("s.id = ?", sessionID)
+	}
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.UserID] = r.N
+	}
+	return out, nil
+}

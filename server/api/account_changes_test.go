@@ -1,0 +1,538 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/models"
+	"gatehouse/server/service"
+	"gatehouse/server/testkit"
+)
+
+// Tests of the one account-change engine (issue 18): every change kind
+// through its single endpoint and through bulk, concurrency, no-ops,
+// bounds, billing modes and a property test of the invariants.
+
+func setBilling(t *testing.T, app *testkit.App, mode string) {
+	t.Helper()
+	if err := app.Svc.Settings.Store(context.Background(), service.GroupBilling, service.BillingSettings{Mode: mode, Currency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// accountInvariants checks, straight in the database: at least one active
+// super administrator who can sign in with a password while username
+// sign-in is on (the test apps keep it on), every balance equals the sum
+// of its ledger rows, and user_counts equals the rows.
+func accountInvariants(t *testing.T, app *testkit.App, when string) {
+	t.Helper()
+	ctx := context.Background()
+	db := app.Svc.DB
+	n, err := db.NewSelect().Model((*models.User)(nil)).Where("role = ?", models.RoleSuperAdmin).Where("status = ?", models.StatusActive).Where("password_hash IS NOT NULL").Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 1 {
+		t.Fatalf("%s: no active super administrator who can sign in", when)
+	}
+	var bad []struct {
+		ID      int64 `bun:"id"`
+		Balance int64 `bun:"balance"`
+		Sum     int64 `bun:"s"`
+	}
+	if err := db.NewRaw(`SELECT u.id, u.balance, COALESCE((SELECT SUM(l.amount) FROM balance_ledger AS l WHERE l.user_id = u.id), 0) AS s FROM users AS u
+		WHERE u.balance <> COALESCE((SELECT SUM(l.amount) FROM balance_ledger AS l WHERE l.user_id = u.id), 0)`).Scan(ctx, &bad); err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("%s: balance differs from the ledger sum: %+v", when, bad)
+	}
+	var counts []struct {
+		Role   string `bun:"role"`
+		Status string `bun:"status"`
+		N      int64  `bun:"n"`
+		Rows   int64  `bun:"rows"`
+	}
+	if err := db.NewRaw(`SELECT c.role, c.status, c.n, (SELECT COUNT(*) FROM users AS u WHERE u.role = c.role AND u.status = c.status) AS rows FROM user_counts AS c`).Scan(ctx, &counts); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, c := range counts {
+		if c.N != c.Rows {
+			t.Fatalf("%s: user_counts %s/%s = %d, rows %d", when, c.Role, c.Status, c.N, c.Rows)
+		}
+		sum += c.N
+	}
+	all, err := db.NewSelect().Model((*models.User)(nil)).Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(all) != sum {
+		t.Fatalf("%s: user_counts total %d, rows %d", when, sum, all)
+	}
+}
+
+type auditRow struct {
+	Action  string
+	Reason  string
+	Details map[string]any
+}
+
+func auditOf(t *testing.T, app *testkit.App, publicID string, since int64) []auditRow {
+	t.Helper()
+	var rows []models.AuditEvent
+	if err := app.Svc.DB.NewSelect().Model(&rows).Where("target_public_id = ?", publicID).Where("id > ?", since).Order("id").Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]auditRow, len(rows))
+	for i, r := range rows {
+		out[i] = auditRow{Action: r.Action, Reason: r.Reason}
+		if err := json.Unmarshal([]byte(r.Details), &out[i].Details); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func lastAuditID(t *testing.T, app *testkit.App) int64 {
+	t.Helper()
+	var id int64
+	if err := app.Svc.DB.NewRaw("SELECT COALESCE(MAX(id), 0) FROM audit_events").Scan(context.Background(), &id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+type ledgerRow struct {
+	Amount, BalanceAfter int64
+	Reason               string
+}
+
+func ledgerOf(t *testing.T, app *testkit.App, id int64) []ledgerRow {
+	t.Helper()
+	var rows []models.LedgerEntry
+	if err := app.Svc.DB.NewSelect().Model(&rows).Where("user_id = ?", id).Order("id").Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]ledgerRow, len(rows))
+	for i, r := range rows {
+		out[i] = ledgerRow{r.Amount, r.BalanceAfter, r.Reason}
+	}
+	return out
+}
+
+// storedState is what a change may touch on an account, without names.
+func storedState(t *testing.T, app *testkit.App, id int64) map[string]any {
+	t.Helper()
+	u, err := models.UserByID(context.Background(), app.Svc.DB, id)
+	if err != nil {
+		return map[string]any{"deleted": true}
+	}
+	var sessions int64
+	if sessions, err = app.Svc.DB.NewSelect().Model((*models.Session)(nil)).Where("user_id = ?", id).Count(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]any{"role": u.Role, "status": u.Status, "reason": u.StatusReason, "timezone": u.Timezone, "language": u.Language,
+		"balance": u.Balance, "failed": u.FailedLogins, "locked": u.LockedUntil != nil, "2fa": u.TOTPEnabledAt != nil || u.TOTPSecret != nil, "sessions": sessions}
+}
+
+// TestAccountChanges_Parity runs every change kind once through its single
+// endpoint and once through bulk on two accounts in the same state, and
+// compares stored state, ledger rows and audit rows.
+func TestAccountChanges_Parity(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	setBilling(t, app, "usage")
+	root := app.SuperAdmin("root")
+	rc := app.LoginAs(root)
+	type kind struct {
+		name   string
+		setup  func(u *testkit.User)
+		single func(u *testkit.User) *testkit.Response
+		bulk   map[string]any // action and params
+	}
+	lock := func(u *testkit.User) {
+		until := app.Clock.Now().Add(time.Hour)
+		if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("failed_logins = 7").Set("locked_until = ?", until).Where("id = ?", u.ID).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signIn := func(u *testkit.User) { app.LoginAs(u) }
+	enroll := func(u *testkit.User) {
+		signIn(u)
+		if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("totp_secret = 'sealed'").Set("totp_enabled_at = ?", app.Clock.Now()).Where("id = ?", u.ID).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := func(u *testkit.User) string { return "/api/admin/users/" + u.PublicID }
+	kinds := []kind{
+		{name: "role", setup: signIn, single: func(u *testkit.User) *testkit.Response {
+			return rc.PATCH(path(u), map[string]any{"role": "admin", "reason": "why"})
+		}, bulk: map[string]any{"action": "set_role", "params": map[string]any{"role": "admin"}}},
+		{name: "status", setup: signIn, single: func(u *testkit.User) *testkit.Response {
+			return rc.POST(path(u)+"/status", map[string]any{"status": "suspended", "reason": "why"})
+		}, bulk: map[string]any{"action": "set_status", "params": map[string]any{"status": "suspended"}}},
+		{name: "timezone", single: func(u *testkit.User) *testkit.Response {
+			return rc.PATCH(path(u), map[string]any{"timezone": "Asia/Shanghai", "reason": "why"})
+		}, bulk: map[string]any{"action": "set_timezone", "params": map[string]any{"timezone": "Asia/Shanghai"}}},
+		{name: "language", single: func(u *testkit.User) *testkit.Response {
+			return rc.PATCH(path(u), map[string]any{"language": "zh-CN", "reason": "why"})
+		}, bulk: map[string]any{"action": "set_language", "params": map[string]any{"language": "zh-CN"}}},
+		{name: "set_balance", single: func(u *testkit.User) *testkit.Response {
+			return rc.POST(path(u)+"/balance", map[string]any{"mode": "set", "amount": 700, "reason": "why"})
+		}, bulk: map[string]any{"action": "set_balance", "params": map[string]any{"amount": 700}}},
+		{name: "add_balance", single: func(u *testkit.User) *testkit.Response {
+			return rc.POST(path(u)+"/balance", map[string]any{"mode": "add", "amount": 250, "reason": "why"})
+		}, bulk: map[string]any{"action": "add_balance", "params": map[string]any{"amount": 250}}},
+		{name: "delete", setup: signIn, single: func(u *testkit.User) *testkit.Response {
+			return rc.DELETE(path(u) + "?confirm=" + u.Username + "&reason=why")
+		}, bulk: map[string]any{"action": "delete"}},
+		{name: "unlock", setup: lock, single: func(u *testkit.User) *testkit.Response {
+			return rc.POST(path(u)+"/unlock", map[string]any{"reason": "why"})
+		}, bulk: map[string]any{"action": "unlock"}},
+		{name: "reset_2fa", setup: enroll, single: func(u *testkit.User) *testkit.Response {
+			return rc.POST(path(u)+"/reset-2fa", map[string]any{"reason": "why"})
+		}, bulk: map[string]any{"action": "reset_2fa"}},
+		{name: "revoke_sessions", setup: signIn, single: func(u *testkit.User) *testkit.Response {
+			return rc.POST(path(u)+"/revoke-sessions", map[string]any{"reason": "why"})
+		}, bulk: map[string]any{"action": "revoke_sessions"}},
+	}
+	for _, k := range kinds {
+		a := app.CreateUser(testkit.UserSpec{Username: k.name + "-single", Email: k.name + "-single@example.com", Role: models.RoleUser})
+		b := app.CreateUser(testkit.UserSpec{Username: k.name + "-bulk", Email: k.name + "-bulk@example.com", Role: models.RoleUser})
+		if k.setup != nil {
+			k.setup(a)
+			k.setup(b)
+		}
+		since := lastAuditID(t, app)
+		if r := k.single(a); r.Status >= 300 {
+			t.Fatalf("%s single: %d %s", k.name, r.Status, r.Body)
+		}
+		body := map[string]any{"publicIds": []string{b.PublicID}, "reason": "why"}
+		for key, v := range k.bulk {
+			body[key] = v
+		}
+		var res struct {
+			Changed int `json:"changed"`
+		}
+		rc.POST("/api/admin/users/bulk", body).Expect(200).JSON(&res)
+		if res.Changed != 1 {
+			t.Errorf("%s bulk: changed %d", k.name, res.Changed)
+		}
+		if sa, sb := storedState(t, app, a.ID), storedState(t, app, b.ID); !reflect.DeepEqual(sa, sb) {
+			t.Errorf("%s: stored state differs:\nsingle %v\nbulk   %v", k.name, sa, sb)
+		}
+		if la, lb := ledgerOf(t, app, a.ID), ledgerOf(t, app, b.ID); !reflect.DeepEqual(la, lb) {
+			t.Errorf("%s: ledger differs:\nsingle %v\nbulk   %v", k.name, la, lb)
+		}
+		// The rows may differ only in the account's own name.
+		aa, ab := auditOf(t, app, a.PublicID, since), auditOf(t, app, b.PublicID, since)
+		ja, _ := json.Marshal(aa)
+		jb, _ := json.Marshal(ab)
+		if strings.ReplaceAll(string(ja), "-single", "") != strings.ReplaceAll(string(jb), "-bulk", "") || len(aa) != 1 {
+			t.Errorf("%s: audit differs:\nsingle %v\nbulk   %v", k.name, aa, ab)
+		}
+	}
+	accountInvariants(t, app, "after parity")
+}
+
+// TestAccountChanges_ConcurrentBalanceAdds: 100 parallel +1 adjustments on
+// one account (single endpoint and bulk mixed) end at exactly +100, with
+// the ledger sum equal to the balance.
+func TestAccountChanges_ConcurrentBalanceAdds(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	setBilling(t, app, "usage")
+	clients := []*testkit.Client{app.LoginAs(app.SuperAdmin("root")), app.LoginAs(app.Admin("alice")), app.LoginAs(app.Admin("amy"))}
+	bob := app.Member("bob")
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := clients[i%len(clients)]
+			var r *testkit.Response
+			if i%4 == 3 {
+				r = c.POST("/api/admin/users/bulk", map[string]any{"action": "add_balance", "publicIds": []string{bob.PublicID}, "params": map[string]any{"amount": 1}})
+			} else {
+				r = c.POST("/api/admin/users/"+bob.PublicID+"/balance", map[string]any{"mode": "add", "amount": 1})
+			}
+			if r.Status != 200 {
+				t.Errorf("add %d: %d %s", i, r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := app.Reload(bob).Balance; got != 100 {
+		t.Fatalf("balance %d after 100 parallel +1", got)
+	}
+	rows := ledgerOf(t, app, bob.ID)
+	seen := map[int64]bool{}
+	for _, r := range rows {
+		if seen[r.BalanceAfter] {
+			t.Fatalf("two ledger rows end at %d", r.BalanceAfter)
+		}
+		seen[r.BalanceAfter] = true
+	}
+	if len(rows) != 100 {
+		t.Fatalf("%d ledger rows", len(rows))
+	}
+	accountInvariants(t, app, "after parallel adds")
+}
+
+// TestAccountChanges_ConcurrentLastSuperAdmin: mixed role, status and
+// delete changes, single and bulk, by two super administrators on each
+// other and a third, always leave one active super administrator.
+func TestAccountChanges_ConcurrentLastSuperAdmin(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	for round := range 6 {
+		supers := []*testkit.User{app.SuperAdmin(fmt.Sprintf("s%da", round)), app.SuperAdmin(fmt.Sprintf("s%db", round)), app.SuperAdmin(fmt.Sprintf("s%dc", round))}
+		clients := make([]*testkit.Client, len(supers))
+		for i, s := range supers {
+			clients[i] = app.LoginAs(s)
+		}
+		// Earlier rounds' super administrators step aside first.
+		if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("role = ?", models.RoleUser).Where("role = ?", models.RoleSuperAdmin).Where("username NOT LIKE ?", fmt.Sprintf("s%d%%", round)).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i, c := range clients {
+			for j, target := range supers {
+				if i == j {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					p := "/api/admin/users/" + target.PublicID
+					switch (round + i + j) % 5 {
+					case 0:
+						c.POST(p+"/status", map[string]any{"status": "suspended"})
+					case 1:
+						c.PATCH(p, map[string]any{"role": "admin"})
+					case 2:
+						c.DELETE(p + "?confirm=" + target.Username)
+					case 3:
+						c.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": []string{target.PublicID}, "params": map[string]any{"status": "deactivated"}, "skipRefused": true})
+					case 4:
+						c.POST("/api/admin/users/bulk", map[string]any{"action": "set_role", "publicIds": []string{target.PublicID}, "params": map[string]any{"role": "user"}, "skipRefused": true})
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		accountInvariants(t, app, fmt.Sprintf("round %d", round))
+	}
+}
+
+// TestAccountChanges_NoOps: a change to the state an account is already in
+// is reported as unchanged and leaves no history row, single and bulk.
+func TestAccountChanges_NoOps(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	rc := app.LoginAs(app.SuperAdmin("root"))
+	a := app.CreateUser(testkit.UserSpec{Username: "sam", Email: "sam@example.com", Status: models.StatusSuspended})
+	b := app.CreateUser(testkit.UserSpec{Username: "sue", Email: "sue@example.com", Status: models.StatusSuspended})
+	since := lastAuditID(t, app)
+	ids := []string{a.PublicID, b.PublicID}
+	for _, body := range []map[string]any{
+		{"action": "set_status", "params": map[string]any{"status": "suspended"}, "reason": "again"},
+		{"action": "set_role", "params": map[string]any{"role": "user"}},
+		{"action": "set_timezone", "params": map[string]any{"timezone": "UTC"}},
+	} {
+		for _, dry := range []bool{true, false} {
+			body["publicIds"], body["dryRun"] = ids, dry
+			var res struct {
+				Changed int `json:"changed"`
+				Matched int `json:"matched"`
+			}
+			rc.POST("/api/admin/users/bulk", body).Expect(200).JSON(&res)
+			if res.Changed != 0 || res.Matched != 2 {
+				t.Errorf("%v dry=%v: %+v", body["action"], dry, res)
+			}
+		}
+	}
+	rc.POST("/api/admin/users/"+a.PublicID+"/status", map[string]any{"status": "suspended", "reason": "once more"}).Expect(200)
+	rc.PATCH("/api/admin/users/"+a.PublicID, map[string]any{"role": "user", "timezone": "UTC"}).Expect(200)
+	if rows := append(auditOf(t, app, a.PublicID, since), auditOf(t, app, b.PublicID, since)...); len(rows) != 0 {
+		t.Fatalf("no-op changes wrote history: %+v", rows)
+	}
+}
+
+// TestAccountChanges_BalanceBounds: |balance| ≤ 2^53 on both paths.
+func TestAccountChanges_BalanceBounds(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	setBilling(t, app, "usage")
+	rc := app.LoginAs(app.SuperAdmin("root"))
+	bob := app.Member("bob")
+	const max = int64(1) << 53
+	rc.POST("/api/admin/users/"+bob.PublicID+"/balance", map[string]any{"mode": "set", "amount": max - 10}).Expect(200)
+	rc.POST("/api/admin/users/"+bob.PublicID+"/balance", map[string]any{"mode": "add", "amount": 100}).Expect(422)
+	var res struct {
+		Changed int `json:"changed"`
+		Refused []struct {
+			Code string `json:"code"`
+		} `json:"refused"`
+	}
+	rc.POST("/api/admin/users/bulk", map[string]any{"action": "add_balance", "publicIds": []string{bob.PublicID}, "params": map[string]any{"amount": 100}, "dryRun": true}).Expect(200).JSON(&res)
+	if res.Changed != 0 || len(res.Refused) != 1 || res.Refused[0].Code != "balance_out_of_range" {
+		t.Fatalf("preview: %+v", res)
+	}
+	rc.POST("/api/admin/users/bulk", map[string]any{"action": "add_balance", "publicIds": []string{bob.PublicID}, "params": map[string]any{"amount": 100}}).Expect(409)
+	rc.POST("/api/admin/users/bulk", map[string]any{"action": "add_balance", "filter": map[string]any{"q": "bob"}, "params": map[string]any{"amount": 100}, "skipRefused": true}).Expect(200)
+	if got := app.Reload(bob).Balance; got != max-10 {
+		t.Fatalf("balance %d, want %d", got, max-10)
+	}
+	accountInvariants(t, app, "after bounds")
+}
+
+// TestAccountChanges_InactiveBillingFields: billing fields of a mode that
+// is not active are refused with a field error.
+func TestAccountChanges_InactiveBillingFields(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	rc := app.LoginAs(app.SuperAdmin("root"))
+	bob := app.Member("bob")
+	p := "/api/admin/users/" + bob.PublicID
+	setBilling(t, app, "period")
+	plan := rc.POST("/api/admin/plans", map[string]any{"name": "Pro", "periodDays": 30}).Expect(201).Map()
+	if f := rc.POST(p+"/balance", map[string]any{"mode": "add", "amount": 5}).Expect(422).Fields(); f["amount"] == "" {
+		t.Fatalf("balance in period mode: %v", f)
+	}
+	if f := rc.POST("/api/admin/users/bulk", map[string]any{"action": "set_balance", "publicIds": []string{bob.PublicID}, "params": map[string]any{"amount": 5}}).Expect(422).Fields(); f["action"] == "" {
+		t.Fatalf("bulk balance in period mode: %v", f)
+	}
+	rc.PATCH(p, map[string]any{"planId": plan["id"]}).Expect(200)
+	setBilling(t, app, "usage")
+	if f := rc.PATCH(p, map[string]any{"planId": nil}).Expect(422).Fields(); f["planId"] == "" {
+		t.Fatalf("plan in usage mode: %v", f)
+	}
+	if f := rc.PATCH(p, map[string]any{"subscriptionExpiresAt": "2030-01-01T00:00:00Z"}).Expect(422).Fields(); f["subscriptionExpiresAt"] == "" {
+		t.Fatalf("expiry in usage mode: %v", f)
+	}
+	rc.POST(p+"/balance", map[string]any{"mode": "add", "amount": 5}).Expect(200)
+	setBilling(t, app, "self")
+	rc.POST(p+"/balance", map[string]any{"mode": "add", "amount": 5}).Expect(422)
+	if got := app.Reload(bob).Balance; got != 5 {
+		t.Fatal(got)
+	}
+}
+
+// TestAccountChanges_DeleteAuditShape: single and bulk delete audit the
+// same fields.
+func TestAccountChanges_DeleteAuditShape(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	rc := app.LoginAs(app.SuperAdmin("root"))
+	a, b := app.Member("anna"), app.Member("bert")
+	since := lastAuditID(t, app)
+	rc.DELETE("/api/admin/users/" + a.PublicID + "?confirm=anna").Expect(204)
+	rc.POST("/api/admin/users/bulk", map[string]any{"action": "delete", "publicIds": []string{b.PublicID}}).Expect(200)
+	da, db := auditOf(t, app, a.PublicID, since), auditOf(t, app, b.PublicID, since)
+	if len(da) != 1 || len(db) != 1 {
+		t.Fatal(da, db)
+	}
+	if da[0].Details["email"] != "anna@example.com" || db[0].Details["email"] != "bert@example.com" || len(da[0].Details) != len(db[0].Details) {
+		t.Fatalf("single %v, bulk %v", da[0].Details, db[0].Details)
+	}
+}
+
+// TestAccountChanges_Property: random sequences of single and bulk changes
+// by random actors never break the invariants.
+func TestAccountChanges_Property(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	setBilling(t, app, "usage")
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(18, seed))
+	var people []*testkit.User
+	people = append(people, app.SuperAdmin("root"), app.SuperAdmin("rita"), app.Admin("alice"), app.Admin("andy"))
+	for i := range 6 {
+		people = append(people, app.Member(fmt.Sprintf("member%d", i)))
+	}
+	clients := map[int64]*testkit.Client{}
+	client := func(u *testkit.User) *testkit.Client {
+		if c, ok := clients[u.ID]; ok {
+			return c
+		}
+		r := app.Client()
+		if r.POST("/api/auth/login", map[string]string{"identifier": u.Username, "password": u.Password}).Status != 200 {
+			return nil
+		}
+		clients[u.ID] = r
+		return r
+	}
+	roles := []string{"user", "admin", "super_admin"}
+	statuses := []string{"active", "suspended", "deactivated", "pending"}
+	for step := range 150 {
+		actor := people[rng.IntN(len(people))]
+		c := client(actor)
+		if c == nil {
+			continue
+		}
+		var targets []string
+		for range 1 + rng.IntN(3) {
+			targets = append(targets, people[rng.IntN(len(people))].PublicID)
+		}
+		tp := "/api/admin/users/" + targets[0]
+		var desc string
+		switch rng.IntN(9) {
+		case 0:
+			role := roles[rng.IntN(3)]
+			desc = "role " + role
+			if rng.IntN(2) == 0 {
+				c.PATCH(tp, map[string]any{"role": role})
+			} else {
+				c.POST("/api/admin/users/bulk", map[string]any{"action": "set_role", "publicIds": targets, "params": map[string]any{"role": role}, "skipRefused": rng.IntN(2) == 0})
+			}
+		case 1:
+			st := statuses[rng.IntN(4)]
+			desc = "status " + st
+			if rng.IntN(2) == 0 {
+				c.POST(tp+"/status", map[string]any{"status": st})
+			} else {
+				c.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": targets, "params": map[string]any{"status": st}, "skipRefused": rng.IntN(2) == 0})
+			}
+		case 2, 3:
+			amount := rng.IntN(200) - 100
+			desc = fmt.Sprint("balance ", amount)
+			if rng.IntN(2) == 0 {
+				c.POST(tp+"/balance", map[string]any{"mode": []string{"add", "set"}[rng.IntN(2)], "amount": amount, "allowNegative": true})
+			} else {
+				c.POST("/api/admin/users/bulk", map[string]any{"action": []string{"add_balance", "set_balance"}[rng.IntN(2)], "publicIds": targets, "params": map[string]any{"amount": amount, "allowNegative": rng.IntN(2) == 0}, "skipRefused": true})
+			}
+		case 4:
+			desc = "delete"
+			if rng.IntN(3) == 0 { // deletes are rarer
+				c.POST("/api/admin/users/bulk", map[string]any{"action": "delete", "publicIds": targets, "skipRefused": true})
+			}
+		case 5:
+			desc = "reset 2fa"
+			c.POST(tp+"/reset-2fa", map[string]any{})
+		case 6:
+			desc = "revoke"
+			c.POST("/api/admin/users/bulk", map[string]any{"action": "revoke_sessions", "publicIds": targets, "skipRefused": true})
+		case 7:
+			desc = "unlock"
+			c.POST(tp+"/unlock", map[string]any{})
+		case 8:
+			desc = "timezone"
+			c.PATCH(tp, map[string]any{"timezone": []string{"UTC", "Europe/Berlin"}[rng.IntN(2)]})
+		}
+		accountInvariants(t, app, fmt.Sprintf("step %d (%s by %s)", step, desc, actor.Username))
+		// A client whose account lost its session signs in again next time.
+		for id := range clients {
+			delete(clients, id)
+		}
+	}
+}
