@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -82,11 +83,22 @@ func (h *Handler) ResendVerification(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
-	if err := h.Svc.Flows.ResendVerification(c.Request.Context(), req.Email); err != nil {
+	answered, done := context.WithCancel(c.Request.Context())
+	defer done()
+	if err := h.Svc.Flows.ResendVerification(answered, req.Email); err != nil {
 		httpx.Render(c, err)
 		return
 	}
+	acceptNow(c, done)
+}
+
+// acceptNow answers 202 and puts it on the wire before the background
+// work of the request (which waits for answered) may start, so that the
+// work never competes with the answer it must not show in.
+func acceptNow(c *gin.Context, answered context.CancelFunc) {
 	c.JSON(http.StatusAccepted, gin.H{"accepted": true})
+	c.Writer.Flush()
+	answered()
 }
 
 // ForgotPassword mails a reset link; the answer is the same for every address.
@@ -96,11 +108,13 @@ func (h *Handler) ForgotPassword(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
-	if err := h.Svc.Flows.ForgotPassword(c.Request.Context(), middleware.ActorOf(c), req.Email); err != nil {
+	answered, done := context.WithCancel(c.Request.Context())
+	defer done()
+	if err := h.Svc.Flows.ForgotPassword(answered, middleware.ActorOf(c), req.Email); err != nil {
 		httpx.Render(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"accepted": true})
+	acceptNow(c, done)
 }
 
 type resetPasswordRequest struct {

@@ -41,11 +41,33 @@ func newBackground(log *slog.Logger, workers, size int) *Background {
 	return b
 }
 
+// answerWait bounds how long a job waits for its request to finish;
+// answerGrace is how long it waits after the answer before starting.
+const (
+	answerWait  = 5 * time.Second
+	answerGrace = 10 * time.Millisecond
+)
+
 // Go schedules run; it never blocks. ctx only lends its values (request
-// ID, logging attributes): its cancellation does not reach the job.
+// ID, logging attributes): its cancellation does not reach the job, but
+// marks when it may start: a handler passes a context it cancels once its
+// answer is on the wire, so that the work never competes with the answer
+// it must not show in (a context that is never done starts at once).
 func (b *Background) Go(ctx context.Context, name string, run func(ctx context.Context) error) {
 	b.pending.Add(1)
+	answered := ctx.Done()
 	job := backgroundJob{name: name, run: func(context.Context) error {
+		if answered != nil {
+			t := time.NewTimer(answerWait)
+			select {
+			case <-answered:
+				// Give the answer's last bytes (and, on one machine, the
+				// client reading them) the processor first.
+				time.Sleep(answerGrace)
+			case <-t.C:
+			}
+			t.Stop()
+		}
 		jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), backgroundJobTimeout)
 		defer cancel()
 		return run(jctx)
