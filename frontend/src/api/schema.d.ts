@@ -364,13 +364,16 @@ export interface paths {
         get: operations["getUser"];
         put?: never;
         post?: never;
-        /** Delete an account permanently (sessions, tokens and identities go with it) */
+        /**
+         * Delete an account permanently (sessions, tokens and identities go with it)
+         * @description Refused with 409 would_lock_out_admins when afterwards no active administrator could sign in by an enabled method.
+         */
         delete: operations["deleteUser"];
         options?: never;
         head?: never;
         /**
          * Change profile, role, region and subscription fields
-         * @description `planId` and `subscriptionExpiresAt` are accepted only in the `period` billing mode (otherwise 422 with a field error on the field). Fields equal to the stored values change nothing and write no history row.
+         * @description `planId` and `subscriptionExpiresAt` are accepted only in the `period` billing mode (otherwise 422 with a field error on the field). Fields equal to the stored values change nothing and write no history row. Refused with 409 would_lock_out_admins when afterwards no active administrator could sign in by an enabled method.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -388,7 +391,7 @@ export interface paths {
         put?: never;
         /**
          * Change account status; leaving active ends sessions and tokens
-         * @description An account already in the status is left as it is (no history row; the reason is not replaced).
+         * @description An account already in the status is left as it is (no history row; the reason is not replaced). Refused with 409 would_lock_out_admins when afterwards no active administrator could sign in by an enabled method.
          */
         post: operations["setUserStatus"];
         delete?: never;

@@ -8,6 +8,7 @@ const required = [
   'super_admin_grant',
   'self_change',
   'last_super_admin',
+  'would_lock_out_admins',
   'negative_balance',
   'plan_in_use',
   'bulk_refused',

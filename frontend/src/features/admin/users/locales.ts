@@ -248,6 +248,8 @@ const en = {
       super_admin_grant: 'Only a super administrator may grant the super administrator role.',
       self_change: 'You cannot change your own role or status, act on your own security, or delete yourself here. Use your account pages.',
       last_super_admin: 'This would leave the platform without an active super administrator.',
+      would_lock_out_admins:
+        'This is the last administrator who can sign in by an enabled method; afterwards nobody could reach the console. First make sure another active administrator can sign in (a password with username or email sign-in on, or a linked provider).',
       negative_balance: 'The balance would go below zero. Tick “Allow a negative balance” if that is intended.',
       plan_in_use: 'The plan is still assigned to accounts, so it cannot be deleted. Deactivate it instead, or move those accounts to another plan first.',
       bulk_refused: 'Some of the selected accounts cannot be changed; nothing was changed.',
@@ -553,6 +555,8 @@ const zhCN: AccountsMessages = {
       super_admin_grant: '只有超级管理员可以授予超级管理员角色。',
       self_change: '不能在这里更改自己的角色或状态、对自己执行安全操作或删除自己。请使用“我的账户”页面。',
       last_super_admin: '此操作会使平台没有任何正常状态的超级管理员。',
+      would_lock_out_admins:
+        '这是最后一位能通过已启用方式登录的管理员；此操作之后将无人能进入控制台。请先确保另一位正常状态的管理员能够登录（开启用户名或邮箱登录并设置密码，或关联身份提供商）。',
       negative_balance: '余额将变为负数。如确有需要，请勾选“允许余额为负”。',
       plan_in_use: '该套餐仍有账户在使用，无法删除。可以先停用它，或先把这些账户改到其他套餐。',
       bulk_refused: '部分所选账户不能变更，未做任何修改。',
