@@ -40,6 +40,8 @@ func (h *Handler) ListAudit(c *gin.Context) {
 	for name, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target} {
 		if len(v) > 200 {
 			fields.Add(name, "is too long")
+		} else if msg := httpx.ControlText(v, false); msg != "" {
+			fields.Add(name, msg)
 		}
 	}
 	if len(fields) > 0 {

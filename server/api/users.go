@@ -23,6 +23,8 @@ func parseUserFilter(get func(string) string) (models.UserFilter, problem.Fields
 	fields := problem.Fields{}
 	if len(f.Q) > 200 {
 		fields.Add("q", "must be at most 200 characters")
+	} else if msg := httpx.ControlText(f.Q, false); msg != "" {
+		fields.Add("q", msg)
 	}
 	if v := get("role"); v != "" {
 		if !models.ValidRole(v) {
@@ -281,6 +283,10 @@ func (h *Handler) DeleteUser(c *gin.Context) {
 	reason := c.Query("reason")
 	if len(reason) > 500 {
 		httpx.Render(c, badQuery(problem.Fields{"reason": "must be at most 500 characters"}))
+		return
+	}
+	if msg := httpx.ControlText(reason, true); msg != "" {
+		httpx.Render(c, badQuery(problem.Fields{"reason": msg}))
 		return
 	}
 	if err := h.Svc.Users.Delete(c.Request.Context(), middleware.ActorOf(c), c.Param("publicId"), c.Query("confirm"), reason); err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -69,7 +70,102 @@ func bindJSON(c *gin.Context, dst any, allowEmpty bool) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return problem.New(problem.BadRequest, "invalid_json", "The request body holds trailing data.")
 	}
+	if err := checkText(dst); err != nil {
+		return err
+	}
 	return validate(dst)
+}
+
+// checkText refuses control characters in every string of a decoded
+// body, naming each field: a NUL byte is refused by PostgreSQL text
+// columns (a 500 before this check), and no field has a use for the
+// others. A field named "reason" (free text typed in a multi-line box) and
+// the values of a preferences object may hold line breaks and tabs; NUL
+// and the other control characters never.
+func checkText(dst any) error {
+	f := problem.Fields{}
+	walkText(reflect.ValueOf(dst), "", false, f)
+	return f.Err()
+}
+
+// walkText checks the strings under v; path is the JSON path of v.
+func walkText(v reflect.Value, path string, multiline bool, f problem.Fields) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkText(v.Elem(), path, multiline, f)
+		}
+	case reflect.String:
+		if msg := ControlText(v.String(), multiline); msg != "" && f[path] == "" {
+			f.Add(fieldName(path), msg)
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return // raw bytes (json.RawMessage): not text
+		}
+		for i := 0; i < v.Len(); i++ {
+			walkText(v.Index(i), path, multiline, f)
+		}
+	case reflect.Map:
+		free := multiline || path == "preferences"
+		iter := v.MapRange()
+		for iter.Next() {
+			if iter.Key().Kind() == reflect.String {
+				if msg := ControlText(iter.Key().String(), false); msg != "" {
+					f.Add(fieldName(path), msg)
+				}
+			}
+			walkText(iter.Value(), path, free, f)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if sf.Anonymous && name == "" {
+				walkText(v.Field(i), path, multiline, f)
+				continue
+			}
+			if name == "" {
+				name = sf.Name
+			}
+			sub := name
+			if path != "" {
+				sub = path + "." + name
+			}
+			walkText(v.Field(i), sub, multiline || name == "reason", f)
+		}
+	}
+}
+
+func fieldName(path string) string {
+	if path == "" {
+		return "body"
+	}
+	return path
+}
+
+// ControlText says what is wrong with s, or "": C0 controls (but tab, line
+// feed and carriage return where multiline), DEL and the C1 controls.
+func ControlText(s string, multiline bool) string {
+	for _, r := range s {
+		if multiline && (r == '\t' || r == '\n' || r == '\r') {
+			continue
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			if r == 0 {
+				return "must not contain NUL bytes"
+			}
+			return "must not contain control characters"
+		}
+	}
+	return ""
 }
 
 func validate(dst any) error {
