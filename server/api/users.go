@@ -530,6 +530,14 @@ func (h *Handler) ExportUsers(c *gin.Context) {
 	now := h.Svc.Now()
 	rc := http.NewResponseController(c.Writer)
 	_ = rc.SetWriteDeadline(time.Now().Add(exportChunkDeadline))
+	// The export is audited when it ends: who, the query, the rows that
+	// reached the client and, when it stopped early, why.
+	rec := service.ExportRecord{Filter: exportQuery(c)}
+	defer func() {
+		if err := h.Svc.Users.AuditExport(ctx, middleware.ActorOf(c), rec); err != nil {
+			h.Svc.Log.Error("audit of an export failed", "error", err, "request_id", c.GetString(httpx.RequestIDKey))
+		}
+	}()
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="gatehouse-users-`+now.Format("20060102-150405")+`.csv"`)
 	c.Header("X-Content-Type-Options", "nosniff")
@@ -552,8 +560,10 @@ func (h *Handler) ExportUsers(c *gin.Context) {
 		users, err := readExportChunk(ctx, h.Svc.DB, f, sort, after, exportChunk, now)
 		if err != nil {
 			if ctx.Err() != nil {
-				return // the client went away
+				rec.Failure = "the client went away"
+				return
 			}
+			rec.Failure = "reading the accounts failed"
 			h.Svc.Log.Error("export failed", "error", err, "rows", rows)
 			fail("read_failed")
 			return
@@ -567,8 +577,10 @@ func (h *Handler) ExportUsers(c *gin.Context) {
 		rows += int64(len(users))
 		w.Flush()
 		if err := w.Error(); err != nil {
+			rec.Failure = "the client went away"
 			return // the client is gone or too slow: nothing can reach it
 		}
+		rec.Rows = int(rows)
 		if len(users) < exportChunk {
 			return
 		}
@@ -593,6 +605,18 @@ func abortConnection(w http.ResponseWriter) {
 	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 		_ = conn.Close()
 	}
+}
+
+// exportQuery is the filter and sort of an export as sent, for its audit
+// row.
+func exportQuery(c *gin.Context) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{"q", "role", "status", "subscription", "twoFactor", "locked", "emailVerified", "dormantDays", "sort"} {
+		if v := c.Query(k); v != "" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func deref(s *string) string {

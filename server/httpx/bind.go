@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -151,9 +152,13 @@ func fieldName(path string) string {
 	return path
 }
 
-// ControlText says what is wrong with s, or "": C0 controls (but tab, line
-// feed and carriage return where multiline), DEL and the C1 controls.
+// ControlText says what is wrong with s, or "": bytes that are not UTF-8,
+// C0 controls (but tab, line feed and carriage return where multiline),
+// DEL and the C1 controls.
 func ControlText(s string, multiline bool) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8" // a query parameter; JSON strings always are
+	}
 	for _, r := range s {
 		if multiline && (r == '\t' || r == '\n' || r == '\r') {
 			continue
