@@ -2,9 +2,9 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -104,9 +104,22 @@ func FuzzUserListQuery(f *testing.F) {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		if _, err := url.ParseQuery(raw); err != nil && strings.ContainsAny(raw, " #") {
-			return // a browser would have encoded it
-		}
-		ft.check(t, http.MethodGet, "/api/admin/users?"+raw, "")
+		ft.check(t, http.MethodGet, "/api/admin/users?"+browserQuery(raw), "")
 	})
+}
+
+// browserQuery percent-encodes the bytes a browser never sends raw in a
+// query (controls, space, '#', non-ASCII): sent as they are, they make an
+// invalid request line that net/http answers itself, before the router
+// (the fuzzer's first finding, a harness bug, not the server's).
+func browserQuery(raw string) string {
+	var b strings.Builder
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c == '#' || c >= 0x7f {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
