@@ -520,3 +520,27 @@ func TestHardening_TestEmailFixedErrorsAudited(t *testing.T) {
 		t.Fatalf("failed test email audit %v", d)
 	}
 }
+
+// Issue 13 item 6 (providers): turning third-party sign-in off is refused
+// while a provider is an active super administrator's only way in.
+func TestHardening_ThirdPartyOffKeepsEverySuperAdminAWayIn(t *testing.T) {
+	t.Parallel()
+	w := newIdP(t, nil)
+	app := w.app
+	sam := app.SuperAdmin("sam")
+	sc := app.LoginAs(sam)
+	link := sc.POST("/api/me/identities/mock/link", map[string]string{"password": sam.Password}).Expect(200).Map()
+	location(t, w.fromProvider(sc, verified("p-sam", "sam", "sam@example.com"), link["redirectUrl"].(string)))
+	if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("password_hash = NULL").Where("id = ?", sam.ID).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := w.setSignin(true, true, false)
+	expectError(t, r, 409, "would_cut_off_super_admins")
+	if !strings.Contains(string(r.Body), `"username":"sam"`) {
+		t.Fatalf("refusal does not name sam: %s", r.Body)
+	}
+	if cur := w.rc.GET("/api/admin/settings/signin").Expect(200).Map(); cur["thirdPartyEnabled"] != true {
+		t.Fatal("third-party sign-in turned off anyway")
+	}
+	w.setSignin(true, false, true).Expect(200) // other changes go through
+}

@@ -347,6 +347,22 @@ func (s *Settings) validateChange(ctx context.Context, tx bun.IDB, ch SettingsCh
 		if paths.Total == 0 {
 			return nil, ErrNoAdminPath
 		}
+		// Turning third-party sign-in off turns every provider off: like
+		// turning one provider's login off, it may not take a super
+		// administrator's only way in.
+		cur, _, err := getGroup[SigninSettings](ctx, s, tx, GroupSignin, false)
+		if err != nil {
+			return nil, err
+		}
+		if cur.ThirdPartyEnabled && !v.ThirdPartyEnabled {
+			superBefore, err := SuperAdminsWithoutWayIn(ctx, tx, cur)
+			if err != nil {
+				return nil, err
+			}
+			if err := GuardSuperAdminsWayIn(ctx, tx, v, superBefore); err != nil {
+				return nil, err
+			}
+		}
 		if !v.UsernameEnabled && !v.EmailEnabled {
 			reg, _, err := getGroup[RegistrationSettings](ctx, s, tx, GroupRegistration, false)
 			if err != nil {

@@ -266,7 +266,9 @@ export interface paths {
          *     password unless the same request sends a new one (the answer then says passwordSet
          *     false). Read-only fields of the GET answer (`passwordSet`, `secretSet`,
          *     `adminSignInPaths`) may be sent back and are ignored. Turning thirdPartyEnabled of
-         *     signin on is for super administrators only (403 super_admin_required).
+         *     signin on is for super administrators only (403 super_admin_required); turning it off
+         *     is refused with 409 would_cut_off_super_admins (error.accounts) while a provider is an
+         *     active super administrator's only way in.
          *     Email registration needs username or email sign-in: turning registration on while both
          *     are off, or turning the last of them off while registration is on, is a 422
          *     `registration_needs_password_signin` with field errors.

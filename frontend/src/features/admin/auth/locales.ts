@@ -42,6 +42,8 @@ const en = {
         'After this change no active administrator could sign in by any enabled method. Keep a method on that at least one administrator can use.',
       registration_needs_password_signin:
         'Email registration is on, and people who register sign in with a password. Turn email registration off first (Registration tab), or keep username or email sign-in on.',
+      would_cut_off_super_admins:
+        'This change would take the only way in of these super administrators: {names}. Give them a password or another way in first.',
     },
     registrationField: 'Email registration is on: keep username or email sign-in, or turn registration off first.',
     summary: {
@@ -206,6 +208,7 @@ const zhCN: typeof en = {
       would_lock_out_admins: '此修改之后，将没有任何活跃管理员能通过已启用的方式登录。请保留至少一名管理员可用的登录方式。',
       registration_needs_password_signin:
         '邮箱注册已开启，而注册的用户需要用密码登录。请先关闭邮箱注册（“注册”标签页），或保留用户名登录或邮箱登录。',
+      would_cut_off_super_admins: '此修改将使以下超级管理员失去唯一的登录方式：{names}。请先为他们设置密码或其他登录方式。',
     },
     registrationField: '邮箱注册已开启：请保留用户名登录或邮箱登录，或先关闭注册。',
     summary: {

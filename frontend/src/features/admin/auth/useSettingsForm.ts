@@ -28,6 +28,8 @@ export function useSettingsForm<T extends object>(group: SettingsGroupName, opti
   const stale = ref(false)
   /** A code the API refused the last save with (e.g. would_lock_out_admins). */
   const refusal = ref('')
+  /** The usernames a would_cut_off_super_admins refusal names. */
+  const refusedAccounts = ref<string[]>([])
   /** The form as last loaded or saved, to tell unsaved edits. */
   const pristine = ref('')
   const dirty = computed(() => form.value !== null && JSON.stringify(form.value) !== pristine.value)
@@ -71,8 +73,10 @@ export function useSettingsForm<T extends object>(group: SettingsGroupName, opti
         errors.message.value = t('authSettings.stale')
       } else {
         // A rule's refusal: a 409, or a 422 that names its rule instead of validation_failed.
-        if (err instanceof ApiError && (err.status === 409 || (err.status === 422 && err.code !== 'validation_failed')))
+        if (err instanceof ApiError && (err.status === 409 || (err.status === 422 && err.code !== 'validation_failed'))) {
           refusal.value = err.code
+          refusedAccounts.value = (err.detail.accounts ?? []).map((a) => a.username)
+        }
         errors.capture(err)
       }
       return false
@@ -81,7 +85,7 @@ export function useSettingsForm<T extends object>(group: SettingsGroupName, opti
     }
   }
 
-  return { form, version, signIn, loading, saving, stale, refusal, dirty, errors, load, save }
+  return { form, version, signIn, loading, saving, stale, refusal, refusedAccounts, dirty, errors, load, save }
 }
 
 export type SettingsForm = ReturnType<typeof useSettingsForm>
