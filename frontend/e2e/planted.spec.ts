@@ -54,6 +54,10 @@ interface Me {
 }
 
 test('an address a provider did not verify goes to whoever proves it; the planted identity never reaches the owner', async ({ adminApi, browser, baseURL }) => {
+  // Two helper processes, a registration, a confirmation and three
+  // sign-ins (each a password hash): more than the default minute on a
+  // busy machine.
+  test.setTimeout(180_000)
   const idpTool = await startTool('mockoidc', ['-addr', '127.0.0.1:0'])
   const sinkTool = await startTool('mailsink', ['-smtp', '127.0.0.1:0', '-http', '127.0.0.1:0'])
   const idpLine = /^ISSUER (\S+) CLIENT_ID (\S+) CLIENT_SECRET (\S+)$/.exec(idpTool.line)
@@ -89,7 +93,7 @@ test('an address a provider did not verify goes to whoever proves it; the plante
       expect(res.status).toBe(204)
       await attacker.goto('/login')
       await attacker.getByTestId(`provider-${slug}`).click()
-      await expect(attacker).toHaveURL(/\/account\//)
+      await expect(attacker).toHaveURL(/\/account\//, { timeout: 30_000 })
       return (await (await attacker.request.get('/api/me')).json()) as Me
     }
 
@@ -108,7 +112,7 @@ test('an address a provider did not verify goes to whoever proves it; the plante
       await owner.getByTestId('register-password').fill(password)
       await owner.getByTestId('register-confirm').fill(password)
       await owner.getByTestId('register-submit').click()
-      await expect(owner).toHaveURL(/\/check-email/)
+      await expect(owner).toHaveURL(/\/check-email/, { timeout: 30_000 })
       const mail = await waitForMail(sinkHTTP, victim, 'Confirm')
       const link = /(https?:\/\/\S+\/verify-email\?token=\S+)/.exec(mail.text)?.[1]
       expect(link, mail.text).toBeTruthy()
@@ -122,7 +126,7 @@ test('an address a provider did not verify goes to whoever proves it; the plante
       await owner.getByTestId('login-identifier').fill(`${tag}-owner`)
       await owner.getByTestId('login-password').fill(password)
       await owner.getByTestId('login-submit').click()
-      await expect(owner).toHaveURL(/\/account/)
+      await expect(owner).toHaveURL(/\/account/, { timeout: 30_000 }) // a password hash on a busy machine
       ownerMe = (await (await owner.request.get('/api/me')).json()) as Me
       expect(ownerMe).toMatchObject({ email: victim, emailVerified: true })
     })
