@@ -112,56 +112,23 @@ func seedSQLite(ctx context.Context, conn bun.Conn, n int, gen func([]models.Use
 		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA journal_mode = WAL") //nolint:errcheck
 	}
 	return conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var defs []struct {
-			Type string `bun:"type"`
-			Name string `bun:"name"`
-			SQL  string `bun:"sql"`
-		}
-		// Indexes first, then triggers, in creation order.
-		if err := tx.NewRaw(`SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'users' AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, rowid`).Scan(ctx, &defs); err != nil {
-			return err
-		}
-		for _, d := range defs {
-			if _, err := tx.ExecContext(ctx, "DROP "+strings.ToUpper(d.Type)+" "+quoteIdent(d.Name)); err != nil {
-				return err
+		return models.WithoutUserIndexes(ctx, tx, func(ctx context.Context) error {
+			users := make([]models.User, 0, seedBatch)
+			for done := 0; done < n; {
+				users = gen(users, done)
+				if _, err := tx.NewInsert().Model(&users).Returning("NULL").Exec(ctx); err != nil {
+					return fmt.Errorf("seed batch at %d: %w", done, err)
+				}
+				done += len(users)
+				if progress != nil && (done%(20*seedBatch) == 0 || done == n) {
+					progress(done)
+				}
 			}
-		}
-		users := make([]models.User, 0, seedBatch)
-		for done := 0; done < n; {
-			users = gen(users, done)
-			if _, err := tx.NewInsert().Model(&users).Returning("NULL").Exec(ctx); err != nil {
-				return fmt.Errorf("seed batch at %d: %w", done, err)
-			}
-			done += len(users)
-			if progress != nil && (done%(20*seedBatch) == 0 || done == n) {
-				progress(done)
-			}
-		}
-		for _, d := range defs {
-			if _, err := tx.ExecContext(ctx, d.SQL); err != nil {
-				return fmt.Errorf("recreate %s %s: %w", d.Type, d.Name, err)
-			}
-		}
-		for _, stmt := range []string{
-			`INSERT INTO users_fts (users_fts) VALUES ('delete-all')`,
-			// In key order: the index flushes its pending data whenever a
-			// row arrives with a smaller key than the one before, and in
-			// id order that was nearly every row (thousands of tiny
-			// segments to merge).
-			`INSERT INTO users_fts (rowid, username, display_name, email, public_id, prefixes)
-  SELECT fts_rowid, username, display_name, email, public_id, prefixes FROM users_search_doc ORDER BY fts_rowid`,
-			`DELETE FROM user_counts`,
-			`INSERT INTO user_counts (role, status, n) SELECT role, status, count(*) FROM users GROUP BY role, status`,
-		} {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return err
-			}
-		}
-		return nil
+			return nil
+		})
 	})
 }
 
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 func (s *Services) seedPlans(ctx context.Context, now time.Time) ([]int64, error) {
 	var ids []int64
