@@ -21,12 +21,7 @@ package service
 // plan, the same write, the same audit row; a refusal comes back as its
 // own error instead of a list.
 //
-// Adding a change kind (for example a new bulk action or an editable
-// field): write its type in account_changes.go (check, plan, write,
-// audit), map the request to it in server/api (users.go: the bulk params
-// and, for a single endpoint, its handler), and document it in
-// server/api/openapi.yaml. A new editable profile field is one more
-// pointer in UserPatch and its column in models.UserWritableColumns.
+// How to add a change kind: see the package comment (service.go).
 
 import (
 	"cmp"

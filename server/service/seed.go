@@ -129,7 +129,6 @@ func seedSQLite(ctx context.Context, conn bun.Conn, n int, gen func([]models.Use
 	})
 }
 
-
 func (s *Services) seedPlans(ctx context.Context, now time.Time) ([]int64, error) {
 	var ids []int64
 	for _, p := range []models.Plan{{Name: "Starter", PeriodDays: 30, PriceMinor: 500}, {Name: "Pro", PeriodDays: 30, PriceMinor: 2000}, {Name: "Team yearly", PeriodDays: 365, PriceMinor: 19900}} {

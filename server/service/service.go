@@ -1,6 +1,29 @@
 // Package service holds Gatehouse's rules: sign-in and lockout, sessions,
 // protections, settings guards, and the audit log. It opens every
 // transaction and knows nothing of HTTP.
+//
+// Account changes. Every change an administrator makes to accounts goes
+// through one engine (accounts.go): a typed change value (account_changes.go)
+// is planned per target — apply, no-op or refused with a reason — under the
+// rules every change shares, then written set-based with its ledger rows,
+// ended sessions and one audit shape. A single-account endpoint is a bulk of
+// one (account_endpoints.go). To add a change kind (a bulk action or an
+// editable field), touch at most three Go files:
+//
+//  1. account_changes.go: the type with check, plan, write and audit (an
+//     editable profile field is one more pointer in UserPatch and its lines
+//     in UserPatch's methods);
+//  2. bulk.go: its action name in BulkRequest.change (and a parameter, if any);
+//  3. server/api/users.go: the parameter in the bulk body or the single
+//     endpoint's handler (then server/api/openapi.yaml and npm run gen:api).
+//
+// The users table's locks and set-based writes are in models/user_write.go,
+// what its triggers feed in models/users_table.go.
+//
+// Settings groups. Each group is one file, settings_<group>.go, with its
+// stored type, default, PUT body, validation and view, registered once
+// (registerGroup); the admin API and the audit are generic over them, so a
+// new group is that file plus its console tab.
 package service
 
 import (
