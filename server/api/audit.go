@@ -44,18 +44,43 @@ func (h *Handler) ListAudit(c *gin.Context) {
 			fields.Add(name, msg)
 		}
 	}
+	for _, p := range []struct {
+		name string
+		dst  **models.AuditKey
+	}{{"after", &f.After}, {"before", &f.Before}} {
+		if v, ok := c.GetQuery(p.name); ok {
+			k, err := models.DecodeAuditKey(v)
+			if err != nil {
+				fields.Add(p.name, "is not a cursor of the audit log; start again from the first page")
+				continue
+			}
+			*p.dst = &k
+		}
+	}
+	if f.After != nil && f.Before != nil {
+		fields.Add("before", "give after or before, not both")
+	}
 	if len(fields) > 0 {
 		httpx.Render(c, &problem.Error{Kind: problem.BadRequest, Code: "invalid_query", Message: "Some query parameters are not valid.", Fields: fields})
 		return
 	}
-	rows, total, err := models.SearchAudit(c.Request.Context(), h.Svc.DB, f)
+	p, err := models.PageAudit(c.Request.Context(), h.Svc.DB, f)
 	if err != nil {
 		httpx.Render(c, err)
 		return
 	}
-	items := make([]AuditEvent, 0, len(rows))
-	for i := range rows {
-		items = append(items, NewAuditEvent(&rows[i]))
+	items := make([]AuditEvent, 0, len(p.Rows))
+	for i := range p.Rows {
+		items = append(items, NewAuditEvent(&p.Rows[i]))
 	}
-	c.JSON(http.StatusOK, gin.H{"items": items, "total": total, "page": page.Page, "perPage": page.PerPage})
+	c.JSON(http.StatusOK, gin.H{"items": items, "total": p.Total, "totalIsEstimate": p.Estimate, "page": page.Page, "perPage": page.PerPage,
+		"nextCursor": auditCursor(p.Next), "prevCursor": auditCursor(p.Prev)})
+}
+
+func auditCursor(k *models.AuditKey) *string {
+	if k == nil {
+		return nil
+	}
+	s := k.Encode()
+	return &s
 }

@@ -1931,8 +1931,13 @@ export interface operations {
                 target?: string;
                 from?: string;
                 to?: string;
+                /** @description the page by number (read with an offset: cost grows with the page). With after or before it is only echoed back. */
                 page?: number;
                 perPage?: number;
+                /** @description an opaque nextCursor from an earlier answer: the page of older events that follows it. Every page reached by after/before costs what the first page costs. A malformed cursor is a 400 (field after). */
+                after?: string;
+                /** @description an opaque prevCursor: the page of newer events before it (the first page when fewer than perPage precede it). Not together with after. */
+                before?: string;
             };
             header?: never;
             path?: never;
@@ -1940,7 +1945,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of audit events */
+            /** @description One page of audit events, newest first (by time, then id). The total is exact up to 10,000; beyond, totalIsEstimate is true and total is a lower bound: 10,000, or, when an action or actor/target filter matches many rows, the matches among the newest 10,000 rows of the time window. nextCursor and prevCursor lead to the neighbouring pages (null where there is none); send the same filters with them. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1949,8 +1954,14 @@ export interface operations {
                     "application/json": {
                         items: components["schemas"]["AuditEvent"][];
                         total: number;
+                        /** @description true when total is a lower bound (the count stopped at 10,000) */
+                        totalIsEstimate: boolean;
                         page: number;
                         perPage: number;
+                        /** @description pass as after for the next (older) page; null on the last page */
+                        nextCursor: string | null;
+                        /** @description pass as before for the previous (newer) page; null on the first page */
+                        prevCursor: string | null;
                     };
                 };
             };
@@ -2089,7 +2100,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page of accounts. The total is exact where cheap: always for no filter or role/status only; up to 10,000 for other filters; up to 1,000 for a text search with no other filter. Beyond, totalIsEstimate is true and total is the lower bound. nextCursor and prevCursor lead to the neighbouring pages (null where there is none); filters are not part of a cursor, so send the same filters with it. */
+            /** @description One page of accounts. The total is exact where cheap: always for no filter or role/status only; up to 10,000 for other filters; up to 1,000 for a text search with no other filter. Beyond, totalIsEstimate is true and total is an estimate: the lower bound 10,000, or, for filters that only match most accounts one by one (no indexed filter matches few), the share that matched among the first 10,000 accounts scaled to all of them. nextCursor and prevCursor lead to the neighbouring pages (null where there is none); filters are not part of a cursor, so send the same filters with it. */
             200: {
                 headers: {
                     [name: string]: unknown;
