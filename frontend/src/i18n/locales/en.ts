@@ -144,6 +144,7 @@ const en = {
       endPlaceholder: 'To',
       empty: 'No audit events match these filters.',
       total: 'No events | 1 event | {n} events',
+      totalAtLeast: '{n} or more events',
       drawerTitle: 'Audit event #{id}',
       system: 'system',
     },

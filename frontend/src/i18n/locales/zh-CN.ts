@@ -146,6 +146,7 @@ const zhCN: Messages = {
       endPlaceholder: '结束',
       empty: '没有符合筛选条件的审计事件。',
       total: '没有事件 | 1 条事件 | {n} 条事件',
+      totalAtLeast: '至少 {n} 条事件',
       drawerTitle: '审计事件 #{id}',
       system: '系统',
     },

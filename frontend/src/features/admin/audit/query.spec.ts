@@ -20,6 +20,8 @@ describe('audit query', () => {
       to: '2026-01-02T00:00:00.000Z',
       page: 3,
       perPage: 50,
+      after: null,
+      before: null,
     })
   })
 
@@ -46,5 +48,14 @@ describe('audit query', () => {
       actor: 'alice',
       from: '2026-01-01T00:00:00.000Z',
     })
+  })
+
+  it('keeps a next/previous cursor only with a page above 1', () => {
+    const f = parseAuditQuery({ action: 'user.', page: '3', after: 'eyJ2IjoxfQ' })
+    expect(f.after).toBe('eyJ2IjoxfQ')
+    expect(toApiQuery(f)).toMatchObject({ action: 'user.', page: 3, after: 'eyJ2IjoxfQ' })
+    expect(toRouteQuery({ ...f, page: 1 })).toEqual({ action: 'user.' })
+    expect(parseAuditQuery({ page: '1', before: 'abc' }).before).toBeNull()
+    expect(parseAuditQuery({ page: '2', after: 'bad cursor' }).after).toBeNull()
   })
 })

@@ -12,6 +12,9 @@ export interface AuditFilters {
   to: string | null
   page: number
   perPage: number
+  /** The server's cursor when the page was reached by next/previous (kept only with a page above 1). */
+  after: string | null
+  before: string | null
 }
 
 export const perPageOptions = [10, 20, 50, 100] as const
@@ -35,20 +38,36 @@ function isoOrNull(raw: string): string | null {
 }
 
 export function emptyFilters(): AuditFilters {
-  return { actor: '', action: '', target: '', from: null, to: null, page: 1, perPage: defaultPerPage }
+  return { actor: '', action: '', target: '', from: null, to: null, page: 1, perPage: defaultPerPage, after: null, before: null }
+}
+
+function cursor(raw: string): string | null {
+  return raw && raw.length <= 256 && /^[A-Za-z0-9_-]+$/.test(raw) ? raw : null
+}
+
+/** The cursors that go with f: none on page 1. */
+function cursors(f: AuditFilters): { after?: string; before?: string } {
+  if (f.page <= 1) return {}
+  if (f.after) return { after: f.after }
+  if (f.before) return { before: f.before }
+  return {}
 }
 
 /** Reads filters from the URL, ignoring values that make no sense. */
 export function parseAuditQuery(query: LocationQuery): AuditFilters {
   const perPage = positiveInt(first(query.perPage), defaultPerPage)
+  const page = positiveInt(first(query.page), 1)
+  const after = page > 1 ? cursor(first(query.after)) : null
   return {
     actor: first(query.actor),
     action: first(query.action),
     target: first(query.target),
     from: isoOrNull(first(query.from)),
     to: isoOrNull(first(query.to)),
-    page: positiveInt(first(query.page), 1),
+    page,
     perPage: Math.min(perPage, 100),
+    after,
+    before: page > 1 && !after ? cursor(first(query.before)) : null,
   }
 }
 
@@ -62,7 +81,7 @@ export function toRouteQuery(f: AuditFilters): LocationQueryRaw {
   if (f.to) q.to = f.to
   if (f.page > 1) q.page = String(f.page)
   if (f.perPage !== defaultPerPage) q.perPage = String(f.perPage)
-  return q
+  return { ...q, ...cursors(f) }
 }
 
 /** The query of GET /api/admin/audit. */
@@ -73,5 +92,5 @@ export function toApiQuery(f: AuditFilters): AuditQuery {
   if (f.target) q.target = f.target
   if (f.from) q.from = f.from
   if (f.to) q.to = f.to
-  return q
+  return { ...q, ...cursors(f) }
 }
