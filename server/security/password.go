@@ -14,7 +14,14 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 )
+
+// NormalizePassword returns the NFKC form of a password: the same
+// characters typed on another keyboard or input method (a full-width
+// letter, a ligature, a composed or decomposed accent) make the same
+// password. Hash, Verify and the policy checks all use it.
+func NormalizePassword(p string) string { return norm.NFKC.String(p) }
 
 // Argon2Params are the argon2id cost parameters. They are written into every
 // hash, so changing them later does not break existing hashes.
@@ -86,7 +93,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 
 func (h *Hasher) release() { <-h.slots }
 
-// Hash returns the PHC-formatted argon2id hash of password.
+// Hash returns the PHC-formatted argon2id hash of password's NFKC form.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
@@ -96,7 +103,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
+	key := argon2.IDKey([]byte(NormalizePassword(password)), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, h.params.KeyLen)
 	return encode(h.params, salt, key), nil
 }
 
@@ -104,6 +111,25 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // (unknown user, account without a password) is checked against a dummy hash
 // so that the answer takes as long as a real one.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
+	ok, _, err := h.VerifyLegacy(ctx, password, encoded)
+	return ok, err
+}
+
+// VerifyLegacy is Verify that also reports a match of the password as
+// typed, not normalised: hashes made before passwords were NFKC-normalised.
+// The caller should then hash the password again. A password that NFKC
+// leaves unchanged is hashed once; one it changes is hashed twice, known
+// account or not, so the time still says nothing about the account.
+func (h *Hasher) VerifyLegacy(ctx context.Context, password, encoded string) (ok, legacy bool, err error) {
+	normal := NormalizePassword(password)
+	if ok, err = h.verify(ctx, normal, encoded); err != nil || ok || normal == password {
+		return ok, false, err
+	}
+	ok, err = h.verify(ctx, password, encoded)
+	return ok, ok, err
+}
+
+func (h *Hasher) verify(ctx context.Context, password, encoded string) (bool, error) {
 	useDummy := encoded == ""
 	if useDummy {
 		encoded = h.dummy

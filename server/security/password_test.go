@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 )
 
 // cheap keeps the round-trip tests fast; DefaultArgon2 is checked on its own.
@@ -60,7 +62,7 @@ func TestHashVerifyRoundTrip(t *testing.T) {
 		}},
 		{"leading and trailing space", "  spaces around  ", []string{"spaces around", "  spaces around "}},
 		{"emoji", "🔑🔑🔑 key ring 🔑🔑🔑", []string{"🔑🔑🔑 key ring 🔑🔑"}},
-		{"NFC vs NFD are different bytes", "caf\u00e9-au-lait-12", []string{"cafe\u0301-au-lait-12"}},
+		{"accents still count", "caf\u00e9-au-lait-12", []string{"cafe-au-lait-12", "caf\u00e8-au-lait-12"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -280,5 +282,31 @@ func TestCommonPasswords(t *testing.T) {
 		if IsCommonPassword(p) {
 			t.Errorf("%q is reported as common", p)
 		}
+	}
+}
+
+// Passwords are NFKC-normalised: composed and decomposed accents,
+// full-width letters and ligatures make the same password; a hash of the
+// raw form (made before normalisation) still verifies and says so.
+func TestNormalisedForms(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := NewHasher(Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, time.Second)
+	hash, err := h.Hash(ctx, "caf\u00e9-ﬁeld-ＡＢＣ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, same := range []string{"caf\u00e9-ﬁeld-ＡＢＣ", "cafe\u0301-field-ABC", "caf\u00e9-field-ABC"} {
+		if ok, legacy, err := h.VerifyLegacy(ctx, same, hash); err != nil || !ok || legacy {
+			t.Errorf("%q: %v %v %v", same, ok, legacy, err)
+		}
+	}
+	raw := "ＡＢＣ-raw-form-1"
+	old := encode(h.params, []byte("0123456789abcdef"), argon2.IDKey([]byte(raw), []byte("0123456789abcdef"), 1, 64, 1, 32))
+	if ok, legacy, err := h.VerifyLegacy(ctx, raw, old); err != nil || !ok || !legacy {
+		t.Fatalf("legacy hash: %v %v %v", ok, legacy, err)
+	}
+	if ok, _, _ := h.VerifyLegacy(ctx, "ABC-raw-form-1", old); ok {
+		t.Fatal("the normalised form matched a hash of the raw form")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"gatehouse/models"
 	"gatehouse/server/problem"
+	"gatehouse/server/security"
 )
 
 // Account is what signed-in users do to their own account.
@@ -122,7 +123,7 @@ func (s *Account) ChangePassword(ctx context.Context, actor Actor, current, next
 	if msg := CheckPassword(policy, next, u.Username, derefString(u.Email)); msg != "" {
 		return problem.Fields{"newPassword": msg}.Err()
 	}
-	if next == current {
+	if security.NormalizePassword(next) == security.NormalizePassword(current) {
 		return problem.Fields{"newPassword": "must differ from the current password"}.Err()
 	}
 	hash, err := s.deps.Hasher.Hash(ctx, next)

@@ -106,7 +106,7 @@ func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password stri
 	// For a 2FA account the password is only half of the sign-in: a right
 	// password must not clear the count that wrong codes built up.
 	ok, err := a.checkSecret(ctx, user, sec, !user.TwoFactorEnabled(), func() (bool, error) {
-		return a.deps.Hasher.Verify(ctx, password, derefString(user.PasswordHash))
+		return a.checkPassword(ctx, user, password)
 	})
 	if errors.Is(err, errLocked) {
 		a.auditFailure(ctx, actor, user, identifier, "locked")
@@ -124,6 +124,28 @@ func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password stri
 		return nil, "", ErrInvalidCredentials
 	}
 	return a.StartOrChallenge(ctx, actor, user, "password")
+}
+
+// checkPassword verifies a password of u. A match against a hash made
+// before passwords were NFKC-normalised (or with older hash parameters) is
+// hashed again, so that the old form stops being needed.
+func (a *Auth) checkPassword(ctx context.Context, u *models.User, password string) (bool, error) {
+	stored := derefString(u.PasswordHash)
+	ok, legacy, err := a.deps.Hasher.VerifyLegacy(ctx, password, stored)
+	if err != nil || !ok {
+		return false, err
+	}
+	if legacy || a.deps.Hasher.NeedsRehash(stored) {
+		hash, err := a.deps.Hasher.Hash(ctx, password)
+		if err == nil {
+			_, err = a.deps.DB.NewUpdate().Model((*models.User)(nil)).Set("password_hash = ?", hash).
+				Where("id = ?", u.ID).Where("password_hash = ?", stored).Exec(ctx)
+		}
+		if err != nil {
+			a.deps.Log.WarnContext(ctx, "password rehash failed", "err", err)
+		}
+	}
+	return true, nil
 }
 
 // errLocked is an internal signal: the account's lock holds.

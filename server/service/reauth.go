@@ -98,7 +98,7 @@ func (a *Auth) Reauthenticate(ctx context.Context, actor Actor, r Reauth) (*mode
 	complete := r.NeedCode || !u.TwoFactorEnabled()
 	ok, err := a.checkSecret(ctx, u, sec, complete, func() (bool, error) {
 		if needPassword {
-			if ok, err := a.deps.Hasher.Verify(ctx, r.Password, derefString(u.PasswordHash)); err != nil || !ok {
+			if ok, err := a.checkPassword(ctx, u, r.Password); err != nil || !ok {
 				return false, err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones validate on hosts without a zoneinfo database
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
@@ -99,17 +100,24 @@ func validatePreferences(f problem.Fields, field string, v map[string]any) strin
 	return string(b)
 }
 
-// CheckPassword applies the policy and returns a reason when refused.
+// CheckPassword applies the policy to the password's NFKC form (the form
+// that is hashed) and returns a reason when refused.
 func CheckPassword(p PasswordPolicy, password, username, email string) string {
+	if !utf8.ValidString(password) {
+		return "must be valid text"
+	}
+	password = security.NormalizePassword(password)
 	n := utf8.RuneCountInString(password)
 	minLen := max(p.MinLength, MinPasswordFloor)
 	switch {
-	case !utf8.ValidString(password):
-		return "must be valid text"
 	case n < minLen:
 		return "must be at least " + strconv.Itoa(minLen) + " characters"
 	case n > MaxPasswordLength:
 		return "must be at most 128 characters"
+	case strings.TrimFunc(password, unicode.IsSpace) == "":
+		return MsgPasswordOnlySpaces
+	case oneRepeatedRune(password):
+		return MsgPasswordRepeated
 	case p.BlockCommon && security.IsCommonPassword(password):
 		return "is one of the most commonly used passwords; choose another"
 	}
@@ -123,4 +131,20 @@ func CheckPassword(p PasswordPolicy, password, username, email string) string {
 		}
 	}
 	return ""
+}
+
+// Refusals of passwords that are no secret at all, whatever their length.
+const (
+	MsgPasswordOnlySpaces = "must not be only spaces"
+	MsgPasswordRepeated   = "must not be one character repeated"
+)
+
+func oneRepeatedRune(s string) bool {
+	first, _ := utf8.DecodeRuneInString(s)
+	for _, r := range s {
+		if r != first {
+			return false
+		}
+	}
+	return true
 }
