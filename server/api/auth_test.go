@@ -18,12 +18,14 @@ func TestLoginFailuresLookTheSame(t *testing.T) {
 	bob := app.CreateUser(testkit.UserSpec{Username: "bob", Status: models.StatusSuspended})
 	carol := app.CreateUser(testkit.UserSpec{Username: "carol", Status: models.StatusDeactivated})
 
+	// A right password on an inactive account gets its state instead
+	// (TestHardening_AccountStateAfterRightPassword); a wrong one does not.
 	cases := map[string]map[string]string{
 		"unknown user":          {"identifier": "nobody", "password": "whatever-password"},
 		"unknown email":         {"identifier": "nobody@example.com", "password": "whatever-password"},
 		"wrong password":        {"identifier": "alice", "password": "wrong-password-1"},
-		"suspended, right pw":   {"identifier": "bob", "password": bob.Password},
-		"deactivated, right pw": {"identifier": "carol", "password": carol.Password},
+		"suspended, wrong pw":   {"identifier": "bob", "password": bob.Password + "x"},
+		"deactivated, wrong pw": {"identifier": "carol", "password": carol.Password + "x"},
 	}
 	var first *testkit.Response
 	for name, body := range cases {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/models"
 	"gatehouse/server/service"
 	"gatehouse/server/testkit"
 )
@@ -175,4 +176,74 @@ func TestHardening_ParallelCodesOnOneChallenge(t *testing.T) {
 	if ok.Load() != 1 {
 		t.Fatalf("%d parallel replays of one code signed in", ok.Load())
 	}
+}
+
+// Issue 13 item 17: after a right password an inactive account hears its
+// state (what Keycloak does: "Account is disabled" only after correct
+// credentials); a wrong password, an unknown or a locked account keep the
+// one generic answer.
+func TestHardening_AccountStateAfterRightPassword(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	app.SetSecurity(func(s *service.SecuritySettings) { s.LockThreshold = 3 })
+	bob := app.CreateUser(testkit.UserSpec{Username: "bob", Email: "bob@example.com", Status: models.StatusSuspended})
+	carol := app.CreateUser(testkit.UserSpec{Username: "carol", Email: "carol@example.com", Status: models.StatusDeactivated})
+	dan := app.CreateUser(testkit.UserSpec{Username: "dan", Email: "dan@example.com", Status: models.StatusPending})
+	for _, tc := range []struct {
+		user *testkit.User
+		code string
+	}{{bob, "account_suspended"}, {carol, "account_deactivated"}, {dan, "email_unverified"}} {
+		r := app.Client().POST("/api/auth/login", creds(tc.user.Username, tc.user.Password))
+		expectError(t, r, http.StatusForbidden, tc.code)
+		if r.SetCookie(cookieName) != nil {
+			t.Fatalf("%s: a session cookie was set", tc.user.Username)
+		}
+		rows := auditRows(t, app, service.ActionLoginFailed, tc.user.PublicID)
+		if len(rows) != 1 || details(t, rows[0])["reason"] != "status_"+tc.user.Status {
+			t.Fatalf("%s: audit %+v", tc.user.Username, rows)
+		}
+	}
+	generic := app.Client().POST("/api/auth/login", creds("nobody", "whatever-password"))
+	expectError(t, generic, http.StatusUnauthorized, "invalid_credentials")
+	for _, body := range []map[string]string{creds("bob", "wrong-password-1"), creds("carol", "wrong-password-1"), creds("dan@example.com", "wrong-password-1")} {
+		if r := app.Client().POST("/api/auth/login", body); r.Status != http.StatusUnauthorized || string(r.Body) != string(generic.Body) {
+			t.Fatalf("%v: %d %s", body, r.Status, r.Body)
+		}
+	}
+	// Locked (three wrong passwords in a row): the right password gets the
+	// generic answer, the state stays hidden.
+	for i := 0; i < 2; i++ {
+		app.Client().POST("/api/auth/login", creds("bob", "wrong-password-1")).Expect(http.StatusUnauthorized)
+	}
+	if r := app.Client().POST("/api/auth/login", creds("bob", bob.Password)); r.Status != http.StatusUnauthorized || string(r.Body) != string(generic.Body) {
+		t.Fatalf("locked, right password: %d %s", r.Status, r.Body)
+	}
+}
+
+// An existing account signing in by a method that is turned off gets the
+// generic answer, and the audit log says method_disabled, not
+// unknown_account.
+func TestHardening_DisabledMethodIsAuditedAsSuch(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	root := app.LoginAs(app.SuperAdmin("root"))
+	alice := app.Member("alice")
+	cur := root.GET("/api/admin/settings/signin").Expect(200).Map()
+	root.PUT("/api/admin/settings/signin", map[string]any{"version": cur["version"], "usernameEnabled": false, "emailEnabled": true, "thirdPartyEnabled": false}).Expect(200)
+	expectError(t, app.Client().POST("/api/auth/login", creds("alice", alice.Password)), http.StatusUnauthorized, "invalid_credentials")
+	rows := auditRows(t, app, service.ActionLoginFailed, alice.PublicID)
+	if len(rows) != 1 || details(t, rows[0])["reason"] != "method_disabled" {
+		t.Fatalf("audit %+v", rows)
+	}
+	expectError(t, app.Client().POST("/api/auth/login", creds("nobody", alice.Password)), http.StatusUnauthorized, "invalid_credentials")
+	var unknown []models.AuditEvent
+	for _, e := range auditRows(t, app, service.ActionLoginFailed, "") {
+		if details(t, e)["reason"] == "unknown_account" {
+			unknown = append(unknown, e)
+		}
+	}
+	if len(unknown) != 1 {
+		t.Fatalf("%d unknown_account rows", len(unknown))
+	}
+	app.Client().POST("/api/auth/login", creds("alice@example.com", alice.Password)).Expect(http.StatusOK)
 }

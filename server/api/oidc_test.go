@@ -278,7 +278,7 @@ func TestProviderControlsAndAccountStatus(t *testing.T) {
 	if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("status = ?", models.StatusSuspended).Where("id = ?", fay.ID).Exec(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	wantRefused(t, w.roundTrip(app.Client(), verified("fay", "fay", "fay@example.org"), ""), "account_unavailable")
+	wantRefused(t, w.roundTrip(app.Client(), verified("fay", "fay", "fay@example.org"), ""), "account_suspended")
 	if got := userByUsername(t, app, "fay"); got.Status != models.StatusSuspended {
 		t.Fatal("the callback changed the status")
 	}

@@ -14,8 +14,10 @@ import (
 )
 
 // ErrInvalidCredentials is the one answer for every failed sign-in: unknown
-// account, wrong password, locked, suspended or otherwise inactive. The
-// same text and status for all of them keeps accounts from being probed.
+// account, wrong password, locked account, sign-in method turned off. The
+// same text, status and time for all of them keeps accounts from being
+// probed. Only after a right password does an inactive account hear its
+// state (ErrAccountState).
 var ErrInvalidCredentials = problem.New(problem.Unauthenticated, "invalid_credentials", "The sign-in name or password is incorrect.")
 
 // ErrSessionInvalid is answered for a missing, expired or revoked session.
@@ -83,23 +85,26 @@ func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password stri
 	}
 	var user *models.User
 	isEmail := strings.Contains(identifier, "@")
-	switch {
-	case isEmail && signin.EmailEnabled:
+	methodOn := isEmail && signin.EmailEnabled || !isEmail && signin.UsernameEnabled
+	if isEmail {
 		user, err = models.UserByEmail(ctx, a.deps.DB, identifier)
-	case !isEmail && signin.UsernameEnabled:
+	} else {
 		user, err = models.UserByUsername(ctx, a.deps.DB, identifier)
-	default:
-		err = models.ErrNotFound
 	}
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return nil, "", err
 	}
-	if user == nil || err != nil {
+	if user == nil || err != nil || !methodOn {
 		// Hash anyway so that an unknown account costs as much as a known one.
 		if _, herr := a.deps.Hasher.Verify(ctx, password, ""); herr != nil {
 			return nil, "", hasherErr(herr)
 		}
-		a.auditFailure(ctx, actor, nil, identifier, "unknown_account")
+		// The answer is the same; the audit log has the true reason.
+		if user != nil && err == nil {
+			a.auditFailure(ctx, actor, user, identifier, "method_disabled")
+		} else {
+			a.auditFailure(ctx, actor, nil, identifier, "unknown_account")
+		}
 		return nil, "", ErrInvalidCredentials
 	}
 
@@ -120,10 +125,33 @@ func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password stri
 		return nil, "", ErrInvalidCredentials
 	}
 	if user.Status != models.StatusActive {
+		// Only someone who knows the password learns the account's state
+		// (as Keycloak says "Account is disabled" only after correct
+		// credentials): they can act on it, an attacker gains nothing.
 		a.auditFailure(ctx, actor, user, identifier, "status_"+user.Status)
-		return nil, "", ErrInvalidCredentials
+		return nil, "", ErrAccountState(user.Status)
 	}
 	return a.StartOrChallenge(ctx, actor, user, "password")
+}
+
+// Answers for a right password on an account that may not sign in.
+var (
+	ErrAccountSuspended   = problem.New(problem.Forbidden, "account_suspended", "This account is suspended. Contact an administrator.")
+	ErrAccountDeactivated = problem.New(problem.Forbidden, "account_deactivated", "This account is deactivated. Contact an administrator.")
+	ErrEmailUnverified    = problem.New(problem.Forbidden, "email_unverified", "Confirm your email address first: open the link we sent you, or ask for a new one.")
+)
+
+// ErrAccountState is the answer for an account in status that cannot sign
+// in, given only after its password (or provider) proved who is asking.
+func ErrAccountState(status string) *problem.Error {
+	switch status {
+	case models.StatusSuspended:
+		return ErrAccountSuspended
+	case models.StatusPending:
+		return ErrEmailUnverified
+	default:
+		return ErrAccountDeactivated
+	}
 }
 
 // checkPassword verifies a password of u. A match against a hash made

@@ -261,10 +261,17 @@ func (s *Providers) consumeState(ctx context.Context, cb Callback) (*models.OIDC
 
 var errAccountUnavailable = flowErr("account_unavailable", "This account cannot sign in right now.")
 
-// signInAllowed is the status gate of every provider sign-in.
+// signInAllowed is the status gate of every provider sign-in. The
+// provider has proved who is asking, so an inactive account hears its
+// state (as after a right password); a locked one hears only that it
+// cannot sign in now, as at the password form.
 func (s *Providers) signInAllowed(u *models.User) *FlowError {
-	if u.Status != models.StatusActive || u.LockedAt(s.svc.Now()) {
+	switch {
+	case u.LockedAt(s.svc.Now()):
 		return errAccountUnavailable
+	case u.Status != models.StatusActive:
+		pe := ErrAccountState(u.Status)
+		return flowErr(pe.Code, pe.Message)
 	}
 	return nil
 }

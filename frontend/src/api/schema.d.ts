@@ -115,7 +115,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with username or email and password */
+        /**
+         * Sign in with username or email and password
+         * @description Unknown account, wrong password, locked account and a sign-in method that is turned
+         *     off all answer the same 401 `invalid_credentials`, in about the same time. Only after
+         *     a right password does an account that may not sign in hear why: 403
+         *     `account_suspended` or `account_deactivated` (contact an administrator), or
+         *     `email_unverified` (confirm the address; POST /api/auth/resend-verification sends the
+         *     link again).
+         */
         post: operations["login"];
         delete?: never;
         options?: never;

@@ -22,6 +22,7 @@ function makeRouter(): Router {
       { path: '/admin/users', name: 'admin-users', component: Stub },
       { path: '/forgot-password', name: 'forgot-password', component: Stub },
       { path: '/register', name: 'register', component: Stub },
+      { path: '/check-email', name: 'check-email', component: Stub },
     ],
   })
 }
@@ -86,6 +87,35 @@ describe('LoginPage', () => {
     await signIn(wrapper, 'alice', 'nope-nope-nope')
     expect(wrapper.find('[data-testid="login-error"]').text()).toBe('Wrong name or password.')
     expect(router.currentRoute.value.name).toBe('login')
+    wrapper.unmount()
+  })
+
+  it('after a right password, says the account is suspended, in the chosen language', async () => {
+    for (const [locale, text] of [['en', 'Contact an administrator'], ['zh-CN', '请联系管理员']] as const) {
+      stubFetch({
+        'GET /api/auth/options': { status: 200, body: options },
+        'POST /api/auth/login': { status: 403, body: { error: { code: 'account_suspended', message: 'This account is suspended.' } } },
+      })
+      const router = makeRouter()
+      await router.push('/login')
+      const { wrapper } = mountWithApp(LoginPage, { plugins: [router], locale })
+      await flushPromises()
+      await signIn(wrapper, 'bob', 'right-password-1')
+      expect(wrapper.find('[data-testid="login-error"]').text()).toContain(text)
+      expect(wrapper.find('[data-testid="link-resend-verification"]').exists()).toBe(false)
+      wrapper.unmount()
+    }
+  })
+
+  it('offers the resend link to an unconfirmed account', async () => {
+    stubFetch({
+      'GET /api/auth/options': { status: 200, body: { ...options, emailEnabled: true } },
+      'POST /api/auth/login': { status: 403, body: { error: { code: 'email_unverified', message: 'Confirm your email address first.' } } },
+    })
+    const { wrapper } = await mountAt('/login')
+    await signIn(wrapper, 'dan@example.com', 'right-password-1')
+    expect(wrapper.find('[data-testid="login-error"]').text()).toContain('Confirm your email address')
+    expect(wrapper.find('[data-testid="link-resend-verification"]').attributes('href')).toBe('/check-email?email=dan@example.com')
     wrapper.unmount()
   })
 

@@ -38,6 +38,10 @@ const en = {
   },
   auth: {
     signInTitle: 'Sign in to Gatehouse',
+    accountSuspended: 'This account is suspended. Contact an administrator to have it restored.',
+    accountDeactivated: 'This account is deactivated. Contact an administrator if you need it again.',
+    emailUnverified: 'Confirm your email address first: open the link we sent you.',
+    resendVerification: 'Send the confirmation link again',
     username: 'Username',
     email: 'Email',
     usernameOrEmail: 'Username or email',

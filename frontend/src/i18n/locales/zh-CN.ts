@@ -40,6 +40,10 @@ const zhCN: Messages = {
   },
   auth: {
     signInTitle: '登录 Gatehouse',
+    accountSuspended: '此账户已被停用。请联系管理员恢复。',
+    accountDeactivated: '此账户已被注销。如需再次使用，请联系管理员。',
+    emailUnverified: '请先确认你的邮箱地址：打开我们发送给你的链接。',
+    resendVerification: '重新发送确认链接',
     username: '用户名',
     email: '邮箱',
     usernameOrEmail: '用户名或邮箱',
