@@ -51,8 +51,8 @@ func TestRegistrationWithVerification(t *testing.T) {
 	c.POST("/api/auth/register", body, "Host", "evil.example").Expect(202)
 	m := testkit.WaitMail(t, sink, "newbie@corp.example", "Confirm")
 	token := tokenFrom(t, m, "https://accounts.example.org/verify-email")
-	// Pending accounts cannot sign in.
-	c.POST("/api/auth/login", map[string]string{"identifier": "newbie", "password": "A-Fine-Passphrase-7"}).Expect(401)
+	// Pending accounts cannot sign in; after the right password they hear why.
+	expectError(t, c.POST("/api/auth/login", map[string]string{"identifier": "newbie", "password": "A-Fine-Passphrase-7"}), 403, "email_unverified")
 	c.POST("/api/auth/verify-email", map[string]string{"token": token}).Expect(200)
 	c.POST("/api/auth/verify-email", map[string]string{"token": token}).Expect(422) // single use
 	c.POST("/api/auth/login", map[string]string{"identifier": "newbie", "password": "A-Fine-Passphrase-7"}).Expect(200)

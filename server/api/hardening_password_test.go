@@ -76,7 +76,7 @@ func TestHardening_TrivialPasswordsAreRefused(t *testing.T) {
 	alice := app.Member("alice")
 	c := app.LoginAs(alice)
 	admin := app.LoginAs(app.Admin("ada"))
-	for _, pw := range []string{strings.Repeat("a", 12), strings.Repeat("Ｚ", 10), strings.Repeat(" ", 12), " \t \u3000  \u00a0   ", strings.Repeat("7", 40)} {
+	for _, pw := range []string{strings.Repeat("a", 12), strings.Repeat("Ｚ", 10), strings.Repeat(" ", 12), " \u3000  \u00a0   \u2003 ", strings.Repeat("7", 40)} {
 		r := c.POST("/api/me/password", map[string]string{"currentPassword": alice.Password, "newPassword": pw})
 		if r.Status != http.StatusUnprocessableEntity || (r.Fields()["newPassword"] != service.MsgPasswordRepeated && r.Fields()["newPassword"] != service.MsgPasswordOnlySpaces) {
 			t.Fatalf("%q: %d %s", pw, r.Status, r.Body)

@@ -179,9 +179,10 @@ func TestEveryRefusalLooksTheSame(t *testing.T) {
 		"wrong password":        creds("alice", "wrong-password-1"),
 		"wrong password, email": creds("alice@example.com", "wrong-password-1"),
 		"locked, right pw":      creds("lockedlarry", locked.Password),
-		"pending, right pw":     creds("penny", pending.Password),
-		"suspended, right pw":   creds("sam", suspended.Password),
-		"deactivated, right pw": creds("dan", deactivated.Password),
+		// A right password on these says why (TestHardening_AccountStateAfterRightPassword).
+		"pending, wrong pw":     creds("penny", pending.Password+"x"),
+		"suspended, wrong pw":   creds("sam", suspended.Password+"x"),
+		"deactivated, wrong pw": creds("dan", deactivated.Password+"x"),
 		"no password, empty":    creds("oidconly", " "),
 		"no password, any":      creds("oidconly", nopw.Password),
 	}

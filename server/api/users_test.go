@@ -163,8 +163,8 @@ func TestLeavingActiveEndsSessions(t *testing.T) {
 	admin.POST("/api/admin/users/"+bob.PublicID+"/status", map[string]any{"status": "suspended", "reason": "abuse"}).Expect(200)
 	bobClient.GET("/api/me").Expect(401)
 	app.Client().GET("/api/me", "Authorization", "Bearer "+token).Expect(401)
-	// Suspended: the right password is refused like a wrong one.
-	app.Client().POST("/api/auth/login", map[string]string{"identifier": "bob", "password": bob.Password}).Expect(401)
+	// Suspended: the right password is refused, and says why.
+	expectError(t, app.Client().POST("/api/auth/login", map[string]string{"identifier": "bob", "password": bob.Password}), 403, "account_suspended")
 	admin.POST("/api/admin/users/"+bob.PublicID+"/status", map[string]any{"status": "active"}).Expect(200)
 	app.LoginAs(bob)
 }
