@@ -544,3 +544,22 @@ func TestHardening_ThirdPartyOffKeepsEverySuperAdminAWayIn(t *testing.T) {
 	}
 	w.setSignin(true, false, true).Expect(200) // other changes go through
 }
+
+// An administrator's "email verified" on a super administrator keeps the
+// address naming that account: a provider asserting it is refused (not
+// registered as a second account holding the same verified address).
+// (Found by the Playwright test of item 1: the emailVerified-only change
+// blanked email_lower.)
+func TestHardening_AdminVerifiedEmailStillNamesPrivilegedAccount(t *testing.T) {
+	t.Parallel()
+	w := newIdP(t, map[string]any{"autoLinkByEmail": true})
+	app := w.app
+	made := w.rc.POST("/api/admin/users", map[string]any{"username": "boss", "password": "meadow-copper-4417", "email": "Boss@example.com", "role": "super_admin"}).Expect(201).Map()
+	w.rc.PATCH("/api/admin/users/"+made["publicId"].(string), map[string]any{"emailVerified": true}).Expect(200)
+	if _, err := models.UserByEmail(context.Background(), app.Svc.DB, "boss@example.com"); err != nil {
+		t.Fatalf("the verified address no longer names its account: %v", err)
+	}
+	c := app.Client()
+	wantRefused(t, w.roundTrip(c, verified("boss-idp", "boss", "boss@example.com"), ""), "privileged_account_link")
+	c.GET("/api/me").Expect(401)
+}

@@ -268,6 +268,13 @@ func (p *UserPatch) write(ctx context.Context, c *changeRun, tx bun.IDB, planned
 			u.EmailVerifiedAt = nil
 		}
 	}
+	if u.Email != nil {
+		// The look-up form is written with the address: recompute it, since
+		// the planned row may have been loaded without it (an emailVerified-
+		// only change otherwise blanked email_lower, and the address stopped
+		// naming the account).
+		u.SetEmail(*u.Email)
+	}
 	if _, err := tx.NewUpdate().Model(u).Column(models.UserEmailColumns...).WherePK().Exec(ctx); err != nil {
 		return err
 	}
