@@ -275,6 +275,7 @@ func (p *UserPatch) write(ctx context.Context, c *changeRun, tx bun.IDB, planned
 		// naming the account).
 		u.SetEmail(*u.Email)
 	}
+	u.UpdatedAt = c.now // the planned row may have been loaded without it too
 	if _, err := tx.NewUpdate().Model(u).Column(models.UserEmailColumns...).WherePK().Exec(ctx); err != nil {
 		return err
 	}
