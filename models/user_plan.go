@@ -167,9 +167,13 @@ func planList(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, need in
 	if total > CountCap && !(only(f, best) == f && bestExact) {
 		total, estimate = max(total, CountCap), true
 	}
-	// Role and status together, sorted by last sign-in: the index is in order.
-	if best == termRoleStatus && f.Role != "" && f.Status != "" && s.Key == "last_login" {
-		return listPlan{driver: best, sorted: true}, total, estimate, nil
+	// Role and status together, sorted by last sign-in: the index is in
+	// order. A status other than active alone: read through the same
+	// index and sort, never walk: last sign-in is tied to status (pending accounts never signed
+	// in and all sit at the end of -last_login; a walk read 850,000 rows
+	// at 1M).
+	if best == termRoleStatus && s.Key == "last_login" && ((f.Role != "" && f.Status != "") || (f.Status != "" && f.Status != StatusActive)) {
+		return listPlan{driver: best, sorted: f.Role != "" && f.Status != ""}, total, estimate, nil
 	}
 	// The walk's estimate assumes the matching accounts are spread evenly
 	// over the sort order; they often are not (pending accounts never
