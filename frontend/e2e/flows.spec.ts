@@ -1,57 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createHmac } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
-import type { APIRequestContext, Page } from '@playwright/test'
+import type { Page } from '@playwright/test'
 import { createUser, expect, test, uniqueTag } from './admin-fixtures'
+import { putGroup, startMailsink, waitForMail } from './devtools'
 
 // Public flows and two-factor authentication against the real binary, with
 // a real SMTP server (internal/devtools/mailsink, built to bin/mailsink by
 // `make test-e2e`) that the test reads the emails from.
-
-const root = resolve(import.meta.dirname, '..', '..')
-
-interface Mailsink {
-  smtpHost: string
-  smtpPort: number
-  http: string
-  proc: ChildProcess
-}
-
-async function startMailsink(): Promise<Mailsink> {
-  const bin = join(root, 'bin', 'mailsink')
-  if (!existsSync(bin)) throw new Error(`${bin} not found: build it (go build -o bin/mailsink ./internal/devtools/mailsink)`)
-  const proc = spawn(bin, ['-smtp', '127.0.0.1:0', '-http', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const line = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('mailsink did not start')), 10_000)
-    createInterface({ input: proc.stdout! }).once('line', (l) => {
-      clearTimeout(timer)
-      ok(l)
-    })
-  })
-  const m = /^SMTP ([\d.]+):(\d+) HTTP (\S+)$/.exec(line)
-  if (!m) throw new Error(`unexpected mailsink line: ${line}`)
-  return { smtpHost: m[1]!, smtpPort: Number(m[2]), http: `http://${m[3]}`, proc }
-}
-
-async function waitForMail(sink: Mailsink, to: string, subject: string): Promise<{ text: string }> {
-  const deadline = Date.now() + 15_000
-  while (Date.now() < deadline) {
-    const res = await fetch(`${sink.http}/messages?to=${encodeURIComponent(to)}`)
-    const list = (await res.json()) as { subject: string; text: string }[]
-    const hit = list.reverse().find((m) => m.subject.includes(subject))
-    if (hit) return hit
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`no email to ${to} about "${subject}"`)
-}
-
-async function putGroup(api: APIRequestContext, group: string, fields: Record<string, unknown>): Promise<void> {
-  const cur = (await (await api.get(`/api/admin/settings/${group}`)).json()) as Record<string, unknown>
-  const res = await api.put(`/api/admin/settings/${group}`, { data: { ...cur, ...fields } })
-  expect(res.status(), await res.text()).toBe(200)
-}
 
 function base32Decode(s: string): Buffer {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'

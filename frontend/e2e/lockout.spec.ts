@@ -1,8 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
-import type { APIRequestContext, Locator, Page } from '@playwright/test'
+import type { Locator, Page } from '@playwright/test'
+import { putGroup, startMockIdP } from './devtools'
 import { expect, test as base } from './fixtures'
 import { startGatehouse, type RunningServer } from './server'
 
@@ -12,7 +9,6 @@ import { startGatehouse, type RunningServer } from './server'
 // or suspend that administrator and says why. The test has a server of its
 // own, since it turns password sign-in off.
 
-const repo = resolve(import.meta.dirname, '..', '..')
 const rootUser = { username: 'root', password: 'quarry-lantern-5120', email: 'root@example.com' }
 
 const test = base.extend<{ server: RunningServer }>({
@@ -32,36 +28,6 @@ const test = base.extend<{ server: RunningServer }>({
   },
 })
 
-interface MockIdP {
-  issuer: string
-  origin: string
-  clientId: string
-  clientSecret: string
-  proc: ChildProcess
-}
-
-async function startMockIdP(): Promise<MockIdP> {
-  const bin = join(repo, 'bin', 'mockoidc')
-  if (!existsSync(bin)) throw new Error(`${bin} not found: build it (go build -o bin/mockoidc ./internal/devtools/mockoidc)`)
-  const proc = spawn(bin, ['-addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const line = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('mockoidc did not start')), 10_000)
-    createInterface({ input: proc.stdout! }).once('line', (l) => {
-      clearTimeout(timer)
-      ok(l)
-    })
-  })
-  const m = /^ISSUER (\S+) CLIENT_ID (\S+) CLIENT_SECRET (\S+)$/.exec(line)
-  if (!m) throw new Error(`unexpected mockoidc line: ${line}`)
-  return { issuer: m[1]!, origin: new URL(m[1]!).origin, clientId: m[2]!, clientSecret: m[3]!, proc }
-}
-
-async function putSignin(api: APIRequestContext, fields: Record<string, boolean>): Promise<void> {
-  const cur = (await (await api.get('/api/admin/settings/signin')).json()) as Record<string, unknown>
-  const res = await api.put('/api/admin/settings/signin', { data: { ...cur, ...fields } })
-  expect(res.status(), await res.text()).toBe(200)
-}
-
 async function choose(page: Page, select: Locator, option: string | RegExp): Promise<void> {
   await select.click()
   await page.locator('.n-base-select-option', { hasText: option }).first().click()
@@ -77,7 +43,7 @@ test('the only administrator who signs in through a provider cannot be demoted o
     let anaId = ''
 
     await test.step('a provider is configured and ana signs in with it, then becomes an administrator', async () => {
-      await putSignin(api, { thirdPartyEnabled: true })
+      await putGroup(api, 'signin', { thirdPartyEnabled: true })
       const ep = (await (await api.post('/api/admin/identity-providers/discover', { data: { issuerUrl: idp.issuer } })).json()) as Record<string, string>
       const res = await api.post('/api/admin/identity-providers', {
         data: {
@@ -104,7 +70,7 @@ test('the only administrator who signs in through a provider cannot be demoted o
     })
 
     await test.step('password sign-in goes off: the provider is the only way in, and only ana has it', async () => {
-      await putSignin(api, { usernameEnabled: false, emailEnabled: false, thirdPartyEnabled: true })
+      await putGroup(api, 'signin', { usernameEnabled: false, emailEnabled: false, thirdPartyEnabled: true })
     })
 
     await test.step('demoting ana is refused with the reason', async () => {

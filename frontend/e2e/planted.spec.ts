@@ -1,9 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
-import type { APIRequestContext } from '@playwright/test'
 import { expect, test, uniqueTag } from './admin-fixtures'
+import { putGroup, queuePerson, startMailsink, startMockIdP, waitForMail } from './devtools'
 
 // Planted accounts (issue 13, item 5) end to end: a provider that does not
 // verify email addresses (internal/devtools/mockoidc, email_verified
@@ -11,40 +7,6 @@ import { expect, test, uniqueTag } from './admin-fixtures'
 // of the mailbox registers and confirms it through our link and owns it;
 // the planted account loses it and its identity reaches only itself.
 // mockoidc and mailsink are built to bin/ by `make test-e2e`.
-
-const root = resolve(import.meta.dirname, '..', '..')
-
-async function startTool(name: string, args: string[]): Promise<{ line: string; proc: ChildProcess }> {
-  const bin = join(root, 'bin', name)
-  if (!existsSync(bin)) throw new Error(`${bin} not found: build it (go build -o bin/${name} ./internal/devtools/${name})`)
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-  const line = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${name} did not start`)), 10_000)
-    createInterface({ input: proc.stdout! }).once('line', (l) => {
-      clearTimeout(timer)
-      ok(l)
-    })
-  })
-  return { line, proc }
-}
-
-async function waitForMail(http: string, to: string, subject: string): Promise<{ text: string }> {
-  const deadline = Date.now() + 15_000
-  while (Date.now() < deadline) {
-    const res = await fetch(`${http}/messages?to=${encodeURIComponent(to)}`)
-    const list = (await res.json()) as { subject: string; text: string }[]
-    const hit = list.reverse().find((m) => m.subject.includes(subject))
-    if (hit) return hit
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`no email to ${to} about "${subject}"`)
-}
-
-async function putGroup(api: APIRequestContext, group: string, fields: Record<string, unknown>): Promise<void> {
-  const cur = (await (await api.get(`/api/admin/settings/${group}`)).json()) as Record<string, unknown>
-  const res = await api.put(`/api/admin/settings/${group}`, { data: { ...cur, ...fields } })
-  expect(res.status(), await res.text()).toBe(200)
-}
 
 interface Me {
   publicId: string
@@ -58,19 +20,15 @@ test('an address a provider did not verify goes to whoever proves it; the plante
   // sign-ins (each a password hash): more than the default minute on a
   // busy machine.
   test.setTimeout(180_000)
-  const idpTool = await startTool('mockoidc', ['-addr', '127.0.0.1:0'])
-  const sinkTool = await startTool('mailsink', ['-smtp', '127.0.0.1:0', '-http', '127.0.0.1:0'])
-  const idpLine = /^ISSUER (\S+) CLIENT_ID (\S+) CLIENT_SECRET (\S+)$/.exec(idpTool.line)
-  const sinkLine = /^SMTP ([\d.]+):(\d+) HTTP (\S+)$/.exec(sinkTool.line)
-  expect(idpLine && sinkLine).toBeTruthy()
-  const [, issuer, clientId, clientSecret] = idpLine!
-  const sinkHTTP = `http://${sinkLine![3]}`
+  const idp = await startMockIdP()
+  const sink = await startMailsink()
+  const { issuer, clientId, clientSecret } = idp
   const tag = uniqueTag('plant')
   const slug = `unverified-${tag}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40).replace(/-+$/, '')
   const victim = `${tag}-owner@example.org`
   const password = 'lantern-harbor-6620'
   try {
-    await putGroup(adminApi, 'email', { host: sinkLine![1], port: Number(sinkLine![2]), username: '', password: null, senderName: 'Gatehouse', senderAddress: 'noreply@gatehouse.test', tlsMode: 'none' })
+    await putGroup(adminApi, 'email', { host: sink.smtpHost, port: sink.smtpPort, username: '', password: null, senderName: 'Gatehouse', senderAddress: 'noreply@gatehouse.test', tlsMode: 'none' })
     await putGroup(adminApi, 'registration', { emailRegistrationEnabled: true, requireEmailVerification: true, allowedDomains: [] })
     await putGroup(adminApi, 'signin', { usernameEnabled: true, thirdPartyEnabled: true })
     const ep = (await (await adminApi.post('/api/admin/identity-providers/discover', { data: { issuerUrl: issuer } })).json()) as Record<string, string>
@@ -86,11 +44,7 @@ test('an address a provider did not verify goes to whoever proves it; the plante
     const attackerCtx = await browser.newContext({ baseURL })
     const attacker = await attackerCtx.newPage()
     const signInWithProvider = async (): Promise<Me> => {
-      const res = await fetch(`${new URL(issuer!).origin}/e2e/users`, {
-        method: 'POST',
-        body: JSON.stringify({ sub: `${tag}-evil`, username: `${tag}-evil`, email: victim, emailVerified: false }),
-      })
-      expect(res.status).toBe(204)
+      await queuePerson(idp, { sub: `${tag}-evil`, username: `${tag}-evil`, email: victim, emailVerified: false })
       await attacker.goto('/login')
       await attacker.getByTestId(`provider-${slug}`).click()
       await expect(attacker).toHaveURL(/\/account\//, { timeout: 30_000 })
@@ -113,7 +67,7 @@ test('an address a provider did not verify goes to whoever proves it; the plante
       await owner.getByTestId('register-confirm').fill(password)
       await owner.getByTestId('register-submit').click()
       await expect(owner).toHaveURL(/\/check-email/, { timeout: 30_000 })
-      const mail = await waitForMail(sinkHTTP, victim, 'Confirm')
+      const mail = await waitForMail(sink, victim, 'Confirm')
       const link = /(https?:\/\/\S+\/verify-email\?token=\S+)/.exec(mail.text)?.[1]
       expect(link, mail.text).toBeTruthy()
       await owner.goto(new URL(link!).pathname + new URL(link!).search)
@@ -150,7 +104,7 @@ test('an address a provider did not verify goes to whoever proves it; the plante
     await ownerCtx.close()
   } finally {
     await putGroup(adminApi, 'registration', { emailRegistrationEnabled: false, requireEmailVerification: false, allowedDomains: [] })
-    idpTool.proc.kill('SIGTERM')
-    sinkTool.proc.kill('SIGTERM')
+    idp.proc.kill('SIGTERM')
+    sink.proc.kill('SIGTERM')
   }
 })

@@ -1,9 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { APIRequestContext } from '@playwright/test'
 import { createUser, expect, test, uniqueTag } from './admin-fixtures'
+import { putGroup, queuePerson, startMockIdP, type MockIdP } from './devtools'
 
 // Identity providers end to end: an administrator adds an OIDC provider by
 // discovery, a new person signs in with it (and gets an account), and a
@@ -11,44 +8,6 @@ import { createUser, expect, test, uniqueTag } from './admin-fixtures'
 // administrator sees both links and unlinks the one that is not the
 // account's only way in. The provider is
 // internal/devtools/mockoidc (built to bin/mockoidc by `make test-e2e`).
-
-const root = resolve(import.meta.dirname, '..', '..')
-
-interface MockIdP {
-  issuer: string
-  origin: string
-  clientId: string
-  clientSecret: string
-  proc: ChildProcess
-}
-
-async function startMockIdP(): Promise<MockIdP> {
-  const bin = join(root, 'bin', 'mockoidc')
-  if (!existsSync(bin)) throw new Error(`${bin} not found: build it (go build -o bin/mockoidc ./internal/devtools/mockoidc)`)
-  const proc = spawn(bin, ['-addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const line = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('mockoidc did not start')), 10_000)
-    createInterface({ input: proc.stdout! }).once('line', (l) => {
-      clearTimeout(timer)
-      ok(l)
-    })
-  })
-  const m = /^ISSUER (\S+) CLIENT_ID (\S+) CLIENT_SECRET (\S+)$/.exec(line)
-  if (!m) throw new Error(`unexpected mockoidc line: ${line}`)
-  return { issuer: m[1]!, origin: new URL(m[1]!).origin, clientId: m[2]!, clientSecret: m[3]!, proc }
-}
-
-/** Queues the person the provider signs in at its next authorization. */
-async function queuePerson(idp: MockIdP, person: { sub: string; username: string; email: string }): Promise<void> {
-  const res = await fetch(`${idp.origin}/e2e/users`, { method: 'POST', body: JSON.stringify({ ...person, emailVerified: true }) })
-  expect(res.status).toBe(204)
-}
-
-async function putGroup(api: APIRequestContext, group: string, fields: Record<string, unknown>): Promise<void> {
-  const cur = (await (await api.get(`/api/admin/settings/${group}`)).json()) as Record<string, unknown>
-  const res = await api.put(`/api/admin/settings/${group}`, { data: { ...cur, ...fields } })
-  expect(res.status(), await res.text()).toBe(200)
-}
 
 test('an administrator adds a provider by discovery, a person signs in with it, another links it, the administrator unlinks it', async ({ adminPage: page, adminApi, browser, baseURL }) => {
   const idp = await startMockIdP()
