@@ -56,6 +56,11 @@ func (a *Auth) StartOrChallenge(ctx context.Context, actor Actor, user *models.U
 	token := security.NewToken(32)
 	now := a.deps.Now()
 	ch := &models.LoginChallenge{TokenHash: security.HashToken(token), UserID: user.ID, Method: method, CreatedAt: now, ExpiresAt: now.Add(ChallengeLifetime)}
+	// Abandoned challenges would otherwise stay for good; expired ones can
+	// no longer be used by anyone, so they go.
+	if _, err := a.deps.DB.NewDelete().Model((*models.LoginChallenge)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {
+		return nil, "", err
+	}
 	if _, err := a.deps.DB.NewInsert().Model(ch).Exec(ctx); err != nil {
 		return nil, "", err
 	}
@@ -99,14 +104,12 @@ func (a *Auth) CompleteMFA(ctx context.Context, actor Actor, challengeToken, cod
 	if err != nil {
 		return nil, err
 	}
+	// A spent challenge is not deleted here: the claim above already
+	// refuses a sixth code, and a right code that claimed its attempt
+	// before the fifth wrong one must still be able to finish (deleting
+	// the row made parallel replays of one right code all fail). Spent and
+	// expired challenges are swept when the next challenge is created.
 	ok, err := a.checkSecret(ctx, user, sec, true, func() (bool, error) { return a.verifySecondFactor(ctx, user, code) })
-	if !ok {
-		// A spent challenge goes; the next code needs a new password step.
-		if _, derr := a.deps.DB.NewDelete().Model((*models.LoginChallenge)(nil)).
-			Where("token_hash = ?", hash).Where("attempts >= ?", ChallengeMaxCodes).Exec(ctx); derr != nil {
-			a.deps.Log.WarnContext(ctx, "spent challenge not deleted", "err", derr)
-		}
-	}
 	if errors.Is(err, errLocked) {
 		a.auditMFAFailure(ctx, actor, user, "locked")
 		return nil, ErrInvalidCode
