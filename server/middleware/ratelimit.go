@@ -88,10 +88,16 @@ func (rl *RateLimiter) Check(c *gin.Context, scope Scope, key string) error {
 		rl.log.ErrorContext(c.Request.Context(), "rate limiter store failed; request allowed", "err", err)
 		return nil
 	}
+	// A request is counted in up to three scopes (the API, the sign-in
+	// budget of the client, the budget of one client and account); the
+	// headers describe the tightest, so Remaining counts down on each
+	// attempt even when every attempt names another account.
 	h := c.Writer.Header()
-	h.Set("X-RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
-	h.Set("X-RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(lc.Reset, 10))
+	if prev, err := strconv.ParseInt(h.Get("X-RateLimit-Remaining"), 10, 64); err != nil || lc.Remaining <= prev {
+		h.Set("X-RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
+		h.Set("X-RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(lc.Reset, 10))
+	}
 	if lc.Reached {
 		retry := int(math.Ceil(time.Until(time.Unix(lc.Reset, 0)).Seconds()))
 		return errRateLimited(max(retry, 1))
