@@ -5,7 +5,9 @@ package migrations
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -15,16 +17,48 @@ import (
 // Migrations is the registry that Run applies.
 var Migrations = migrate.NewMigrations()
 
+// LockWait bounds how long Run waits while another process migrates the
+// same database.
+var LockWait = 2 * time.Minute
+
+// migrationLockKey is the PostgreSQL advisory lock that migrations hold
+// (advisory locks are per database): the first 8 bytes of
+// SHA-256("gatehouse migrations").
+const migrationLockKey int64 = 0x4761746d69677231
+
 // Run applies every pending migration and returns the names applied.
+// Several processes may call it at once (instances that start together,
+// a `migrate` beside a `serve`): they take turns, the first applies what is
+// pending and the others then find nothing to do. On PostgreSQL the turn is
+// a session advisory lock, released by the server if the holder dies; on
+// SQLite it is bun's lock row, whose insert waits behind the busy timeout.
+// Either wait is bounded by LockWait and ends with a message that says what
+// holds the lock.
 func Run(ctx context.Context, db *bun.DB) ([]string, error) {
 	m := migrate.NewMigrator(db, Migrations, migrate.WithMarkAppliedOnSuccess(true))
-	if err := m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("init migrations: %w", err)
+	if db.Dialect().Name() == dialect.PG {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		defer conn.Close()
+		if err := pgLock(ctx, conn); err != nil {
+			return nil, err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", migrationLockKey) //nolint:errcheck
+		if err := m.Init(ctx); err != nil {
+			return nil, fmt.Errorf("init migrations: %w", err)
+		}
+		return apply(ctx, m)
 	}
-	if err := m.Lock(ctx); err != nil {
-		return nil, fmt.Errorf("lock migrations: %w", err)
+	if err := sqliteLock(ctx, m); err != nil {
+		return nil, err
 	}
-	defer m.Unlock(ctx) //nolint:errcheck
+	defer m.Unlock(context.WithoutCancel(ctx)) //nolint:errcheck
+	return apply(ctx, m)
+}
+
+func apply(ctx context.Context, m *migrate.Migrator) ([]string, error) {
 	group, err := m.Migrate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -34,6 +68,69 @@ func Run(ctx context.Context, db *bun.DB) ([]string, error) {
 		names = append(names, mg.Name)
 	}
 	return names, nil
+}
+
+// pgLock takes the migration advisory lock on conn, polling until LockWait.
+func pgLock(ctx context.Context, conn bun.Conn) error {
+	deadline := time.Now().Add(LockWait)
+	logged := false
+	for {
+		var ok bool
+		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", migrationLockKey).Scan(&ok); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		if ok {
+			return nil
+		}
+		if !logged {
+			slog.Default().Info("another instance is migrating the database; waiting for it", "max_wait", LockWait.String())
+			logged = true
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("another process has been migrating this database for more than %s and still holds the migration lock "+
+				"(PostgreSQL advisory lock %d); let it finish and start again, or find it with "+
+				"SELECT pid, backend_start, query FROM pg_stat_activity WHERE pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')",
+				LockWait, migrationLockKey)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// sqliteLock creates the migration tables and takes bun's lock row,
+// retrying while another process holds it or the database is busy.
+func sqliteLock(ctx context.Context, m *migrate.Migrator) error {
+	deadline := time.Now().Add(LockWait)
+	logged := false
+	for {
+		err := m.Init(ctx)
+		if err == nil {
+			if err = m.Lock(ctx); err == nil {
+				return nil
+			}
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "locked") && !strings.Contains(msg, "SQLITE_BUSY") {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		if !logged {
+			slog.Default().Info("another process is migrating the database; waiting for it", "max_wait", LockWait.String())
+			logged = true
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("another process has held the migration lock for more than %s (%v); let it finish and start again. "+
+				"If no gatehouse process is running, a crashed migration left the lock behind: "+
+				"DELETE FROM bun_migration_locks, then start again", LockWait, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // ddl adapts a portable DDL script to the dialect: "@ID" becomes the

@@ -576,3 +576,7 @@ func freshPostgres(t testing.TB, adminURL string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// FreshPostgres is an empty database of its own on the server that adminURL
+// names, dropped when t ends (tests that start gatehouse processes).
+func FreshPostgres(t testing.TB, adminURL string) string { return freshPostgres(t, adminURL) }
