@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/ulule/limiter/v3"
 	"github.com/ulule/limiter/v3/drivers/store/memory"
@@ -51,7 +52,8 @@ type Server struct {
 	Handler http.Handler
 	Log     *slog.Logger
 
-	engine *gin.Engine
+	engine  *gin.Engine
+	limiter *mw.RateLimiter
 }
 
 // Routes lists the routes of the route table (method and gin path), for the
@@ -109,8 +111,9 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 	})
 	cookie := mw.NewSessionCookie(deriveKey(box.Key(), "cookie-hash"), deriveKey(box.Key(), "cookie-block"), cfg.SecureCookies())
 	challenge := mw.NewChallengeCookie(deriveKey(box.Key(), "challenge-hash"), deriveKey(box.Key(), "challenge-block"), cfg.SecureCookies())
-	store, err := rateLimitStore(cfg)
+	store, err := rateLimitStore(cfg, log)
 	if err != nil {
+		svc.Close()
 		return nil, err
 	}
 	limiter := mw.NewRateLimiter(store, svc.Settings, log)
@@ -132,6 +135,17 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 	r.Use(mw.RequestID(), mw.Logger(log), mw.Recovery(log), mw.SecurityHeaders(cfg.SecureCookies()))
 	if cfg.Metrics {
 		m := mw.NewMetrics()
+		if g, ok := store.(*redisstore.Guarded); ok {
+			m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "gatehouse_redis_up",
+				Help: "1 while rate-limit counters are shared through Redis, 0 while Redis fails and this instance counts in memory.",
+			}, func() float64 {
+				if g.Up() {
+					return 1
+				}
+				return 0
+			}))
+		}
 		r.Use(m.Handler())
 		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})))
 	}
@@ -142,12 +156,18 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 	}
 	r.NoRoute(spa(console))
 
-	return &Server{Cfg: cfg, DB: db, Svc: svc, Handler: mw.CrossOrigin(r), Log: log, engine: r}, nil
+	return &Server{Cfg: cfg, DB: db, Svc: svc, Handler: mw.CrossOrigin(r), Log: log, engine: r, limiter: limiter}, nil
 }
 
+// Close stops what New started besides the services: the Redis probe and
+// connections.
+func (s *Server) Close() { s.limiter.Close() }
+
 // rateLimitStore is Redis when configured (counters shared by every
-// instance), else memory.
-func rateLimitStore(cfg *config.Config) (limiter.Store, error) {
+// instance, with this instance's memory as the fallback while Redis
+// fails), else memory. A Redis that does not answer at start is a warning,
+// or an error with --redis-required.
+func rateLimitStore(cfg *config.Config, log *slog.Logger) (limiter.Store, error) {
 	if cfg.RedisURL == "" {
 		return memory.NewStoreWithOptions(limiter.StoreOptions{Prefix: "gatehouse", CleanUpInterval: time.Minute}), nil
 	}
@@ -155,9 +175,9 @@ func rateLimitStore(cfg *config.Config) (limiter.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return redisstore.New(ctx, opt, "gatehouse")
+	return redisstore.NewGuarded(ctx, opt, "gatehouse", cfg.RedisRequired, log)
 }
 
 func deriveKey(master []byte, label string) []byte {
@@ -201,6 +221,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	err := srv.Shutdown(shutCtx)
 	s.Svc.Close()
+	s.Close()
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gatehouse/server/httpx"
+	"gatehouse/server/middleware"
 	"gatehouse/server/problem"
 )
 
@@ -16,7 +17,11 @@ func (h *Handler) Health(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// Ready answers 200 when the database answers a query.
+// Ready answers 200 when the database answers a query: the instance can
+// serve. A Redis that fails does not make it unready (Kubernetes would
+// take every instance out of the balancer at once for an outage they all
+// survive, counting limits in memory): the answer then says "degraded"
+// and names the component, for monitoring.
 func (h *Handler) Ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
@@ -25,7 +30,14 @@ func (h *Handler) Ready(c *gin.Context) {
 		httpx.Render(c, problem.New(problem.Unavailable, "database_unavailable", "The database does not answer."))
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	status, components := "ok", gin.H{"database": "ok"}
+	if redis := h.Limiter.RedisState(); redis != middleware.RedisNotConfigured {
+		components["redis"] = redis
+		if redis != middleware.RedisOK {
+			status = "degraded"
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": status, "components": components})
 }
 
 // OpenAPI serves the API description as JSON.

@@ -170,6 +170,7 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS) *cobr
 	f.StringVar(&cfg.BaseURL, "base-url", env("GATEHOUSE_BASE_URL", ""), "public URL for links and callbacks; https makes cookies Secure (env GATEHOUSE_BASE_URL)")
 	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxy", envList("GATEHOUSE_TRUSTED_PROXIES"), "IP or CIDR of a reverse proxy whose X-Forwarded-For is trusted; repeatable (env GATEHOUSE_TRUSTED_PROXIES, comma-separated)")
 	f.StringVar(&cfg.RedisURL, "redis", env("GATEHOUSE_REDIS", ""), "Redis URL for shared rate-limit counters (env GATEHOUSE_REDIS)")
+	f.BoolVar(&cfg.RedisRequired, "redis-required", env("GATEHOUSE_REDIS_REQUIRED", "") == "true", "refuse to start while Redis does not answer, instead of starting with rate limits counted in memory (env GATEHOUSE_REDIS_REQUIRED=true)")
 	f.BoolVar(&cfg.Metrics, "metrics", env("GATEHOUSE_METRICS", "") == "true", "serve Prometheus metrics at /metrics (env GATEHOUSE_METRICS=true)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "TLS certificate file (env GATEHOUSE_TLS_CERT)")
 	f.StringVar(&cfg.TLSKey, "tls-key", env("GATEHOUSE_TLS_KEY", ""), "TLS key file (env GATEHOUSE_TLS_KEY)")
@@ -232,7 +233,7 @@ func openServices(ctx context.Context, cfg *config.Config, stderr io.Writer) (*s
 		db.Close()
 		return nil, nil, err
 	}
-	return srv.Svc, func() { srv.Svc.Close(); db.Close() }, nil
+	return srv.Svc, func() { srv.Svc.Close(); srv.Close(); db.Close() }, nil
 }
 
 // readPassword takes the password from the flag, or one line of stdin.

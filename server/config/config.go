@@ -28,6 +28,9 @@ type Config struct {
 	SecretKey string
 	// RedisURL, when set, makes the rate limiter share counters in Redis.
 	RedisURL string
+	// RedisRequired refuses to start while Redis does not answer; without
+	// it an instance starts with its limits counted in memory.
+	RedisRequired bool
 	// TurnstileVerifyURL overrides Cloudflare's siteverify endpoint (tests).
 	TurnstileVerifyURL string
 	// Metrics serves /metrics when true.

@@ -52,6 +52,34 @@ func (rl *RateLimiter) limiterFor(perMinute int64) *limiter.Limiter {
 	return l
 }
 
+// Redis states, as /api/ready names them.
+const (
+	RedisNotConfigured = ""
+	RedisOK            = "ok"
+	RedisUnavailable   = "unavailable"
+)
+
+// RedisState tells whether the counters are shared through Redis: "" when
+// no Redis is configured, "ok", or "unavailable" while this instance counts
+// in memory because Redis fails.
+func (rl *RateLimiter) RedisState() string {
+	g, ok := rl.store.(interface{ Up() bool })
+	switch {
+	case !ok:
+		return RedisNotConfigured
+	case g.Up():
+		return RedisOK
+	}
+	return RedisUnavailable
+}
+
+// Close closes the store when it holds connections.
+func (rl *RateLimiter) Close() {
+	if c, ok := rl.store.(interface{ Close() error }); ok {
+		c.Close()
+	}
+}
+
 // Scope picks which limit applies.
 type Scope string
 
@@ -67,9 +95,9 @@ func errRateLimited(retry int) error {
 }
 
 // Check counts one request under key in scope and returns a 429 error when
-// over the limit. It sets the standard rate-limit headers. Store failures
-// are logged and let the request through, so that a Redis outage does not
-// take sign-in down with it.
+// over the limit. It sets the standard rate-limit headers. A Redis outage
+// is handled by the store (redisstore.Guarded counts in memory meanwhile);
+// any other store failure is logged and lets the request through.
 func (rl *RateLimiter) Check(c *gin.Context, scope Scope, key string) error {
 	sec, err := rl.settings.Security(c.Request.Context())
 	if err != nil {

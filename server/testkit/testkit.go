@@ -130,6 +130,7 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	hs := httptest.NewServer(srv.Handler)
 	t.Cleanup(hs.Close)
 	t.Cleanup(srv.Svc.Close)
+	t.Cleanup(srv.Close)
 	doc, err := openapidoc.Load(api.OpenAPIYAML)
 	if err != nil {
 		t.Fatal(err)

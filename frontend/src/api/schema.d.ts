@@ -28,7 +28,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness probe (database reachable) */
+        /**
+         * Readiness probe (database reachable)
+         * @description 200 while the database answers: the instance can serve. `status` is
+         *     `degraded` (still 200) while a configured Redis fails and this
+         *     instance counts rate limits in its own memory; `components` names
+         *     each part's state.
+         */
         get: operations["ready"];
         put?: never;
         post?: never;
@@ -1545,7 +1551,27 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            200: components["responses"]["Status"];
+            /** @description Ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok" | "degraded";
+                        components: {
+                            /** @enum {string} */
+                            database: "ok";
+                            /**
+                             * @description Present when Redis is configured.
+                             * @enum {string}
+                             */
+                            redis?: "ok" | "unavailable";
+                        };
+                    };
+                };
+            };
             503: components["responses"]["Error"];
         };
     };
