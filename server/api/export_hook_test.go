@@ -10,17 +10,27 @@ import (
 	"gatehouse/models"
 )
 
-// FailExportAfterChunks makes every export read fail after n chunks, until
-// the returned function restores the real read. Tests that use it must not
-// run in parallel with other exports.
+// FailExportAfterChunks makes every export read fail after n chunks of
+// 1,000, until the returned function restores the real read. Tests that
+// use it must not run in parallel with other exports.
 func FailExportAfterChunks(n int) (restore func()) {
 	calls := 0
-	readExportChunk = func(ctx context.Context, db bun.IDB, f models.UserFilter, s models.UserSort, k *models.UserKey, limit int, now time.Time) ([]models.User, error) {
+	exportChunk = 1000
+	readExportChunk = func(ctx context.Context, db bun.IDB, f models.UserFilter, s models.UserSort, k *models.UserKey, limit int, now time.Time, each func(*models.ExportRow) error) (*models.UserKey, int, error) {
 		calls++
 		if calls > n {
-			return nil, errors.New("injected read failure")
+			return nil, 0, errors.New("injected read failure")
 		}
-		return models.UsersAfter(ctx, db, f, s, k, limit, now)
+		return models.ExportUsersAfter(ctx, db, f, s, k, limit, now, each)
 	}
-	return func() { readExportChunk = models.UsersAfter }
+	return func() { readExportChunk, exportChunk = models.ExportUsersAfter, 5000 }
+}
+
+// SetExportChunk makes exports read n accounts at a time until the
+// returned function restores the size. Tests that use it must not run in
+// parallel with other exports.
+func SetExportChunk(n int) (restore func()) {
+	old := exportChunk
+	exportChunk = n
+	return func() { exportChunk = old }
 }

@@ -72,9 +72,10 @@ var allSorts = []string{"id", "-id", "last_login", "-last_login", "updated", "-u
 
 // TestExport_StreamsEveryRowInOrderWithoutOffset: the CSV export holds
 // every matching account exactly once, in the list's order, across chunk
-// boundaries (1,000 accounts each), and reads them by seeking, never with
-// OFFSET (which slowed a 1M export 11x towards its end).
+// boundaries (700 accounts each here), and reads them by seeking, never
+// with OFFSET (which slowed a 1M export 11x towards its end).
 func TestExport_StreamsEveryRowInOrderWithoutOffset(t *testing.T) {
+	defer api.SetExportChunk(700)()
 	app := testkit.NewApp(t)
 	seedForLists(t, app, 2300)
 	watch := &offsetWatch{}
