@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,21 +48,64 @@ func UsersByPublicIDs(db bun.IDB, publicIDs []string) *bun.SelectQuery {
 	return db.NewSelect().Model((*User)(nil)).Where("u.public_id IN (?)", bun.List(publicIDs))
 }
 
-// LockUsers runs q (a select of users aliased u) for the named columns and
-// scans the rows. With lock set (PostgreSQL, inside a transaction) the rows
-// are read in id order FOR UPDATE, so that concurrent changes to the same
-// accounts wait for each other and always lock in the same order. sizeHint
-// presizes the result.
-func LockUsers(ctx context.Context, db bun.IDB, q *bun.SelectQuery, cols []string, lock bool, sizeHint int) ([]User, error) {
+// UserLock says how LockUsers holds the rows it reads.
+type UserLock int
+
+const (
+	// ReadOnly reads without a row lock: a dry run, or SQLite, whose
+	// immediate transaction already holds the whole database.
+	ReadOnly UserLock = iota
+	// LockRows locks the rows read (PostgreSQL, inside a transaction).
+	LockRows
+	// LockRowsAndSuperAdmins locks, in the same statement, the rows read
+	// and every super administrator's row: a change that could take out
+	// the last super administrator waits for every other such change.
+	LockRowsAndSuperAdmins
+)
+
+// LockUsers runs q (a select of users aliased u, without columns, order or
+// limit) for the named columns and scans the rows.
+//
+// When it locks, every row is locked by this one statement, in id order
+// (SELECT ... ORDER BY u.id FOR UPDATE OF u): the targets and, with
+// LockRowsAndSuperAdmins, the super administrators with them. Two changes
+// that both lock rows therefore always take them in the same order and
+// wait for each other instead of deadlocking; locking the super
+// administrators first and the targets after (two statements) crossed a
+// change that locks the targets only, and PostgreSQL aborted one of them.
+// This is the only place that takes row locks on the users table.
+//
+// The result holds only the rows q selects: super administrators locked
+// beside them are left out. sizeHint presizes the result.
+func LockUsers(ctx context.Context, db bun.IDB, q *bun.SelectQuery, cols []string, lock UserLock, sizeHint int) ([]User, error) {
 	exprs := make([]string, len(cols))
+	hasRole := false
 	for i, c := range cols {
 		if userColumnScan[c] == nil {
 			return nil, fmt.Errorf("models: no scan for users column %q", c)
 		}
 		exprs[i] = "u." + c
+		hasRole = hasRole || c == "role"
+	}
+	// A super administrator read only because of the OR below is told from
+	// a target by a second read of q among the super administrators,
+	// which are locked by then.
+	var superTargets *bun.SelectQuery
+	if lock == LockRowsAndSuperAdmins {
+		if !hasRole {
+			cols = append(slices.Clone(cols), "role")
+			exprs = append(exprs, "u.role")
+		}
+		// A q without conditions selects every account, the super
+		// administrators among them.
+		if strings.Contains(q.String(), " WHERE ") {
+			superTargets = q.Clone().ColumnExpr("u.id").Where("u.role = ?", RoleSuperAdmin)
+			// AND binds tighter than OR: (q's conditions) OR (u.role = ...).
+			q = q.WhereOr("u.role = ?", RoleSuperAdmin)
+		}
 	}
 	q = q.ColumnExpr(strings.Join(exprs, ", "))
-	if lock {
+	if lock != ReadOnly {
 		q = q.Order("u.id").For("UPDATE OF u")
 	}
 	rows, err := db.QueryContext(ctx, q.String())
@@ -71,6 +115,7 @@ func LockUsers(ctx context.Context, db bun.IDB, q *bun.SelectQuery, cols []strin
 	defer rows.Close()
 	out := make([]User, 0, sizeHint)
 	dest := make([]any, len(cols))
+	supers := 0
 	for rows.Next() {
 		out = append(out, User{})
 		u := &out[len(out)-1]
@@ -80,15 +125,32 @@ func LockUsers(ctx context.Context, db bun.IDB, q *bun.SelectQuery, cols []strin
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
+		if u.Role == RoleSuperAdmin {
+			supers++
+		}
 	}
-	return out, rows.Err()
-}
-
-// LockSuperAdmins locks the super administrators' rows (PostgreSQL) so
-// that changes that could take out the last one wait for each other.
-func LockSuperAdmins(ctx context.Context, db bun.IDB) error {
-	_, err := db.NewRaw("SELECT id FROM users WHERE role = ? ORDER BY id FOR UPDATE", RoleSuperAdmin).Exec(ctx)
-	return err
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if superTargets == nil || supers == 0 {
+		return out, nil
+	}
+	var keep []int64
+	if err := superTargets.Scan(ctx, &keep); err != nil {
+		return nil, err
+	}
+	kept := make(map[int64]bool, len(keep))
+	for _, id := range keep {
+		kept[id] = true
+	}
+	targets := out[:0]
+	for _, u := range out {
+		if u.Role != RoleSuperAdmin || kept[u.ID] {
+			targets = append(targets, u)
+		}
+	}
+	return targets, nil
 }
 
 // UpdateUsers sets the same values on the accounts ids, one statement per

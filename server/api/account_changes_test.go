@@ -536,3 +536,73 @@ func TestAccountChanges_Property(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountChanges_MixedKindsNoDeadlock: role and status changes (which
+// also lock the super administrators' rows) and balance changes (which
+// lock only their targets), single and bulk, run in parallel across
+// overlapping targets that include super administrators. Every row lock
+// is taken in id order in one statement, so PostgreSQL never has to abort
+// one of them as a deadlock (a 500).
+func TestAccountChanges_MixedKindsNoDeadlock(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	setBilling(t, app, "usage")
+	root := app.SuperAdmin("root")
+	t1, t2 := app.Member("tina"), app.Member("tom")
+	s2, s3 := app.SuperAdmin("sam"), app.SuperAdmin("sue")
+	clients := []*testkit.Client{app.LoginAs(root), app.LoginAs(root), app.LoginAs(s2)}
+	ids := func(us ...*testkit.User) []string {
+		out := make([]string, len(us))
+		for i, u := range us {
+			out[i] = u.PublicID
+		}
+		return out
+	}
+	statuses := []string{"suspended", "active"}
+	roles := []string{"admin", "user"}
+	var failed sync.Once
+	stop := make(chan struct{})
+	for round := 0; round < 40; round++ {
+		select {
+		case <-stop:
+			round = 40
+			continue
+		default:
+		}
+		var wg sync.WaitGroup
+		for k := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := clients[(round+k)%len(clients)]
+				var r *testkit.Response
+				switch k {
+				case 0:
+					r = c.POST("/api/admin/users/"+t1.PublicID+"/status", map[string]any{"status": statuses[round%2]})
+				case 1:
+					r = c.PATCH("/api/admin/users/"+t2.PublicID, map[string]any{"role": roles[round%2]})
+				case 2:
+					r = c.POST("/api/admin/users/bulk", map[string]any{"action": "set_role", "publicIds": ids(t1, t2), "params": map[string]any{"role": roles[(round+1)%2]}, "skipRefused": true})
+				case 3:
+					r = c.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": ids(t2, s3), "params": map[string]any{"status": statuses[(round+1)%2]}, "skipRefused": true})
+				case 4, 5:
+					r = c.POST("/api/admin/users/bulk", map[string]any{"action": "add_balance", "publicIds": ids(s3, t2, t1, s2), "params": map[string]any{"amount": 1}, "skipRefused": true})
+				case 6:
+					r = c.POST("/api/admin/users/"+t1.PublicID+"/balance", map[string]any{"mode": "add", "amount": 1})
+				case 7:
+					r = c.POST("/api/admin/users/"+s3.PublicID+"/balance", map[string]any{"mode": "add", "amount": 1})
+				case 8:
+					r = c.POST("/api/admin/users/bulk", map[string]any{"action": "add_balance", "publicIds": ids(t2, s2, s3), "params": map[string]any{"amount": 1}, "skipRefused": true})
+				case 9:
+					r = c.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": ids(t1, s2), "params": map[string]any{"status": "active"}, "skipRefused": true})
+				}
+				if r.Status >= 500 || strings.Contains(string(r.Body), "deadlock") {
+					t.Errorf("round %d, change %d: %d %s", round, k, r.Status, r.Body)
+					failed.Do(func() { close(stop) })
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	accountInvariants(t, app, "after mixed changes")
+}

@@ -156,12 +156,9 @@ func (s *Users) apply(ctx context.Context, db bun.IDB, actor Actor, t Targets, c
 		if access, err = beginAdminAccess(ctx, db, s.svc.Settings); err != nil {
 			return nil, nil, err
 		}
-		if err := lockSuperAdmins(ctx, db, o.DryRun); err != nil {
-			return nil, nil, err
-		}
 	}
 	cols := append(slices.Clone(baseColumns), ch.columns()...)
-	targets, refused, err := s.lockTargets(ctx, db, t, cols, !o.DryRun)
+	targets, refused, err := s.lockTargets(ctx, db, t, cols, userLock(db, o.DryRun, access != nil))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,13 +208,12 @@ func (s *Users) apply(ctx context.Context, db bun.IDB, actor Actor, t Targets, c
 	return res, planned, nil
 }
 
-// lockTargets reads the targets, in id order, under a row lock when lock
-// is set (PostgreSQL: SELECT ... FOR UPDATE; SQLite holds the whole
-// database in its immediate transaction already). Unknown public IDs come
-// back as not_found refusals.
-func (s *Users) lockTargets(ctx context.Context, db bun.IDB, t Targets, cols []string, lock bool) ([]models.User, []BulkRefusal, error) {
+// lockTargets reads the targets under lock (models.LockUsers: one
+// statement, in id order, with the super administrators when the change
+// touches administrator access). Unknown public IDs come back as not_found
+// refusals.
+func (s *Users) lockTargets(ctx context.Context, db bun.IDB, t Targets, cols []string, lock models.UserLock) ([]models.User, []BulkRefusal, error) {
 	refused := []BulkRefusal{}
-	lock = lock && !models.IsSQLite(db)
 	if t.Filter != nil {
 		out, err := s.filterTargets(ctx, db, *t.Filter, cols, lock)
 		return out, refused, err
@@ -230,10 +226,16 @@ func (s *Users) lockTargets(ctx context.Context, db bun.IDB, t Targets, cols []s
 			ids = append(ids, id)
 		}
 	}
+	// Unlocked reads go in parts; a locking read takes every row at once,
+	// so that the rows are locked in one id order.
+	chunk := 500
+	if lock != models.ReadOnly {
+		chunk = max(len(ids), 1)
+	}
 	var out []models.User
 	found := map[string]bool{}
-	for start := 0; start < len(ids); start += 500 {
-		part := ids[start:min(start+500, len(ids))]
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
 		got, err := models.LockUsers(ctx, db, models.UsersByPublicIDs(db, part), cols, lock, len(part))
 		if err != nil {
 			return nil, nil, err
@@ -256,7 +258,7 @@ func (s *Users) lockTargets(ctx context.Context, db bun.IDB, t Targets, cols []s
 // a large share of the accounts reads the table in order on SQLite (the
 // planner would otherwise go through an index and fetch each row at
 // random).
-func (s *Users) filterTargets(ctx context.Context, db bun.IDB, f models.UserFilter, cols []string, lock bool) ([]models.User, error) {
+func (s *Users) filterTargets(ctx context.Context, db bun.IDB, f models.UserFilter, cols []string, lock models.UserLock) ([]models.User, error) {
 	now := s.svc.Now()
 	expected, estimate, err := models.CountUsersMatching(ctx, db, f, now)
 	if err != nil {
@@ -468,15 +470,19 @@ func (s *Users) write(ctx context.Context, db bun.IDB, c *changeRun, ch AccountC
 	return s.svc.Audit.WriteMany(ctx, db, entries)
 }
 
-// lockSuperAdmins makes concurrent changes to super administrators wait
-// for each other. SQLite transactions are already serial (BEGIN
-// IMMEDIATE); PostgreSQL locks the super administrators' rows. A dry run
-// holds nothing.
-func lockSuperAdmins(ctx context.Context, db bun.IDB, dryRun bool) error {
-	if dryRun || models.IsSQLite(db) {
-		return nil
+// userLock says how a change holds its targets: nothing in a dry run or on
+// SQLite (its transactions are serial: BEGIN IMMEDIATE); on PostgreSQL the
+// targets' rows, and every super administrator's row too when the change
+// touches administrator access, so that changes that could take out the
+// last super administrator wait for each other.
+func userLock(db bun.IDB, dryRun, superAdmins bool) models.UserLock {
+	switch {
+	case dryRun || models.IsSQLite(db):
+		return models.ReadOnly
+	case superAdmins:
+		return models.LockRowsAndSuperAdmins
 	}
-	return models.LockSuperAdmins(ctx, db)
+	return models.LockRows
 }
 
 // ids lists the planned targets' internal IDs.
