@@ -1,7 +1,12 @@
 package models
 
 import (
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 
 	"github.com/uptrace/bun/driver/pgdriver"
 	"modernc.org/sqlite"
@@ -31,4 +36,32 @@ func StorageUnavailable(err error) bool {
 		}
 	}
 	return false
+}
+
+// DatabaseUnreachable reports whether err says that the database server
+// could not be reached or dropped the connection: refused or reset
+// connections, a connection closed mid-query, PostgreSQL's connection
+// exceptions (class 08), a server shutting down or starting up (57P01-03)
+// or out of connections (53300). database/sql opens new connections for
+// the next query, so the same process recovers when the server is back.
+func DatabaseUnreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe pgdriver.Error
+	if errors.As(err, &pe) {
+		code := pe.Field('C')
+		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03" || code == "53300"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_CANTOPEN
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var ne *net.OpError
+	return errors.As(err, &ne)
 }

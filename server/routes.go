@@ -17,7 +17,7 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	a.GET("/ready", h.Ready)
 	a.GET("/openapi.json", h.OpenAPI)
 
-	a.Use(mw.StrictQuery(), rl.Limit(mw.ScopeAPI), authn)
+	a.Use(mw.StrictQuery(), h.FreshSettings, rl.Limit(mw.ScopeAPI), authn)
 	a.GET("/setup/status", h.SetupStatus)
 	a.POST("/setup", strict, h.Setup)
 

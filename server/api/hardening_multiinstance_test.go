@@ -1,9 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/url"
+	"os"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"gatehouse/server/service"
 	"gatehouse/server/testkit"
@@ -39,4 +45,137 @@ func TestHardening_RateLimitRemainingCountsDown(t *testing.T) {
 			t.Fatalf("same account attempt %d: X-RateLimit-Remaining %q, want %q", i+1, got, want)
 		}
 	}
+}
+
+// The setup link works on any instance, also after the instance that
+// printed it has gone (it is kept hashed in the database, not in memory),
+// is single-use across instances, and expires.
+func TestHardening_SetupLinkOnAnyInstance(t *testing.T) {
+	t.Parallel()
+	a := testkit.NewApp(t)
+	token, err := a.Svc.Setup.Begin(context.Background())
+	if err != nil || token == "" {
+		t.Fatalf("token %q %v", token, err)
+	}
+	a.HTTP.Close() // the instance that printed the link stops
+	b, c := a.Instance(), a.Instance()
+	body := func(name string) map[string]string {
+		return map[string]string{"token": token, "username": name, "password": "Vivid-Orbit-Tangerine-42"}
+	}
+	expectError(t, b.Client().POST("/api/setup", map[string]string{"token": token + "x", "username": "mallory", "password": "Vivid-Orbit-Tangerine-42"}), http.StatusForbidden, "setup_token_invalid")
+	// Parallel replays on two instances: exactly one creates the account.
+	const n = 8
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inst := b
+			if i%2 == 1 {
+				inst = c
+			}
+			statuses[i] = inst.Client().POST("/api/setup", body(fmt.Sprintf("root%d", i))).Status
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for i, s := range statuses {
+		switch s {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict, http.StatusForbidden:
+		default:
+			t.Errorf("attempt %d: status %d", i, s)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d setups succeeded, want 1 (%v)", created, statuses)
+	}
+}
+
+func TestHardening_SetupLinkExpires(t *testing.T) {
+	t.Parallel()
+	a := testkit.NewApp(t)
+	token, err := a.Svc.Setup.Begin(context.Background())
+	if err != nil || token == "" {
+		t.Fatalf("token %q %v", token, err)
+	}
+	a.Clock.Advance(24*time.Hour + time.Minute)
+	expectError(t, a.Instance().Client().POST("/api/setup", map[string]string{"token": token, "username": "root", "password": "Vivid-Orbit-Tangerine-42"}), http.StatusForbidden, "setup_token_invalid")
+}
+
+// A settings change on one instance applies to the very next request on
+// another (it used to take up to the 2-second cache lifetime: B accepted a
+// registration after A had closed it).
+func TestHardening_SettingsSeenByOtherInstanceAtOnce(t *testing.T) {
+	t.Parallel()
+	a := testkit.NewApp(t)
+	b := a.Instance()
+	a.SetRegistration(func(r *service.RegistrationSettings) { r.EmailRegistrationEnabled = true })
+	reg := func(app *testkit.App, name string) *testkit.Response {
+		return app.Client().POST("/api/auth/register", map[string]any{"username": name, "email": name + "@example.com", "password": "A-Fine-Passphrase-7"})
+	}
+	reg(b, "early").Expect(202) // B has the open registration cached now
+	for i := range 5 {
+		a.SetRegistration(func(r *service.RegistrationSettings) { r.EmailRegistrationEnabled = false })
+		if r := reg(b, fmt.Sprintf("late%d", i)); r.Status != 403 || r.ErrorCode() != "registration_closed" {
+			t.Fatalf("round %d: B after A closed registration: %d %s", i, r.Status, r.Body)
+		}
+		a.SetRegistration(func(r *service.RegistrationSettings) { r.EmailRegistrationEnabled = true })
+		reg(b, fmt.Sprintf("open%d", i)).Expect(202)
+	}
+	// The security group (read on every request) too: a limit set on A
+	// holds on B's next request.
+	a.SetSecurity(func(s *service.SecuritySettings) { s.RateLimitEnabled = true; s.AuthRateLimitPerMinute = 1 })
+	b.Client().POST("/api/auth/login", map[string]string{"identifier": "x", "password": "wrong-password"}).Expect(401)
+	b.Client().POST("/api/auth/login", map[string]string{"identifier": "y", "password": "wrong-password"}).Expect(429)
+}
+
+// With the database gone (here: the connections to PostgreSQL cut and new
+// ones refused), sign-in and lists answer 503 storage_unavailable with
+// Retry-After, as for a full disk, not 500; when it is back, the same
+// instance answers again without a restart.
+func TestHardening_DatabaseDownIs503Postgres(t *testing.T) {
+	admin := os.Getenv("GATEHOUSE_TEST_DATABASE_URL")
+	if admin == "" {
+		t.Skip("GATEHOUSE_TEST_DATABASE_URL not set (make test-go-postgres runs this)")
+	}
+	t.Parallel()
+	u, err := url.Parse(testkit.FreshPostgres(t, admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testkit.NewTCPProxy(t, u.Host)
+	u.Host = proxy.Addr
+	app := testkit.NewApp(t, testkit.WithDatabaseURL(u.String()))
+	root := app.SuperAdmin("root")
+	c := app.LoginAs(root)
+	c.GET("/api/admin/users").Expect(200)
+	login := map[string]string{"identifier": root.Username, "password": root.Password}
+
+	proxy.Cut()
+	for _, r := range []*testkit.Response{
+		app.Client().POST("/api/auth/login", login),
+		c.GET("/api/admin/users"),
+		c.GET("/api/me"),
+		app.Client().GET("/api/auth/options"),
+	} {
+		if r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "storage_unavailable" || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s %s with the database down: %d %s (Retry-After %q)", r.Req.Method, r.Req.URL.Path, r.Status, r.Body, r.Header.Get("Retry-After"))
+		}
+	}
+	proxy.Restore()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := app.Client().POST("/api/auth/login", login)
+		if r.Status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery after the database came back: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.GET("/api/admin/users").Expect(200)
 }

@@ -49,3 +49,15 @@ func (h *Handler) OpenAPI(c *gin.Context) {
 	}
 	c.Data(http.StatusOK, "application/json; charset=utf-8", doc)
 }
+
+// FreshSettings runs before everything else of an API request: it makes
+// this instance's settings cache follow changes made anywhere (see
+// service.Settings.Sync), so the request sees the settings as they are.
+func (h *Handler) FreshSettings(c *gin.Context) {
+	if err := h.Svc.Settings.Sync(c.Request.Context()); err != nil {
+		httpx.Render(c, err)
+		c.Abort()
+		return
+	}
+	c.Next()
+}

@@ -211,7 +211,7 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS) *cobr
 			return err
 		}
 		if token != "" {
-			fmt.Fprintf(stdout, "\nNo accounts yet. Open this one-time link to create the first super administrator:\n\n    %s/setup?token=%s\n\nThe link works until it is used or the server restarts. Or run: gatehouse admin create --username NAME\n\n", cfg.BaseURL, token)
+			fmt.Fprintf(stdout, "\nNo accounts yet. Open this one-time link to create the first super administrator:\n\n    %s/setup?token=%s\n\nThe link works once, on any instance, for 24 hours (a restart prints a new one). Or run: gatehouse admin create --username NAME\n\n", cfg.BaseURL, token)
 		}
 		return srv.Serve(ctx, ln)
 	}

@@ -65,6 +65,13 @@ func Render(c *gin.Context, err error) {
 		// The client went away; nobody reads this answer.
 		e = problem.New(0, "client_closed", "The request was cancelled.")
 		status = 499
+	} else if models.DatabaseUnreachable(err) {
+		// The database server is down, restarting or unreachable: the
+		// client can retry shortly; the next query opens a new connection.
+		logger(c).ErrorContext(c.Request.Context(), "database unreachable", "err", err, "request_id", c.GetString(RequestIDKey), "method", c.Request.Method, "path", c.Request.URL.Path)
+		e = problem.New(problem.Unavailable, "storage_unavailable", "The server cannot reach its database right now. Nothing was changed; try again in a moment.")
+		e.RetryAfter = 5
+		status = statusOf[problem.Unavailable]
 	} else if models.StorageUnavailable(err) {
 		// Disk full, read-only or failing: the operator has to act, the
 		// client can only wait. Nothing of the request was kept.

@@ -14,20 +14,26 @@ import (
 	"gatehouse/server/problem"
 )
 
-// Settings reads and writes settings groups. Reads are cached briefly so
-// the hot path (every sign-in, every request's session check) does not hit
-// the database; a write on this instance invalidates the cache at once, and
-// other instances see it within cacheTTL.
+// Settings reads and writes settings groups. Reads are cached so the hot
+// path (every sign-in, every request's session check) does not hit the
+// database. The cache follows the settings_epoch counter, which every
+// change to the settings table moves (database triggers, so also changes
+// made by another instance or the shell): Sync, called at the start of
+// each API request, reads it (a one-row primary-key read) and drops the
+// cache when it moved, so the next request on any instance sees a change.
+// Reads outside a request (background work) also expire after cacheTTL.
 type Settings struct {
 	deps  Deps
 	mu    sync.Mutex
 	cache map[string]cachedSetting
+	epoch int64 // the settings_epoch value the cache entries were loaded under
 }
 
 type cachedSetting struct {
 	raw     []byte
 	version int64
 	at      time.Time
+	epoch   int64
 	// value is raw decoded, for groups read on every request (security);
 	// only for types without slices or maps, since callers get a copy.
 	value any
@@ -35,14 +41,32 @@ type cachedSetting struct {
 
 const cacheTTL = 2 * time.Second
 
+// Sync reads the settings change counter and drops the cached groups when
+// another write (from any process) moved it since they were loaded.
+func (s *Settings) Sync(ctx context.Context) error {
+	var n int64
+	if err := s.deps.DB.QueryRowContext(ctx, "SELECT n FROM settings_epoch WHERE id = 1").Scan(&n); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if n != s.epoch {
+		clear(s.cache)
+		s.epoch = n
+	}
+	s.mu.Unlock()
+	return nil
+}
+
 // raw returns the stored JSON of a group (defaults when never saved) and its version.
 func (s *Settings) raw(ctx context.Context, db bun.IDB, group string, useCache bool) ([]byte, int64, error) {
 	now := time.Now()
+	var epoch int64
 	if useCache {
 		s.mu.Lock()
 		c, ok := s.cache[group]
+		epoch = s.epoch
 		s.mu.Unlock()
-		if ok && now.Sub(c.at) < cacheTTL {
+		if ok && c.epoch == epoch && now.Sub(c.at) < cacheTTL {
 			return c.raw, c.version, nil
 		}
 	}
@@ -79,7 +103,9 @@ func (s *Settings) raw(ctx context.Context, db bun.IDB, group string, useCache b
 	}
 	if useCache {
 		s.mu.Lock()
-		s.cache[group] = cachedSetting{raw: raw, version: version, at: now}
+		if s.epoch == epoch { // else a Sync saw a newer change meanwhile
+			s.cache[group] = cachedSetting{raw: raw, version: version, at: now, epoch: epoch}
+		}
 		s.mu.Unlock()
 	}
 	return raw, version, nil

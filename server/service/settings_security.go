@@ -30,8 +30,9 @@ type SecuritySettings struct {
 func (s *Settings) Security(ctx context.Context) (SecuritySettings, error) {
 	s.mu.Lock()
 	c, ok := s.cache[GroupSecurity]
+	epoch := s.epoch
 	s.mu.Unlock()
-	if v, decoded := c.value.(SecuritySettings); ok && decoded && time.Since(c.at) < cacheTTL {
+	if v, decoded := c.value.(SecuritySettings); ok && decoded && c.epoch == epoch && time.Since(c.at) < cacheTTL {
 		return v, nil
 	}
 	v, version, err := getGroup[SecuritySettings](ctx, s, s.deps.DB, GroupSecurity, true)

@@ -2,8 +2,7 @@ package service
 
 import (
 	"context"
-	"crypto/subtle"
-	"sync"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -13,39 +12,58 @@ import (
 )
 
 // Setup is first-run setup: while the database has no accounts, a one-time
-// token (printed at start, kept only in memory) lets one person create the
-// first super administrator.
+// token (printed at start) lets one person create the first super
+// administrator. The token is kept hashed in the database with an expiry,
+// so any instance accepts it and a restart does not void it; it is
+// consumed with one conditional delete, so it works once even when it is
+// replayed in parallel on several instances.
 type Setup struct {
 	deps     Deps
 	settings *Settings
 	audit    *Audit
 	svc      *Services
+}
 
-	mu    sync.Mutex
-	token string
+// SetupTokenLifetime is how long a printed setup link works.
+const SetupTokenLifetime = 24 * time.Hour
+
+// SetupToken is a stored setup token (its hash).
+type SetupToken struct {
+	bun.BaseModel `bun:"table:setup_tokens,alias:stk"`
+
+	TokenHash string    `bun:"token_hash,pk"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
+	ExpiresAt time.Time `bun:"expires_at,notnull"`
 }
 
 // Errors of the setup flow.
 var (
 	ErrSetupDone     = problem.New(problem.Conflict, "setup_done", "Setup is already complete; sign in instead.")
-	ErrSetupBadToken = problem.New(problem.Forbidden, "setup_token_invalid", "This setup link is not valid. Use the link printed in the server log at start.")
+	ErrSetupBadToken = problem.New(problem.Forbidden, "setup_token_invalid", "This setup link is not valid or has expired. Use the link printed in the server log at the last start.")
 )
 
 // Begin returns a fresh setup token when the database has no accounts, or
-// "" when setup is not needed.
+// "" when setup is not needed. Expired tokens are swept; tokens printed
+// earlier (by this or another instance) keep working until they expire.
 func (s *Setup) Begin(ctx context.Context) (string, error) {
 	n, err := models.CountUsers(ctx, s.deps.DB)
 	if err != nil {
 		return "", err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if n > 0 {
-		s.token = ""
-		return "", nil
+		_, err := s.deps.DB.NewDelete().Model((*SetupToken)(nil)).Where("1 = 1").Exec(ctx)
+		return "", err
 	}
-	s.token = security.NewToken(24)
-	return s.token, nil
+	now := s.deps.Now()
+	if _, err := s.deps.DB.NewDelete().Model((*SetupToken)(nil)).Where("expires_at <= ?", now).Exec(ctx); err != nil {
+		return "", err
+	}
+	token := security.NewToken(24)
+	row := &SetupToken{TokenHash: security.HashToken(token), CreatedAt: now, ExpiresAt: now.Add(SetupTokenLifetime)}
+	if _, err := s.deps.DB.NewInsert().Model(row).Exec(ctx); err != nil {
+		return "", err
+	}
+	return token, nil
 }
 
 // Pending reports whether setup still waits for its first administrator.
@@ -55,20 +73,16 @@ func (s *Setup) Pending(ctx context.Context) (bool, error) {
 }
 
 // Complete creates the first super administrator. The token is consumed
-// under a lock and the empty-database check runs in the insert's
-// transaction, so at most one administrator is ever created this way.
+// by a conditional delete and the empty-database check runs in the same
+// transaction as the insert, so at most one administrator is ever created
+// this way; a failed insert rolls the delete back and the link still works.
 func (s *Setup) Complete(ctx context.Context, actor Actor, token string, in NewUser) (*models.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.token == "" {
-		if pending, err := s.Pending(ctx); err != nil {
-			return nil, err
-		} else if !pending {
-			return nil, ErrSetupDone
-		}
-		return nil, ErrSetupBadToken
+	if pending, err := s.Pending(ctx); err != nil {
+		return nil, err
+	} else if !pending {
+		return nil, ErrSetupDone
 	}
-	if subtle.ConstantTimeCompare([]byte(token), []byte(s.token)) != 1 {
+	if token == "" || len(token) > 200 {
 		return nil, ErrSetupBadToken
 	}
 	in.Role, in.Status = models.RoleSuperAdmin, models.StatusActive
@@ -77,6 +91,17 @@ func (s *Setup) Complete(ctx context.Context, actor Actor, token string, in NewU
 		return nil, err
 	}
 	err = models.RunInTx(ctx, s.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewDelete().Model((*SetupToken)(nil)).
+			Where("token_hash = ?", security.HashToken(token)).Where("expires_at > ?", s.deps.Now()).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			if n, err := models.CountUsers(ctx, tx); err == nil && n > 0 {
+				return ErrSetupDone
+			}
+			return ErrSetupBadToken
+		}
 		if n, err := models.CountUsers(ctx, tx); err != nil {
 			return err
 		} else if n > 0 {
@@ -85,11 +110,14 @@ func (s *Setup) Complete(ctx context.Context, actor Actor, token string, in NewU
 		if err := insertUser(ctx, tx, u); err != nil {
 			return err
 		}
+		// Setup is done: every other printed link is void.
+		if _, err := tx.NewDelete().Model((*SetupToken)(nil)).Where("1 = 1").Exec(ctx); err != nil {
+			return err
+		}
 		return s.audit.Write(ctx, tx, AuditEntry{Action: ActionSetupCompleted, Actor: Actor{User: u, IP: actor.IP, UserAgent: actor.UserAgent}, Target: u})
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.token = ""
 	return u, nil
 }

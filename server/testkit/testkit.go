@@ -28,6 +28,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/uptrace/bun"
 
 	"gatehouse/internal/openapidoc"
 	"gatehouse/models"
@@ -85,6 +86,9 @@ func WithTrustedProxies(p ...string) Option {
 	return func(c *config.Config) { c.TrustedProxies = p }
 }
 
+// WithDatabaseURL runs the app on this database instead of a fresh one.
+func WithDatabaseURL(u string) Option { return func(c *config.Config) { c.DatabaseURL = u } }
+
 // WithBaseURL sets the public base URL.
 func WithBaseURL(u string) Option { return func(c *config.Config) { c.BaseURL = u } }
 
@@ -109,7 +113,7 @@ func NewApp(t testing.TB, opts ...Option) *App {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if admin := os.Getenv("GATEHOUSE_TEST_DATABASE_URL"); admin != "" {
+	if admin := os.Getenv("GATEHOUSE_TEST_DATABASE_URL"); admin != "" && cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = freshPostgres(t, admin)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -119,6 +123,16 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	}
 	t.Cleanup(func() { db.Close() })
 	clock := &Clock{t: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)}
+	app := start(t, cfg, db, box, clock, log)
+	// Most tests fire many requests from one IP; the rate-limit tests turn
+	// the limiter back on with SetSecurity.
+	app.SetSecurity(func(s *service.SecuritySettings) { s.RateLimitEnabled = false })
+	return app
+}
+
+// start serves a Server on db through httptest.
+func start(t testing.TB, cfg *config.Config, db *bun.DB, box *security.SecretBox, clock *Clock, log *slog.Logger) *App {
+	t.Helper()
 	console := fstest.MapFS{
 		"index.html":         {Data: []byte(ConsoleIndex)},
 		"assets/app-abc1.js": {Data: []byte("console.log(1)")},
@@ -140,11 +154,31 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := &App{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Svc: srv.Svc, Cfg: cfg, router: router}
-	// Most tests fire many requests from one IP; the rate-limit tests turn
-	// the limiter back on with SetSecurity.
-	app.SetSecurity(func(s *service.SecuritySettings) { s.RateLimitEnabled = false })
-	return app
+	return &App{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Svc: srv.Svc, Cfg: cfg, router: router}
+}
+
+// Instance starts a second Gatehouse on the same database, key and clock,
+// with its own connection pool and caches: another instance behind the
+// same load balancer.
+func (a *App) Instance() *App {
+	t := a.T
+	t.Helper()
+	cfg := *a.Cfg
+	db, err := models.Open(cfg.DatabaseURL, cfg.DatabasePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key, err := security.LoadOrCreateKey(cfg.SecretKey, cfg.KeyPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := security.NewSecretBox(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return start(t, &cfg, db, box, a.Clock, log)
 }
 
 // SetSecurity changes the security settings group.
