@@ -22,7 +22,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"gatehouse/models"
-	"gatehouse/models/migrations"
 	"gatehouse/server/api"
 	"gatehouse/server/config"
 	mw "gatehouse/server/middleware"
@@ -72,6 +71,12 @@ func Open(ctx context.Context, cfg *config.Config) (*bun.DB, *security.SecretBox
 // it had to narrow, so that an older or hand-copied install does not stay
 // readable by other local users.
 func OpenLogged(ctx context.Context, cfg *config.Config, log *slog.Logger) (*bun.DB, *security.SecretBox, error) {
+	return OpenVersion(ctx, cfg, log, "dev")
+}
+
+// OpenVersion is OpenLogged for the binary of version: migrations go
+// through Migrate (refusal of a newer database, backup, record).
+func OpenVersion(ctx context.Context, cfg *config.Config, log *slog.Logger, version string) (*bun.DB, *security.SecretBox, error) {
 	if err := SecureDataFiles(cfg, log); err != nil {
 		return nil, nil, err
 	}
@@ -87,7 +92,7 @@ func OpenLogged(ctx context.Context, cfg *config.Config, log *slog.Logger) (*bun
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := migrations.Run(ctx, db); err != nil {
+	if _, err := Migrate(ctx, cfg, db, log, version); err != nil {
 		db.Close()
 		return nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -22,9 +23,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"gatehouse/models"
-	"gatehouse/models/migrations"
 	"gatehouse/server"
 	"gatehouse/server/config"
+	"gatehouse/server/datadir"
 	"gatehouse/server/problem"
 	"gatehouse/server/service"
 )
@@ -50,7 +51,13 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer, console fs.FS
 
 // RunContext is Run with a caller-supplied context (tests cancel it).
 func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, console fs.FS) int {
-	root := newRoot(stdin, stdout, stderr, console)
+	return RunHost(ctx, args, stdin, stdout, stderr, console, DefaultHost(stdin))
+}
+
+// RunHost is RunContext on the given Host (tests inject the browser opener
+// and the inputs of the default data directory).
+func RunHost(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, console fs.FS, host Host) int {
+	root := newRoot(stdin, stdout, stderr, console, host, DesktopStart(args, host))
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -107,8 +114,9 @@ func envList(name string) []string {
 	return out
 }
 
-func newRoot(stdin io.Reader, stdout, stderr io.Writer, console fs.FS) *cobra.Command {
+func newRoot(stdin io.Reader, stdout, stderr io.Writer, console fs.FS, host Host, desktop bool) *cobra.Command {
 	cfg := &config.Config{}
+	dataWhy := ""
 	root := &cobra.Command{
 		Use:           "gatehouse",
 		Short:         "Gatehouse: accounts, roles and sign-in in one binary",
@@ -118,15 +126,19 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer, console fs.FS) *cobra.Co
 		Version:       Version,
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&cfg.DataDir, "data", env("GATEHOUSE_DATA", "gatehouse-data"), "data directory: SQLite database and secret key (env GATEHOUSE_DATA)")
+	pf.StringVar(&cfg.DataDir, "data", env("GATEHOUSE_DATA", ""), "data directory: SQLite database and secret key (env GATEHOUSE_DATA; default ./gatehouse-data when it exists, else the per-user data directory)")
 	pf.StringVar(&cfg.DatabaseURL, "database-url", env("GATEHOUSE_DATABASE_URL", ""), "PostgreSQL URL instead of the embedded SQLite (env GATEHOUSE_DATABASE_URL)")
 	pf.StringVar(&cfg.LogLevel, "log-level", env("GATEHOUSE_LOG_LEVEL", "info"), "debug, info, warn or error (env GATEHOUSE_LOG_LEVEL)")
 	pf.StringVar(&cfg.LogFormat, "log-format", env("GATEHOUSE_LOG_FORMAT", "text"), "text or json (env GATEHOUSE_LOG_FORMAT)")
 	cfg.SecretKey = os.Getenv("GATEHOUSE_SECRET_KEY")
 	cfg.TurnstileVerifyURL = os.Getenv("GATEHOUSE_TURNSTILE_VERIFY_URL")
 
-	serve := newServe(cfg, stdout, stderr, console)
-	root.AddCommand(serve, newAdmin(cfg, stdin, stdout, stderr), newMigrate(cfg, stdout, stderr), newBackup(cfg, stdout, stderr), newSeed(cfg, stdout, stderr), newVersion(stdout))
+	// Every command resolves the data directory the same way, before it
+	// runs (a usage error resolves nothing and creates nothing).
+	root.PersistentPreRun = func(*cobra.Command, []string) { dataWhy = resolveDataDir(cfg, host) }
+	serve := newServe(cfg, stdout, stderr, console, host, desktop, &dataWhy)
+	root.AddCommand(serve, newAdmin(cfg, stdin, stdout, stderr), newMigrate(cfg, stdout, stderr), newBackup(cfg, stdout, stderr),
+		newRestore(cfg, stdout, stderr), newSeed(cfg, stdout, stderr), newVersion(stdout), newHealthcheck(cfg, stdout))
 	// No command: serve (a double-clicked binary just starts).
 	root.RunE = serve.RunE
 	root.Flags().AddFlagSet(serve.Flags())
@@ -159,7 +171,8 @@ func tuneGC() {
 	}
 }
 
-func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS) *cobra.Command {
+func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS, host Host, desktop bool, dataWhy *string) *cobra.Command {
+	var open bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Start the HTTP server (the default command)",
@@ -174,6 +187,7 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS) *cobr
 	f.BoolVar(&cfg.Metrics, "metrics", env("GATEHOUSE_METRICS", "") == "true", "serve Prometheus metrics at /metrics (env GATEHOUSE_METRICS=true)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "TLS certificate file (env GATEHOUSE_TLS_CERT)")
 	f.StringVar(&cfg.TLSKey, "tls-key", env("GATEHOUSE_TLS_KEY", ""), "TLS key file (env GATEHOUSE_TLS_KEY)")
+	f.BoolVar(&open, "open", false, "open the setup link (or the console) in the default browser; on by itself when started from a file manager")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		defaultBase := cfg.BaseURL == ""
 		if err := cfg.Normalize(); err != nil {
@@ -181,12 +195,20 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS) *cobr
 		}
 		log := newLogger(cfg, stderr)
 		slog.SetDefault(log) // the error renderer and libraries log through the default
+		// The first line says where the data is (a double-clicked binary
+		// has no other way to tell).
+		log.Info("data directory", "path", cfg.DataDir, "chosen", *dataWhy)
+		held, err := datadir.Lock(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer held.Release() //nolint:errcheck
 		tuneGC()
 		ctx := cmd.Context()
 		// Start-up runs to the end even when a signal arrives meanwhile;
 		// Serve then shuts down cleanly.
 		startCtx := context.WithoutCancel(ctx)
-		db, box, err := server.OpenLogged(startCtx, cfg, log)
+		db, box, err := server.OpenVersion(startCtx, cfg, log, Version)
 		if err != nil {
 			return err
 		}
@@ -213,6 +235,15 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS) *cobr
 		if token != "" {
 			fmt.Fprintf(stdout, "\nNo accounts yet. Open this one-time link to create the first super administrator:\n\n    %s/setup?token=%s\n\nThe link works once, on any instance, for 24 hours (a restart prints a new one). Or run: gatehouse admin create --username NAME\n\n", cfg.BaseURL, token)
 		}
+		if (open || desktop) && host.Open != nil {
+			target := cfg.BaseURL + "/"
+			if token != "" {
+				target = cfg.BaseURL + "/setup?token=" + token
+			}
+			if err := host.Open(target); err != nil {
+				log.Warn("could not open a browser; open the link above yourself", "error", err)
+			}
+		}
 		return srv.Serve(ctx, ln)
 	}
 	return cmd
@@ -224,7 +255,7 @@ func openServices(ctx context.Context, cfg *config.Config, stderr io.Writer) (*s
 		return nil, nil, usageError{err}
 	}
 	log := newLogger(cfg, stderr)
-	db, box, err := server.OpenLogged(ctx, cfg, log)
+	db, box, err := server.OpenVersion(ctx, cfg, log, Version)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -402,7 +433,8 @@ func newMigrate(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
 			if err := cfg.Normalize(); err != nil {
 				return usageError{err}
 			}
-			if err := server.SecureDataFiles(cfg, newLogger(cfg, stderr)); err != nil {
+			log := newLogger(cfg, stderr)
+			if err := server.SecureDataFiles(cfg, log); err != nil {
 				return err
 			}
 			db, err := models.Open(cfg.DatabaseURL, cfg.DatabasePath())
@@ -410,7 +442,7 @@ func newMigrate(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			names, err := migrations.Run(cmd.Context(), db)
+			names, err := server.Migrate(cmd.Context(), cfg, db, log, Version)
 			if err != nil {
 				return err
 			}
@@ -477,7 +509,9 @@ func newVersion(stdout io.Writer) *cobra.Command {
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
-		Run:   func(*cobra.Command, []string) { fmt.Fprintf(stdout, "gatehouse %s\n", Version) },
+		Run: func(*cobra.Command, []string) {
+			fmt.Fprintf(stdout, "gatehouse %s\ncommit %s\nbuilt %s\n%s %s/%s\n", Version, commit(), buildDate(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		},
 	}
 }
 
