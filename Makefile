@@ -29,7 +29,7 @@ build-go:
 
 ## run: build everything, then serve on 127.0.0.1:8080 with data in ./gatehouse-data
 run: build
-	./$(BIN) serve
+	./$(BIN) serve --data ./gatehouse-data
 
 ## test: everything CI runs
 test: lint test-go test-go-postgres test-go-redis test-unit test-e2e
