@@ -37,6 +37,8 @@ type Options struct {
 	Console fs.FS
 	Log     *slog.Logger
 	Version string
+	// Commit and BuildDate name the build in /api/health.
+	Commit, BuildDate string
 	Now     service.Clock
 	Argon2  *security.Argon2Params
 	// RateLimitWindow shortens the rate-limit window (tests only).
@@ -129,6 +131,7 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.Commit, h.Built = opt.Commit, opt.BuildDate
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

@@ -38,6 +38,8 @@ type Handler struct {
 	Challenge *middleware.SessionCookie
 	openapi   func() ([]byte, error)
 	Version   string
+	// Commit and Built name the build for /api/health ("" when unknown).
+	Commit, Built string
 }
 
 // NewHandler builds the handler set.

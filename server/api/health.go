@@ -13,8 +13,17 @@ import (
 )
 
 // Health answers while the process runs.
+// It names the build (version, commit, build date), as `gatehouse version`
+// does and the console footer shows.
 func (h *Handler) Health(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "version": h.Version, "commit": orUnknown(h.Commit), "built": orUnknown(h.Built)})
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 // Ready answers 200 when the database answers a query: the instance can

@@ -213,7 +213,7 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS, host 
 			return err
 		}
 		defer db.Close()
-		srv, err := server.New(db, box, server.Options{Config: cfg, Console: console, Log: log, Version: Version})
+		srv, err := server.New(db, box, server.Options{Config: cfg, Console: console, Log: log, Version: Version, Commit: commit(), BuildDate: buildDate()})
 		if err != nil {
 			return err
 		}
@@ -259,7 +259,7 @@ func openServices(ctx context.Context, cfg *config.Config, stderr io.Writer) (*s
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := server.New(db, box, server.Options{Config: cfg, Log: log, Version: Version})
+	srv, err := server.New(db, box, server.Options{Config: cfg, Log: log, Version: Version, Commit: commit(), BuildDate: buildDate()})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

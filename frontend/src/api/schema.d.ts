@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness probe */
+        /** Liveness probe; names the build */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -1539,7 +1539,23 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            200: components["responses"]["Status"];
+            /** @description Alive, and which build answers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status: string;
+                        /** @description release version, or dev */
+                        version: string;
+                        /** @description git commit the binary was built from, or unknown */
+                        commit: string;
+                        /** @description build date (the commit's time for releases), or unknown */
+                        built: string;
+                    };
+                };
+            };
         };
     };
     ready: {

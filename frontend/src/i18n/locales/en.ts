@@ -4,6 +4,7 @@ const en = {
     name: 'Gatehouse',
     adminConsole: 'Admin console',
     myAccount: 'My account',
+    build: 'Gatehouse {version} · commit {commit} · built {built}',
     signOut: 'Sign out',
     userMenu: 'User menu',
     language: 'Language',

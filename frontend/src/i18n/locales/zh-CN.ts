@@ -6,6 +6,7 @@ const zhCN: Messages = {
     name: 'Gatehouse',
     adminConsole: '管理控制台',
     myAccount: '我的账户',
+    build: 'Gatehouse {version} · 提交 {commit} · 构建于 {built}',
     signOut: '退出登录',
     userMenu: '用户菜单',
     language: '语言',
