@@ -39,8 +39,8 @@ type Options struct {
 	Version string
 	// Commit and BuildDate name the build in /api/health.
 	Commit, BuildDate string
-	Now     service.Clock
-	Argon2  *security.Argon2Params
+	Now               service.Clock
+	Argon2            *security.Argon2Params
 	// RateLimitWindow shortens the rate-limit window (tests only).
 	RateLimitWindow time.Duration
 }
