@@ -98,7 +98,19 @@ func OpenVersion(ctx context.Context, cfg *config.Config, log *slog.Logger, vers
 		db.Close()
 		return nil, nil, err
 	}
+	if err := service.CheckSecretKey(ctx, db, box, KeySource(cfg)); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
 	return db, box, nil
+}
+
+// KeySource names where the secret key comes from, for messages.
+func KeySource(cfg *config.Config) string {
+	if cfg.SecretKey != "" {
+		return "from GATEHOUSE_SECRET_KEY"
+	}
+	return "from " + cfg.KeyPath()
 }
 
 // New builds a Server on an open database.

@@ -39,6 +39,11 @@ func (h *Handler) Ready(c *gin.Context) {
 		httpx.Render(c, problem.New(problem.Unavailable, "database_unavailable", "The database does not answer."))
 		return
 	}
+	// Not ready either once another process rotated the secret key.
+	if err := h.Svc.Settings.Sync(ctx); err != nil {
+		httpx.Render(c, err)
+		return
+	}
 	status, components := "ok", gin.H{"database": "ok"}
 	if redis := h.Limiter.RedisState(); redis != middleware.RedisNotConfigured {
 		components["redis"] = redis

@@ -27,6 +27,7 @@ import (
 	"gatehouse/server/config"
 	"gatehouse/server/datadir"
 	"gatehouse/server/problem"
+	"gatehouse/server/security"
 	"gatehouse/server/service"
 )
 
@@ -138,7 +139,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer, console fs.FS, host Host
 	root.PersistentPreRun = func(*cobra.Command, []string) { dataWhy = resolveDataDir(cfg, host) }
 	serve := newServe(cfg, stdout, stderr, console, host, desktop, &dataWhy)
 	root.AddCommand(serve, newAdmin(cfg, stdin, stdout, stderr), newMigrate(cfg, stdout, stderr), newBackup(cfg, stdout, stderr),
-		newRestore(cfg, stdout, stderr), newSeed(cfg, stdout, stderr), newVersion(stdout), newHealthcheck(cfg, stdout))
+		newRestore(cfg, stdout, stderr), newSeed(cfg, stdout, stderr), newKey(cfg, stdout, stderr), newVersion(stdout), newHealthcheck(cfg, stdout))
 	// No command: serve (a double-clicked binary just starts).
 	root.RunE = serve.RunE
 	root.Flags().AddFlagSet(serve.Flags())
@@ -502,6 +503,111 @@ func newBackup(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func newKey(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
+	key := &cobra.Command{Use: "key", Short: "Manage the secret key that seals stored secrets"}
+	var newKeyFile string
+	rotate := &cobra.Command{
+		Use:   "rotate [--new-key-file FILE]",
+		Short: "Re-encrypt every stored secret under a new key (safe while instances run)",
+		Long: "Re-encrypts the SMTP password, the Turnstile secret, identity-provider client secrets and TOTP\n" +
+			"secrets under a new key in one transaction and records the new key's fingerprint.\n" +
+			"With the key file of the data directory, the new key replaces secret.key (the old one is kept\n" +
+			"as secret.key.previous for older backups). With GATEHOUSE_SECRET_KEY, pass --new-key-file: the\n" +
+			"new key is read from FILE, or written there when FILE does not exist yet.\n" +
+			"Running instances answer 503 secret_key_changed until restarted with the new key.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Normalize(); err != nil {
+				return usageError{err}
+			}
+			if cfg.SecretKey != "" && newKeyFile == "" {
+				return usageError{errors.New("the key comes from GATEHOUSE_SECRET_KEY: pass --new-key-file FILE to read the new key from FILE or have it written there")}
+			}
+			ctx := cmd.Context()
+			log := newLogger(cfg, stderr)
+			db, old, err := server.OpenLogged(ctx, cfg, log)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			// The new key is on disk before the database changes, so a
+			// failure after the commit never loses it.
+			target := newKeyFile
+			if target == "" {
+				target = cfg.KeyPath() + ".new"
+				os.Remove(target)
+			}
+			next, created, err := readOrCreateKey(target)
+			if err != nil {
+				return err
+			}
+			nextBox, err := security.NewSecretBox(next)
+			if err != nil {
+				return err
+			}
+			if security.KeyFingerprint(next) == security.KeyFingerprint(old.Key()) {
+				return usageError{errors.New("the new key is the current key")}
+			}
+			res, err := service.RotateKey(ctx, db, old, nextBox, log)
+			if err != nil {
+				if newKeyFile == "" {
+					os.Remove(target)
+				}
+				return err
+			}
+			fmt.Fprintf(stdout, "Re-encrypted %d secret(s) under the new key.\n", res.Secrets)
+			if newKeyFile == "" {
+				prev := cfg.KeyPath() + ".previous"
+				if err := os.Rename(cfg.KeyPath(), prev); err != nil {
+					return fmt.Errorf("the database uses the new key in %s now, but keeping the old key failed: %w; move %s to %s by hand", target, err, target, cfg.KeyPath())
+				}
+				if err := os.Rename(target, cfg.KeyPath()); err != nil {
+					return fmt.Errorf("the database uses the new key in %s now, but %w; move it to %s by hand", target, err, cfg.KeyPath())
+				}
+				fmt.Fprintf(stdout, "The new key is in %s; the old one was kept as %s (backups made before now need it).\n", cfg.KeyPath(), prev)
+			} else if created {
+				fmt.Fprintf(stdout, "The new key was written to %s.\n", newKeyFile)
+			}
+			fmt.Fprintln(stdout, "Restart every instance with the new key; until then they answer 503 secret_key_changed.")
+			return nil
+		},
+	}
+	rotate.Flags().StringVar(&newKeyFile, "new-key-file", "", "file with the new key (base64 or hex of 32 bytes); created with a random key when missing")
+	key.AddCommand(rotate)
+	key.Args = cobra.NoArgs
+	key.RunE = func(cmd *cobra.Command, args []string) error {
+		return usageError{errors.New("key needs a subcommand: rotate")}
+	}
+	return key
+}
+
+// readOrCreateKey reads the key in path, or writes a new random one there
+// (mode 0600) when the file does not exist.
+func readOrCreateKey(path string) (key []byte, created bool, err error) {
+	if b, err := os.ReadFile(path); err == nil {
+		k, err := security.ParseKey(string(b))
+		return k, false, err
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	if key, err = security.NewKey(); err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("write new key: %w", err)
+	}
+	if _, err := f.WriteString(security.EncodeKey(key)); err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("write new key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("write new key: %w", err)
+	}
+	return key, true, f.Close()
 }
 
 func newVersion(stdout io.Writer) *cobra.Command {

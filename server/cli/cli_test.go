@@ -60,9 +60,12 @@ func (r result) expect(t *testing.T, code int) result {
 
 // open opens the data directory the way the server does and returns its
 // services; the database closes with the test.
-func open(t *testing.T, dir string) *service.Services {
+func open(t *testing.T, dir string) *service.Services { return openDB(t, dir, "") }
+
+// openDB is open with a database URL (PostgreSQL) instead of SQLite.
+func openDB(t *testing.T, dir, dbURL string) *service.Services {
 	t.Helper()
-	cfg := &config.Config{DataDir: dir}
+	cfg := &config.Config{DataDir: dir, DatabaseURL: dbURL}
 	if err := cfg.Normalize(); err != nil {
 		t.Fatal(err)
 	}

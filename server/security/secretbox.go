@@ -3,7 +3,9 @@ package security
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -111,3 +113,25 @@ func parseKey(s string) ([]byte, error) {
 	}
 	return nil, errors.New("secret key must be 32 bytes, base64 or hex encoded")
 }
+
+// KeyFingerprint identifies a key without revealing it: the HMAC-SHA256
+// of a fixed label under the key (not a hash of the key itself), hex. The
+// database keeps it so that an instance with another key refuses to start.
+func KeyFingerprint(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("gatehouse secret-key fingerprint v1"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// NewKey returns a fresh random 32-byte key.
+func NewKey() ([]byte, error) {
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	return key, err
+}
+
+// EncodeKey writes a key the way key files hold it (base64 and a newline).
+func EncodeKey(key []byte) string { return base64.StdEncoding.EncodeToString(key) + "\n" }
+
+// ParseKey reads a key given as base64 or hex of 32 bytes.
+func ParseKey(s string) ([]byte, error) { return parseKey(strings.TrimSpace(s)) }

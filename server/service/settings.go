@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"gatehouse/models"
 	"gatehouse/server/problem"
+	"gatehouse/server/security"
 )
 
 // Settings reads and writes settings groups. Reads are cached so the hot
@@ -27,6 +29,9 @@ type Settings struct {
 	mu    sync.Mutex
 	cache map[string]cachedSetting
 	epoch int64 // the settings_epoch value the cache entries were loaded under
+
+	fingerprint string    // of this instance's secret key
+	keyWarned   time.Time // when a rotated key was last logged
 }
 
 type cachedSetting struct {
@@ -42,18 +47,37 @@ type cachedSetting struct {
 const cacheTTL = 2 * time.Second
 
 // Sync reads the settings change counter and drops the cached groups when
-// another write (from any process) moved it since they were loaded.
+// another write (from any process) moved it since they were loaded. The
+// same read brings the secret key's fingerprint: once another process has
+// rotated the key, Sync answers ErrSecretKeyChanged (and logs it at most
+// once a minute), so this instance refuses requests instead of failing on
+// secrets and cookies it can no longer open.
 func (s *Settings) Sync(ctx context.Context) error {
 	var n int64
-	if err := s.deps.DB.QueryRowContext(ctx, "SELECT n FROM settings_epoch WHERE id = 1").Scan(&n); err != nil {
+	var fp sql.NullString
+	if err := s.deps.DB.QueryRowContext(ctx, "SELECT n, (SELECT fingerprint FROM secret_key WHERE id = 1) FROM settings_epoch WHERE id = 1").Scan(&n, &fp); err != nil {
 		return err
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if n != s.epoch {
 		clear(s.cache)
 		s.epoch = n
 	}
-	s.mu.Unlock()
+	if fp.Valid && s.deps.Box != nil {
+		if s.fingerprint == "" {
+			s.fingerprint = security.KeyFingerprint(s.deps.Box.Key())
+		}
+		if fp.String != s.fingerprint {
+			if now := time.Now(); now.Sub(s.keyWarned) > time.Minute {
+				s.keyWarned = now
+				if s.deps.Log != nil {
+					s.deps.Log.Error("the secret key was rotated by another process; this instance refuses requests until it is restarted with the new key")
+				}
+			}
+			return ErrSecretKeyChanged
+		}
+	}
 	return nil
 }
 

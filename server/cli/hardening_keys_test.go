@@ -1,0 +1,180 @@
+package cli_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/models"
+	"gatehouse/server/problem"
+	"gatehouse/server/security"
+	"gatehouse/server/service"
+	"gatehouse/server/testkit"
+)
+
+func randomKey(t *testing.T) string {
+	t.Helper()
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(k)
+}
+
+// An instance with another secret key than the one the database was set
+// up with refuses to start (serve and the shell commands alike) and says
+// what to do; it used to start, and its cookies and TOTP sign-ins failed.
+func TestHardening_KeyMismatchRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	run(t, "", "--data", dir, "admin", "create", "--username", "alice", "--password", goodPassword).expect(t, 0)
+	other := "GATEHOUSE_SECRET_KEY=" + randomKey(t)
+	code, out := gatehouseProc(t, []string{other}, "--data", dir, "admin", "unlock", "alice")
+	if code != 1 || !strings.Contains(out, "secret key") || !strings.Contains(out, "GATEHOUSE_SECRET_KEY") {
+		t.Fatalf("admin unlock with another key: exit %d\n%s", code, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "--data", dir, "serve", "--http", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), runAsBinary+"=1", other)
+	b, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || ctx.Err() != nil || !strings.Contains(string(b), "secret key") {
+		t.Fatalf("serve with another key: %v\n%s", err, b)
+	}
+	// The right key still works.
+	run(t, "", "--data", dir, "admin", "unlock", "alice").expect(t, 0)
+}
+
+// `gatehouse key rotate` re-encrypts every stored secret under a new key in
+// one transaction and records the new fingerprint: the old key is refused
+// afterwards, TOTP sign-in works with the new one, and an instance still
+// running with the old key refuses requests (503 secret_key_changed).
+func TestHardening_KeyRotate(t *testing.T) {
+	t.Parallel()
+	keyRotate(t, "")
+}
+
+func TestHardening_KeyRotatePostgres(t *testing.T) {
+	admin := os.Getenv("GATEHOUSE_TEST_DATABASE_URL")
+	if admin == "" {
+		t.Skip("GATEHOUSE_TEST_DATABASE_URL not set (make test-go-postgres runs this)")
+	}
+	t.Parallel()
+	keyRotate(t, testkit.FreshPostgres(t, admin))
+}
+
+func keyRotate(t *testing.T, dbURL string) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	svc := openDB(t, dir, dbURL)
+	data := []string{"--data", dir}
+	if dbURL != "" {
+		data = append(data, "--database-url", dbURL)
+	}
+	run := func(t *testing.T, stdin string, args ...string) result {
+		return run(t, stdin, append(data, args[2:]...)...)
+	}
+	gatehouseProc := func(t *testing.T, env []string, args ...string) (int, string) {
+		return gatehouseProc(t, env, append(data, args[2:]...)...)
+	}
+	open := func(t *testing.T, _ string) *service.Services { return openDB(t, dir, dbURL) }
+	oldKey, err := os.ReadFile(filepath.Join(dir, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, "", "--data", dir, "admin", "create", "--username", "root", "--password", goodPassword).expect(t, 0)
+	const totp = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	sealed, err := svc.Box.Seal(totp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.DB.NewUpdate().Model((*models.User)(nil)).Where("username = ?", "root").
+		Set("totp_secret = ?", sealed).Set("totp_enabled_at = ?", time.Now()).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	smtp, _ := svc.Box.Seal("smtp-password")
+	if err := svc.Settings.Store(ctx, service.GroupEmail, service.EmailSettings{Host: "smtp.example.com", Port: 587, TLSMode: "starttls", SenderAddress: "a@example.com", PasswordSealed: smtp}); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := svc.Box.Seal("turnstile-secret")
+	if err := svc.Settings.Store(ctx, service.GroupHumanVerification, service.HumanVerification{SiteKey: "site", SecretSealed: ts}); err != nil {
+		t.Fatal(err)
+	}
+	root := user(t, svc, "root")
+	str := func(s string) *string { return &s }
+	if _, err := svc.Providers.Create(ctx, service.Actor{User: root}, service.ProviderInput{
+		Slug: str("corp"), Name: str("Corp"), Type: str(models.ProviderOAuth2), ClientID: str("cid"), ClientSecret: str("client-secret"),
+		AuthorizationURL: str("https://idp.example.com/auth"), TokenURL: str("https://idp.example.com/token"), UserinfoURL: str("https://idp.example.com/me"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Settings.Sync(ctx); err != nil {
+		t.Fatalf("sync before the rotation: %v", err)
+	}
+
+	r := run(t, "", "--data", dir, "key", "rotate").expect(t, 0)
+	if !strings.Contains(r.stdout, "Re-encrypted 4 secret") {
+		t.Fatalf("rotate output: %q", r.stdout)
+	}
+	newKey, _ := os.ReadFile(filepath.Join(dir, "secret.key"))
+	prev, _ := os.ReadFile(filepath.Join(dir, "secret.key.previous"))
+	if string(newKey) == string(oldKey) || string(prev) != string(oldKey) {
+		t.Fatal("secret.key was not replaced, or the previous key was not kept as secret.key.previous")
+	}
+
+	// The old key no longer opens the data directory.
+	code, out := gatehouseProc(t, []string{"GATEHOUSE_SECRET_KEY=" + strings.TrimSpace(string(oldKey))}, "--data", dir, "admin", "unlock", "root")
+	if code != 1 || !strings.Contains(out, "secret key") {
+		t.Fatalf("old key after rotate: exit %d\n%s", code, out)
+	}
+	// The instance still running with the old key refuses requests.
+	var pe *problem.Error
+	if err := svc.Settings.Sync(ctx); !errors.As(err, &pe) || pe.Code != "secret_key_changed" || pe.Kind != problem.Unavailable {
+		t.Fatalf("old instance after rotate: %v", err)
+	}
+
+	// Every secret opens with the new key only.
+	svc2 := open(t, dir)
+	u := user(t, svc2, "root")
+	email, _ := svc2.Settings.Email(ctx)
+	human, _ := svc2.Settings.HumanVerification(ctx)
+	var p models.IdentityProvider
+	if err := svc2.DB.NewSelect().Model(&p).Where("slug = ?", "corp").Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := security.NewSecretBox(mustKey(t, string(oldKey)))
+	for want, sealed := range map[string]string{totp: *u.TOTPSecret, "smtp-password": email.PasswordSealed, "turnstile-secret": human.SecretSealed, "client-secret": p.ClientSecretSealed} {
+		if got, err := svc2.Box.Open(sealed); err != nil || got != want {
+			t.Errorf("%s under the new key: %q %v", want, got, err)
+		}
+		if _, err := old.Open(sealed); err == nil {
+			t.Errorf("%s still opens with the old key", want)
+		}
+	}
+	// TOTP sign-in works after the rotation.
+	_, challenge, err := svc2.Auth.Login(ctx, service.Actor{IP: "127.0.0.1"}, "root", goodPassword)
+	if err != nil || challenge == "" {
+		t.Fatalf("login: %q %v", challenge, err)
+	}
+	code6, _ := security.TOTPCode(totp, security.TOTPStep(time.Now()))
+	if _, err := svc2.Auth.CompleteMFA(ctx, service.Actor{IP: "127.0.0.1"}, challenge, code6); err != nil {
+		t.Fatalf("TOTP sign-in after rotate: %v", err)
+	}
+}
+
+func mustKey(t *testing.T, s string) []byte {
+	t.Helper()
+	k, err := security.LoadOrCreateKey(strings.TrimSpace(s), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

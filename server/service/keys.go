@@ -1,0 +1,232 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+
+	"gatehouse/models"
+	"gatehouse/server/problem"
+	"gatehouse/server/security"
+)
+
+// SealedColumn is a table column that holds values sealed with the secret
+// box (security.SecretBox.Seal). Everything sealed must be listed here or
+// be a settings field whose JSON name ends in "Sealed", so that `gatehouse
+// key rotate` re-encrypts it and the first start can check the key.
+type SealedColumn struct{ Table, Key, Column string }
+
+// SealedColumns lists the sealed table columns.
+var SealedColumns = []SealedColumn{
+	{"users", "id", "totp_secret"},
+	{"users", "id", "totp_pending_secret"},
+	{"identity_providers", "id", "client_secret_sealed"},
+	{"oidc_states", "state_hash", "verifier_sealed"},
+}
+
+// ErrSecretKeyChanged is what an instance answers once another process
+// rotated the secret key: it cannot open the secrets any more, and its
+// cookies are signed with the old key.
+var ErrSecretKeyChanged = &problem.Error{Kind: problem.Unavailable, Code: "secret_key_changed", RetryAfter: 30,
+	Message: "This server's secret key was replaced (gatehouse key rotate); it must be restarted with the new key."}
+
+// sealedValue is one stored secret: where it lives and its sealed text.
+type sealedValue struct {
+	col    SealedColumn
+	key    any
+	group  string // settings group, for settings fields
+	field  string
+	sealed string
+}
+
+func (v sealedValue) String() string {
+	if v.group != "" {
+		return "settings " + v.group + "." + v.field
+	}
+	return fmt.Sprintf("%s.%s (%s %v)", v.col.Table, v.col.Column, v.col.Key, v.key)
+}
+
+// sealedValues reads every stored secret in db.
+func sealedValues(ctx context.Context, db bun.IDB) ([]sealedValue, error) {
+	var out []sealedValue
+	for _, c := range SealedColumns {
+		rows, err := db.QueryContext(ctx, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s IS NOT NULL AND %s <> ''", c.Key, c.Column, c.Table, c.Column, c.Column))
+		if err != nil {
+			return nil, fmt.Errorf("read %s.%s: %w", c.Table, c.Column, err)
+		}
+		for rows.Next() {
+			v := sealedValue{col: c}
+			var key any
+			if err := rows.Scan(&key, &v.sealed); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if b, ok := key.([]byte); ok {
+				key = string(b)
+			}
+			v.key = key
+			out = append(out, v)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	var settings []models.Setting
+	if err := db.NewSelect().Model(&settings).Order("group_name").Scan(ctx); err != nil {
+		return nil, err
+	}
+	for _, s := range settings {
+		fields := map[string]json.RawMessage{}
+		if err := json.Unmarshal([]byte(s.Value), &fields); err != nil {
+			continue // not ours to judge here; the settings reader reports it
+		}
+		names := make([]string, 0, len(fields))
+		for k := range fields {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			var str string
+			if strings.HasSuffix(k, "Sealed") && json.Unmarshal(fields[k], &str) == nil && str != "" {
+				out = append(out, sealedValue{group: s.Group, field: k, sealed: str})
+			}
+		}
+	}
+	return out, nil
+}
+
+// CheckSecretKey makes sure box holds the key the database's secrets are
+// sealed with. The first start records the key's fingerprint (after
+// checking that the key opens every secret already stored, for databases
+// from before fingerprints); later starts compare. A different key is
+// refused with a message that says what to do.
+func CheckSecretKey(ctx context.Context, db *bun.DB, box *security.SecretBox, keySource string) error {
+	fp := security.KeyFingerprint(box.Key())
+	stored, err := models.SecretKeyFingerprint(ctx, db)
+	if err == models.ErrNotFound {
+		values, err := sealedValues(ctx, db)
+		if err != nil {
+			return err
+		}
+		for _, v := range values {
+			if _, err := box.Open(v.sealed); err != nil {
+				return fmt.Errorf("the secret key (%s) cannot decrypt the secrets stored in this database (%s): "+
+					"start with the key they were sealed with (the secret.key of the data directory the database came from, "+
+					"or its GATEHOUSE_SECRET_KEY)", keySource, v)
+			}
+		}
+		stored, err = models.RecordSecretKeyFingerprint(ctx, db, fp, time.Now().UTC())
+		if err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if stored != fp {
+		return fmt.Errorf("the secret key (%s) is not the one this database uses (fingerprint %s…, database %s…). "+
+			"Every instance must use the same key: copy secret.key from a running instance's data directory, or set "+
+			"GATEHOUSE_SECRET_KEY to the key the others use. If the key was rotated with 'gatehouse key rotate', use the new key",
+			keySource, fp[:12], stored[:min(12, len(stored))])
+	}
+	return nil
+}
+
+// RotatedKeys is what RotateKey did.
+type RotatedKeys struct {
+	Secrets int // sealed values re-encrypted
+}
+
+// RotateKey re-encrypts every stored secret from old to next and records
+// the new fingerprint, in one transaction. On PostgreSQL the tables that
+// hold secrets are locked against writers meanwhile, so no secret sealed
+// with the old key slips in; on SQLite the transaction is IMMEDIATE.
+// Running instances see the fingerprint change on their next request
+// (Settings.Sync) and refuse requests until restarted with the new key.
+func RotateKey(ctx context.Context, db *bun.DB, old, next *security.SecretBox, log *slog.Logger) (RotatedKeys, error) {
+	var res RotatedKeys
+	err := models.RunInTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		if tx.Dialect().Name() == dialect.PG {
+			tables := map[string]bool{"settings": true, "secret_key": true}
+			for _, c := range SealedColumns {
+				tables[c.Table] = true
+			}
+			names := make([]string, 0, len(tables))
+			for t := range tables {
+				names = append(names, t)
+			}
+			sort.Strings(names)
+			if _, err := tx.ExecContext(ctx, "LOCK TABLE "+strings.Join(names, ", ")+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+				return err
+			}
+		}
+		stored, err := models.SecretKeyFingerprint(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if stored != security.KeyFingerprint(old.Key()) {
+			return fmt.Errorf("the current secret key is not the one this database uses; rotate with the key the instances run with")
+		}
+		values, err := sealedValues(ctx, tx)
+		if err != nil {
+			return err
+		}
+		settings := map[string]map[string]json.RawMessage{}
+		for _, v := range values {
+			plain, err := old.Open(v.sealed)
+			if err != nil {
+				return fmt.Errorf("%s cannot be decrypted with the current key: %w", v, err)
+			}
+			resealed, err := next.Seal(plain)
+			if err != nil {
+				return err
+			}
+			if v.group != "" {
+				if settings[v.group] == nil {
+					var s models.Setting
+					if err := tx.NewSelect().Model(&s).Where("group_name = ?", v.group).Scan(ctx); err != nil {
+						return err
+					}
+					fields := map[string]json.RawMessage{}
+					if err := json.Unmarshal([]byte(s.Value), &fields); err != nil {
+						return err
+					}
+					settings[v.group] = fields
+				}
+				settings[v.group][v.field], _ = json.Marshal(resealed)
+			} else if _, err := tx.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", v.col.Table, v.col.Column, v.col.Key), resealed, v.key); err != nil {
+				return err
+			}
+			res.Secrets++
+		}
+		now := time.Now().UTC()
+		for group, fields := range settings {
+			raw, err := json.Marshal(fields)
+			if err != nil {
+				return err
+			}
+			// The version moves so that an editor holding the old one gets a 409.
+			if _, err := tx.NewUpdate().Model((*models.Setting)(nil)).Set("value = ?", string(raw)).Set("version = version + 1").
+				Set("updated_at = ?", now).Where("group_name = ?", group).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewUpdate().Model((*models.SecretKeyRow)(nil)).Set("fingerprint = ?", security.KeyFingerprint(next.Key())).
+			Set("rotated_at = ?", now).Where("id = 1").Exec(ctx); err != nil {
+			return err
+		}
+		// Instances read the fingerprint with the settings counter.
+		_, err = tx.ExecContext(ctx, "UPDATE settings_epoch SET n = n + 1 WHERE id = 1")
+		return err
+	})
+	if err == nil && log != nil {
+		log.Info("secret key rotated", "secrets", res.Secrets)
+	}
+	return res, err
+}
