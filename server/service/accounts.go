@@ -121,9 +121,12 @@ func (s *Users) Apply(ctx context.Context, actor Actor, t Targets, ch AccountCha
 		return err
 	}
 	var err error
-	if o.DryRun {
+	switch {
+	case o.DryRun:
 		err = run(ctx, s.svc.DB)
-	} else {
+	case t.Filter != nil || len(t.PublicIDs) >= 1000:
+		err = models.RunBulkTx(ctx, s.svc.DB, func(ctx context.Context, tx bun.Tx) error { return run(ctx, tx) })
+	default:
 		err = s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error { return run(ctx, tx) })
 	}
 	if err != nil {
@@ -383,11 +386,7 @@ func dropEffects(planned []*effect, refused []BulkRefusal, drop []int, e *proble
 // writes (with the per-row bookkeeping triggers set aside for large role
 // and status changes), the ledger and the audit rows.
 func (s *Users) write(ctx context.Context, db bun.IDB, c *changeRun, ch AccountChange, planned []*effect) error {
-	restore, err := models.WithLargeCache(ctx, db)
-	if err != nil {
-		return err
-	}
-	defer restore()
+	var err error
 	var endFor []int64
 	for _, p := range planned {
 		if p.endSessions || p.deleted {
