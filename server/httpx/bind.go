@@ -140,7 +140,7 @@ func walkText(v reflect.Value, path string, multiline bool, f problem.Fields) {
 			if path != "" {
 				sub = path + "." + name
 			}
-			walkText(v.Field(i), sub, multiline || name == "reason", f)
+			walkText(v.Field(i), sub, multiline || name == "reason" || sf.Tag.Get("multiline") == "true", f)
 		}
 	}
 }

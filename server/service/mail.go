@@ -15,7 +15,7 @@ func (s *Settings) smtpConfig(ctx context.Context) (mail.SMTP, error) {
 	if err != nil {
 		return mail.SMTP{}, err
 	}
-	cfg := mail.SMTP{Host: e.Host, Port: e.Port, Username: e.Username, SenderName: e.SenderName, SenderAddress: e.SenderAddress, TLSMode: e.TLSMode}
+	cfg := mail.SMTP{Host: e.Host, Port: e.Port, Username: e.Username, SenderName: e.SenderName, SenderAddress: e.SenderAddress, TLSMode: e.TLSMode, CACertificate: e.CACertificate}
 	if e.PasswordSealed != "" {
 		if cfg.Password, err = s.deps.Box.Open(e.PasswordSealed); err != nil {
 			return cfg, err

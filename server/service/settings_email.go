@@ -6,6 +6,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"gatehouse/server/mail"
 	"gatehouse/server/problem"
 )
 
@@ -21,6 +22,9 @@ type EmailSettings struct {
 	SenderName     string `json:"senderName"`
 	SenderAddress  string `json:"senderAddress"`
 	TLSMode        string `json:"tlsMode"`
+	// CACertificate is PEM certificates trusted for the server's
+	// certificate instead of the system's (a private CA); not a secret.
+	CACertificate string `json:"caCertificate,omitempty"`
 }
 
 // Configured reports whether mail can be sent.
@@ -50,7 +54,7 @@ func (emailGroup) view(raw []byte) (map[string]any, error) {
 		return nil, err
 	}
 	return map[string]any{"host": e.Host, "port": e.Port, "username": e.Username, "passwordSet": e.PasswordSealed != "",
-		"senderName": e.SenderName, "senderAddress": e.SenderAddress, "tlsMode": e.TLSMode}, nil
+		"senderName": e.SenderName, "senderAddress": e.SenderAddress, "tlsMode": e.TLSMode, "caCertificate": e.CACertificate}, nil
 }
 
 // emailInput is a PUT of the group; Password nil keeps the stored one, ""
@@ -65,6 +69,8 @@ type emailInput struct {
 	SenderAddress *string `json:"senderAddress"`
 	TLSMode       *string `json:"tlsMode"`
 	PasswordSet   *bool   `json:"passwordSet" optional:"true"`
+	// CACertificate nil keeps the stored one; "" clears it.
+	CACertificate *string `json:"caCertificate" optional:"true" multiline:"true"`
 }
 
 func (b *emailInput) version() int64 { return *b.Version }
@@ -111,6 +117,20 @@ func (emailGroup) validate(ctx context.Context, s *Settings, tx bun.IDB, actor A
 	validateDisplayName(f, "senderName", v.SenderName)
 	if len(v.Username) > 254 {
 		f.Add("username", "must be at most 254 characters")
+	}
+	v.CACertificate = cur.CACertificate
+	if b.CACertificate != nil {
+		v.CACertificate = strings.TrimSpace(*b.CACertificate)
+		if v.CACertificate != "" {
+			v.CACertificate += "\n"
+		}
+	}
+	if len(v.CACertificate) > 64<<10 {
+		f.Add("caCertificate", "must be at most 64 KiB")
+	} else if v.CACertificate != "" {
+		if _, err := mail.CertPool(v.CACertificate); err != nil {
+			f.Add("caCertificate", "must be PEM certificates (-----BEGIN CERTIFICATE----- ...): "+err.Error())
+		}
 	}
 	v.PasswordSealed = cur.PasswordSealed
 	if b.Password == nil && smtpMoved(cur, v) {

@@ -1235,6 +1235,8 @@ export interface components {
             senderAddress?: string;
             /** @enum {string} */
             tlsMode?: "none" | "starttls" | "tls";
+            /** @description email: PEM CA certificates trusted for the SMTP server's certificate (STARTTLS and TLS) instead of the system's; "" for the system's. Not a secret. Omitted on PUT keeps the stored one; text that is not PEM certificates is a 422 field error. */
+            caCertificate?: string;
             turnstileEnabled?: boolean;
             siteKey?: string;
             /** @description write-only */

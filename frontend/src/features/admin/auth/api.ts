@@ -14,7 +14,7 @@ export type SigninSettings = Group<'usernameEnabled' | 'emailEnabled' | 'thirdPa
 export type RegistrationSettings = Group<
   'emailRegistrationEnabled' | 'requireEmailVerification' | 'allowedDomains' | 'allowSubdomains' | 'blockPlusAliases'
 >
-export type EmailSettings = Group<'host' | 'port' | 'username' | 'senderName' | 'senderAddress' | 'tlsMode'>
+export type EmailSettings = Group<'host' | 'port' | 'username' | 'senderName' | 'senderAddress' | 'tlsMode' | 'caCertificate'>
 export type HumanVerificationSettings = Group<'turnstileEnabled' | 'siteKey'>
 export type SecuritySettings = Group<
   | 'sessionLifetimeSeconds'
