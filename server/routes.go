@@ -86,4 +86,10 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	admin.GET("/identity-providers/:id", h.GetProvider)
 	admin.PATCH("/identity-providers/:id", super, h.UpdateProvider)
 	admin.DELETE("/identity-providers/:id", super, h.DeleteProvider)
+	// The mail outbox: administrators read, super administrators retry or
+	// discard.
+	outboxSuper := mw.RequireSuperAdmin("Only a super administrator may retry or discard an email; administrators may read the outbox.")
+	admin.GET("/outbox", h.ListOutbox)
+	admin.POST("/outbox/:id/retry", outboxSuper, h.RetryOutboxMail)
+	admin.POST("/outbox/:id/discard", outboxSuper, h.DiscardOutboxMail)
 }

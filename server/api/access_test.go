@@ -82,6 +82,10 @@ var accessTable = map[string]struct {
 	"POST /api/admin/identity-providers/discover": {map[string]any{"issuerUrl": "ftp://x"}, superOnly(422)},
 	"PATCH /api/admin/identity-providers/:id":     {map[string]any{}, superOnly(404)},
 	"DELETE /api/admin/identity-providers/:id":    {nil, superOnly(404)},
+	// The mail outbox: administrators read, super administrators act.
+	"GET /api/admin/outbox":              {nil, adminOnly(200)},
+	"POST /api/admin/outbox/:id/retry":   {nil, superOnly(404)},
+	"POST /api/admin/outbox/:id/discard": {nil, superOnly(404)},
 }
 
 // TestAccessWalk signs in every role and sends every route of the router.

@@ -47,7 +47,13 @@ const (
 // the server log only, and never holds the password.
 type SendError struct {
 	Reason string
-	err    error
+	// Permanent is an answer that trying again will not change: the
+	// server refused the sender, the recipient or the message with a 5xx
+	// reply (or the address cannot be written). Every other failure
+	// (connection, timeout, TLS, sign-in, configuration, 4xx) is
+	// temporary: the mail server or its settings may be fixed.
+	Permanent bool
+	err       error
 }
 
 func (e *SendError) Error() string {
@@ -135,7 +141,7 @@ func newMsg(cfg SMTP, msg Message) (*gomail.Msg, error) {
 		return nil, &SendError{Reason: NotConfigured, err: err}
 	}
 	if err := m.To(msg.To); err != nil {
-		return nil, &SendError{Reason: Rejected, err: err}
+		return nil, &SendError{Reason: Rejected, Permanent: true, err: err}
 	}
 	m.SetMessageIDWithValue(MessageID(cfg.SenderAddress))
 	m.Subject(msg.Subject)
@@ -219,7 +225,8 @@ func classify(cfg SMTP, err error) *SendError {
 	case strings.Contains(lower, "tls") || strings.Contains(lower, "certificate"):
 		return &SendError{Reason: outbound.TLS, err: kept}
 	case errors.As(err, &se):
-		return &SendError{Reason: Rejected, err: kept}
+		code := se.ErrorCode()
+		return &SendError{Reason: Rejected, Permanent: code >= 500 && code < 600, err: kept}
 	}
 	return &SendError{Reason: outbound.BadResponse, err: kept}
 }

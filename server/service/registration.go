@@ -58,7 +58,18 @@ type Flows struct {
 func (f *Flows) issueToken(ctx context.Context, tx bun.IDB, u *models.User, purpose, email string, ttl time.Duration) (string, error) {
 	now := f.svc.Now()
 	recent, err := tx.NewSelect().Model((*models.OneTimeToken)(nil)).Where("user_id = ?", u.ID).Where("purpose = ?", purpose).Where("created_at > ?", now.Add(-mailInterval)).Exists(ctx)
-	if err != nil || recent {
+	if err != nil {
+		return "", err
+	}
+	if recent {
+		// A link whose email could not be sent does not count: asking
+		// again is how a person gets one once the mail server is back.
+		if failed, err := f.svc.Outbox.failedRecently(ctx, tx, u.ID, purpose, now.Add(-mailInterval)); err != nil || !failed {
+			return "", err
+		}
+	}
+	// The older link is void: its email, if still waiting, must not go out.
+	if err := f.svc.Outbox.supersede(ctx, tx, u.ID, purpose); err != nil {
 		return "", err
 	}
 	if _, err := tx.NewDelete().Model((*models.OneTimeToken)(nil)).Where("user_id = ?", u.ID).Where("purpose = ?", purpose).Exec(ctx); err != nil {
@@ -88,7 +99,36 @@ func (f *Flows) send(kind mail.Kind, u *models.User, to, link string, ttl time.D
 		f.svc.Log.Error("render email", "err", err)
 		return
 	}
-	f.svc.Mailer.Enqueue(msg)
+	it := OutboxItem{Kind: kind, User: u, Message: msg}
+	if purpose := tokenPurpose(kind); purpose != "" {
+		// The email is worth sending only while its link works.
+		exp := f.svc.Now().Add(ttl)
+		it.Purpose, it.ExpiresAt = purpose, &exp
+	}
+	f.enqueue(it)
+}
+
+// tokenPurpose is the one-time token an email kind carries, or "".
+func tokenPurpose(kind mail.Kind) string {
+	switch kind {
+	case mail.KindVerify:
+		return TokenVerify
+	case mail.KindReset:
+		return TokenReset
+	case mail.KindEmailChange:
+		return TokenEmailChange
+	}
+	return ""
+}
+
+// enqueue puts an email in the outbox; the answer never waits for SMTP.
+func (f *Flows) enqueue(it OutboxItem) {
+	// Detached: the email is queued even when the client has gone.
+	ctx, cancel := context.WithTimeout(context.Background(), backgroundJobTimeout)
+	defer cancel()
+	if err := f.svc.Outbox.Enqueue(ctx, f.svc.DB, it); err != nil {
+		f.svc.Log.Error("queueing email failed", "kind", it.Kind, "err", err)
+	}
 }
 
 // RegisterInput is a self-service registration.
@@ -398,7 +438,7 @@ func (f *Flows) sendNotice(kind mail.Kind, u *models.User, to string, d mail.Dat
 		f.svc.Log.Error("render email", "err", err)
 		return
 	}
-	f.svc.Mailer.Enqueue(msg)
+	f.enqueue(OutboxItem{Kind: kind, User: u, Message: msg})
 }
 
 // ResendVerification mails a new verification link to the pending

@@ -65,8 +65,9 @@ type Services struct {
 	Setup    *Setup
 	Users    *Users
 	Flows    *Flows
-	Mailer   *Mailer
-	Plans    *Plans
+	// Outbox is the durable mail queue and this instance's sender.
+	Outbox *Outbox
+	Plans  *Plans
 	// Providers manages identity providers and provider sign-in.
 	Providers *Providers
 	// Background runs the work of answers that must not wait for it.
@@ -89,7 +90,8 @@ func New(d Deps) *Services {
 	s.Setup = &Setup{deps: d, settings: s.Settings, audit: s.Audit, svc: s}
 	s.Users = &Users{svc: s}
 	s.Flows = &Flows{svc: s}
-	s.Mailer = newMailer(s.Settings, d.Log)
+	s.Outbox = newOutbox(s, d.Log)
+	s.Outbox.Start()
 	s.Background = newBackground(d.Log, 2, 256)
 	s.Plans = &Plans{svc: s}
 	s.Providers = NewProviders(s, oidc.NewClient(d.Now))
@@ -117,5 +119,5 @@ func errNotFound(what string) *problem.Error {
 // Close stops background work (the jobs, then the mail queue).
 func (s *Services) Close() {
 	s.Background.Close()
-	s.Mailer.Close()
+	s.Outbox.Close()
 }

@@ -35,7 +35,6 @@ import (
 	"gatehouse/server"
 	"gatehouse/server/api"
 	"gatehouse/server/config"
-	"gatehouse/server/mail"
 	"gatehouse/server/mail/mailsink"
 	"gatehouse/server/problem"
 	"gatehouse/server/security"
@@ -528,17 +527,54 @@ func (a *App) Mailbox() *mailsink.Sink {
 // finished.
 func (a *App) Drain() { a.Svc.Background.Wait() }
 
-var flushSeq atomic.Int64
-
-// FlushMail drains the background jobs and then waits until every email
-// queued so far has reached sink (the mail queue is sent in order, so a
-// marker queued last arrives last). After it, a missing email is missing.
-func (a *App) FlushMail(sink *mailsink.Sink) {
+// SendDueMail makes one pass over the mail outbox after the background
+// jobs: every email due now (by the app's clock) is tried once, here or
+// by the app's own sender, whose attempt in flight it waits for.
+func (a *App) SendDueMail() {
 	a.T.Helper()
 	a.Drain()
-	to := fmt.Sprintf("flush-%d@gatehouse.test", flushSeq.Add(1))
-	a.Svc.Mailer.Enqueue(mail.Message{To: to, Subject: "flush marker", Text: "flush"})
-	WaitMail(a.T, sink, to, "flush marker")
+	ctx := context.Background()
+	if _, err := a.Svc.Outbox.SendDue(ctx); err != nil {
+		a.T.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		sending, err := a.Svc.DB.NewSelect().Model((*models.OutboxMail)(nil)).Where("status = ?", models.OutboxSending).Exists(ctx)
+		if err != nil {
+			a.T.Fatal(err)
+		}
+		if !sending {
+			return
+		}
+		if time.Now().After(deadline) {
+			a.T.Fatal("SendDueMail: an email stayed in sending for 30s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// FlushMail drains the background jobs and then sends the outbox until no
+// email is due or being sent (by this app's own sender either). An email
+// sent has reached sink: after it, a missing email is missing (or waits
+// for a retry that is not due yet).
+func (a *App) FlushMail(sink *mailsink.Sink) {
+	a.T.Helper()
+	_ = sink
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a.SendDueMail()
+		pending, err := a.Svc.Outbox.Pending(ctx)
+		if err != nil {
+			a.T.Fatal(err)
+		}
+		if !pending {
+			return
+		}
+		if time.Now().After(deadline) {
+			a.T.Fatal("FlushMail: the outbox still has due emails after 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // MailsTo lists the emails sink received for an address whose subject

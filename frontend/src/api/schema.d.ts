@@ -261,6 +261,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The mail outbox, newest first
+         * @description Every account email (verification, password reset, email change, notices) waits here
+         *     until the SMTP server accepts it. Temporary failures (connection, timeout, TLS,
+         *     sign-in, 4xx replies) are retried with exponential backoff (30 s doubling, at most
+         *     1 h, 12 attempts); a 5xx refusal, the last attempt or the link's expiry marks the
+         *     email failed (audited as mail.failed). The message itself is never answered; it is
+         *     erased once the email is sent, failed or discarded. Administrators read.
+         */
+        get: operations["listOutbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/outbox/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try a queued or failed email again now (super administrators)
+         * @description 409 outbox_not_retryable when the email was sent or discarded, or its message is gone (its link expired or a newer link replaced it).
+         */
+        post: operations["retryOutboxMail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/outbox/{id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Drop a queued or failed email (super administrators) */
+        post: operations["discardOutboxMail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/settings/{group}": {
         parameters: {
             query?: never;
@@ -1258,6 +1324,37 @@ export interface components {
             blockCommon?: boolean;
             blockPersonalInfo?: boolean;
         };
+        OutboxMail: {
+            /** Format: int64 */
+            id: number;
+            /** @description verify, reset, email_change, existing_account, email_changed */
+            kind: string;
+            to: string;
+            subject: string;
+            /** @enum {string} */
+            status: "queued" | "sending" | "sent" | "failed" | "discarded";
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description while queued
+             */
+            nextAttemptAt: string | null;
+            /** @description the class of the last failure: unreachable, timeout, tls, certificate, auth_failed, rejected, not_configured, bad_response, expired, superseded, unreadable; "" when none */
+            errorReason: string;
+            /** @description fixed words for the last failure (what the server said stays in the server log) */
+            lastError: string;
+            /**
+             * Format: date-time
+             * @description when the email's link stops working; it is not sent after
+             */
+            expiresAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            sentAt: string | null;
+        };
         AdminSignIn: {
             /** @description active administrators able to sign in by at least one enabled path */
             total: number;
@@ -2020,6 +2117,96 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    listOutbox: {
+        parameters: {
+            query?: {
+                status?: "queued" | "sending" | "sent" | "failed" | "discarded";
+                page?: number;
+                perPage?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of emails */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["OutboxMail"][];
+                        total: number;
+                        page: number;
+                        perPage: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    retryOutboxMail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The email, queued */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutboxMail"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    discardOutboxMail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The email, discarded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutboxMail"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
             429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };

@@ -7,6 +7,7 @@ import { authSettingsMessages } from '@/features/admin/auth/locales'
 import { authPagesMessages } from '@/features/auth/locales'
 import { accountSecurityMessages } from '@/features/account/locales'
 import { providerMessages } from '@/features/admin/providers/locales'
+import { integrationsMessages } from '@/features/admin/integrations/locales'
 
 export const supportedLocales = ['en', 'zh-CN'] as const
 export type Locale = (typeof supportedLocales)[number]
@@ -55,8 +56,8 @@ export function createAppI18n(locale: Locale = initialLocale()) {
     locale,
     fallbackLocale: 'en',
     messages: {
-      en: { ...en, ...accountsMessages.en, ...authSettingsMessages.en, ...authPagesMessages.en, ...accountSecurityMessages.en, ...providerMessages.en },
-      'zh-CN': { ...zhCN, ...accountsMessages['zh-CN'], ...authSettingsMessages['zh-CN'], ...authPagesMessages['zh-CN'], ...accountSecurityMessages['zh-CN'], ...providerMessages['zh-CN'] },
+      en: { ...en, ...accountsMessages.en, ...authSettingsMessages.en, ...authPagesMessages.en, ...accountSecurityMessages.en, ...providerMessages.en, ...integrationsMessages.en },
+      'zh-CN': { ...zhCN, ...accountsMessages['zh-CN'], ...authSettingsMessages['zh-CN'], ...authPagesMessages['zh-CN'], ...accountSecurityMessages['zh-CN'], ...providerMessages['zh-CN'], ...integrationsMessages['zh-CN'] },
     },
     missingWarn: false,
     fallbackWarn: false,

@@ -126,6 +126,12 @@ export const routes: RouteRecordRaw[] = [
         component: () => import('@/features/admin/audit/AuditLogPage.vue'),
         meta: { title: 'admin.audit.title' },
       },
+      {
+        path: 'integrations',
+        name: 'admin-integrations',
+        component: () => import('@/features/admin/integrations/IntegrationsPage.vue'),
+        meta: { title: 'integrations.title' },
+      },
       authSettingsRoute,
     ],
   },

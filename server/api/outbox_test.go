@@ -1,0 +1,235 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"gatehouse/models"
+	"gatehouse/server/mail"
+	"gatehouse/server/mail/mailsink"
+	"gatehouse/server/service"
+	"gatehouse/server/testkit"
+)
+
+// SMTP down: the reset email is kept, not dropped; a resend within the
+// minute is not throttled by the failed one; once the server is back every
+// email goes out exactly once, the older link's email is not sent (its
+// link is void), and the link that arrives works.
+func TestOutbox_SMTPDownThenUpDeliversOnce(t *testing.T) {
+	app := testkit.NewApp(t)
+	sink := app.Mailbox()
+	addr := sink.Addr
+	app.Member("alice")
+	sink.Close()
+
+	c := app.Client()
+	c.POST("/api/auth/forgot-password", map[string]string{"email": "alice@example.com"}).Expect(202)
+	app.Drain()
+	app.Clock.Advance(10 * time.Second)
+	c.POST("/api/auth/forgot-password", map[string]string{"email": "alice@example.com"}).Expect(202)
+	app.Drain()
+
+	// Down for a while: a few retries fail.
+	for range 3 {
+		app.Clock.Advance(time.Minute)
+		app.SendDueMail()
+	}
+	up, err := mailsink.Start(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+	app.Clock.Advance(10 * time.Minute) // past the backoff, within the link's hour
+	app.FlushMail(up)
+	app.FlushMail(up)
+	got := testkit.MailsTo(up, "alice@example.com", "Reset")
+	if len(got) != 1 {
+		t.Fatalf("%d reset emails after SMTP came back; want exactly 1", len(got))
+	}
+	tok := tokenFrom(t, got[0], "http://gatehouse.test/reset-password")
+	app.Client().POST("/api/auth/reset-password", map[string]string{"token": tok, "password": "A-New-Passphrase-42"}).Expect(204)
+}
+
+// Three senders (this instance's own and two more on the same database,
+// as other instances would be) empty one outbox at the same time: each of
+// 40 emails reaches the SMTP server exactly once.
+func TestOutbox_ConcurrentSendersDeliverEachOnce(t *testing.T) {
+	app := testkit.NewApp(t)
+	sink := app.Mailbox()
+	ctx := context.Background()
+	const n = 40
+	for i := range n {
+		msg := mail.Message{To: fmt.Sprintf("r%d@example.org", i), Subject: "Notice", Text: "hello"}
+		if err := app.Svc.Outbox.Enqueue(ctx, app.Svc.DB, service.OutboxItem{Kind: mail.KindEmailChanged, Message: msg}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 2 {
+		s := app.Svc.NewSender()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.SendDue(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	app.FlushMail(sink)
+	seen := map[string]int{}
+	for _, m := range sink.Messages() {
+		for _, to := range m.To {
+			seen[to]++
+		}
+	}
+	for i := range n {
+		if to := fmt.Sprintf("r%d@example.org", i); seen[to] != 1 {
+			t.Errorf("%s received %d times", to, seen[to])
+		}
+	}
+	var sent int
+	if err := app.Svc.DB.NewSelect().Model((*models.OutboxMail)(nil)).ColumnExpr("count(*)").Where("status = 'sent' AND body = ''").Scan(ctx, &sent); err != nil || sent != n {
+		t.Fatalf("%d rows sent with their message erased (%v); want %d", sent, err, n)
+	}
+}
+
+// refusingSMTP is an SMTP server that answers RCPT with the given code.
+func refusingSMTP(t *testing.T, code int) (string, int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := smtp.NewServer(refuser{code})
+	srv.Domain = "localhost"
+	go srv.Serve(ln) //nolint:errcheck
+	t.Cleanup(func() { srv.Close() })
+	a := ln.Addr().(*net.TCPAddr)
+	return "127.0.0.1", a.Port
+}
+
+type refuser struct{ code int }
+
+func (r refuser) NewSession(*smtp.Conn) (smtp.Session, error) { return r, nil }
+func (refuser) Reset()                                        {}
+func (refuser) Logout() error                                 { return nil }
+func (refuser) Mail(string, *smtp.MailOptions) error          { return nil }
+func (r refuser) Rcpt(string, *smtp.RcptOptions) error {
+	return &smtp.SMTPError{Code: r.code, EnhancedCode: smtp.EnhancedCode{r.code / 100, 1, 1}, Message: "no such mailbox"}
+}
+func (refuser) Data(io.Reader) error { return nil }
+
+func pointSMTP(t *testing.T, app *testkit.App, host string, port int) {
+	t.Helper()
+	if err := app.Svc.Settings.Store(context.Background(), service.GroupEmail, service.EmailSettings{
+		Host: host, Port: port, TLSMode: "none", SenderName: "Gatehouse", SenderAddress: "noreply@gatehouse.test",
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func outboxRows(t *testing.T, app *testkit.App) []models.OutboxMail {
+	t.Helper()
+	var rows []models.OutboxMail
+	if err := app.Svc.DB.NewSelect().Model(&rows).Order("id").Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// A 4xx refusal is retried later; a 5xx refusal fails the email at once,
+// erases its message and is audited. The console lists it with its error;
+// a super administrator retries it (an administrator may only read), and
+// once the server takes it, it is sent.
+func TestOutbox_FailuresRetryAndConsoleAPI(t *testing.T) {
+	app := testkit.NewApp(t)
+	host, port := refusingSMTP(t, 451)
+	pointSMTP(t, app, host, port)
+	app.Member("alice")
+	app.Client().POST("/api/auth/forgot-password", map[string]string{"email": "alice@example.com"}).Expect(202)
+	app.SendDueMail()
+	rows := outboxRows(t, app)
+	if len(rows) != 1 || rows[0].Status != models.OutboxQueued || rows[0].Attempts != 1 || rows[0].ErrorReason != "rejected" ||
+		!rows[0].NextAttemptAt.After(app.Clock.Now()) || rows[0].Body == "" {
+		t.Fatalf("after a 451: %+v", rows)
+	}
+	if strings.Contains(rows[0].Body, "reset-password") {
+		t.Fatal("the stored message holds the link in clear")
+	}
+
+	host, port = refusingSMTP(t, 550)
+	pointSMTP(t, app, host, port)
+	app.Clock.Advance(time.Minute)
+	app.SendDueMail()
+	rows = outboxRows(t, app)
+	if rows[0].Status != models.OutboxFailed || rows[0].Attempts != 2 || rows[0].Body != "" || rows[0].LastError == "" {
+		t.Fatalf("after a 550: %+v", rows[0])
+	}
+	if acts := app.AuditActionsAll(); !contains(acts, service.ActionMailFailed) {
+		t.Fatalf("audit: %v", acts)
+	}
+
+	// The console: an administrator reads it, with its error.
+	admin := app.LoginAs(app.Admin("adam"))
+	list := admin.GET("/api/admin/outbox?status=failed").Expect(200).Map()
+	items := list["items"].([]any)
+	if list["total"] != float64(1) || len(items) != 1 {
+		t.Fatalf("list: %v", list)
+	}
+	item := items[0].(map[string]any)
+	if item["status"] != "failed" || item["errorReason"] != "rejected" || item["attempts"] != float64(2) || item["to"] != "alice@example.com" {
+		t.Fatalf("item: %v", item)
+	}
+	id := fmt.Sprint(item["id"])
+	admin.POST("/api/admin/outbox/"+id+"/retry", nil).Expect(403)
+	// The message was erased with the failure: retrying cannot send it;
+	// the person asks for a new link, which the failure does not hold back.
+	root := app.LoginAs(app.SuperAdmin("root"))
+	if r := root.POST("/api/admin/outbox/"+id+"/retry", nil).Expect(409); r.ErrorCode() != "outbox_not_retryable" {
+		t.Fatal(r.ErrorCode())
+	}
+	sink := app.Mailbox()
+	app.Client().POST("/api/auth/forgot-password", map[string]string{"email": "alice@example.com"}).Expect(202)
+	app.FlushMail(sink)
+	if n := len(testkit.MailsTo(sink, "alice@example.com", "Reset")); n != 1 {
+		t.Fatalf("%d reset emails after asking again", n)
+	}
+
+	// A waiting email (temporary failure) is retried now by a super
+	// administrator, and goes out.
+	host, port = refusingSMTP(t, 421)
+	pointSMTP(t, app, host, port)
+	msg := mail.Message{To: "bob@example.com", Subject: "Your email changed", Text: "notice"}
+	if err := app.Svc.Outbox.Enqueue(context.Background(), app.Svc.DB, service.OutboxItem{Kind: mail.KindEmailChanged, Message: msg}); err != nil {
+		t.Fatal(err)
+	}
+	app.SendDueMail()
+	rows = outboxRows(t, app)
+	last := rows[len(rows)-1]
+	if last.Status != models.OutboxQueued || last.Attempts != 1 {
+		t.Fatalf("notice after a 421: %+v", last)
+	}
+	pointSMTP(t, app, sink.Host(), sink.Port())
+	got := root.POST(fmt.Sprintf("/api/admin/outbox/%d/retry", last.ID), nil).Expect(200).Map()
+	if got["status"] != "queued" {
+		t.Fatalf("retry answer: %v", got)
+	}
+	app.FlushMail(sink)
+	if n := len(testkit.MailsTo(sink, "bob@example.com", "Your email changed")); n != 1 {
+		t.Fatalf("%d notices after the retry", n)
+	}
+	if acts := app.AuditActionsAll(); !contains(acts, service.ActionMailRetried) {
+		t.Fatalf("audit: %v", acts)
+	}
+	root.POST(fmt.Sprintf("/api/admin/outbox/%d/discard", last.ID), nil).Expect(409)
+	admin.GET("/api/admin/outbox?status=bogus").Expect(400)
+}
