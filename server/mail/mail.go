@@ -77,6 +77,8 @@ func (e *SendError) Message() string {
 		return "The SMTP server did not accept the message (sender or recipient refused)."
 	case outbound.TLS:
 		return "A secure (TLS) connection to the SMTP server could not be made. Check the TLS mode and port."
+	case "unreadable":
+		return "The stored message cannot be opened with this server's secret key (was the key rotated?); an instance with the current key will send it."
 	case Certificate:
 		return "The SMTP server's certificate is not trusted (unknown or private certificate authority, expired, or issued for another name). Add its CA certificate in the email settings, or check the host name."
 	case outbound.Unreachable:

@@ -29,6 +29,7 @@ var SealedColumns = []SealedColumn{
 	{"users", "id", "totp_pending_secret"},
 	{"identity_providers", "id", "client_secret_sealed"},
 	{"oidc_states", "state_hash", "verifier_sealed"},
+	{"mail_outbox", "id", "body"},
 }
 
 // ErrSecretKeyChanged is what an instance answers once another process

@@ -239,18 +239,23 @@ func (o *Outbox) deliver(ctx context.Context, row *models.OutboxMail, owner stri
 	if err == nil {
 		err = json.Unmarshal([]byte(plain), &body)
 	}
+	var se *mail.SendError
 	if err != nil {
-		return o.finish(ctx, row, owner, models.OutboxFailed, "unreadable", "The stored message cannot be read (was the secret key changed?).", err)
-	}
-	cfg, err := o.svc.Settings.smtpConfig(ctx)
-	if err == nil {
-		err = mail.Send(ctx, cfg, mail.Message{To: row.To, Subject: row.Subject, Text: body.Text, HTML: body.HTML})
+		// Most likely the key was rotated under this instance ('gatehouse
+		// key rotate' re-seals the outbox): leave the email to an instance
+		// with the new key, as a temporary failure.
+		se = &mail.SendError{Reason: "unreadable"}
+	} else {
+		var cfg mail.SMTP
+		cfg, err = o.svc.Settings.smtpConfig(ctx)
+		if err == nil {
+			err = mail.Send(ctx, cfg, mail.Message{To: row.To, Subject: row.Subject, Text: body.Text, HTML: body.HTML})
+		}
 	}
 	if err == nil {
 		return o.finish(ctx, row, owner, models.OutboxSent, "", "", nil)
 	}
-	var se *mail.SendError
-	if !errors.As(err, &se) {
+	if se == nil && !errors.As(err, &se) {
 		se = &mail.SendError{Reason: mail.NotConfigured}
 	}
 	o.log.Warn("mail outbox: attempt failed", "id", row.ID, "kind", row.Kind, "attempt", row.Attempts, "reason", se.Reason, "err", err)
