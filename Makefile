@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 # JSON only) and with them the ugorji codec: about 6 MB of the binary.
 TAGS    ?= nomsgpack
 
-.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-unit test-e2e lint check-api bench clean
+.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-unit test-e2e lint check-api check-deploy release release-check bench clean
 
 all: build
 
@@ -32,7 +32,7 @@ run: build
 	./$(BIN) serve --data ./gatehouse-data
 
 ## test: everything CI runs
-test: lint test-go test-go-postgres test-go-redis test-unit test-e2e
+test: lint check-deploy test-go test-go-postgres test-go-redis test-unit test-e2e release-check
 
 lint: node_modules
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -66,9 +66,25 @@ test-e2e: build
 	$(GO) build -o bin/mockoidc ./internal/devtools/mockoidc
 	$(NPM) run test:e2e
 
+## release: the console once, then dist/: archives for linux, darwin and
+## windows on amd64 and arm64, Debian and RPM packages, SHA256SUMS
+## (scripts/release.sh; reproducible, stamped from git)
+release: frontend
+	GO=$(GO) TAGS='$(TAGS)' bash scripts/release.sh
+
+## release-check: the release twice from one console build, compared file by
+## file, then the linux/amd64 archive's smoke test (CI runs it after
+## test-e2e has built the console)
+release-check: frontend
+	GO=$(GO) TAGS='$(TAGS)' bash scripts/release-check.sh
+
+## check-deploy: systemd-analyze verify on deploy/gatehouse.service
+check-deploy:
+	bash scripts/check-deploy.sh
+
 ## bench: Go benchmarks and the load script (see BENCHMARKS.md)
 bench: build
 	bash scripts/bench.sh
 
 clean:
-	rm -rf bin frontend/dist/assets frontend/dist/index.html test-results playwright-report
+	rm -rf bin dist frontend/dist/assets frontend/dist/index.html test-results playwright-report
