@@ -14,3 +14,13 @@ sed 's|^ExecStart=/usr/bin/gatehouse|ExecStart=/bin/true|' deploy/gatehouse.serv
 out=$(systemd-analyze verify "$tmp/gatehouse.service" 2>&1) || { echo "$out" >&2; exit 1; }
 if [ -n "$out" ]; then echo "$out" >&2; echo "check-deploy: FAIL: systemd-analyze warned" >&2; exit 1; fi
 echo "check-deploy: deploy/gatehouse.service verifies"
+
+# The container file cannot be built here (no registry for its base
+# images); its promises are checked as text: a non-root user, the data
+# volume, a health check that needs no curl, a static build.
+c=deploy/Containerfile
+grep -qE '^USER [1-9][0-9]*:[1-9][0-9]*$' $c || { echo "check-deploy: $c must run as a non-root numeric user" >&2; exit 1; }
+grep -qE '^VOLUME \["/data"\]$' $c || { echo "check-deploy: $c must declare the /data volume" >&2; exit 1; }
+grep -qE 'CMD \["/usr/bin/gatehouse", "healthcheck"\]' $c || { echo "check-deploy: $c must check health with gatehouse healthcheck" >&2; exit 1; }
+grep -q 'CGO_ENABLED=0' $c || { echo "check-deploy: $c must build a static binary" >&2; exit 1; }
+echo "check-deploy: $c keeps its promises"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI's release check (make release-check, part of make test): builds the
-# release for all six targets from the console already built, builds it a
-# second time and compares every file (reproducibility), then runs the
+# release for all six targets from the console already built, builds
+# linux/amd64 a second time and compares its files (archive, deb, rpm) with
+# the first build's (reproducibility), then runs the
 # linux/amd64 archive's binary through scripts/smoke.sh. The second build
 # reuses Go's build cache, so it re-links and re-packs rather than
 # recompiling: it proves that nothing of the moment (times, paths, build
@@ -14,13 +15,15 @@ b=$(mktemp -d)
 trap 'rm -rf "$b"' EXIT
 OUT=$a scripts/release.sh >/dev/null
 t1=$(date +%s)
-OUT=$b/dist scripts/release.sh >/dev/null
+# The second build: linux/amd64 only unless RELEASE_CHECK_TARGETS says
+# more (each extra target costs a link and a pack on CI's two cores).
+TARGETS=${RELEASE_CHECK_TARGETS:-linux/amd64} OUT=$b/dist scripts/release.sh >/dev/null
 t2=$(date +%s)
-if ! diff -u "$a/SHA256SUMS" "$b/dist/SHA256SUMS"; then
+if ! grep -F -f <(sed 's/^[0-9a-f]*  //' "$b/dist/SHA256SUMS") "$a/SHA256SUMS" | diff -u - "$b/dist/SHA256SUMS"; then
   echo "release-check: FAIL: two builds of one commit differ" >&2
   exit 1
 fi
-echo "release-check: two builds identical ($(wc -l <"$a/SHA256SUMS") files); first build $((t1 - start)) s, second $((t2 - t1)) s"
+echo "release-check: $(wc -l <"$a/SHA256SUMS") files built; the $(wc -l <"$b/dist/SHA256SUMS") of the second build are identical; first build $((t1 - start)) s, second $((t2 - t1)) s"
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 scripts/smoke.sh "$a/gatehouse-$version-linux-amd64.tar.gz" "$version" "$(git rev-parse HEAD)"
 echo "release-check: $(( $(date +%s) - start )) s in all"

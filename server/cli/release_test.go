@@ -372,3 +372,21 @@ func TestRelease_BrowserCommand(t *testing.T) {
 		t.Fatal("DesktopStart rules")
 	}
 }
+
+// TestRelease_Healthcheck: `gatehouse healthcheck` exits 0 while the
+// server on --http is ready and 1 when nothing answers (the container's
+// HEALTHCHECK, which has no curl).
+func TestRelease_Healthcheck(t *testing.T) {
+	t.Parallel()
+	c := startChild(t, t.TempDir())
+	defer c.kill()
+	addr := strings.TrimPrefix(c.base, "http://")
+	r := run(t, "", "healthcheck", "--http", addr).expect(t, 0)
+	if !strings.Contains(r.stdout, "/api/ready") {
+		t.Fatalf("stdout %q", r.stdout)
+	}
+	_, port, _ := strings.Cut(addr, ":")
+	run(t, "", "healthcheck", "--http", "0.0.0.0:"+port).expect(t, 0) // the container listens on 0.0.0.0
+	c.kill()
+	run(t, "", "healthcheck", "--http", addr).expect(t, 1)
+}
