@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/uptrace/bun"
 
 	"gatehouse/models"
 	"gatehouse/models/migrations"
@@ -26,6 +24,7 @@ import (
 	"gatehouse/server/config"
 	"gatehouse/server/datadir"
 	"gatehouse/server/security"
+	"gatehouse/server/service"
 )
 
 // Commit and BuildDate are set at build time with -ldflags, like Version
@@ -254,7 +253,7 @@ func restore(ctx context.Context, cfg *config.Config, file string, log *slog.Log
 		return "", "", fmt.Errorf("copy %s: %w", file, err)
 	}
 	defer os.Remove(staged)
-	if err := checkRestorable(ctx, staged, box); err != nil {
+	if err := checkRestorable(ctx, staged, box, server.KeySource(cfg)); err != nil {
 		return "", "", fmt.Errorf("%s cannot be restored: %w", file, err)
 	}
 
@@ -302,8 +301,8 @@ func copyFile(from, to string) error {
 
 // checkRestorable opens the staged copy of a backup and checks that it is a
 // sound SQLite database of a Gatehouse schema this binary knows, sealed with
-// the key of box.
-func checkRestorable(ctx context.Context, path string, box *security.SecretBox) error {
+// the key of box (its fingerprint, see service.CheckSecretKey).
+func checkRestorable(ctx context.Context, path string, box *security.SecretBox, keySource string) error {
 	head := make([]byte, 16)
 	f, err := os.Open(path)
 	if err != nil {
@@ -336,54 +335,19 @@ func checkRestorable(ctx context.Context, path string, box *security.SecretBox) 
 	if err := migrations.CheckNotNewer(ctx, db, Version); err != nil {
 		return err
 	}
-	return checkKey(ctx, db, box)
-}
-
-// checkKey refuses a backup whose secrets were sealed with another key: a
-// restore next to the wrong secret.key would leave SMTP passwords, client
-// secrets and second factors unreadable.
-func checkKey(ctx context.Context, db *bun.DB, box *security.SecretBox) error {
-	const mismatch = "it was sealed with another secret key: put the secret.key that belongs with the backup in the data directory (or set GATEHOUSE_SECRET_KEY) and run restore again"
-	sealed, err := sealedSamples(ctx, db)
+	// The staged copy is brought to this binary's schema here (the file
+	// given stays as it was, the backup of the state before), so that the
+	// key check reads the fingerprint where this version keeps it.
+	names, err := migrations.Run(ctx, db)
 	if err != nil {
+		return fmt.Errorf("migrate the restored copy: %w", err)
+	}
+	if err := migrations.Record(ctx, db, names, Version); err != nil {
 		return err
 	}
-	for _, s := range sealed {
-		if _, err := box.Open(s); err != nil {
-			return errors.New(mismatch)
-		}
-	}
-	return nil
-}
-
-// sealedSamples reads some of the values sealed with the secret key: TOTP
-// secrets, identity-provider client secrets and sealed settings fields.
-func sealedSamples(ctx context.Context, db *bun.DB) ([]string, error) {
-	var out []string
-	var vals []string
-	if err := db.NewRaw("SELECT totp_secret FROM users WHERE totp_secret IS NOT NULL AND totp_secret <> '' LIMIT 3").Scan(ctx, &vals); err != nil {
-		return nil, err
-	}
-	out = append(out, vals...)
-	vals = nil
-	if err := db.NewRaw("SELECT client_secret_sealed FROM identity_providers WHERE client_secret_sealed <> '' LIMIT 3").Scan(ctx, &vals); err != nil {
-		return nil, err
-	}
-	out = append(out, vals...)
-	vals = nil
-	if err := db.NewRaw("SELECT value FROM settings").Scan(ctx, &vals); err != nil {
-		return nil, err
-	}
-	for _, v := range vals {
-		var fields map[string]any
-		if json.Unmarshal([]byte(v), &fields) != nil {
-			continue
-		}
-		for k, f := range fields {
-			if s, ok := f.(string); ok && strings.HasSuffix(k, "Sealed") && s != "" {
-				out = append(out, s)
-			}
-		}
-	}
-	return out, nil
+	// The key fingerprint recorded in the backup must be this data
+	// directory's key (a backup from before fingerprints: every sealed
+	// secret must open with it); else SMTP passwords, client secrets and
+	// second factors would be unreadable after the restore.
+	return service.CheckSecretKey(ctx, db, box, keySource)
 }

@@ -256,6 +256,18 @@ func TestRelease_Restore(t *testing.T) {
 	}
 	otherFile := filepath.Join(t.TempDir(), "other.db")
 	run(t, "", "--data", otherKey, "backup", otherFile).expect(t, 0)
+	// The same from before fingerprints were recorded: its sealed
+	// secrets must open with the key.
+	otherOld := filepath.Join(t.TempDir(), "other-old.db")
+	run(t, "", "--data", otherKey, "backup", otherOld).expect(t, 0)
+	if odb, err := models.OpenSQLite(otherOld); err != nil {
+		t.Fatal(err)
+	} else {
+		if _, err := odb.Exec("DELETE FROM secret_key"); err != nil {
+			t.Fatal(err)
+		}
+		odb.Close()
+	}
 	future := filepath.Join(t.TempDir(), "future.db")
 	run(t, "", "--data", dir, "backup", future).expect(t, 0)
 	fromTheFuture(t, future)
@@ -269,7 +281,8 @@ func TestRelease_Restore(t *testing.T) {
 	for _, tc := range []struct{ file, want string }{
 		{bad("text.db", "hello"), "not a SQLite database"},
 		{bad("damaged.db", string(damaged)), "cannot be restored"},
-		{otherFile, "another secret key"},
+		{otherFile, "is not the one this database uses"},
+		{otherOld, "cannot decrypt"},
 		{future, "Gatehouse v9.9.9"},
 		{plain, "not a Gatehouse database"},
 		{filepath.Join(t.TempDir(), "missing.db"), "not a file"},
