@@ -150,8 +150,13 @@ func seekSegments(s UserSort, k UserKey, unindexed bool) []func(*bun.SelectQuery
 			return q.Where("("+x+"u.updated_at, "+x+"u.id) "+cmp+" (?, ?)", k.T, k.ID)
 		}}
 	case "display_name":
+		// Not a row value: SQLite does not turn one over an expression
+		// index into a range, and scanned the index from its start to the
+		// key (page 1,000 by cursor cost twice page 1, and more the
+		// further the name).
 		return []func(*bun.SelectQuery) *bun.SelectQuery{func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("("+x+"lower(u.display_name), "+x+"u.id) "+cmp+" (lower(?), ?)", k.S, k.ID)
+			return q.Where(x+"lower(u.display_name) "+cmp+"= lower(?)", k.S).
+				Where("("+x+"lower(u.display_name) "+cmp+" lower(?) OR "+x+"u.id "+cmp+" ?)", k.S, k.ID)
 		}}
 	}
 	nulls := func(q *bun.SelectQuery) *bun.SelectQuery {

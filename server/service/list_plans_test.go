@@ -263,3 +263,65 @@ func explain(t *testing.T, db bun.IDB, query string) []string {
 	}
 	return out
 }
+
+// TestListPlans_DeepPagesSkipIndexEntriesOnly (SQLite): a page by number
+// past the first counts off the rows before it in a covering index (ids
+// only) for every sort of the unfiltered list, so page 1,000 reads index
+// entries, not 25,000 whole rows; and the page's own rows are then read by
+// id. Before, the skipped rows were read from the table (id order) or
+// through the sort index with a table look-up each. A page after a cursor
+// seeks the sort index to its key for every sort.
+func TestListPlans_DeepPagesSkipIndexEntriesOnly(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	db := app.Svc.DB
+	if !models.IsSQLite(db) {
+		t.Skip("EXPLAIN QUERY PLAN checks are SQLite's; TestListPlans_EveryFilterAndSortMatchesAPlainQuery checks page 3 on both")
+	}
+	seedPlans(t, app, 1500)
+	log := &queryLog{}
+	db.AddQueryHook(log)
+	ctx := context.Background()
+	for _, sortKey := range everySort {
+		s, _ := models.ParseUserSort(sortKey)
+		queries := log.run(func() {
+			if _, _, _, err := models.SearchUsers(ctx, db, models.UserFilter{}, s, 25, 1000, app.Svc.Now()); err != nil {
+				t.Fatal(err)
+			}
+		})
+		seen := false
+		for _, q := range queries {
+			if !strings.Contains(q, "OFFSET") {
+				continue
+			}
+			seen = true
+			plan := strings.Join(explain(t, db, q), "\n")
+			if !strings.Contains(plan, "COVERING INDEX") || strings.Contains(plan, "SCAN u\n") || strings.HasSuffix(plan, "SCAN u") {
+				t.Fatalf("sort=%s: the skipped rows are not read from a covering index\nquery: %s\nplan:\n%s", sortKey, q, plan)
+			}
+		}
+		if !seen {
+			t.Fatalf("sort=%s: no query with OFFSET", sortKey)
+		}
+		// A page after a cursor seeks the sort index to the key (a range),
+		// never scans it from the start; display names failed this.
+		var all []models.User
+		if err := models.ApplyUserSort(db.NewSelect().Model(&all).Column("u.*"), s).Limit(1200).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		queries = log.run(func() {
+			if _, _, _, err := models.SeekUsers(ctx, db, models.UserFilter{}, s, models.KeyOf(&all[1100], s), 25, app.Svc.Now()); err != nil {
+				t.Fatal(err)
+			}
+		})
+		for _, q := range queries {
+			if !strings.Contains(q, "LIMIT") {
+				continue
+			}
+			plan := strings.Join(explain(t, db, q), "\n")
+			if strings.Contains(plan, "SCAN u") {
+				t.Fatalf("sort=%s: the page after a cursor scans instead of seeking\nquery: %s\nplan:\n%s", sortKey, q, plan)
+			}
+		}
+	}
+}

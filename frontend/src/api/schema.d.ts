@@ -2325,7 +2325,7 @@ export interface operations {
                 dormantDays?: number;
                 /** @description default -id; ties break on id; display_name sorts case-insensitively; accounts that never signed in come last for -last_login */
                 sort?: "id" | "-id" | "last_login" | "-last_login" | "updated" | "-updated" | "display_name" | "-display_name";
-                /** @description the page by number (read with an offset: cost grows with the page). With after or before it is only echoed back, so that a client can show which page it is on. */
+                /** @description the page by number, as in most admin APIs (any page may be asked for). The accounts before it are counted off in the sort order's index, ids only, and only the page's own accounts are read: unfiltered, page 1,000 costs a few milliseconds more than page 1, and the cost still grows slowly with the page and with filters that must be tested row by row. To walk a long list, follow nextCursor/prevCursor instead: those pages cost what the first does. With after or before, page is only echoed back, so that a client can show which page it is on. */
                 page?: number;
                 perPage?: number;
                 /** @description an opaque nextCursor from an earlier answer with the same sort: the page that follows it. Every page reached by after/before costs what the first page costs. A cursor that is not one of this list's for this sort is a 400 (field after). */
