@@ -29,18 +29,22 @@ func BackupDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "b
 // database that a newer Gatehouse migrated (naming both versions), backs
 // up a SQLite database that holds data before applying pending migrations,
 // and records which version applied them. It returns the names applied.
+//
+// All of it runs under the migration lock: instances that start together
+// take turns, and the later ones find nothing pending.
 func Migrate(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, version string) ([]string, error) {
-	if err := beforeMigrate(ctx, cfg, db, log, version); err != nil {
-		return nil, err
-	}
-	names, err := migrations.Run(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	if err := migrations.Record(ctx, db, names, version); err != nil {
-		return names, err
-	}
-	return names, nil
+	var names []string
+	err := migrations.Locked(ctx, db, func(ctx context.Context) error {
+		if err := beforeMigrate(ctx, cfg, db, log, version); err != nil {
+			return err
+		}
+		var err error
+		if names, err = migrations.Apply(ctx, db); err != nil {
+			return err
+		}
+		return migrations.Record(ctx, db, names, version)
+	})
+	return names, err
 }
 
 // beforeMigrate is the guard and the backup of Migrate.

@@ -35,26 +35,46 @@ const migrationLockKey int64 = 0x4761746d69677231
 // Either wait is bounded by LockWait and ends with a message that says what
 // holds the lock.
 func Run(ctx context.Context, db *bun.DB) ([]string, error) {
-	m := migrate.NewMigrator(db, Migrations, migrate.WithMarkAppliedOnSuccess(true))
+	var names []string
+	err := Locked(ctx, db, func(ctx context.Context) error {
+		var err error
+		names, err = Apply(ctx, db)
+		return err
+	})
+	return names, err
+}
+
+// Locked runs fn while this process holds the migration lock, so that
+// everything a start does around the migrations (checks, a backup, the
+// record of who applied them) happens in one turn too.
+func Locked(ctx context.Context, db *bun.DB, fn func(ctx context.Context) error) error {
 	if db.Dialect().Name() == dialect.PG {
 		conn, err := db.Conn(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("migrations: %w", err)
+			return fmt.Errorf("migrations: %w", err)
 		}
 		defer conn.Close()
 		if err := pgLock(ctx, conn); err != nil {
-			return nil, err
+			return err
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", migrationLockKey) //nolint:errcheck
-		if err := m.Init(ctx); err != nil {
-			return nil, fmt.Errorf("init migrations: %w", err)
-		}
-		return apply(ctx, m)
+		return fn(ctx)
 	}
+	m := migrate.NewMigrator(db, Migrations)
 	if err := sqliteLock(ctx, m); err != nil {
-		return nil, err
+		return err
 	}
 	defer m.Unlock(context.WithoutCancel(ctx)) //nolint:errcheck
+	return fn(ctx)
+}
+
+// Apply applies every pending migration and returns the names applied. The
+// caller holds the migration lock (Locked).
+func Apply(ctx context.Context, db *bun.DB) ([]string, error) {
+	m := migrate.NewMigrator(db, Migrations, migrate.WithMarkAppliedOnSuccess(true))
+	if err := m.Init(ctx); err != nil {
+		return nil, fmt.Errorf("init migrations: %w", err)
+	}
 	return apply(ctx, m)
 }
 
