@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 # JSON only) and with them the ugorji codec: about 6 MB of the binary.
 TAGS    ?= nomsgpack
 
-.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-unit test-e2e lint check-api check-deploy release release-check freeze-migrations bench clean
+.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-api check-deploy release release-check freeze-migrations bench clean
 
 all: build
 
@@ -32,7 +32,7 @@ run: build
 	./$(BIN) serve --data ./gatehouse-data
 
 ## test: everything CI runs
-test: lint check-deploy test-go test-go-postgres test-go-redis test-unit test-e2e release-check
+test: lint check-deploy test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e release-check
 
 lint: node_modules
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -57,6 +57,14 @@ test-go-redis:
 	@if [ -n "$$GATEHOUSE_TEST_REDIS_URL" ]; then \
 	  $(GO) test -count=1 -tags 'redis $(TAGS)' -run Redis ./server/api/ ./server/redisstore/; \
 	else echo "GATEHOUSE_TEST_REDIS_URL not set: Redis run not requested"; fi
+
+## test-multiinstance: two real `serve` processes on one PostgreSQL and one
+## Redis behind a round-robin proxy (internal/multiinstance), when both
+## GATEHOUSE_TEST_DATABASE_URL and GATEHOUSE_TEST_REDIS_URL are set
+test-multiinstance:
+	@if [ -n "$$GATEHOUSE_TEST_DATABASE_URL" ] && [ -n "$$GATEHOUSE_TEST_REDIS_URL" ]; then \
+	  $(GO) test -count=1 -tags '$(TAGS)' ./internal/multiinstance/; \
+	else echo "GATEHOUSE_TEST_DATABASE_URL or GATEHOUSE_TEST_REDIS_URL not set: multi-instance run not requested"; fi
 
 test-unit: node_modules
 	$(NPM) run test:unit
