@@ -424,4 +424,3 @@ func (c *Cluster) addUser(t *testing.T, name, role string) {
 }
 
 const password = "Vivid-Orbit-Tangerine-42"
-
