@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,20 @@ var userColumnScan = map[string]func(u *User) any{
 	"balance":                 func(u *User) any { return &u.Balance },
 	"plan_id":                 func(u *User) any { return &u.PlanID },
 	"subscription_expires_at": func(u *User) any { return &u.SubscriptionExpiresAt },
+}
+
+// Every other column of User scans through reflection, so that a change
+// kind may read any column without touching this file (the map above is
+// the fast path for the columns changes read most).
+func init() {
+	t := reflect.TypeFor[User]()
+	for i := range t.NumField() {
+		col, _, _ := strings.Cut(t.Field(i).Tag.Get("bun"), ",")
+		if col == "" || col == "-" || strings.Contains(col, ":") || userColumnScan[col] != nil {
+			continue
+		}
+		userColumnScan[col] = func(u *User) any { return reflect.ValueOf(u).Elem().Field(i).Addr().Interface() }
+	}
 }
 
 // UsersByPublicIDs selects the accounts with the given public IDs.

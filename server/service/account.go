@@ -98,7 +98,7 @@ func (s *Account) UpdateProfile(ctx context.Context, actor Actor, p ProfilePatch
 			return nil
 		}
 		u.UpdatedAt = s.deps.Now()
-		if _, err := tx.NewUpdate().Model(u).Column("display_name", "phone", "language", "timezone", "preferences", "updated_at").WherePK().Exec(ctx); err != nil {
+		if err := models.WriteUserProfile(ctx, tx, u); err != nil {
 			return err
 		}
 		return s.audit.Write(ctx, tx, AuditEntry{Action: ActionProfileUpdated, Actor: actor, Target: u, Details: map[string]any{"before": before, "after": after}})
@@ -132,10 +132,7 @@ func (s *Account) ChangePassword(ctx context.Context, actor Actor, current, next
 	}
 	return models.RunInTx(ctx, s.deps.DB, func(ctx context.Context, tx bun.Tx) error {
 		now := s.deps.Now()
-		if _, err := tx.NewUpdate().Model((*models.User)(nil)).
-			Set("password_hash = ?", hash).Set("password_changed_at = ?", now).
-			Set("must_change_password = FALSE").Set("updated_at = ?", now).
-			Where("id = ?", u.ID).Exec(ctx); err != nil {
+		if err := models.SetPassword(ctx, tx, u.ID, hash, now, models.PasswordWrite{MustChange: new(false)}); err != nil {
 			return err
 		}
 		n, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, actor.SessionID)

@@ -276,7 +276,7 @@ func (p *UserPatch) write(ctx context.Context, c *changeRun, tx bun.IDB, planned
 		u.SetEmail(*u.Email)
 	}
 	u.UpdatedAt = c.now // the planned row may have been loaded without it too
-	if _, err := tx.NewUpdate().Model(u).Column(models.UserEmailColumns...).WherePK().Exec(ctx); err != nil {
+	if err := models.WriteUserEmail(ctx, tx, u); err != nil {
 		return err
 	}
 	if markedVerified {

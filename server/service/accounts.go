@@ -21,7 +21,8 @@ package service
 // plan, the same write, the same audit row; a refusal comes back as its
 // own error instead of a list.
 //
-// How to add a change kind: see the package comment (service.go).
+// How to add a change kind or an editable field: see the package comment
+// (service.go).
 
 import (
 	"cmp"

@@ -166,8 +166,7 @@ func (a *Auth) checkPassword(ctx context.Context, u *models.User, password strin
 	if legacy || a.deps.Hasher.NeedsRehash(stored) {
 		hash, err := a.deps.Hasher.Hash(ctx, password)
 		if err == nil {
-			_, err = a.deps.DB.NewUpdate().Model((*models.User)(nil)).Set("password_hash = ?", hash).
-				Where("id = ?", u.ID).Where("password_hash = ?", stored).Exec(ctx)
+			err = models.RehashPassword(ctx, a.deps.DB, u.ID, stored, hash)
 		}
 		if err != nil {
 			a.deps.Log.WarnContext(ctx, "password rehash failed", "err", err)
@@ -210,29 +209,20 @@ func (a *Auth) checkSecret(ctx context.Context, user *models.User, sec SecurityS
 		return false, hasherErr(err)
 	}
 	if ok && !complete {
-		_, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).
-			Set("failed_logins = failed_logins - 1").
-			Where("id = ?", user.ID).Where("failed_logins > 0").Where("locked_until IS NULL").Exec(ctx)
-		return true, err
+		return true, models.ReturnSignInAttempt(ctx, a.deps.DB, user.ID)
 	}
 	if ok {
 		// Success clears the counter (and with it any in-flight reservations).
-		_, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).
-			Set("failed_logins = 0").Set("locked_until = NULL").
-			Where("id = ?", user.ID).Exec(ctx)
-		return true, err
+		return true, models.ClearFailedSignIns(ctx, a.deps.DB, user.ID)
 	}
 	// The reservation already counted this failure; lock when it reached
 	// the threshold. Only one of several parallel failures sets the lock.
 	until := a.deps.Now().Add(time.Duration(sec.LockDurationSeconds) * time.Second)
-	res, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).
-		Set("locked_until = ?", until).
-		Where("id = ?", user.ID).Where("locked_until IS NULL").Where("failed_logins >= ?", sec.LockThreshold).
-		Exec(ctx)
+	locked, err := models.LockAfterFailures(ctx, a.deps.DB, user.ID, until, sec.LockThreshold)
 	if err != nil {
 		return false, err
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	if locked {
 		_ = a.audit.Write(ctx, a.deps.DB, AuditEntry{Action: ActionAccountLocked, Target: user, Details: map[string]any{"lockedUntil": until, "threshold": sec.LockThreshold}})
 	}
 	return false, nil
@@ -247,20 +237,15 @@ func (a *Auth) reserveAttempt(ctx context.Context, userID int64, sec SecuritySet
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		now := a.deps.Now()
-		res, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).
-			Set("failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END").
-			Set("locked_until = NULL").
-			Where("id = ?", userID).
-			Where("(locked_until IS NULL AND failed_logins < ?) OR (locked_until IS NOT NULL AND locked_until <= ?)", threshold, now).
-			Exec(ctx)
+		counted, err := models.ReserveSignInAttempt(ctx, a.deps.DB, userID, threshold, now)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
+		if counted {
 			return nil
 		}
-		var lockedUntil *time.Time
-		if err := a.deps.DB.NewSelect().Model((*models.User)(nil)).Column("locked_until").Where("id = ?", userID).Scan(ctx, &lockedUntil); err != nil {
+		lockedUntil, err := models.LockedUntilOf(ctx, a.deps.DB, userID)
+		if err != nil {
 			return err
 		}
 		if lockedUntil != nil && lockedUntil.After(now) {
@@ -270,10 +255,7 @@ func (a *Auth) reserveAttempt(ctx context.Context, userID int64, sec SecuritySet
 			// The count stayed at the threshold without a lock (the
 			// threshold was lowered, or a process died mid-check): turn it
 			// into a real lock so that it expires like any other.
-			_, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).
-				Set("locked_until = ?", now.Add(time.Duration(sec.LockDurationSeconds)*time.Second)).
-				Where("id = ?", userID).Where("locked_until IS NULL").Exec(ctx)
-			if err != nil {
+			if err := models.LockStuckCount(ctx, a.deps.DB, userID, now.Add(time.Duration(sec.LockDurationSeconds)*time.Second)); err != nil {
 				return err
 			}
 			return errLocked
@@ -317,9 +299,7 @@ func (a *Auth) startSession(ctx context.Context, actor Actor, user *models.User,
 		if _, err := tx.NewInsert().Model(sess).Exec(ctx); err != nil {
 			return err
 		}
-		if _, err := tx.NewUpdate().Model(user).
-			Set("last_login_at = ?", now).Set("last_login_ip = ?", sess.IP).
-			WherePK().Exec(ctx); err != nil {
+		if err := models.RecordSignIn(ctx, tx, user.ID, now, sess.IP); err != nil {
 			return err
 		}
 		user.LastLoginAt, user.LastLoginIP = &now, sess.IP

@@ -62,21 +62,19 @@ func (s *Services) RecoverAdminFromShell(ctx context.Context, ident, password st
 		}
 		now := s.Now()
 		details := map[string]any{}
-		upd := tx.NewUpdate().Model((*models.User)(nil)).Where("id = ?", u.ID).
-			Set("password_hash = ?", hash).Set("password_changed_at = ?", now).Set("updated_at = ?", now).
-			Set("failed_logins = 0").Set("locked_until = NULL")
+		write := models.PasswordWrite{ClearLock: true}
 		out.Changes = append(out.Changes, "password set")
 		if u.LockedAt(now) || u.FailedLogins > 0 {
 			out.Changes = append(out.Changes, fmt.Sprintf("failed sign-ins cleared (%d, locked until %s)", u.FailedLogins, lockedText(u)))
 			details["lockedUntil"], details["failedLogins"] = u.LockedUntil, u.FailedLogins
 		}
 		if u.Status != models.StatusActive {
-			upd = upd.Set("status = ?", models.StatusActive).Set("status_reason = ?", "")
+			write.Activate = true
 			out.Changes = append(out.Changes, fmt.Sprintf("status %s -> active", u.Status))
 			details["status"] = map[string]any{"before": u.Status, "after": models.StatusActive}
 			u.Status = models.StatusActive
 		}
-		if _, err := upd.Exec(ctx); err != nil {
+		if err := models.SetPassword(ctx, tx, u.ID, hash, now, write); err != nil {
 			return err
 		}
 		if resetTwoFactor && u.TwoFactorEnabled() {

@@ -396,7 +396,7 @@ func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (str
 			} else if taken {
 				return ErrEmailProvedElsewhere
 			}
-			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("email_verified_at = ?", now).Set("email_vouched = ?", true).Set("status = ?", models.StatusActive).Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
+			if err := models.MarkEmailVerified(ctx, tx, u.ID, now, models.EmailProof{Activate: true, Touch: true}); err != nil {
 				return err
 			}
 			if err := f.svc.releaseEmail(ctx, tx, self, u, t.Email); err != nil {
@@ -414,7 +414,7 @@ func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (str
 			}
 			old := u.Email
 			u.SetEmail(t.Email)
-			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("email = ?", u.Email).Set("email_lower = ?", u.EmailLower).Set("email_verified_at = ?", now).Set("email_vouched = ?", true).Set("updated_at = ?", now).Where("id = ?", u.ID).Exec(ctx); err != nil {
+			if err := models.SetVerifiedEmail(ctx, tx, u, now); err != nil {
 				return err
 			}
 			if err := f.svc.releaseEmail(ctx, tx, self, u, t.Email); err != nil {
@@ -548,10 +548,7 @@ func (f *Flows) ResetPassword(ctx context.Context, actor Actor, token, password 
 			return err
 		}
 		now := f.svc.Now()
-		if _, err := tx.NewUpdate().Model((*models.User)(nil)).
-			Set("password_hash = ?", hash).Set("password_changed_at = ?", now).Set("must_change_password = FALSE").
-			Set("failed_logins = 0").Set("locked_until = NULL").Set("updated_at = ?", now).
-			Where("id = ?", u.ID).Exec(ctx); err != nil {
+		if err := models.SetPassword(ctx, tx, u.ID, hash, now, models.PasswordWrite{MustChange: new(false), ClearLock: true}); err != nil {
 			return err
 		}
 		if _, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, ""); err != nil {
@@ -587,7 +584,7 @@ func (f *Flows) afterMailedReset(ctx context.Context, tx bun.IDB, actor Actor, u
 			return nil, err
 		}
 		if !taken {
-			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("email_verified_at = ?", now).Set("email_vouched = ?", true).Where("id = ?", u.ID).Exec(ctx); err != nil {
+			if err := models.MarkEmailVerified(ctx, tx, u.ID, now, models.EmailProof{}); err != nil {
 				return nil, err
 			}
 			if err := f.svc.releaseEmail(ctx, tx, actor, u, mailedTo); err != nil {

@@ -66,7 +66,7 @@ func (s *Services) Seed(ctx context.Context, n int, progress func(done int)) err
 		err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			for b := 0; b < perTx && done < n; b++ {
 				users = gen(users, done)
-				if _, err := tx.NewInsert().Model(&users).Exec(ctx); err != nil {
+				if err := models.InsertUserBatch(ctx, tx, &users, true); err != nil {
 					return err
 				}
 				done += len(users)
@@ -116,7 +116,7 @@ func seedSQLite(ctx context.Context, conn bun.Conn, n int, gen func([]models.Use
 			users := make([]models.User, 0, seedBatch)
 			for done := 0; done < n; {
 				users = gen(users, done)
-				if _, err := tx.NewInsert().Model(&users).Returning("NULL").Exec(ctx); err != nil {
+				if err := models.InsertUserBatch(ctx, tx, &users, false); err != nil {
 					return fmt.Errorf("seed batch at %d: %w", done, err)
 				}
 				done += len(users)

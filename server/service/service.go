@@ -7,18 +7,41 @@
 // is planned per target — apply, no-op or refused with a reason — under the
 // rules every change shares, then written set-based with its ledger rows,
 // ended sessions and one audit shape. A single-account endpoint is a bulk of
-// one (account_endpoints.go). To add a change kind (a bulk action or an
-// editable field), touch at most three Go files:
+// one (account_endpoints.go).
 //
-//  1. account_changes.go: the type with check, plan, write and audit (an
-//     editable profile field is one more pointer in UserPatch and its lines
-//     in UserPatch's methods);
-//  2. bulk.go: its action name in BulkRequest.change (and a parameter, if any);
-//  3. server/api/users.go: the parameter in the bulk body or the single
-//     endpoint's handler (then server/api/openapi.yaml and npm run gen:api).
+// To add a change kind (a new bulk action), touch at most three Go files:
 //
-// The users table's locks and set-based writes are in models/user_write.go,
-// what its triggers feed in models/users_table.go.
+//  1. account_changes.go: the type and its methods (check, selfRule,
+//     touchesAccess, columns, plan, write, audit; prepare if it reads
+//     something about all targets at once) and its audit action constant
+//     beside it. columns may name any column of models.User; write goes
+//     through models.UpdateUsers (or another named write in models/: no
+//     code outside models/ writes the users table itself);
+//  2. bulk.go: the action name, its case in BulkRequest.change and the
+//     action list of its error, and a BulkRequest field for a parameter;
+//  3. server/api/users.go: that parameter in bulkParams and its copy into
+//     the BulkRequest (nothing, for a kind without a parameter).
+//
+// To make an existing users column editable by administrators: one more
+// pointer field in UserPatch and its line in each of columns, check, plan
+// and write (account_changes.go); the field in updateUserRequest and its
+// copy into the UserPatch (server/api/users.go); and, for a bulk
+// set_<field> action, its case in bulk.go (as BulkSetTimezone). Locking,
+// the shared rules, no-ops, sessions, the ledger and the audit row come
+// from the engine.
+//
+// Not Go: the action enum or body field in server/api/openapi.yaml (then
+// npm run gen:api) and the console's control and strings. Beyond three Go
+// files: a field that is not a column yet also needs its migration
+// (models/migrations), its User field (models/user.go) and its place in
+// the account view; a kind that gets its own single-account endpoint too
+// adds a method in account_endpoints.go and a route in server/routes.go.
+//
+// The users table's writes and row locks are in models/user_write.go (the
+// engine's: one locking read in id order, set-based updates) and
+// models/user_account.go (sign-in, registration, the account's own
+// profile, password and second factor, the shell's recovery); what its
+// triggers feed is in models/users_table.go.
 //
 // Settings groups. Each group is one file, settings_<group>.go, with its
 // stored type, default, PUT body, validation and view, registered once

@@ -152,13 +152,11 @@ func (a *Auth) verifySecondFactor(ctx context.Context, user *models.User, code s
 	}
 	now := a.deps.Now()
 	if step := security.MatchTOTP(secret, code, now); step > 0 {
-		res, err := a.deps.DB.NewUpdate().Model((*models.User)(nil)).Set("totp_last_step = ?", step).
-			Where("id = ?", user.ID).Where("totp_last_step < ?", step).Exec(ctx)
+		advanced, err := models.AdvanceTOTPStep(ctx, a.deps.DB, user.ID, step)
 		if err != nil {
 			return false, err
 		}
-		n, _ := res.RowsAffected()
-		return n == 1, nil
+		return advanced, nil
 	}
 	rc := security.NormalizeRecoveryCode(code)
 	if len(rc) != 11 {
@@ -210,7 +208,7 @@ func (s *Account) SetupTwoFactor(ctx context.Context, actor Actor, password stri
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.deps.DB.NewUpdate().Model((*models.User)(nil)).Set("totp_pending_secret = ?", sealed).Where("id = ?", u.ID).Exec(ctx); err != nil {
+	if err := models.SetPendingTOTPSecret(ctx, s.deps.DB, u.ID, sealed); err != nil {
 		return nil, err
 	}
 	return &TwoFactorSetup{Secret: secret, URL: url, QRCode: qr}, nil
@@ -247,10 +245,7 @@ func (s *Account) EnableTwoFactor(ctx context.Context, actor Actor, password, co
 			return problem.Fields{"code": "is not the current code of this secret; check the device's clock"}.Err()
 		}
 		now := s.deps.Now()
-		if _, err := tx.NewUpdate().Model((*models.User)(nil)).
-			Set("totp_secret = totp_pending_secret").Set("totp_pending_secret = NULL").
-			Set("totp_enabled_at = ?", now).Set("totp_last_step = ?", step).Set("updated_at = ?", now).
-			Where("id = ?", u.ID).Exec(ctx); err != nil {
+		if err := models.EnableTOTP(ctx, tx, u.ID, step, now); err != nil {
 			return err
 		}
 		if codes, err = replaceRecoveryCodes(ctx, tx, u.ID, now); err != nil {
@@ -374,10 +369,7 @@ func (s *Users) ResetPassword(ctx context.Context, actor Actor, publicID string,
 			return err
 		}
 		now := s.svc.Now()
-		if _, err := tx.NewUpdate().Model((*models.User)(nil)).
-			Set("password_hash = ?", hash).Set("password_changed_at = ?", now).Set("must_change_password = ?", in.RequireChange).
-			Set("failed_logins = 0").Set("locked_until = NULL").Set("updated_at = ?", now).
-			Where("id = ?", u.ID).Exec(ctx); err != nil {
+		if err := models.SetPassword(ctx, tx, u.ID, hash, now, models.PasswordWrite{MustChange: &in.RequireChange, ClearLock: true}); err != nil {
 			return err
 		}
 		if n, err = models.DeleteSessionsOfUser(ctx, tx, u.ID, ""); err != nil {

@@ -132,8 +132,7 @@ func insertUser(ctx context.Context, tx bun.IDB, u *models.User) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	_, err := tx.NewInsert().Model(u).Exec(ctx)
-	return err
+	return models.InsertUser(ctx, tx, u)
 }
 
 // CreateUserFromShell creates an account from the command line (no actor,
@@ -191,10 +190,7 @@ func (s *Services) ResetPasswordFromShell(ctx context.Context, ident, password s
 			return err
 		}
 		now := s.Now()
-		if _, err := tx.NewUpdate().Model(u).
-			Set("password_hash = ?", hash).Set("password_changed_at = ?", now).
-			Set("failed_logins = 0").Set("locked_until = NULL").Set("updated_at = ?", now).
-			WherePK().Exec(ctx); err != nil {
+		if err := models.SetPassword(ctx, tx, u.ID, hash, now, models.PasswordWrite{ClearLock: true}); err != nil {
 			return err
 		}
 		if _, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, ""); err != nil {
@@ -213,7 +209,7 @@ func (s *Services) UnlockFromShell(ctx context.Context, ident string) (*models.U
 		if u, err = findUserForShell(ctx, tx, ident); err != nil {
 			return err
 		}
-		if _, err := tx.NewUpdate().Model(u).Set("failed_logins = 0").Set("locked_until = NULL").WherePK().Exec(ctx); err != nil {
+		if err := models.ClearFailedSignIns(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		return s.Audit.Write(ctx, tx, AuditEntry{Action: ActionUnlockedByShell, ActorLabel: "cli", Target: u, Details: map[string]any{"lockedUntil": u.LockedUntil}})

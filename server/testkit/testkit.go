@@ -228,7 +228,7 @@ func (a *App) CreateUser(spec UserSpec) *User {
 		a.T.Fatalf("create %s: %s", spec.Username, describe(err))
 	}
 	if spec.Status != "" && spec.Status != models.StatusActive {
-		if _, err := a.Svc.DB.NewUpdate().Model(u).Set("status = ?", spec.Status).WherePK().Exec(context.Background()); err != nil {
+		if err := models.SetUserStatusRaw(context.Background(), a.Svc.DB, u.ID, spec.Status); err != nil {
 			a.T.Fatal(err)
 		}
 		u.Status = spec.Status
