@@ -33,9 +33,10 @@
 // Not Go: the action enum or body field in server/api/openapi.yaml (then
 // npm run gen:api) and the console's control and strings. Beyond three Go
 // files: a field that is not a column yet also needs its migration
-// (models/migrations), its User field (models/user.go) and its place in
-// the account view; a kind that gets its own single-account endpoint too
-// adds a method in account_endpoints.go and a route in server/routes.go.
+// (models/migrations) and its User field (models/user.go), and one the
+// account view does not show yet its place in the view (UserDetail); a
+// kind that gets its own single-account endpoint too adds a method in
+// account_endpoints.go and a route in server/routes.go.
 //
 // The users table's writes and row locks are in models/user_write.go (the
 // engine's: one locking read in id order, set-based updates) and
