@@ -81,6 +81,7 @@ type User struct {
 	TOTPPendingSecret     *string    `bun:"totp_pending_secret"` // sealed; enrolment not yet confirmed
 	TOTPEnabledAt         *time.Time `bun:"totp_enabled_at"`
 	TOTPLastStep          int64      `bun:"totp_last_step,notnull"`
+	PasskeyCount          int        `bun:"passkey_count,notnull"`
 	FailedLogins          int        `bun:"failed_logins,notnull"`
 	LockedUntil           *time.Time `bun:"locked_until"`
 	Balance               int64      `bun:"balance,notnull"`
@@ -97,8 +98,12 @@ type User struct {
 // HasPassword reports whether the account can sign in with a password.
 func (u *User) HasPassword() bool { return u.PasswordHash != nil && *u.PasswordHash != "" }
 
-// TwoFactorEnabled reports whether TOTP is on.
-func (u *User) TwoFactorEnabled() bool { return u.TOTPEnabledAt != nil }
+// TwoFactorEnabled reports whether the account has a second factor: TOTP
+// or a passkey.
+func (u *User) TwoFactorEnabled() bool { return u.TOTPEnabledAt != nil || u.PasskeyCount > 0 }
+
+// TOTPEnabled reports whether TOTP (authenticator-app codes) is on.
+func (u *User) TOTPEnabled() bool { return u.TOTPEnabledAt != nil }
 
 // LockedAt reports whether the failed-sign-in lock holds at now.
 func (u *User) LockedAt(now time.Time) bool { return u.LockedUntil != nil && u.LockedUntil.After(now) }

@@ -137,10 +137,11 @@ func applyTerms(q *bun.SelectQuery, f UserFilter, now time.Time, lp listPlan) *b
 	}
 	if f.TwoFactor != nil {
 		x := p(termTwoFactor)
+		// Written as the partial index users_two_factor_on is defined.
 		if *f.TwoFactor {
-			q = q.Where(x + "u.totp_enabled_at IS NOT NULL")
+			q = q.Where("(" + x + "u.totp_enabled_at IS NOT NULL OR " + x + "u.passkey_count > 0)")
 		} else {
-			q = q.Where(x + "u.totp_enabled_at IS NULL")
+			q = q.Where(x + "u.totp_enabled_at IS NULL").Where(x + "u.passkey_count = 0")
 		}
 	}
 	if f.Locked != nil {

@@ -38,6 +38,7 @@ var userColumnScan = map[string]func(u *User) any{
 	"totp_secret":             func(u *User) any { return &u.TOTPSecret },
 	"totp_pending_secret":     func(u *User) any { return &u.TOTPPendingSecret },
 	"totp_enabled_at":         func(u *User) any { return &u.TOTPEnabledAt },
+	"passkey_count":           func(u *User) any { return &u.PasskeyCount },
 	"failed_logins":           func(u *User) any { return &u.FailedLogins },
 	"locked_until":            func(u *User) any { return &u.LockedUntil },
 	"balance":                 func(u *User) any { return &u.Balance },
@@ -267,6 +268,7 @@ func InsertLedger(ctx context.Context, db bun.IDB, rows []LedgerEntry) error {
 var UserEmailColumns = []string{"email", "email_lower", "email_verified_at", "email_vouched", "updated_at"}
 
 // ClearTwoFactor removes the accounts' TOTP secrets and recovery codes.
+// Passkeys are removed by ClearSecondFactors.
 func ClearTwoFactor(ctx context.Context, db bun.IDB, ids []int64, now time.Time) error {
 	if err := UpdateUsers(ctx, db, ids, now, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.Set("totp_secret = NULL").Set("totp_pending_secret = NULL").Set("totp_enabled_at = NULL")
@@ -275,6 +277,15 @@ func ClearTwoFactor(ctx context.Context, db bun.IDB, ids []int64, now time.Time)
 	}
 	_, err := db.NewDelete().Model((*RecoveryCode)(nil)).Where("user_id IN (?)", bun.List(ids)).Exec(ctx)
 	return err
+}
+
+// ClearSecondFactors removes every second factor of the accounts: TOTP,
+// recovery codes and passkeys. It reports how many passkeys each lost.
+func ClearSecondFactors(ctx context.Context, db bun.IDB, ids []int64, now time.Time) (map[int64]int64, error) {
+	if err := ClearTwoFactor(ctx, db, ids, now); err != nil {
+		return nil, err
+	}
+	return DeletePasskeysOf(ctx, db, ids)
 }
 
 // CountSessionsOf counts the sessions of the accounts ids (only the one

@@ -25,6 +25,8 @@ type User struct {
 	Balance            int64           `json:"balance"`
 	Subscription       Subscription    `json:"subscription"`
 	TwoFactorEnabled   bool            `json:"twoFactorEnabled"`
+	TOTPEnabled        bool            `json:"totpEnabled"`
+	PasskeyCount       int             `json:"passkeyCount"`
 	LockedUntil        *time.Time      `json:"lockedUntil"`
 	LastLoginAt        *time.Time      `json:"lastLoginAt"`
 	CreatedAt          time.Time       `json:"createdAt"`
@@ -48,6 +50,7 @@ func NewUser(u *models.User, now time.Time) User {
 		EmailVerified: u.Email != nil && u.EmailVerifiedAt != nil, Phone: u.Phone, Language: u.Language,
 		Timezone: u.Timezone, Preferences: json.RawMessage(u.Preferences), Role: u.Role, Status: u.Status,
 		StatusReason: u.StatusReason, Balance: u.Balance, TwoFactorEnabled: u.TwoFactorEnabled(),
+		TOTPEnabled: u.TOTPEnabled(), PasskeyCount: u.PasskeyCount,
 		LastLoginAt: u.LastLoginAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 		MustChangePassword: u.MustChangePassword, HasPassword: u.HasPassword(),
 	}

@@ -450,30 +450,34 @@ func (UnlockChange) audit(e *effect) (string, string, map[string]any) {
 	return ActionUserUnlocked, "", map[string]any{"lockedUntil": e.u.LockedUntil, "failedLogins": e.u.FailedLogins}
 }
 
-// ResetTwoFactorChange clears the TOTP secret and recovery codes and ends
-// every session and token of the account.
+// ResetTwoFactorChange clears every second factor (the TOTP secret,
+// recovery codes and passkeys) and ends every session and token of the
+// account; the audit row says how many passkeys went.
 type ResetTwoFactorChange struct{}
 
-func (ResetTwoFactorChange) selfRule() bool      { return true }
-func (ResetTwoFactorChange) touchesAccess() bool { return false }
+func (ResetTwoFactorChange) selfRule() bool { return true }
+
+// touchesAccess: a passkey can be a super administrator's only way in.
+func (ResetTwoFactorChange) touchesAccess() bool { return true }
 func (ResetTwoFactorChange) columns() []string {
-	return []string{"totp_secret", "totp_pending_secret", "totp_enabled_at"}
+	return []string{"totp_secret", "totp_pending_secret", "totp_enabled_at", "passkey_count"}
 }
 func (ResetTwoFactorChange) check(c *changeRun) error { return nil }
 
 func (ResetTwoFactorChange) plan(c *changeRun, u *models.User) (*effect, error) {
-	if u.TOTPEnabledAt == nil && u.TOTPSecret == nil && u.TOTPPendingSecret == nil {
+	if u.TOTPEnabledAt == nil && u.TOTPSecret == nil && u.TOTPPendingSecret == nil && u.PasskeyCount == 0 {
 		return nil, nil
 	}
-	return &effect{endSessions: true}, nil
+	return &effect{endSessions: true, extra: map[string]any{"passkeysRemoved": u.PasskeyCount, "totpWasEnabled": u.TOTPEnabledAt != nil}}, nil
 }
 
 func (ResetTwoFactorChange) write(ctx context.Context, c *changeRun, tx bun.IDB, planned []*effect) error {
-	return models.ClearTwoFactor(ctx, tx, ids(planned), c.now)
+	_, err := models.ClearSecondFactors(ctx, tx, ids(planned), c.now)
+	return err
 }
 
 func (ResetTwoFactorChange) audit(e *effect) (string, string, map[string]any) {
-	return ActionAdminReset2FA, "", map[string]any{"wasEnabled": e.u.TwoFactorEnabled(), "sessionsEnded": e.sessions}
+	return ActionAdminReset2FA, "", map[string]any{"wasEnabled": e.u.TwoFactorEnabled(), "totpWasEnabled": e.extra["totpWasEnabled"], "passkeysRemoved": e.extra["passkeysRemoved"], "sessionsEnded": e.sessions}
 }
 
 // RevokeSessionsChange ends every session of the accounts, or (one

@@ -43,6 +43,8 @@ const (
 	byPassword = "u.password_hash IS NOT NULL"
 	byEmail    = "u.password_hash IS NOT NULL AND u.email IS NOT NULL AND (u.email_verified_at IS NOT NULL OR u.email_vouched = TRUE)"
 	byProvider = "EXISTS (SELECT 1 FROM user_identities AS i JOIN identity_providers AS p ON p.id = i.provider_id WHERE i.user_id = u.id AND p.login_enabled = ?)"
+	// A passkey signs in on its own (passwordless), whatever the settings.
+	byPasskey = "u.passkey_count > 0"
 )
 
 // activeAdmins selects the active administrators and super administrators.
@@ -53,9 +55,9 @@ func activeAdmins(db bun.IDB) *bun.SelectQuery {
 }
 
 // ableAdmins selects the active administrators who can sign in by at least
-// one path enabled in signin; nil when no path is enabled at all.
+// one path enabled in signin, or with a passkey.
 func ableAdmins(db bun.IDB, signin SigninSettings) *bun.SelectQuery {
-	var either []func(*bun.SelectQuery) *bun.SelectQuery
+	either := []func(*bun.SelectQuery) *bun.SelectQuery{func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byPasskey) }}
 	if signin.UsernameEnabled {
 		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byPassword) })
 	}

@@ -27,6 +27,8 @@ const (
 	Reauth2FADisable     = "2fa_disable"
 	ReauthRecoveryCodes  = "recovery_codes"
 	ReauthIdentityLink   = "identity_link"
+	ReauthPasskeyAdd     = "passkey_add"
+	ReauthPasskeyRemove  = "passkey_remove"
 )
 
 // ErrRecentSignInRequired refuses a change that needs a fresh sign-in from

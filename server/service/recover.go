@@ -78,11 +78,13 @@ func (s *Services) RecoverAdminFromShell(ctx context.Context, ident, password st
 			return err
 		}
 		if resetTwoFactor && u.TwoFactorEnabled() {
-			if err := clearTwoFactor(ctx, tx, u.ID, now); err != nil {
+			removed, err := models.ClearSecondFactors(ctx, tx, []int64{u.ID}, now)
+			if err != nil {
 				return err
 			}
-			out.Changes = append(out.Changes, "two-factor authentication and recovery codes cleared")
+			out.Changes = append(out.Changes, fmt.Sprintf("two-factor authentication, recovery codes and %d passkey(s) cleared", removed[u.ID]))
 			details["twoFactorReset"] = true
+			details["passkeysRemoved"] = removed[u.ID]
 		}
 		signin, version, err := getGroup[SigninSettings](ctx, s.Settings, tx, GroupSignin, false)
 		if err != nil {

@@ -96,6 +96,8 @@ type Services struct {
 	Providers *Providers
 	// Background runs the work of answers that must not wait for it.
 	Background *Background
+	// Passkeys registers and checks WebAuthn credentials.
+	Passkeys *Passkeys
 }
 
 // New wires the services together.
@@ -119,6 +121,7 @@ func New(d Deps) *Services {
 	s.Background = newBackground(d.Log, 2, 256)
 	s.Plans = &Plans{svc: s}
 	s.Providers = NewProviders(s, oidc.NewClient(d.Now))
+	s.Passkeys = newPasskeys(s)
 	return s
 }
 

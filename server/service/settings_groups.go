@@ -85,7 +85,7 @@ func plainView(raw []byte) (map[string]any, error) {
 // SignInPath says how many active administrators can use one enabled way
 // of signing in.
 type SignInPath struct {
-	Path   string `json:"path"` // "username", "email" or "provider"
+	Path   string `json:"path"` // "username", "email", "provider" or "passkey"
 	Slug   string `json:"slug,omitempty"`
 	Name   string `json:"name,omitempty"`
 	Admins int64  `json:"admins"`
@@ -131,6 +131,12 @@ func adminSignIn(ctx context.Context, db bun.IDB, signin SigninSettings) (AdminS
 			}
 			out.Paths = append(out.Paths, SignInPath{Path: "provider", Slug: p.Slug, Name: p.Name, Admins: n})
 		}
+	}
+	// Passkeys are always on; the path is shown once an administrator has one.
+	if n, err := activeAdmins(db).Where(byPasskey).Count(ctx); err != nil {
+		return out, err
+	} else if n > 0 {
+		out.Paths = append(out.Paths, SignInPath{Path: "passkey", Admins: n})
 	}
 	q := ableAdmins(db, signin)
 	if q == nil {

@@ -73,28 +73,12 @@ func (a *Auth) StartOrChallenge(ctx context.Context, actor Actor, user *models.U
 // by a conditional update, so parallel guesses cannot check more; the
 // challenge is consumed by one conditional delete, so it signs in once.
 func (a *Auth) CompleteMFA(ctx context.Context, actor Actor, challengeToken, code string) (*LoginResult, error) {
-	if challengeToken == "" {
-		return nil, ErrChallengeMissing
-	}
-	hash := security.HashToken(challengeToken)
-	ch := new(models.LoginChallenge)
-	if err := a.deps.DB.NewSelect().Model(ch).Where("token_hash = ?", hash).Scan(ctx); err != nil {
-		if errors.Is(models.NotFound(err), models.ErrNotFound) {
-			return nil, ErrChallengeMissing
-		}
-		return nil, err
-	}
-	now := a.deps.Now()
-	if !now.Before(ch.ExpiresAt) {
-		return nil, ErrChallengeMissing
-	}
-	claim, err := a.deps.DB.NewUpdate().Model((*models.LoginChallenge)(nil)).Set("attempts = attempts + 1").
-		Where("token_hash = ?", hash).Where("attempts < ?", ChallengeMaxCodes).Where("expires_at > ?", now).Exec(ctx)
+	ch, err := a.openChallenge(ctx, challengeToken)
 	if err != nil {
 		return nil, err
 	}
-	if n, _ := claim.RowsAffected(); n != 1 {
-		return nil, ErrChallengeMissing // spent, or consumed in parallel
+	if err := a.claimChallengeAttempt(ctx, ch); err != nil {
+		return nil, err
 	}
 	user, err := models.UserByID(ctx, a.deps.DB, ch.UserID)
 	if err != nil {
@@ -121,14 +105,76 @@ func (a *Auth) CompleteMFA(ctx context.Context, actor Actor, challengeToken, cod
 		a.auditMFAFailure(ctx, actor, user, "wrong_code")
 		return nil, ErrInvalidCode
 	}
-	res, err := a.deps.DB.NewDelete().Model((*models.LoginChallenge)(nil)).Where("token_hash = ?", hash).Exec(ctx)
+	if err := a.consumeChallenge(ctx, ch); err != nil {
+		return nil, err
+	}
+	return a.startSession(ctx, actor, user, ch.Method+"+totp", sec)
+}
+
+// openChallenge reads the unexpired password-step challenge of a token.
+func (a *Auth) openChallenge(ctx context.Context, challengeToken string) (*models.LoginChallenge, error) {
+	if challengeToken == "" {
+		return nil, ErrChallengeMissing
+	}
+	ch := new(models.LoginChallenge)
+	if err := a.deps.DB.NewSelect().Model(ch).Where("token_hash = ?", security.HashToken(challengeToken)).Scan(ctx); err != nil {
+		if errors.Is(models.NotFound(err), models.ErrNotFound) {
+			return nil, ErrChallengeMissing
+		}
+		return nil, err
+	}
+	if !a.deps.Now().Before(ch.ExpiresAt) {
+		return nil, ErrChallengeMissing
+	}
+	return ch, nil
+}
+
+// claimChallengeAttempt takes one of the challenge's ChallengeMaxCodes
+// attempts by a conditional update, so parallel guesses cannot check more.
+func (a *Auth) claimChallengeAttempt(ctx context.Context, ch *models.LoginChallenge) error {
+	claim, err := a.deps.DB.NewUpdate().Model((*models.LoginChallenge)(nil)).Set("attempts = attempts + 1").
+		Where("token_hash = ?", ch.TokenHash).Where("attempts < ?", ChallengeMaxCodes).Where("expires_at > ?", a.deps.Now()).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := claim.RowsAffected(); n != 1 {
+		return ErrChallengeMissing // spent, or consumed in parallel
+	}
+	return nil
+}
+
+// consumeChallenge ends the challenge by one conditional delete, so that
+// it signs in once.
+func (a *Auth) consumeChallenge(ctx context.Context, ch *models.LoginChallenge) error {
+	res, err := a.deps.DB.NewDelete().Model((*models.LoginChallenge)(nil)).Where("token_hash = ?", ch.TokenHash).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrChallengeMissing
+	}
+	return nil
+}
+
+// SecondFactorMethods names the second factors the account waiting at the
+// challenge can use: "totp" (which takes recovery codes too) and "passkey".
+func (a *Auth) SecondFactorMethods(ctx context.Context, challengeToken string) ([]string, error) {
+	ch, err := a.openChallenge(ctx, challengeToken)
 	if err != nil {
 		return nil, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	user, err := models.UserByID(ctx, a.deps.DB, ch.UserID)
+	if err != nil {
 		return nil, ErrChallengeMissing
 	}
-	return a.startSession(ctx, actor, user, ch.Method+"+totp", sec)
+	out := []string{}
+	if user.TOTPEnabled() {
+		out = append(out, "totp")
+	}
+	if user.PasskeyCount > 0 {
+		out = append(out, "passkey")
+	}
+	return out, nil
 }
 
 func (a *Auth) auditMFAFailure(ctx context.Context, actor Actor, user *models.User, reason string) {
@@ -186,14 +232,14 @@ var (
 // needs the current password (or, for an account without one, a recent
 // sign-in), so that a stolen cookie cannot enrol its own authenticator.
 func (s *Account) SetupTwoFactor(ctx context.Context, actor Actor, password string) (*TwoFactorSetup, error) {
-	if actor.User.TwoFactorEnabled() {
+	if actor.User.TOTPEnabled() {
 		return nil, ErrTwoFactorOn
 	}
 	u, err := s.auth.Reauthenticate(ctx, actor, Reauth{Purpose: Reauth2FASetup, Password: password, PasswordField: "password", AllowRecentSignIn: true})
 	if err != nil {
 		return nil, err
 	}
-	if u.TwoFactorEnabled() {
+	if u.TOTPEnabled() {
 		return nil, ErrTwoFactorOn
 	}
 	account := u.Username
@@ -218,7 +264,7 @@ func (s *Account) SetupTwoFactor(ctx context.Context, actor Actor, password stri
 // codes (shown once); like setup it needs the current password. Other
 // sessions of the user end.
 func (s *Account) EnableTwoFactor(ctx context.Context, actor Actor, password, code string) ([]string, error) {
-	if actor.User.TwoFactorEnabled() {
+	if actor.User.TOTPEnabled() {
 		return nil, ErrTwoFactorOn
 	}
 	if _, err := s.auth.Reauthenticate(ctx, actor, Reauth{Purpose: Reauth2FAEnable, Password: password, PasswordField: "password", AllowRecentSignIn: true}); err != nil {
@@ -230,7 +276,7 @@ func (s *Account) EnableTwoFactor(ctx context.Context, actor Actor, password, co
 		if err != nil {
 			return err
 		}
-		if u.TwoFactorEnabled() {
+		if u.TOTPEnabled() {
 			return ErrTwoFactorOn
 		}
 		if u.TOTPPendingSecret == nil {
@@ -280,7 +326,7 @@ func (s *Account) checkPasswordAndCode(ctx context.Context, actor Actor, purpose
 	if err != nil {
 		return nil, err
 	}
-	if !u.TwoFactorEnabled() {
+	if !u.TOTPEnabled() {
 		return nil, ErrTwoFactorOff
 	}
 	return s.auth.Reauthenticate(ctx, actor, Reauth{Purpose: purpose, Password: password, PasswordField: "password", NeedCode: true, Code: code, CodeField: "code", AllowRecentSignIn: true})

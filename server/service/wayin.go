@@ -25,11 +25,12 @@ func SuperAdminsWithoutWayIn(ctx context.Context, db bun.IDB, signin SigninSetti
 		byPassword = "(u.password_hash IS NOT NULL AND u.password_hash <> '')"
 		byEmail    = "(u.password_hash IS NOT NULL AND u.password_hash <> '' AND u.email IS NOT NULL AND (u.email_verified_at IS NOT NULL OR u.email_vouched = TRUE))"
 		byProvider = "EXISTS (SELECT 1 FROM user_identities AS i JOIN identity_providers AS p ON p.id = i.provider_id WHERE i.user_id = u.id AND p.login_enabled = ?)"
+		byPasskey  = "u.passkey_count > 0"
 	)
 	q := db.NewSelect().Model((*models.User)(nil)).Column("u.public_id", "u.username", "u.role").
 		Where("u.role = ?", models.RoleSuperAdmin).
 		Where("u.status = ?", models.StatusActive)
-	var ways []string
+	ways := []string{byPasskey}
 	var args []any
 	if signin.UsernameEnabled {
 		ways = append(ways, byPassword)
@@ -41,9 +42,7 @@ func SuperAdminsWithoutWayIn(ctx context.Context, db bun.IDB, signin SigninSetti
 		ways = append(ways, byProvider)
 		args = append(args, true)
 	}
-	if len(ways) > 0 {
-		q = q.Where("NOT ("+strings.Join(ways, " OR ")+")", args...)
-	}
+	q = q.Where("NOT ("+strings.Join(ways, " OR ")+")", args...)
 	out := []DependentAccount{}
 	err := q.Order("u.username_lower").Scan(ctx, &out)
 	return out, err

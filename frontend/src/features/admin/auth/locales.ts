@@ -57,6 +57,7 @@ const en = {
         username: 'a username and password',
         email: 'email and password',
         provider: '{name}',
+        passkey: 'a passkey',
       },
       warning: {
         noAdmins: 'No active administrator can sign in with the current settings.',
@@ -227,6 +228,7 @@ const zhCN: typeof en = {
         username: '用户名和密码',
         email: '邮箱和密码',
         provider: '{name}',
+        passkey: '通行密钥',
       },
       warning: {
         noAdmins: '按当前设置，没有活跃管理员能够登录。',
