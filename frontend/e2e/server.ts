@@ -78,7 +78,10 @@ function stop(proc: ChildProcess): Promise<void> {
 }
 
 export interface RunningServer {
+  /** The public URL (--base-url): what the browser opens. */
   base: string
+  /** The listening address as a URL, for calls from Node (base may name localhost). */
+  direct: string
   token: string
   dataDir: string
   log: string[]
@@ -86,16 +89,23 @@ export interface RunningServer {
   stop: () => Promise<void>
 }
 
-export async function startGatehouse(): Promise<RunningServer> {
+/**
+ * Starts a server. publicHost, when given, is the host of --base-url (the
+ * server still listens on 127.0.0.1): WebAuthn needs a relying-party ID
+ * that is a host name, so passkey specs open http://localhost:PORT.
+ */
+export async function startGatehouse(publicHost?: string): Promise<RunningServer> {
   const bin = process.env.GATEHOUSE_BIN ?? join(root, 'bin', 'gatehouse')
   if (!existsSync(bin)) {
     throw new Error(`${bin} not found: build it first (make build, or go build -o bin/gatehouse .)`)
   }
   const port = await freePort()
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'))
-  const base = `http://127.0.0.1:${port}`
+  const direct = `http://127.0.0.1:${port}`
+  const base = publicHost ? `http://${publicHost}:${port}` : direct
   const log: string[] = []
-  const proc = spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--data', dataDir], {
+  const args = ['serve', '--http', `127.0.0.1:${port}`, '--data', dataDir, ...(publicHost ? ['--base-url', base] : [])]
+  const proc = spawn(bin, args, {
     cwd: dataDir,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -105,8 +115,8 @@ export async function startGatehouse(): Promise<RunningServer> {
   }
   try {
     const token = await waitForSetupToken(proc, log)
-    await waitForHealth(base)
-    return { base, token, dataDir, log, stop: cleanup }
+    await waitForHealth(direct)
+    return { base, direct, token, dataDir, log, stop: cleanup }
   } catch (err) {
     await cleanup()
     throw err

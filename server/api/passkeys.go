@@ -146,12 +146,14 @@ func (h *Handler) PasskeyRegistrationOptions(c *gin.Context) {
 }
 
 type addPasskeyRequest struct {
-	passkeyAnswer
-	Name string `json:"name"`
+	Ceremony   string          `json:"ceremony"`
+	Credential json.RawMessage `json:"credential"`
+	Name       string          `json:"name"`
 }
 
 func (r *addPasskeyRequest) Validate() error {
-	if err := r.passkeyAnswer.Validate(); err != nil {
+	a := passkeyAnswer{Ceremony: r.Ceremony, Credential: r.Credential}
+	if err := a.Validate(); err != nil {
 		return err
 	}
 	_, err := service.CleanPasskeyName(r.Name)

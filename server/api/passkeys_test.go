@@ -70,7 +70,7 @@ func TestPasskey_RegisterListAndPasswordlessSignIn(t *testing.T) {
 	}
 	other.GET("/api/me").Expect(401) // adding a way in ends other sessions
 	me := c.GET("/api/me").Expect(200).Map()
-	if me["twoFactorEnabled"] != true || me["totpEnabled"] != false || me["passkeyCount"] != float64(1) {
+	if me["twoFactorEnabled"] != true || me["authenticatorAppEnabled"] != false || me["passkeyCount"] != float64(1) {
 		t.Fatalf("me: %v", me)
 	}
 
@@ -336,7 +336,11 @@ func TestPasskey_RenameRemoveFilterAndAdminReset(t *testing.T) {
 		}
 	}
 
-	// The administrator's reset clears passkeys too and says how many.
+	// The editor shows the count; the administrator's reset clears
+	// passkeys too and says how many.
+	if u := admin.GET("/api/admin/users/" + alice.PublicID).Expect(200).Map()["user"].(map[string]any); u["passkeyCount"] != float64(1) {
+		t.Fatalf("editor: %v", u)
+	}
 	d := admin.POST("/api/admin/users/"+alice.PublicID+"/reset-2fa", map[string]string{"reason": "lost phone"}).Expect(200).Map()
 	if u, _ := d["user"].(map[string]any); u != nil && (u["passkeyCount"] != float64(0) || u["twoFactorEnabled"] != false) {
 		t.Fatalf("after reset: %v", u)

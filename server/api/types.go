@@ -25,7 +25,7 @@ type User struct {
 	Balance            int64           `json:"balance"`
 	Subscription       Subscription    `json:"subscription"`
 	TwoFactorEnabled   bool            `json:"twoFactorEnabled"`
-	TOTPEnabled        bool            `json:"totpEnabled"`
+	TOTPEnabled        bool            `json:"authenticatorAppEnabled"`
 	PasskeyCount       int             `json:"passkeyCount"`
 	LockedUntil        *time.Time      `json:"lockedUntil"`
 	LastLoginAt        *time.Time      `json:"lastLoginAt"`

@@ -1596,7 +1596,8 @@ export interface components {
             subscription: components["schemas"]["Subscription"];
             /** @description Has a second factor: TOTP or at least one passkey */
             twoFactorEnabled: boolean;
-            totpEnabled: boolean;
+            /** @description TOTP codes from an authenticator app are on */
+            authenticatorAppEnabled: boolean;
             passkeyCount: number;
             /** Format: date-time */
             lockedUntil: string | null;

@@ -44,3 +44,24 @@ export function disableTwoFactor(password: string, code: string) {
 export function regenerateRecoveryCodes(password: string, code: string) {
   return call(api.POST('/api/me/2fa/recovery-codes', { body: password ? { password, code } : { code } }))
 }
+
+// Passkeys: adding and removing one needs the current password, as 2FA does.
+export async function listMyPasskeys() {
+  return (await call(api.GET('/api/me/passkeys'))).items
+}
+
+export function passkeyRegistrationOptions(password?: string) {
+  return call(api.POST('/api/me/passkeys/options', { body: password ? { password } : {} }))
+}
+
+export function addPasskey(ceremony: string, name: string, credential: Record<string, unknown>) {
+  return call(api.POST('/api/me/passkeys', { body: { ceremony, name, credential } }))
+}
+
+export function renamePasskey(id: string, name: string) {
+  return call(api.PATCH('/api/me/passkeys/{id}', { params: { path: { id } }, body: { name } }))
+}
+
+export function removePasskey(id: string, password?: string) {
+  return call(api.DELETE('/api/me/passkeys/{id}', { params: { path: { id } }, body: password ? { password } : {} }))
+}

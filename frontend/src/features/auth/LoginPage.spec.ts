@@ -151,6 +151,7 @@ describe('LoginPage', () => {
     const calls = stubFetch({
       'GET /api/auth/options': { status: 200, body: options },
       'POST /api/auth/login': { status: 200, body: { mfaRequired: true } },
+      'GET /api/auth/mfa': { status: 200, body: { methods: ['totp'] } },
       'POST /api/auth/mfa': { status: 200, body: { user: user('user') } },
     })
     const { wrapper, router } = await mountAt('/login')
@@ -160,7 +161,7 @@ describe('LoginPage', () => {
     await wrapper.find('[data-testid="mfa-code"]').setValue('123 456')
     await wrapper.find('form').trigger('submit')
     await flushPromises()
-    expect(calls.find((c) => c.path === '/api/auth/mfa')?.body).toEqual({ code: '123456' })
+    expect(calls.find((c) => c.method === 'POST' && c.path === '/api/auth/mfa')?.body).toEqual({ code: '123456' })
     expect(router.currentRoute.value.fullPath).toBe('/account/profile')
     wrapper.unmount()
   })

@@ -60,6 +60,14 @@ const en = {
       code: 'Code',
       verify: 'Verify',
       back: 'Back to sign in',
+      passkeyHint: 'Confirm with one of your passkeys.',
+      usePasskey: 'Use a passkey',
+      orCode: 'Or enter a code',
+    },
+    passkey: {
+      signIn: 'Sign in with a passkey',
+      failed: 'The passkey could not sign you in. Try again, or sign in with your password.',
+      cancelled: 'The passkey request was cancelled.',
     },
   },
   setup: {

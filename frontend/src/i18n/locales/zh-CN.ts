@@ -62,6 +62,14 @@ const zhCN: Messages = {
       code: '验证码',
       verify: '验证',
       back: '返回登录',
+      passkeyHint: '请使用您的一个通行密钥确认。',
+      usePasskey: '使用通行密钥',
+      orCode: '或输入验证码',
+    },
+    passkey: {
+      signIn: '使用通行密钥登录',
+      failed: '无法使用该通行密钥登录。请重试，或使用密码登录。',
+      cancelled: '通行密钥请求已取消。',
     },
   },
   setup: {
