@@ -147,9 +147,9 @@ func outboxRows(t *testing.T, app *testkit.App) []models.OutboxMail {
 }
 
 // A 4xx refusal is retried later; a 5xx refusal fails the email at once,
-// erases its message and is audited. The console lists it with its error;
-// a super administrator retries it (an administrator may only read), and
-// once the server takes it, it is sent.
+// audited. The console lists it with its error; a super administrator
+// retries it (an administrator may only read), and once the server takes
+// it, it is sent and its message erased.
 func TestOutbox_FailuresRetryAndConsoleAPI(t *testing.T) {
 	app := testkit.NewApp(t)
 	host, port := refusingSMTP(t, 451)
@@ -171,12 +171,13 @@ func TestOutbox_FailuresRetryAndConsoleAPI(t *testing.T) {
 	app.Clock.Advance(time.Minute)
 	app.SendDueMail()
 	rows = outboxRows(t, app)
-	if rows[0].Status != models.OutboxFailed || rows[0].Attempts != 2 || rows[0].Body != "" || rows[0].LastError == "" {
+	if rows[0].Status != models.OutboxFailed || rows[0].Attempts != 2 || rows[0].Body == "" || rows[0].LastError == "" {
 		t.Fatalf("after a 550: %+v", rows[0])
 	}
 	if acts := app.AuditActionsAll(); !contains(acts, service.ActionMailFailed) {
 		t.Fatalf("audit: %v", acts)
 	}
+	failedID := rows[0].ID
 
 	// The console: an administrator reads it, with its error.
 	admin := app.LoginAs(app.Admin("adam"))
@@ -191,17 +192,25 @@ func TestOutbox_FailuresRetryAndConsoleAPI(t *testing.T) {
 	}
 	id := fmt.Sprint(item["id"])
 	admin.POST("/api/admin/outbox/"+id+"/retry", nil).Expect(403)
-	// The message was erased with the failure: retrying cannot send it;
-	// the person asks for a new link, which the failure does not hold back.
+	// Once the cause is fixed a super administrator retries it: it goes
+	// out, and its link works.
+	sink := app.Mailbox()
 	root := app.LoginAs(app.SuperAdmin("root"))
+	if got := root.POST("/api/admin/outbox/"+id+"/retry", nil).Expect(200).Map(); got["status"] != "queued" {
+		t.Fatalf("retry answer: %v", got)
+	}
+	app.FlushMail(sink)
+	got := testkit.MailsTo(sink, "alice@example.com", "Reset")
+	if len(got) != 1 {
+		t.Fatalf("%d reset emails after the retry", len(got))
+	}
+	app.Client().POST("/api/auth/reset-password", map[string]string{"token": tokenFrom(t, got[0], "http://gatehouse.test/reset-password"), "password": "A-New-Passphrase-42"}).Expect(204)
+	if r := outboxRows(t, app)[0]; r.ID != failedID || r.Status != models.OutboxSent || r.Body != "" {
+		t.Fatalf("after the retry: %+v", r)
+	}
+	// Sent: nothing to retry.
 	if r := root.POST("/api/admin/outbox/"+id+"/retry", nil).Expect(409); r.ErrorCode() != "outbox_not_retryable" {
 		t.Fatal(r.ErrorCode())
-	}
-	sink := app.Mailbox()
-	app.Client().POST("/api/auth/forgot-password", map[string]string{"email": "alice@example.com"}).Expect(202)
-	app.FlushMail(sink)
-	if n := len(testkit.MailsTo(sink, "alice@example.com", "Reset")); n != 1 {
-		t.Fatalf("%d reset emails after asking again", n)
 	}
 
 	// A waiting email (temporary failure) is retried now by a super
@@ -219,8 +228,7 @@ func TestOutbox_FailuresRetryAndConsoleAPI(t *testing.T) {
 		t.Fatalf("notice after a 421: %+v", last)
 	}
 	pointSMTP(t, app, sink.Host(), sink.Port())
-	got := root.POST(fmt.Sprintf("/api/admin/outbox/%d/retry", last.ID), nil).Expect(200).Map()
-	if got["status"] != "queued" {
+	if got := root.POST(fmt.Sprintf("/api/admin/outbox/%d/retry", last.ID), nil).Expect(200).Map(); got["status"] != "queued" {
 		t.Fatalf("retry answer: %v", got)
 	}
 	app.FlushMail(sink)
@@ -232,4 +240,37 @@ func TestOutbox_FailuresRetryAndConsoleAPI(t *testing.T) {
 	}
 	root.POST(fmt.Sprintf("/api/admin/outbox/%d/discard", last.ID), nil).Expect(409)
 	admin.GET("/api/admin/outbox?status=bogus").Expect(400)
+}
+
+// A reset email that could not go out before its link expired is never
+// sent: it is marked failed ("expired") and its message erased, and a
+// failed email keeps its message only until its link expires.
+func TestOutbox_ExpiredLinkIsNotSentAndErased(t *testing.T) {
+	app := testkit.NewApp(t)
+	host, port := refusingSMTP(t, 421)
+	pointSMTP(t, app, host, port)
+	app.Member("alice")
+	app.Member("bob")
+	app.Client().POST("/api/auth/forgot-password", map[string]string{"email": "alice@example.com"}).Expect(202)
+	app.SendDueMail()
+	host, port = refusingSMTP(t, 550)
+	pointSMTP(t, app, host, port)
+	app.Client().POST("/api/auth/forgot-password", map[string]string{"email": "bob@example.com"}).Expect(202)
+	app.SendDueMail()
+	rows := outboxRows(t, app)
+	if rows[0].Status != models.OutboxQueued || rows[1].Status != models.OutboxFailed || rows[1].Body == "" {
+		t.Fatalf("before expiry: %+v", rows)
+	}
+	app.Clock.Advance(61 * time.Minute)
+	if err := app.Svc.Outbox.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range outboxRows(t, app) {
+		if r.Status != models.OutboxFailed || r.Body != "" {
+			t.Fatalf("after expiry: %+v", r)
+		}
+	}
+	if r := outboxRows(t, app)[0]; r.ErrorReason != "expired" {
+		t.Fatalf("queued past expiry: %+v", r)
+	}
 }

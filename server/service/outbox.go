@@ -49,8 +49,9 @@ const (
 // goes out once. Temporary failures are retried with exponential backoff;
 // permanent ones (5xx refusals), running out of attempts or a link
 // expiring mark it failed, audited. The rendered message holds links that
-// sign in or reset a password: it is stored sealed with the secret key and
-// blanked as soon as the row is sent, failed, discarded or expired.
+// verify an address or reset a password: it is stored sealed with the
+// secret key, and erased as soon as the row is sent or discarded, or its
+// link expires (a failed email keeps it until then, for a retry).
 type Outbox struct {
 	svc   *Services
 	log   *slog.Logger
@@ -282,14 +283,21 @@ func backoff(attempts int) time.Duration {
 	return min(d, outboxMaxRetry)
 }
 
-// finish ends a claimed row: sent, or failed (audited). The body is
-// blanked either way.
+// finish ends a claimed row: sent (the message is erased), or failed
+// (audited; the message is erased now when it has no link, else at the
+// link's expiry).
 func (o *Outbox) finish(ctx context.Context, row *models.OutboxMail, owner, status, reason, message string, cause error) error {
 	now := o.svc.Now()
 	return o.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewUpdate().Model((*models.OutboxMail)(nil)).
-			Set("status = ?", status).Set("body = ''").Set("lease_owner = ''").Set("lease_until = NULL").Set("updated_at = ?", now).
+			Set("status = ?", status).Set("lease_owner = ''").Set("lease_until = NULL").Set("updated_at = ?", now).
 			Where("id = ?", row.ID).Where("lease_owner = ?", owner)
+		if status == models.OutboxSent || reason == "expired" || row.ExpiresAt == nil {
+			// A failed email keeps its message while its link works, so
+			// that an administrator can retry it once the cause is fixed;
+			// the sweep erases it at the expiry.
+			q = q.Set("body = ''")
+		}
 		if status == models.OutboxSent {
 			q = q.Set("sent_at = ?", now)
 		} else {
@@ -343,6 +351,11 @@ func (o *Outbox) Sweep(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+	// Failed emails keep their message only while the link works.
+	if _, err := o.svc.DB.NewUpdate().Model((*models.OutboxMail)(nil)).Set("body = ''").
+		Where("status = ?", models.OutboxFailed).Where("body <> ''").Where("expires_at <= ?", now).Exec(ctx); err != nil {
+		return err
 	}
 	_, err := o.svc.DB.NewDelete().Model((*models.OutboxMail)(nil)).
 		Where("status IN (?)", bun.In([]string{models.OutboxSent, models.OutboxFailed, models.OutboxDiscarded})).

@@ -173,7 +173,12 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	x.from = from
 	return nil
 }
+// Rcpt accepts every recipient but those whose local part starts with
+// "bounce-": they are refused for good (550), for tests of failed mail.
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if strings.HasPrefix(strings.ToLower(to), "bounce-") {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox"}
+	}
 	x.to = append(x.to, to)
 	return nil
 }
