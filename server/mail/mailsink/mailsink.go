@@ -173,6 +173,7 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	x.from = from
 	return nil
 }
+
 // Rcpt accepts every recipient but those whose local part starts with
 // "bounce-": they are refused for good (550), for tests of failed mail.
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
