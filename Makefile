@@ -47,7 +47,7 @@ test-go:
 ## GATEHOUSE_TEST_DATABASE_URL names a server (.ci/run sets one up)
 test-go-postgres:
 	@if [ -n "$$GATEHOUSE_TEST_DATABASE_URL" ]; then \
-	  $(GO) test -count=1 -tags '$(TAGS)' ./models/... ./server/api/ ./server/service/ && \
+	  $(GO) test -count=1 -timeout 30m -tags '$(TAGS)' ./models/... ./server/api/ ./server/service/ && \
 	  $(GO) test -count=1 -tags '$(TAGS)' -run Postgres ./server/cli/; \
 	else echo "GATEHOUSE_TEST_DATABASE_URL not set: PostgreSQL run not requested"; fi
 
