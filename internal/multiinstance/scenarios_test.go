@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gatehouse/server/mail/mailsink"
 )
 
 // TestMultiInstance runs the scenarios in order on one cluster of two
 // instances (starting one per scenario would cost more time than the
-// scenarios themselves). Later scenarios (mail outbox exactly once, Redis
-// killed or hung) add t.Run steps here or start their own cluster with
-// NewCluster(t, Options{Args: ..., Env: ...}) in a TestMultiInstance_X.
+// scenarios themselves). Other scenarios add t.Run steps here or start
+// their own cluster with NewCluster(t, Options{Args: ..., Env: ...}) in a
+// TestMultiInstance_X.
 func TestMultiInstance(t *testing.T) {
 	c := NewCluster(t, Options{})
 	a, b := c.Instances()[0], c.Instances()[1]
@@ -134,6 +136,118 @@ func TestMultiInstance(t *testing.T) {
 			}
 		}
 		root.Settings(a.Base, "security", map[string]any{"authRateLimitPerMinute": 100})
+	})
+
+	// Redis killed, then hung: each instance counts the limit in its own
+	// memory (5 a minute still holds per instance), sign-in stays under
+	// 500 ms, /api/ready says degraded (still 200); Redis back, shared again.
+	for _, outage := range []struct {
+		name  string
+		start func()
+	}{{"RedisKilled", c.Redis.Cut}, {"RedisHung", c.Redis.Hang}} {
+		t.Run(outage.name, func(t *testing.T) {
+			root := rootClient.In(t)
+			root.Settings(a.Base, "security", map[string]any{"rateLimitEnabled": true, "authRateLimitPerMinute": 5})
+			outage.start()
+			for _, inst := range []*Instance{a, b} {
+				cl := c.Client().In(t)
+				refused := 0
+				var slowest time.Duration
+				for i := range 8 {
+					start := time.Now()
+					r := cl.Do("POST", inst.Base, "/api/auth/login", map[string]string{"identifier": fmt.Sprintf("nobody%d", i), "password": "wrong-password-1"})
+					slowest = max(slowest, time.Since(start))
+					if r.Status == http.StatusTooManyRequests {
+						refused++
+					}
+				}
+				t.Logf("%s: %d of 8 refused, slowest sign-in %v", inst.Base, refused, slowest)
+				if refused < 3 {
+					t.Errorf("%s: %d of 8 sign-ins refused over a limit of 5", inst.Base, refused)
+				}
+				if slowest > 500*time.Millisecond {
+					t.Errorf("%s: slowest sign-in %v; want under 500ms", inst.Base, slowest)
+				}
+				if r := cl.Do("GET", inst.Base, "/api/ready", nil); r.Status != 200 || r.Map()["status"] != "degraded" {
+					t.Errorf("%s: ready with Redis down: %s", inst.Base, r)
+				}
+			}
+			c.Redis.Restore()
+			for _, inst := range []*Instance{a, b} {
+				Eventually(t, 10*time.Second, func() string {
+					if r := root.Do("GET", inst.Base, "/api/ready", nil); r.Status != 200 || r.Map()["status"] != "ok" {
+						return "Redis back, ready says: " + r.String()
+					}
+					return ""
+				})
+			}
+			root.Settings(a.Base, "security", map[string]any{"authRateLimitPerMinute": 100})
+		})
+	}
+
+	t.Run("MailOutboxExactlyOnce", func(t *testing.T) {
+		root := rootClient.In(t)
+		// An in-process SMTP server that is down at first: both instances
+		// queue verification emails and fail to send them, then it comes
+		// back on the same address and every email arrives exactly once
+		// although both instances send from the one outbox.
+		sink, err := mailsink.Start("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := sink.Addr
+		root.Settings(a.Base, "email", map[string]any{"host": sink.Host(), "port": sink.Port(), "tlsMode": "none", "username": "", "senderAddress": "noreply@gatehouse.test"})
+		root.Settings(b.Base, "registration", map[string]any{"emailRegistrationEnabled": true, "requireEmailVerification": true})
+		sink.Close()
+		const n = 10
+		for i := range n {
+			r := c.Client().In(t).Do("POST", lb, "/api/auth/register", map[string]any{"username": fmt.Sprintf("mail%d", i), "email": fmt.Sprintf("mail%d@example.com", i), "password": password})
+			if r.Status != http.StatusAccepted {
+				t.Fatalf("register %d: %s", i, r)
+			}
+		}
+		// Each has failed its first attempt (the retry waits 30 s).
+		Eventually(t, 10*time.Second, func() string {
+			r := root.Do("GET", lb, "/api/admin/outbox?status=queued", nil)
+			items, _ := r.Map()["items"].([]any)
+			tried := 0
+			for _, it := range items {
+				if it.(map[string]any)["attempts"].(float64) >= 1 {
+					tried++
+				}
+			}
+			if tried < n {
+				return fmt.Sprintf("%d of %d emails tried while SMTP is down: %s", tried, n, r)
+			}
+			return ""
+		})
+		up, err := mailsink.Start(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer up.Close()
+		Eventually(t, 60*time.Second, func() string {
+			if got := len(up.Messages()); got < n {
+				return fmt.Sprintf("%d of %d emails arrived", got, n)
+			}
+			return ""
+		})
+		time.Sleep(5 * time.Second) // two more polls of each instance: nothing sent twice
+		count := map[string]int{}
+		for _, m := range up.Messages() {
+			for _, to := range m.To {
+				count[to]++
+			}
+		}
+		for i := range n {
+			if to := fmt.Sprintf("mail%d@example.com", i); count[to] != 1 {
+				t.Errorf("%s received %d emails", to, count[to])
+			}
+		}
+		if r := root.Do("GET", lb, "/api/admin/outbox?status=sent", nil); r.Map()["total"] != float64(n) {
+			t.Errorf("outbox sent: %s", r)
+		}
+		root.Settings(b.Base, "registration", map[string]any{"emailRegistrationEnabled": false, "requireEmailVerification": false})
 	})
 
 	t.Run("DatabaseOutage", func(t *testing.T) {

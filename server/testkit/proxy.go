@@ -17,6 +17,7 @@ type TCPProxy struct {
 
 	mu    sync.Mutex
 	cut   bool
+	hang  bool
 	conns map[net.Conn]struct{}
 }
 
@@ -40,13 +41,19 @@ func (p *TCPProxy) serve() {
 			return
 		}
 		p.mu.Lock()
-		cut := p.cut
+		cut, hang := p.cut, p.hang
+		if hang {
+			// Accepted and never answered: a server that hangs.
+			p.conns[c] = struct{}{}
+		}
 		p.mu.Unlock()
 		if cut {
 			c.Close()
 			continue
 		}
-		go p.forward(c)
+		if !hang {
+			go p.forward(c)
+		}
 	}
 }
 
@@ -89,9 +96,28 @@ func (p *TCPProxy) Cut() {
 	p.mu.Unlock()
 }
 
-// Restore forwards new connections again.
+// Hang closes every forwarded connection and then accepts new ones but
+// never answers them, as a server that stopped (SIGSTOP) or a network that
+// drops packets after the handshake.
+func (p *TCPProxy) Hang() {
+	p.mu.Lock()
+	p.hang = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+	p.mu.Unlock()
+}
+
+// Restore forwards new connections again (held ones of Hang are closed).
 func (p *TCPProxy) Restore() {
 	p.mu.Lock()
-	p.cut = false
+	if p.hang {
+		for c := range p.conns {
+			c.Close()
+		}
+		clear(p.conns)
+	}
+	p.cut, p.hang = false, false
 	p.mu.Unlock()
 }
