@@ -111,10 +111,16 @@ func openBrowser(goos, url string) error {
 }
 
 // DesktopStart reports whether a start is a desktop-style one that opens
-// the browser: no command and no flags, standard input not a terminal
-// (started from a file manager), and a graphical session to open it in.
+// the browser: no command and no flags, and a graphical session to open it
+// in; on Linux and the BSDs also standard input not a terminal (a file
+// manager starts the binary without one). On macOS and Windows a
+// double-click opens a terminal window for the binary (Terminal.app, a
+// console), so there no command at all is enough.
 func DesktopStart(args []string, h Host) bool {
-	return len(args) == 0 && !h.Terminal && h.Display
+	if len(args) != 0 || !h.Display {
+		return false
+	}
+	return !h.Terminal || h.GOOS == "darwin" || h.GOOS == "windows"
 }
 
 // resolveDataDir fills cfg.DataDir when neither --data nor GATEHOUSE_DATA

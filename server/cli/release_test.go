@@ -381,8 +381,22 @@ func TestRelease_BrowserCommand(t *testing.T) {
 			t.Errorf("%s: %q, want %q", goos, got, want)
 		}
 	}
-	if cli.DesktopStart([]string{"serve"}, cli.Host{}) || !cli.DesktopStart(nil, cli.Host{Display: true}) || cli.DesktopStart(nil, cli.Host{Display: true, Terminal: true}) || cli.DesktopStart(nil, cli.Host{}) {
-		t.Fatal("DesktopStart rules")
+	for _, tc := range []struct {
+		args []string
+		host cli.Host
+		want bool
+	}{
+		{[]string{"serve"}, cli.Host{GOOS: "linux", Display: true}, false},
+		{nil, cli.Host{GOOS: "linux", Display: true}, true},
+		{nil, cli.Host{GOOS: "linux", Display: true, Terminal: true}, false},
+		{nil, cli.Host{GOOS: "linux"}, false}, // no graphical session
+		{nil, cli.Host{GOOS: "darwin", Display: true, Terminal: true}, true},
+		{nil, cli.Host{GOOS: "windows", Display: true, Terminal: true}, true},
+		{[]string{"--data", "x"}, cli.Host{GOOS: "windows", Display: true, Terminal: true}, false},
+	} {
+		if got := cli.DesktopStart(tc.args, tc.host); got != tc.want {
+			t.Errorf("DesktopStart(%v, %+v) = %v", tc.args, tc.host, got)
+		}
 	}
 }
 
