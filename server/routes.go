@@ -35,11 +35,11 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	a.POST("/auth/resend-verification", strict, h.ResendVerification)
 	a.POST("/auth/forgot-password", strict, h.ForgotPassword)
 	a.POST("/auth/reset-password", strict, h.ResetPassword)
-	a.POST("/auth/tokens", mw.RequireUser(), mw.PasswordChangeGate(), h.IssueToken)
+	a.POST("/auth/tokens", mw.RequireUser(), mw.PasswordChangeGate(), h.SecondFactorGate(), h.IssueToken)
 	a.GET("/auth/oidc/:slug/start", strict, h.ProviderStart)
 	a.GET("/auth/oidc/:slug/callback", strict, h.ProviderCallback)
 
-	me := a.Group("/me", mw.RequireUser(), mw.PasswordChangeGate())
+	me := a.Group("/me", mw.RequireUser(), mw.PasswordChangeGate(), h.SecondFactorGate())
 	me.GET("", h.Me)
 	me.PATCH("", h.UpdateMe)
 	me.POST("/password", strict, h.ChangePassword)
@@ -60,7 +60,7 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	me.POST("/identities/:slug/link", strict, h.LinkIdentity)
 	me.DELETE("/identities/:id", h.UnlinkIdentity)
 
-	admin := a.Group("/admin", mw.RequireAdmin(), mw.PasswordChangeGate())
+	admin := a.Group("/admin", mw.RequireAdmin(), mw.PasswordChangeGate(), h.SecondFactorGate())
 	// Identity providers decide who may enter which account: administrators
 	// read them, only super administrators change them.
 	super := mw.RequireSuperAdmin("Only a super administrator may add, change, order, discover or delete identity providers; administrators may read them.")

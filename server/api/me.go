@@ -13,7 +13,9 @@ import (
 
 // Me answers the signed-in account.
 func (h *Handler) Me(c *gin.Context) {
-	c.JSON(http.StatusOK, NewUser(middleware.ActorOf(c).User, h.Svc.Now()))
+	out := NewUser(middleware.ActorOf(c).User, h.Svc.Now())
+	out.SecondFactorRequired, out.SecondFactorDeadline = h.secondFactorState(c)
+	c.JSON(http.StatusOK, out)
 }
 
 // updateMeRequest lists every field a user may change on their own

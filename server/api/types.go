@@ -10,29 +10,33 @@ import (
 // User is the public shape of an account. It has no field for any secret:
 // no password hash, TOTP secret, or token can reach a response through it.
 type User struct {
-	PublicID           string          `json:"publicId"`
-	Username           string          `json:"username"`
-	DisplayName        string          `json:"displayName"`
-	Email              *string         `json:"email"`
-	EmailVerified      bool            `json:"emailVerified"`
-	Phone              string          `json:"phone"`
-	Language           string          `json:"language"`
-	Timezone           string          `json:"timezone"`
-	Preferences        json.RawMessage `json:"preferences"`
-	Role               string          `json:"role"`
-	Status             string          `json:"status"`
-	StatusReason       string          `json:"statusReason"`
-	Balance            int64           `json:"balance"`
-	Subscription       Subscription    `json:"subscription"`
-	TwoFactorEnabled   bool            `json:"twoFactorEnabled"`
-	TOTPEnabled        bool            `json:"authenticatorAppEnabled"`
-	PasskeyCount       int             `json:"passkeyCount"`
-	LockedUntil        *time.Time      `json:"lockedUntil"`
-	LastLoginAt        *time.Time      `json:"lastLoginAt"`
-	CreatedAt          time.Time       `json:"createdAt"`
-	UpdatedAt          time.Time       `json:"updatedAt"`
-	MustChangePassword bool            `json:"mustChangePassword"`
-	HasPassword        bool            `json:"hasPassword"`
+	PublicID         string          `json:"publicId"`
+	Username         string          `json:"username"`
+	DisplayName      string          `json:"displayName"`
+	Email            *string         `json:"email"`
+	EmailVerified    bool            `json:"emailVerified"`
+	Phone            string          `json:"phone"`
+	Language         string          `json:"language"`
+	Timezone         string          `json:"timezone"`
+	Preferences      json.RawMessage `json:"preferences"`
+	Role             string          `json:"role"`
+	Status           string          `json:"status"`
+	StatusReason     string          `json:"statusReason"`
+	Balance          int64           `json:"balance"`
+	Subscription     Subscription    `json:"subscription"`
+	TwoFactorEnabled bool            `json:"twoFactorEnabled"`
+	TOTPEnabled      bool            `json:"authenticatorAppEnabled"`
+	PasskeyCount     int             `json:"passkeyCount"`
+	// SecondFactorRequired and SecondFactorDeadline are answered by
+	// /api/me only: the caller must enrol a second factor now, or by then.
+	SecondFactorRequired bool       `json:"secondFactorRequired,omitempty"`
+	SecondFactorDeadline *time.Time `json:"secondFactorDeadline,omitempty"`
+	LockedUntil          *time.Time `json:"lockedUntil"`
+	LastLoginAt          *time.Time `json:"lastLoginAt"`
+	CreatedAt            time.Time  `json:"createdAt"`
+	UpdatedAt            time.Time  `json:"updatedAt"`
+	MustChangePassword   bool       `json:"mustChangePassword"`
+	HasPassword          bool       `json:"hasPassword"`
 }
 
 // Subscription is the billing state of a period-billed account.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"gatehouse/models"
 	"gatehouse/server/problem"
 )
 
@@ -22,6 +23,47 @@ type SecuritySettings struct {
 	RateLimitEnabled           bool `json:"rateLimitEnabled"`
 	RateLimitPerMinute         int  `json:"rateLimitPerMinute"`
 	AuthRateLimitPerMinute     int  `json:"authRateLimitPerMinute"`
+	// RequireSecondFactor is who must have a second factor (TOTP or a
+	// passkey): "nobody" (or empty), "admins" or "everyone".
+	RequireSecondFactor string `json:"requireSecondFactor"`
+	// SecondFactorGraceDays is how long someone the rule covers may go
+	// without one: counted from when the rule started to cover accounts
+	// (SecondFactorRequiredSince) or from the account's creation, whichever
+	// is later.
+	SecondFactorGraceDays     int        `json:"secondFactorGraceDays"`
+	SecondFactorRequiredSince *time.Time `json:"secondFactorRequiredSince"`
+}
+
+// Who a second factor is required of.
+const (
+	RequireSecondFactorNobody   = "nobody"
+	RequireSecondFactorAdmins   = "admins"
+	RequireSecondFactorEveryone = "everyone"
+)
+
+// SecondFactorDue reports whether u must enrol a second factor before
+// doing anything else (the rule covers u, u has none, and the grace period
+// is over), and when the grace period ends (nil when the rule does not
+// cover u or u has a factor).
+func (v SecuritySettings) SecondFactorDue(u *models.User, now time.Time) (bool, *time.Time) {
+	if u == nil || u.TwoFactorEnabled() {
+		return false, nil
+	}
+	switch v.RequireSecondFactor {
+	case RequireSecondFactorEveryone:
+	case RequireSecondFactorAdmins:
+		if models.RoleRank(u.Role) < models.RoleRank(models.RoleAdmin) {
+			return false, nil
+		}
+	default:
+		return false, nil
+	}
+	start := u.CreatedAt
+	if v.SecondFactorRequiredSince != nil && v.SecondFactorRequiredSince.After(start) {
+		start = *v.SecondFactorRequiredSince
+	}
+	deadline := start.Add(time.Duration(v.SecondFactorGraceDays) * 24 * time.Hour)
+	return !now.Before(deadline), &deadline
 }
 
 // Security returns lifetimes, lockout and rate-limit settings. Every
@@ -62,21 +104,41 @@ func (securityGroup) name() string { return GroupSecurity }
 func (securityGroup) defaults() any {
 	return SecuritySettings{SessionLifetimeSeconds: 7 * 86400, AccessTokenLifetimeSeconds: 15 * 60, LockThreshold: 10, LockDurationSeconds: 15 * 60, RateLimitEnabled: true, RateLimitPerMinute: 600, AuthRateLimitPerMinute: 20}
 }
-func (securityGroup) input() any                              { return &securityInput{} }
-func (securityGroup) adminSignIn() bool                       { return true }
-func (securityGroup) view(raw []byte) (map[string]any, error) { return plainView(raw) }
+func (securityGroup) input() any        { return &securityInput{} }
+func (securityGroup) adminSignIn() bool { return true }
+func (securityGroup) view(raw []byte) (map[string]any, error) {
+	m, err := plainView(raw)
+	if err == nil {
+		// Stored before the rule existed, or by a caller that left it out.
+		if r, _ := m["requireSecondFactor"].(string); r == "" {
+			m["requireSecondFactor"] = RequireSecondFactorNobody
+		}
+		if _, ok := m["secondFactorGraceDays"]; !ok {
+			m["secondFactorGraceDays"] = 0
+		}
+		if _, ok := m["secondFactorRequiredSince"]; !ok {
+			m["secondFactorRequiredSince"] = nil
+		}
+	}
+	return m, err
+}
 
 type securityInput struct {
-	Version                    *int64 `json:"version"`
-	SessionLifetimeSeconds     *int   `json:"sessionLifetimeSeconds"`
-	SessionIdleTimeoutSeconds  *int   `json:"sessionIdleTimeoutSeconds"`
-	AccessTokenLifetimeSeconds *int   `json:"accessTokenLifetimeSeconds"`
-	LockThreshold              *int   `json:"lockThreshold"`
-	LockDurationSeconds        *int   `json:"lockDurationSeconds"`
-	RateLimitEnabled           *bool  `json:"rateLimitEnabled"`
-	RateLimitPerMinute         *int   `json:"rateLimitPerMinute"`
-	AuthRateLimitPerMinute     *int   `json:"authRateLimitPerMinute"`
-	AdminSignInPaths           any    `json:"adminSignInPaths"`
+	Version                    *int64  `json:"version"`
+	SessionLifetimeSeconds     *int    `json:"sessionLifetimeSeconds"`
+	SessionIdleTimeoutSeconds  *int    `json:"sessionIdleTimeoutSeconds"`
+	AccessTokenLifetimeSeconds *int    `json:"accessTokenLifetimeSeconds"`
+	LockThreshold              *int    `json:"lockThreshold"`
+	LockDurationSeconds        *int    `json:"lockDurationSeconds"`
+	RateLimitEnabled           *bool   `json:"rateLimitEnabled"`
+	RateLimitPerMinute         *int    `json:"rateLimitPerMinute"`
+	AuthRateLimitPerMinute     *int    `json:"authRateLimitPerMinute"`
+	RequireSecondFactor        *string `json:"requireSecondFactor" optional:"true"`
+	SecondFactorGraceDays      *int    `json:"secondFactorGraceDays" optional:"true"`
+	// SecondFactorRequiredSince, answered by GET, may be sent back; the
+	// server keeps it.
+	SecondFactorRequiredSince any `json:"secondFactorRequiredSince" optional:"true"`
+	AdminSignInPaths          any `json:"adminSignInPaths"`
 }
 
 func (b *securityInput) version() int64 { return *b.Version }
@@ -111,6 +173,32 @@ func (securityGroup) validate(ctx context.Context, s *Settings, tx bun.IDB, acto
 	}
 	if v.AuthRateLimitPerMinute < 1 || v.AuthRateLimitPerMinute > 10000 {
 		f.Add("authRateLimitPerMinute", "must be from 1 to 10000")
+	}
+	cur, _, err := getGroup[SecuritySettings](ctx, s, tx, GroupSecurity, false)
+	if err != nil {
+		return nil, err
+	}
+	v.RequireSecondFactor, v.SecondFactorGraceDays, v.SecondFactorRequiredSince = cur.RequireSecondFactor, cur.SecondFactorGraceDays, cur.SecondFactorRequiredSince
+	if b.RequireSecondFactor != nil {
+		v.RequireSecondFactor = *b.RequireSecondFactor
+	}
+	if b.SecondFactorGraceDays != nil {
+		v.SecondFactorGraceDays = *b.SecondFactorGraceDays
+	}
+	switch v.RequireSecondFactor {
+	case "", RequireSecondFactorNobody:
+		v.RequireSecondFactor, v.SecondFactorRequiredSince = RequireSecondFactorNobody, nil
+	case RequireSecondFactorAdmins, RequireSecondFactorEveryone:
+		// The grace period starts when the rule starts to cover someone new.
+		if v.SecondFactorRequiredSince == nil || v.RequireSecondFactor != cur.RequireSecondFactor {
+			now := s.deps.Now()
+			v.SecondFactorRequiredSince = &now
+		}
+	default:
+		f.Add("requireSecondFactor", "must be nobody, admins or everyone")
+	}
+	if v.SecondFactorGraceDays < 0 || v.SecondFactorGraceDays > 365 {
+		f.Add("secondFactorGraceDays", "must be from 0 to 365")
 	}
 	return v, f.Err()
 }

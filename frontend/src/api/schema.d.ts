@@ -1485,6 +1485,18 @@ export interface components {
             rateLimitEnabled?: boolean;
             rateLimitPerMinute?: number;
             authRateLimitPerMinute?: number;
+            /**
+             * @description security: who must have a second factor (TOTP or a passkey); omitted on PUT keeps the stored value
+             * @enum {string}
+             */
+            requireSecondFactor?: "nobody" | "admins" | "everyone";
+            /** @description security: days someone the rule covers may go without one, from when the rule started to cover them or the account's creation, whichever is later */
+            secondFactorGraceDays?: number;
+            /**
+             * Format: date-time
+             * @description security, read-only: when the rule last started to cover accounts
+             */
+            secondFactorRequiredSince?: string | null;
             /** @enum {string} */
             mode?: "self" | "period" | "usage";
             currency?: string;
@@ -1599,6 +1611,13 @@ export interface components {
             /** @description TOTP codes from an authenticator app are on */
             authenticatorAppEnabled: boolean;
             passkeyCount: number;
+            /** @description Answered by /api/me only: a second factor is required of the caller now; every call but enrolment (2FA setup/enable, passkeys) answers 403 second_factor_required */
+            secondFactorRequired?: boolean;
+            /**
+             * Format: date-time
+             * @description Answered by /api/me only: when the rule's grace period for the caller ends (or ended)
+             */
+            secondFactorDeadline?: string;
             /** Format: date-time */
             lockedUntil: string | null;
             /** Format: date-time */

@@ -13,8 +13,8 @@ export interface GuardDeps {
  * password is due (after an administrator's reset), else the console for
  * admins and the account for everyone else.
  */
-export function homeFor(user: Pick<User, 'role'> & Partial<Pick<User, 'mustChangePassword'>>): RouteLocationRaw {
-  if (user.mustChangePassword) return { name: 'account-security' }
+export function homeFor(user: Pick<User, 'role'> & Partial<Pick<User, 'mustChangePassword' | 'secondFactorRequired'>>): RouteLocationRaw {
+  if (user.mustChangePassword || user.secondFactorRequired) return { name: 'account-security' }
   return isAdminRole(user.role) ? { name: 'admin-users' } : { name: 'account-profile' }
 }
 
@@ -51,6 +51,8 @@ export async function decideNavigation(
   if (!user) return { name: 'login', query: { next: to.fullPath } }
   // The API refuses everything else until the password is changed.
   if (user.mustChangePassword && to.name !== 'account-security') return { name: 'account-security' }
+  // Likewise until a required second factor is added.
+  if (user.secondFactorRequired && to.name !== 'account-security') return { name: 'account-security' }
   if (to.matched.some((r) => r.meta.admin) && !isAdminRole(user.role)) return { name: 'account-profile' }
   return true
 }

@@ -83,6 +83,10 @@ const en = {
     submit: 'Create super administrator',
   },
   account: {
+    mustEnrol: {
+      title: 'A second factor is required',
+      body: 'Your administrator requires a second factor for this account. Add an authenticator app or a passkey below to continue; until then nothing else is available.',
+    },
     mustChange: {
       title: 'A new password is due',
       body: 'An administrator reset your password. Choose a new one to continue; until then nothing else is available.',

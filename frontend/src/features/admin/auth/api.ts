@@ -25,6 +25,8 @@ export type SecuritySettings = Group<
   | 'rateLimitEnabled'
   | 'rateLimitPerMinute'
   | 'authRateLimitPerMinute'
+  | 'requireSecondFactor'
+  | 'secondFactorGraceDays'
 >
 export type PasswordPolicySettings = Group<'minLength' | 'blockCommon' | 'blockPersonalInfo'>
 
