@@ -27,14 +27,7 @@ interface AdminFixtures {
 export const test = base.extend<AdminFixtures, { ownServer: RunningServer }>({
   ownServer: [
     async ({}, use) => {
-      const server = await startGatehouse()
-      const res = await fetch(`${server.base}/api/setup`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ token: server.token, username: root.username, password: root.password, email: root.email }),
-      })
-      if (!res.ok) throw new Error(`setup failed: HTTP ${res.status} ${await res.text()}`)
-      await relaxAuthRateLimit(server.base)
+      const server = await startSetUpServer()
       await use(server)
       await server.stop()
     },
@@ -58,6 +51,28 @@ export const test = base.extend<AdminFixtures, { ownServer: RunningServer }>({
 })
 
 export { expect }
+
+/**
+ * Starts a server (env: extra environment variables), sets it up with the
+ * root super administrator and lifts its sign-in rate limit. The caller
+ * stops it.
+ */
+export async function startSetUpServer(env: Record<string, string> = {}): Promise<RunningServer> {
+  const server = await startGatehouse(undefined, env)
+  try {
+    const res = await fetch(`${server.base}/api/setup`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: server.token, username: root.username, password: root.password, email: root.email }),
+    })
+    if (!res.ok) throw new Error(`setup failed: HTTP ${res.status} ${await res.text()}`)
+    await relaxAuthRateLimit(server.base)
+  } catch (err) {
+    await server.stop()
+    throw err
+  }
+  return server
+}
 
 /**
  * Every test signs in afresh (two sign-ins per test), and all specs on this

@@ -92,9 +92,11 @@ export interface RunningServer {
 /**
  * Starts a server. publicHost, when given, is the host of --base-url (the
  * server still listens on 127.0.0.1): WebAuthn needs a relying-party ID
- * that is a host name, so passkey specs open http://localhost:PORT.
+ * that is a host name, so passkey specs open http://localhost:PORT. env
+ * adds environment variables, such as the test-only
+ * GATEHOUSE_TEST_EXPORT_FAIL_AFTER (export.spec.ts).
  */
-export async function startGatehouse(publicHost?: string): Promise<RunningServer> {
+export async function startGatehouse(publicHost?: string, env: Record<string, string> = {}): Promise<RunningServer> {
   const bin = process.env.GATEHOUSE_BIN ?? join(root, 'bin', 'gatehouse')
   if (!existsSync(bin)) {
     throw new Error(`${bin} not found: build it first (make build, or go build -o bin/gatehouse .)`)
@@ -107,6 +109,7 @@ export async function startGatehouse(publicHost?: string): Promise<RunningServer
   const args = ['serve', '--http', `127.0.0.1:${port}`, '--data', dataDir, ...(publicHost ? ['--base-url', base] : [])]
   const proc = spawn(bin, args, {
     cwd: dataDir,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const cleanup = async () => {

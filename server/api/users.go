@@ -509,6 +509,10 @@ const exportChunkDeadline = 60 * time.Second
 
 var exportChunk = 5000 // a test makes it smaller
 
+// exportMarkerLinger is how long a failed export waits between sending its
+// marker line and cutting the connection.
+const exportMarkerLinger = 300 * time.Millisecond
+
 // readExportChunk reads one chunk of an export (a test makes it fail).
 var readExportChunk = models.ExportUsersAfter
 
@@ -561,6 +565,9 @@ func (h *Handler) ExportUsers(c *gin.Context) {
 		rec.Rows = int(rows)
 		_, _ = c.Writer.WriteString("\n" + ExportFailedMarker + "," + code + "," + strconv.FormatInt(rows, 10) + "\n")
 		_ = rc.Flush()
+		// A browser's fetch drops what it has not read yet once the
+		// connection fails: give the marker a moment to be read first.
+		time.Sleep(exportMarkerLinger)
 		abortConnection(c.Writer)
 	}
 	cells := make([]string, len(exportHeader))

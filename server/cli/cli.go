@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 
 	"gatehouse/models"
 	"gatehouse/server"
+	"gatehouse/server/api"
 	"gatehouse/server/config"
 	"gatehouse/server/datadir"
 	"gatehouse/server/problem"
@@ -205,6 +207,15 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS, host 
 		}
 		defer held.Release() //nolint:errcheck
 		tuneGC()
+		if v := os.Getenv(api.TestExportFailEnv); v != "" {
+			// TEST ONLY (browser tests of a failed export).
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return usageError{fmt.Errorf("%s must be a positive number of rows", api.TestExportFailEnv)}
+			}
+			api.FailExportsAfterRows(n)
+			log.Warn("TEST ONLY: every CSV export fails after a number of rows", "env", api.TestExportFailEnv, "rows", n)
+		}
 		ctx := cmd.Context()
 		// Start-up runs to the end even when a signal arrives meanwhile;
 		// Serve then shuts down cleanly.

@@ -424,7 +424,7 @@ export interface paths {
         put?: never;
         /**
          * Apply one action to many accounts (dry run first); all or nothing
-         * @description Every single-account change is the same engine's bulk of one, so both plan, refuse, write and audit alike. Accounts already in the requested state (same role, status, time zone, language; a balance that would not move; nothing to unlock, reset or revoke) are counted in `matched` but not in `changed`, and get no history row. Per-target refusals (`refused[].code`): `not_found`, `super_admin_protected`, `self_change`, `last_super_admin`, `would_lock_out_admins`, `negative_balance`, `balance_out_of_range` (the result would leave ±2^53). Balance actions need the `usage` billing mode: in another mode they answer 422 with a field error on `action`.
+         * @description Every single-account change is the same engine's bulk of one, so both plan, refuse, write and audit alike. Accounts already in the requested state (same role, status, time zone, language; a balance that would not move; nothing to unlock, reset or revoke) are counted in `matched` but not in `changed`, and get no history row. Per-target refusals (`refused[].code`): `not_found`, `super_admin_protected`, `self_change`, `last_super_admin`, `would_lock_out_admins`, `negative_balance`, `balance_out_of_range` (the result would leave ±2^53), `validation_failed` (a check against that account, e.g. an address another account holds; the message says which). The last super administrator is counted once per request, so one request cannot take out the last two together. Balance actions need the `usage` billing mode: in another mode they answer 422 with a field error on `action`.
          */
         post: operations["bulkUsers"];
         delete?: never;
@@ -1383,8 +1383,9 @@ export interface components {
         };
         BulkResult: {
             dryRun: boolean;
+            /** @description names the audit and ledger rows of this run; empty in a dry run and when nothing changed */
             batchId: string;
-            /** @description targets found */
+            /** @description targets named or matched (unknown public IDs included, as not_found refusals) */
             matched: number;
             /** @description targets changed (or that would change, in a dry run); targets already in the requested state are not counted */
             changed: number;
@@ -1392,8 +1393,11 @@ export interface components {
         };
         BulkRefusal: {
             publicId: string;
+            /** @description empty for not_found */
             username: string;
+            /** @description why this target is refused: not_found, super_admin_protected, self_change, last_super_admin, would_lock_out_admins, negative_balance, balance_out_of_range or validation_failed (see POST /api/admin/users/bulk) */
             code: string;
+            /** @description the reason in English, for this target */
             message: string;
         };
         LedgerEntry: {

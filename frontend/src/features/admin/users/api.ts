@@ -81,9 +81,9 @@ export function bulkUsers(body: BulkRequest) {
 }
 
 /**
- * The address of the CSV export for the given filters. The browser downloads
- * it itself (streamed, with its own progress) rather than through fetch, so
- * a large export never sits in memory.
+ * The address of the CSV export for the given filters (downloaded by
+ * fetchExport in exportCsv.ts, which shows progress and refuses to save a
+ * file the server marked incomplete).
  */
 export function exportUrl(query: ExportQuery): string {
   const params = new URLSearchParams()
