@@ -1056,6 +1056,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/sign-ins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's last 50 sign-ins and failed attempts */
+        get: operations["mySignIns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{publicId}/sign-ins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                publicId: string;
+            };
+            cookie?: never;
+        };
+        /** An account's last 50 sign-ins and failed attempts */
+        get: operations["userSignIns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/passkeys": {
         parameters: {
             query?: never;
@@ -1279,6 +1315,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        SignInEntry: {
+            /** Format: date-time */
+            at: string;
+            succeeded: boolean;
+            /** @description password, password+totp, password+passkey, passkey, provider:SLUG...; for a failure the step: password, passkey or second_factor */
+            method: string;
+            /** @description Why an attempt failed (wrong_password, locked, wrong_code, passkey_invalid, ...); empty for a sign-in */
+            reason: string;
+            /** @description The identity provider's slug, if any */
+            provider: string;
+            ip: string;
+            userAgent: string;
+        };
         PasskeyCeremony: {
             ceremony: string;
             /** @description PublicKeyCredentialCreationOptions or RequestOptions as JSON (base64url binary fields) */
@@ -3864,6 +3913,62 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    mySignIns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first, at most 50 (from the audit log) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["SignInEntry"][];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    userSignIns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                publicId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first, at most 50 (from the audit log) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["SignInEntry"][];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
             429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };

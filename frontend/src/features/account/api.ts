@@ -65,3 +65,7 @@ export function renamePasskey(id: string, name: string) {
 export function removePasskey(id: string, password?: string) {
   return call(api.DELETE('/api/me/passkeys/{id}', { params: { path: { id } }, body: password ? { password } : {} }))
 }
+
+export async function listMySignIns() {
+  return (await call(api.GET('/api/me/sign-ins'))).items
+}

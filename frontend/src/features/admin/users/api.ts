@@ -118,3 +118,7 @@ export function updatePlan(id: number, body: PlanPatch) {
 export function deletePlan(id: number) {
   return call(api.DELETE('/api/admin/plans/{id}', { params: { path: { id } } }))
 }
+
+export async function listUserSignIns(publicId: string) {
+  return (await call(api.GET('/api/admin/users/{publicId}/sign-ins', { params: { path: { publicId } } }))).items
+}
