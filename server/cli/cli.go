@@ -642,6 +642,11 @@ func newSeed(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
 			if n < 1 || n > 10_000_000 {
 				return usageError{errors.New("--users must be from 1 to 10000000")}
 			}
+			// On PostgreSQL the load ends with index builds that take
+			// minutes at millions of accounts: wait for them.
+			if cfg.DatabaseURL != "" {
+				cfg.DatabaseURL = models.LongStatements(cfg.DatabaseURL, time.Hour)
+			}
 			svc, closeFn, err := openServices(cmd.Context(), cfg, stderr)
 			if err != nil {
 				return err

@@ -60,27 +60,19 @@ func (s *Services) Seed(ctx context.Context, n int, progress func(done int)) err
 	if models.IsSQLite(s.DB) {
 		return seedSQLite(ctx, conn, n, gen, progress)
 	}
-	const perTx = 20
-	users := make([]models.User, 0, seedBatch)
-	for done := 0; done < n; {
-		err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			for b := 0; b < perTx && done < n; b++ {
-				users = gen(users, done)
-				if err := models.InsertUserBatch(ctx, tx, &users, true); err != nil {
-					return err
-				}
-				done += len(users)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("seed batch at %d: %w", done, err)
+	// PostgreSQL: one COPY with the indexes and row triggers set aside
+	// (models.BulkLoadUsersPG); a multi-row INSERT per thousand accounts
+	// kept every index up to date row by row (about 900 accounts/s).
+	return models.BulkLoadUsersPG(ctx, conn, make([]models.User, 0, seedBatch), func(users []models.User, done int) []models.User {
+		if done >= n {
+			return users[:0]
 		}
-		if progress != nil {
+		return gen(users, done)
+	}, func(done int) {
+		if progress != nil && (done%(20*seedBatch) == 0 || done == n) {
 			progress(done)
 		}
-	}
-	return nil
+	})
 }
 
 // seedBatch is the number of accounts per INSERT statement.
