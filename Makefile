@@ -31,8 +31,11 @@ build-go:
 run: build
 	./$(BIN) serve --data ./gatehouse-data
 
-## test: everything CI runs
+## test: everything CI runs, one target after another (also under make -j:
+## test-multiinstance stops and starts the PostgreSQL server that
+## test-go-postgres and test-go-redis use)
 test: lint check-deploy test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e release-check
+.NOTPARALLEL: test
 
 lint: node_modules
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -60,10 +63,13 @@ test-go-redis:
 
 ## test-multiinstance: two real `serve` processes on one PostgreSQL and one
 ## Redis behind a round-robin proxy (internal/multiinstance), when both
-## GATEHOUSE_TEST_DATABASE_URL and GATEHOUSE_TEST_REDIS_URL are set
+## GATEHOUSE_TEST_DATABASE_URL and GATEHOUSE_TEST_REDIS_URL are set; one
+## scenario stops and starts that PostgreSQL server through
+## GATEHOUSE_TEST_PG_CTL (e.g. 'pg_ctlcluster 15 main'; .ci/run sets it),
+## so nothing else may use the server meanwhile (-p 1: one package at a time)
 test-multiinstance:
 	@if [ -n "$$GATEHOUSE_TEST_DATABASE_URL" ] && [ -n "$$GATEHOUSE_TEST_REDIS_URL" ]; then \
-	  $(GO) test -count=1 -tags '$(TAGS)' ./internal/multiinstance/; \
+	  $(GO) test -count=1 -p 1 -tags '$(TAGS)' ./internal/multiinstance/; \
 	else echo "GATEHOUSE_TEST_DATABASE_URL or GATEHOUSE_TEST_REDIS_URL not set: multi-instance run not requested"; fi
 
 test-unit: node_modules

@@ -291,15 +291,19 @@ func (a *Auth) startSession(ctx context.Context, actor Actor, user *models.User,
 		IP: truncate(actor.IP, 64), UserAgent: truncate(actor.UserAgent, 500), Method: method,
 	}
 	err := models.RunInTx(ctx, a.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		// The account's row first, then the sessions: both writes move
+		// the auth_epoch row (PostgreSQL: a statement trigger), and two
+		// sign-ins of one account that took the epoch and the account in
+		// opposite orders deadlocked (a 500 for one of them).
+		if err := models.RecordSignIn(ctx, tx, user.ID, now, sess.IP); err != nil {
+			return err
+		}
 		if actor.SessionID != "" { // the browser's previous session ends here
 			if _, err := models.DeleteSession(ctx, tx, actor.SessionID); err != nil {
 				return err
 			}
 		}
 		if _, err := tx.NewInsert().Model(sess).Exec(ctx); err != nil {
-			return err
-		}
-		if err := models.RecordSignIn(ctx, tx, user.ID, now, sess.IP); err != nil {
 			return err
 		}
 		user.LastLoginAt, user.LastLoginIP = &now, sess.IP
