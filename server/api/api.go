@@ -36,8 +36,10 @@ type Handler struct {
 	Limiter *middleware.RateLimiter
 	// Challenge carries a pending second-factor step.
 	Challenge *middleware.SessionCookie
-	openapi   func() ([]byte, error)
-	Version   string
+	// Device is the browser's device cookie, renewed at each sign-in.
+	Device  *middleware.DeviceCookie
+	openapi func() ([]byte, error)
+	Version string
 	// Commit and Built name the build for /api/health ("" when unknown).
 	Commit, Built string
 }
@@ -47,7 +49,7 @@ func NewHandler(cfg *config.Config, svc *service.Services, cookie, challenge *mi
 	// The document is built on its first request: most processes never
 	// serve it, and it would otherwise sit in memory for nothing.
 	openapi := sync.OnceValues(func() ([]byte, error) { return withVersion(OpenAPIJSON, version) })
-	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Challenge: challenge, Limiter: limiter, openapi: openapi, Version: version}, nil
+	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Challenge: challenge, Device: middleware.NewDeviceCookie(cfg.SecureCookies()), Limiter: limiter, openapi: openapi, Version: version}, nil
 }
 
 // withVersion returns the JSON document doc, compacted, with info.version

@@ -113,6 +113,7 @@ func (h *Handler) setSessionCookie(c *gin.Context, res *service.LoginResult) boo
 		httpx.Render(c, err)
 		return false
 	}
+	h.Device.Set(c.Writer, res.Device)
 	return true
 }
 

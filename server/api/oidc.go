@@ -75,6 +75,7 @@ func (h *Handler) ProviderCallback(c *gin.Context) {
 			h.flowFailed(c, err, false)
 			return
 		}
+		h.Device.Set(c.Writer, res.Login.Device)
 		c.Redirect(http.StatusFound, res.Next)
 	}
 }

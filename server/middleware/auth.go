@@ -19,8 +19,9 @@ import (
 // only the opaque session token, signed and encrypted by gorilla/sessions;
 // the session itself is a database row.
 type SessionCookie struct {
-	store *sessions.CookieStore
-	name  string
+	store  *sessions.CookieStore
+	name   string
+	secure bool
 }
 
 // NewSessionCookie builds the cookie handler. Over HTTPS the cookie is
@@ -51,7 +52,41 @@ func newCookie(base string, hashKey, blockKey []byte, secure bool) *SessionCooki
 	if secure {
 		name = "__Host-" + base
 	}
-	return &SessionCookie{store: store, name: name}
+	return &SessionCookie{store: store, name: name, secure: secure}
+}
+
+// DeviceCookie is the browser's long-lived device token: a random value
+// set at sign-in that tells a known browser from a new one (see
+// service.Alerts). It grants nothing, so it is a plain cookie; the server
+// keeps only its hash.
+type DeviceCookie struct {
+	name   string
+	secure bool
+}
+
+// NewDeviceCookie builds the device cookie handler (__Host- and Secure
+// over HTTPS, like the session cookie).
+func NewDeviceCookie(secure bool) *DeviceCookie {
+	name := "gatehouse_device"
+	if secure {
+		name = "__Host-" + name
+	}
+	return &DeviceCookie{name: name, secure: secure}
+}
+
+// Token returns the device token the request carries, or "".
+func (d *DeviceCookie) Token(r *http.Request) string {
+	c, err := r.Cookie(d.name)
+	if err != nil || len(c.Value) > 64 {
+		return ""
+	}
+	return c.Value
+}
+
+// Set stores token for service.DeviceCookieLifetime.
+func (d *DeviceCookie) Set(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: d.name, Value: token, Path: "/", MaxAge: int(service.DeviceCookieLifetime.Seconds()),
+		HttpOnly: true, Secure: d.secure, SameSite: http.SameSiteLaxMode})
 }
 
 // tokenSerializer stores the cookie's one value, the token, as its bytes.
@@ -128,8 +163,9 @@ const (
 // through; RequireUser refuses them. An invalid bearer token is refused
 // outright, an invalid cookie just means "anonymous".
 func Authenticate(auth *service.Auth, cookie *SessionCookie) gin.HandlerFunc {
+	device := NewDeviceCookie(cookie.secure)
 	return func(c *gin.Context) {
-		actor := service.Actor{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()}
+		actor := service.Actor{IP: c.ClientIP(), UserAgent: c.Request.UserAgent(), Device: device.Token(c.Request)}
 		var (
 			sess *models.Session
 			user *models.User

@@ -19,6 +19,7 @@ type Account struct {
 	settings *Settings
 	audit    *Audit
 	auth     *Auth // re-authentication before sensitive changes
+	alerts   *Alerts
 }
 
 // ProfilePatch holds the fields a user may change on their own account; nil

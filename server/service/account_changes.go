@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"gatehouse/models"
+	"gatehouse/server/mail"
 	"gatehouse/server/problem"
 )
 
@@ -460,7 +461,9 @@ func (ResetTwoFactorChange) selfRule() bool { return true }
 // touchesAccess: a passkey can be a super administrator's only way in.
 func (ResetTwoFactorChange) touchesAccess() bool { return true }
 func (ResetTwoFactorChange) columns() []string {
-	return []string{"totp_secret", "totp_pending_secret", "totp_enabled_at", "passkey_count"}
+	// The address, names, language and zone are read for the email that
+	// tells each person.
+	return []string{"totp_secret", "totp_pending_secret", "totp_enabled_at", "passkey_count", "email", "email_verified_at", "email_vouched", "display_name", "language", "timezone"}
 }
 func (ResetTwoFactorChange) check(c *changeRun) error { return nil }
 
@@ -472,8 +475,17 @@ func (ResetTwoFactorChange) plan(c *changeRun, u *models.User) (*effect, error) 
 }
 
 func (ResetTwoFactorChange) write(ctx context.Context, c *changeRun, tx bun.IDB, planned []*effect) error {
-	_, err := models.ClearSecondFactors(ctx, tx, ids(planned), c.now)
-	return err
+	if _, err := models.ClearSecondFactors(ctx, tx, ids(planned), c.now); err != nil {
+		return err
+	}
+	// Each person is told that their factors are gone (and why they must
+	// set one up again), in the transaction of the reset.
+	for _, e := range planned {
+		if err := c.svc.Alerts.FactorChanged(ctx, tx, mail.KindFactorsReset, e.u, ""); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (ResetTwoFactorChange) audit(e *effect) (string, string, map[string]any) {

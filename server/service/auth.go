@@ -32,6 +32,7 @@ type Auth struct {
 	settings *Settings
 	audit    *Audit
 	sessions *models.SessionLookup
+	alerts   *Alerts
 }
 
 // LoginResult is the outcome of a successful password step.
@@ -40,6 +41,9 @@ type LoginResult struct {
 	Session *models.Session
 	// Token is the session's secret, for the cookie; it is stored only hashed.
 	Token string
+	// Device is the browser's device-cookie token (the one it sent, or a
+	// new one), renewed at every sign-in.
+	Device string
 }
 
 // SessionTouchInterval is how stale last_seen_at may get before a request
@@ -290,6 +294,7 @@ func (a *Auth) startSession(ctx context.Context, actor Actor, user *models.User,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Duration(sec.SessionLifetimeSeconds) * time.Second),
 		IP: truncate(actor.IP, 64), UserAgent: truncate(actor.UserAgent, 500), Method: method,
 	}
+	var device string
 	err := models.RunInTx(ctx, a.deps.DB, func(ctx context.Context, tx bun.Tx) error {
 		// The account's row first, then the sessions: both writes move
 		// the auth_epoch row (PostgreSQL: a statement trigger), and two
@@ -307,12 +312,16 @@ func (a *Auth) startSession(ctx context.Context, actor Actor, user *models.User,
 			return err
 		}
 		user.LastLoginAt, user.LastLoginIP = &now, sess.IP
+		var err error
+		if device, err = a.alerts.SignedIn(ctx, tx, actor, user, now); err != nil {
+			return err
+		}
 		return a.audit.Write(ctx, tx, AuditEntry{Action: ActionLoginSucceeded, Actor: Actor{User: user, IP: actor.IP, UserAgent: actor.UserAgent}, Target: user, Details: map[string]any{"method": method, "sessionId": sess.ID}})
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &LoginResult{User: user, Session: sess, Token: token}, nil
+	return &LoginResult{User: user, Session: sess, Token: token, Device: device}, nil
 }
 
 // Authenticate resolves a session token to its session and active user.

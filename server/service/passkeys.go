@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"gatehouse/models"
+	"gatehouse/server/mail"
 	"gatehouse/server/problem"
 	"gatehouse/server/security"
 )
@@ -340,6 +341,9 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, actor Actor, token, n
 		if _, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, actor.SessionID); err != nil {
 			return err
 		}
+		if err := p.svc.Alerts.FactorChanged(ctx, tx, mail.KindPasskeyAdded, u, name); err != nil {
+			return err
+		}
 		return p.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionPasskeyAdded, Actor: actor, Target: u, Details: map[string]any{"passkeyId": pk.PublicID, "name": name, "discoverable": cred.Extensions.RK != nil && *cred.Extensions.RK}})
 	})
 	if err != nil {
@@ -414,6 +418,9 @@ func (p *Passkeys) Remove(ctx context.Context, actor Actor, id, password string)
 			if err := GuardSuperAdminsWayIn(ctx, tx, signin, before); err != nil {
 				return err
 			}
+		}
+		if err := p.svc.Alerts.FactorChanged(ctx, tx, mail.KindPasskeyRemoved, u, pk.Name); err != nil {
+			return err
 		}
 		return p.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionPasskeyRemoved, Actor: actor, Target: u, Details: map[string]any{"passkeyId": pk.PublicID, "name": pk.Name}})
 	})

@@ -7,6 +7,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"gatehouse/models"
+	"gatehouse/server/mail"
 	"gatehouse/server/problem"
 )
 
@@ -85,6 +86,9 @@ func (s *Services) RecoverAdminFromShell(ctx context.Context, ident, password st
 			out.Changes = append(out.Changes, fmt.Sprintf("two-factor authentication, recovery codes and %d passkey(s) cleared", removed[u.ID]))
 			details["twoFactorReset"] = true
 			details["passkeysRemoved"] = removed[u.ID]
+			if err := s.Alerts.FactorChanged(ctx, tx, mail.KindFactorsReset, u, ""); err != nil {
+				return err
+			}
 		}
 		signin, version, err := getGroup[SigninSettings](ctx, s.Settings, tx, GroupSignin, false)
 		if err != nil {

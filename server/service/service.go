@@ -98,6 +98,9 @@ type Services struct {
 	Background *Background
 	// Passkeys registers and checks WebAuthn credentials.
 	Passkeys *Passkeys
+	// Alerts emails people about sign-ins from new devices and changed
+	// second factors.
+	Alerts *Alerts
 }
 
 // New wires the services together.
@@ -111,8 +114,9 @@ func New(d Deps) *Services {
 	s := &Services{Deps: d}
 	s.Settings = &Settings{deps: d, cache: map[string]cachedSetting{}}
 	s.Audit = &Audit{now: d.Now}
-	s.Auth = &Auth{deps: d, settings: s.Settings, audit: s.Audit, sessions: models.NewSessionLookup(d.DB)}
-	s.Account = &Account{deps: d, settings: s.Settings, audit: s.Audit, auth: s.Auth}
+	s.Alerts = &Alerts{svc: s}
+	s.Auth = &Auth{deps: d, settings: s.Settings, audit: s.Audit, sessions: models.NewSessionLookup(d.DB), alerts: s.Alerts}
+	s.Account = &Account{deps: d, settings: s.Settings, audit: s.Audit, auth: s.Auth, alerts: s.Alerts}
 	s.Setup = &Setup{deps: d, settings: s.Settings, audit: s.Audit, svc: s}
 	s.Users = &Users{svc: s}
 	s.Flows = &Flows{svc: s}
@@ -132,6 +136,9 @@ type Actor struct {
 	SessionID string
 	IP        string
 	UserAgent string
+	// Device is the token of the browser's device cookie ("" when it
+	// sent none): what makes a sign-in from a known device (Alerts).
+	Device string
 }
 
 func (s *Services) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {

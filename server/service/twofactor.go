@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"gatehouse/models"
+	"gatehouse/server/mail"
 	"gatehouse/server/problem"
 	"gatehouse/server/security"
 )
@@ -300,6 +301,9 @@ func (s *Account) EnableTwoFactor(ctx context.Context, actor Actor, password, co
 		if _, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, actor.SessionID); err != nil {
 			return err
 		}
+		if err := s.alerts.FactorChanged(ctx, tx, mail.KindTOTPAdded, u, ""); err != nil {
+			return err
+		}
 		return s.audit.Write(ctx, tx, AuditEntry{Action: Action2FAEnabled, Actor: actor, Target: u})
 	})
 	return codes, err
@@ -343,6 +347,9 @@ func (s *Account) DisableTwoFactor(ctx context.Context, actor Actor, password, c
 			return err
 		}
 		if _, err := models.DeleteSessionsOfUser(ctx, tx, u.ID, actor.SessionID); err != nil {
+			return err
+		}
+		if err := s.alerts.FactorChanged(ctx, tx, mail.KindTOTPRemoved, u, ""); err != nil {
 			return err
 		}
 		return s.audit.Write(ctx, tx, AuditEntry{Action: Action2FADisabled, Actor: actor, Target: u})
