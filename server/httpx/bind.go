@@ -44,7 +44,7 @@ func bindJSON(c *gin.Context, dst any, allowEmpty bool) error {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return problem.New(problem.TooLarge, "body_too_large", fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
+			return problem.New(problem.TooLarge, "body_too_large", fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes)).With("max", MaxBodyBytes)
 		}
 		return problem.New(problem.BadRequest, "bad_body", "The request body could not be read.")
 	}

@@ -81,14 +81,18 @@ func Render(c *gin.Context, err error) {
 		status = statusOf[problem.Unavailable]
 	} else {
 		logger(c).ErrorContext(c.Request.Context(), "internal error", "err", err, "request_id", c.GetString(RequestIDKey), "method", c.Request.Method, "path", c.Request.URL.Path)
-		e = problem.New(0, "internal_error", "Something went wrong on our side (request "+c.GetString(RequestIDKey)+").")
+		e = problem.New(0, "internal_error", "Something went wrong on our side (request "+c.GetString(RequestIDKey)+").").With("requestId", c.GetString(RequestIDKey))
 	}
 	if e.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	body := gin.H{"code": e.Code, "message": e.Message}
+	if len(e.Params) > 0 {
+		body["params"] = e.Params
+	}
 	if len(e.Fields) > 0 {
 		body["fields"] = e.Fields
+		body["fieldErrors"] = problem.DescribeFields(e.Fields)
 	}
 	for k, v := range e.Extra {
 		body[k] = v

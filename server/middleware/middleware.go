@@ -62,7 +62,7 @@ func Logger(log *slog.Logger) gin.HandlerFunc {
 func Recovery(log *slog.Logger) gin.HandlerFunc {
 	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, rec any) {
 		log.Error("panic", "panic", rec, "request_id", c.GetString(httpx.RequestIDKey), "path", c.Request.URL.Path)
-		httpx.Render(c, problem.New(0, "internal_error", "Something went wrong on our side (request "+c.GetString(httpx.RequestIDKey)+")."))
+		httpx.Render(c, problem.New(0, "internal_error", "Something went wrong on our side (request "+c.GetString(httpx.RequestIDKey)+").").With("requestId", c.GetString(httpx.RequestIDKey)))
 	})
 }
 

@@ -30,6 +30,9 @@ type Error struct {
 	Fields  map[string]string
 	// RetryAfter, when positive, is sent as Retry-After (seconds).
 	RetryAfter int
+	// Params are the values the message names (a count, a name), sent as
+	// "params" so that a client can word the code in its own language.
+	Params map[string]any
 	// Extra is merged into the error object (for example an impact report).
 	Extra map[string]any
 }
@@ -38,6 +41,21 @@ func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message)
 
 // New returns an error of kind k.
 func New(k Kind, code, message string) *Error { return &Error{Kind: k, Code: code, Message: message} }
+
+// With returns e with the parameters its message names (name, value pairs).
+func (e *Error) With(kv ...any) *Error {
+	c := *e
+	c.Params = make(map[string]any, len(e.Params)+len(kv)/2)
+	for k, v := range e.Params {
+		c.Params[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, ok := kv[i].(string); ok {
+			c.Params[k] = kv[i+1]
+		}
+	}
+	return &c
+}
 
 // WithField returns e with one field message attached.
 func (e *Error) WithField(field, msg string) *Error {

@@ -246,7 +246,7 @@ func (p *Passkeys) BeginRegistration(ctx context.Context, actor Actor, password 
 		return nil, err
 	}
 	if len(rows) >= MaxPasskeys {
-		return nil, problem.New(problem.Conflict, "too_many_passkeys", fmt.Sprintf("An account holds at most %d passkeys; remove one first.", MaxPasskeys))
+		return nil, problem.New(problem.Conflict, "too_many_passkeys", fmt.Sprintf("An account holds at most %d passkeys; remove one first.", MaxPasskeys)).With("max", MaxPasskeys)
 	}
 	exclude := make([]protocol.CredentialDescriptor, 0, len(w.creds))
 	for _, c := range w.creds {
@@ -318,7 +318,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, actor Actor, token, n
 		return nil, (&problem.Error{Kind: problem.Invalid, Code: "passkey_not_added", Message: "The passkey could not be added: " + protocolDetail(err)}).WithField("credential", "was refused")
 	}
 	if len(rows) >= MaxPasskeys {
-		return nil, problem.New(problem.Conflict, "too_many_passkeys", fmt.Sprintf("An account holds at most %d passkeys; remove one first.", MaxPasskeys))
+		return nil, problem.New(problem.Conflict, "too_many_passkeys", fmt.Sprintf("An account holds at most %d passkeys; remove one first.", MaxPasskeys)).With("max", MaxPasskeys)
 	}
 	raw, err := json.Marshal(cred)
 	if err != nil {

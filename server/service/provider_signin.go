@@ -98,7 +98,7 @@ func (s *Providers) StartLink(ctx context.Context, actor Actor, slug, password s
 		return nil, err
 	}
 	if n > 0 {
-		return nil, problem.New(problem.Conflict, "already_linked", "Your account is already linked to "+p.Name+".")
+		return nil, problem.New(problem.Conflict, "already_linked", "Your account is already linked to "+p.Name+".").With("provider", p.Name)
 	}
 	if _, err := s.svc.Auth.Reauthenticate(ctx, actor, Reauth{Purpose: ReauthIdentityLink, Password: password, PasswordField: "password", AllowRecentSignIn: true}); err != nil {
 		return nil, err

@@ -405,7 +405,7 @@ func (s *Providers) Delete(ctx context.Context, actor Actor, id int64, confirm b
 			return err
 		}
 		if impact.LinkedAccounts > 0 && !confirm {
-			e := problem.New(problem.Conflict, "provider_in_use", fmt.Sprintf("%d accounts are linked to %s; %d of them can sign in only through it. Confirm to delete the provider and unlink them.", impact.LinkedAccounts, p.Name, impact.DependentTotal))
+			e := problem.New(problem.Conflict, "provider_in_use", fmt.Sprintf("%d accounts are linked to %s; %d of them can sign in only through it. Confirm to delete the provider and unlink them.", impact.LinkedAccounts, p.Name, impact.DependentTotal)).With("linked", impact.LinkedAccounts, "provider", p.Name, "dependent", impact.DependentTotal)
 			e.Extra = map[string]any{"impact": impact}
 			return e
 		}

@@ -80,7 +80,7 @@ func GuardSuperAdminsWayIn(ctx context.Context, db bun.IDB, signin SigninSetting
 	}
 	e := problem.New(problem.Conflict, "would_cut_off_super_admins", fmt.Sprintf(
 		"After this change %s could no longer sign in (%s): this is their only way in. Give them a password or another way in first.",
-		who, strings.Join(names, ", ")))
+		who, strings.Join(names, ", "))).With("count", len(cut), "names", strings.Join(names, ", "))
 	e.Extra = map[string]any{"accounts": cut}
 	return e
 }

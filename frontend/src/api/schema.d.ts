@@ -1601,10 +1601,28 @@ export interface components {
         };
         Error: {
             error: {
-                code: string;
+                code: components["schemas"]["ErrorCode"];
+                /**
+                 * @description The error in English: the fallback for clients that do not translate `code`
+                 *     (the console words every code in each of its languages).
+                 */
                 message: string;
+                /**
+                 * @description Values the message names, for clients that word the code themselves:
+                 *     internal_error {requestId}; body_too_large {max}; already_linked {provider};
+                 *     too_many_passkeys {max}; provider_in_use {linked, provider, dependent};
+                 *     would_cut_off_super_admins {count, names}.
+                 */
+                params?: {
+                    [key: string]: unknown;
+                };
+                /** @description Per-field messages in English (the fallback), keyed by request field name */
                 fields?: {
                     [key: string]: string;
+                };
+                /** @description The same fields as `fields`, each as a stable code with the values its message names */
+                fieldErrors?: {
+                    [key: string]: components["schemas"]["FieldError"];
                 };
                 /** @description bulk_refused only: the targets a rule refuses */
                 refused?: components["schemas"]["BulkRefusal"][];
@@ -1622,6 +1640,32 @@ export interface components {
                 reason?: "unreachable" | "timeout" | "tls" | "redirect_refused" | "bad_response" | "issuer_mismatch" | "incomplete_document" | "not_configured" | "auth_failed" | "rejected";
             };
         };
+        /**
+         * @description Stable machine-readable error code. Every error answer carries one of these; clients
+         *     branch on it and translate it, never the English message.
+         * @enum {string}
+         */
+        ErrorCode: "2fa_already_enabled" | "2fa_not_enabled" | "2fa_setup_required" | "account_deactivated" | "account_locked" | "account_suspended" | "already_linked" | "bad_body" | "balance_out_of_range" | "body_too_large" | "bulk_refused" | "busy" | "client_closed" | "cross_origin_refused" | "database_unavailable" | "discovery_failed" | "email_not_configured" | "email_taken" | "email_unverified" | "forbidden" | "human_verification_failed" | "human_verification_unavailable" | "internal_error" | "invalid_code" | "invalid_credentials" | "invalid_json" | "invalid_password_or_code" | "invalid_query" | "invalid_token" | "invalid_type" | "last_signin_method" | "last_super_admin" | "mfa_expired" | "negative_balance" | "no_passkeys" | "not_admin" | "not_found" | "outbox_changed" | "outbox_not_discardable" | "outbox_not_retryable" | "passkey_exists" | "passkey_expired" | "passkey_invalid" | "passkey_not_added" | "passkey_not_found" | "passkeys_unavailable" | "password_change_required" | "password_signin_required" | "plan_in_use" | "provider_in_use" | "provider_unavailable" | "rate_limited" | "recent_sign_in_required" | "registration_closed" | "registration_needs_password_signin" | "second_factor_required" | "secret_key_changed" | "self_change" | "session_required" | "setup_done" | "setup_token_invalid" | "smtp_failed" | "stale_version" | "storage_unavailable" | "super_admin_grant" | "super_admin_protected" | "super_admin_required" | "too_many_passkeys" | "too_many_targets" | "unauthenticated" | "unknown_field" | "unknown_settings_group" | "unsupported_media_type" | "validation_failed" | "would_cut_off_super_admins" | "would_lock_out_admins" | "wrong_password";
+        FieldError: {
+            code: components["schemas"]["FieldErrorCode"];
+            /**
+             * @description Values the message names: max_length {max}; too_short {min}; length_range and
+             *     length_range_line {min, max}; max_size and image_too_large {size}; too_many_items
+             *     {max, items}; whole_number_min {min}; whole_number_range, days_range, range {min, max};
+             *     idle_timeout_range {min}; one_of {values}; invalid_scope and invalid_domain {value};
+             *     image_mismatch {type}; invalid_pem {detail}; domain_not_allowed {domains};
+             *     wrong_billing_mode {mode, active}.
+             */
+            params?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description Stable code of one field error (`invalid` only for a message the server has no code
+         *     for, which TestErrorCodes_EveryFieldMessageHasACode prevents).
+         * @enum {string}
+         */
+        FieldErrorCode: "invalid" | "required" | "required_with_host" | "required_for_turnstile" | "too_long" | "too_large" | "max_length" | "too_short" | "length_range" | "length_range_line" | "max_size" | "image_too_large" | "too_many_items" | "whole_number_range" | "whole_number_min" | "days_range" | "range" | "idle_timeout_range" | "exceeds_session_lifetime" | "not_negative" | "out_of_range" | "below_zero" | "must_be_string" | "must_be_number" | "must_be_array" | "must_be_object" | "wrong_type" | "one_of" | "invalid_sort" | "after_or_before" | "invalid_cursor" | "invalid_time" | "unknown_field" | "invalid_utf8" | "no_nul" | "no_control_chars" | "single_line" | "invalid_username" | "invalid_email" | "invalid_phone" | "invalid_language" | "invalid_timezone" | "invalid_currency" | "invalid_slug" | "invalid_scope" | "invalid_claim" | "https_url" | "https_url_or_localhost" | "logo_url" | "invalid_data_url" | "image_type" | "image_mismatch" | "invalid_host" | "invalid_pem" | "needed_for_verification" | "needs_smtp" | "needs_email_registration" | "needs_password_signin" | "email_registration_on" | "invalid_domain" | "plus_alias" | "domain_not_allowed" | "human_check_failed" | "incorrect" | "refused" | "taken" | "in_use" | "ids_or_filter" | "one_account_only" | "wrong_billing_mode" | "super_admin_only" | "unknown_plan" | "needs_email" | "verified_elsewhere" | "confirm_username" | "session_of_other_account" | "list_every_provider" | "password_same_as_current" | "password_or_generate" | "not_webauthn_answer" | "code_not_current" | "already_your_address" | "password_only_spaces" | "password_repeated" | "password_common" | "password_contains_username" | "password_contains_email";
         AuthOptions: {
             usernameEnabled: boolean;
             emailEnabled: boolean;

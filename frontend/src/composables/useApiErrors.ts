@@ -5,22 +5,40 @@ import { useI18n } from 'vue-i18n'
 import { ApiError } from '@/api/client'
 
 type Translate = (key: string, named?: Record<string, unknown>) => string
+type Has = (key: string) => boolean
 
-/** The text to show for any error thrown by an API call. */
-export function describeError(err: unknown, t: Translate): string {
+// Without te, a key counts as known when t gives something other than the key.
+function known(t: Translate, te: Has | undefined, key: string): boolean {
+  return te ? te(key) : t(key) !== key
+}
+
+/** The text to show for any error thrown by an API call: the code in the
+ * console's language, else the server's English message. */
+export function describeError(err: unknown, t: Translate, te?: Has): string {
   if (err instanceof ApiError) {
     if (err.isNetwork) return t('errors.network')
     if (err.code === 'storage_unavailable') return t('errors.storageUnavailable')
     if (err.code === 'recent_sign_in_required') return t('errors.recentSignInRequired')
     if (err.code === 'account_locked') return t('errors.accountLocked')
+    const key = `apiErrors.${err.code}`
+    if (err.code && known(t, te, key)) return t(key, err.detail.params ?? {})
     if (err.message) return err.message
     return t('errors.unknown', { status: err.status })
   }
   return t('errors.unknown', { status: 0 })
 }
 
+/** The text for one field error: its code in the console's language, else
+ * the server's English words. */
+export function describeFieldError(err: ApiError, field: string, t: Translate, te?: Has): string {
+  const fe = err.detail.fieldErrors?.[field]
+  const key = fe ? `fieldErrors.${fe.code}` : ''
+  if (fe && known(t, te, key)) return t(key, fe.params ?? {})
+  return err.fields[field] ?? ''
+}
+
 export function useApiErrors() {
-  const { t } = useI18n()
+  const { t, te } = useI18n()
   const message = ref('')
   const fields = reactive<Record<string, string>>({})
 
@@ -33,11 +51,11 @@ export function useApiErrors() {
   function capture(err: unknown): unknown {
     clear()
     if (err instanceof ApiError && Object.keys(err.fields).length > 0) {
-      Object.assign(fields, err.fields)
+      for (const name of Object.keys(err.fields)) fields[name] = describeFieldError(err, name, t, te)
       // With field errors the per-field text says it all; keep the summary too.
-      message.value = err.message
+      message.value = describeError(err, t, te)
     } else {
-      message.value = describeError(err, t)
+      message.value = describeError(err, t, te)
     }
     return err
   }

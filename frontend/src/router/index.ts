@@ -1,4 +1,5 @@
-import { createRouter, createWebHistory, loadRouteLocation, type Router } from 'vue-router'
+import { watch } from 'vue'
+import { createRouter, createWebHistory, loadRouteLocation, type RouteLocationNormalized, type Router } from 'vue-router'
 import { setUnauthorizedHandler } from '@/api/client'
 import { i18n } from '@/i18n'
 import { loadSession, loadSetupPending, setUser } from '@/stores/session'
@@ -22,11 +23,14 @@ export function createAppRouter(): Router {
     return decision
   })
 
-  router.afterEach((to) => {
+  function setTitle(to: RouteLocationNormalized): void {
     const key = [...to.matched].reverse().find((r) => r.meta.title)?.meta.title
     const app = i18n.global.t('app.name')
     document.title = key ? `${i18n.global.t(key)} · ${app}` : app
-  })
+  }
+  router.afterEach((to) => setTitle(to))
+  // The tab title follows the language switch, not only navigation.
+  watch(i18n.global.locale, () => setTitle(router.currentRoute.value))
 
   // A 401 from a signed-in call: the session ended elsewhere (revoked, expired).
   setUnauthorizedHandler(() => {

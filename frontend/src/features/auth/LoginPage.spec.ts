@@ -78,14 +78,14 @@ describe('LoginPage', () => {
     open.wrapper.unmount()
   })
 
-  it('shows the message of a failed sign-in', async () => {
+  it('shows the message of a failed sign-in, in the console’s words for its code', async () => {
     stubFetch({
       'GET /api/auth/options': { status: 200, body: options },
       'POST /api/auth/login': { status: 401, body: { error: { code: 'invalid_credentials', message: 'Wrong name or password.' } } },
     })
     const { wrapper, router } = await mountAt('/login')
     await signIn(wrapper, 'alice', 'nope-nope-nope')
-    expect(wrapper.find('[data-testid="login-error"]').text()).toBe('Wrong name or password.')
+    expect(wrapper.find('[data-testid="login-error"]').text()).toBe('The sign-in name or password is incorrect.')
     expect(router.currentRoute.value.name).toBe('login')
     wrapper.unmount()
   })
