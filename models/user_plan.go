@@ -38,19 +38,80 @@ const (
 	termUnverified   = "unverified"
 	termSubscription = "subscription"
 	termDormant      = "dormant"
+	// Ordered drivers: partial indexes led by the term, then a sort key
+	// (migration 20261202000021).
+	termStaff            = "staff"             // role admin or super_admin
+	termInactive         = "inactive"          // a status other than active
+	termVerifiedInactive = "verified_inactive" // that status, email verified
 )
+
+// sortIndexSuffix names a sort key in the ordered indexes' names.
+var sortIndexSuffix = map[string]string{"id": "id", "last_login": "login", "updated": "updated", "display_name": "display"}
+
+// orderedIndex is the index that reads term's accounts (of f) already in
+// order s, or "" when there is none.
+func orderedIndex(term string, f UserFilter, s UserSort) string {
+	switch term {
+	case termStaff:
+		return "users_staff_" + sortIndexSuffix[s.Key]
+	case termInactive:
+		return "users_inactive_" + sortIndexSuffix[s.Key]
+	case termTwoFactor:
+		if s.Key == "id" {
+			return "users_two_factor_on"
+		}
+		return "users_two_factor_" + sortIndexSuffix[s.Key]
+	case termVerifiedInactive:
+		if s.Key == "id" {
+			return "users_verified_inactive"
+		}
+	case termRoleStatus:
+		if s.Key == "last_login" && f.Role != "" && f.Status != "" {
+			return "users_role_status_login"
+		}
+	}
+	return ""
+}
+
+// idOrdered: term's index yields its accounts in id order (the sample
+// of driverSampleCount).
+func idOrdered(term string) bool {
+	switch term {
+	case termStaff, termInactive, termVerifiedInactive, termTwoFactor, termUnverified:
+		return true
+	}
+	return false
+}
+
+// countIndex is the index a count through term reads (SQLite), or "".
+func countIndex(term string) string {
+	switch term {
+	case termStaff:
+		return "users_staff_id"
+	case termInactive:
+		return "users_inactive_id"
+	case termVerifiedInactive:
+		return "users_verified_inactive"
+	case termTwoFactor:
+		return "users_two_factor_on"
+	case termUnverified:
+		return "users_email_unverified"
+	}
+	return ""
+}
 
 // countSample is how many accounts (in id order) a count without a driver
 // reads at most before it estimates.
 const countSample = 10_000
 
 // listPlan is a chosen plan: walk the sort order, or read through driver's
-// index (sorted when that index already yields the order), or leave it to
-// the database (the zero value).
+// index (sorted when that index already yields the order: index names
+// it), or leave it to the database (the zero value).
 type listPlan struct {
 	walk   bool
 	driver string
 	sorted bool
+	index  string
 }
 
 // drivers are f's terms that an index can read, each with the condition
@@ -59,6 +120,15 @@ func drivers(f UserFilter) []string {
 	var out []string
 	if f.Role != "" || f.Status != "" {
 		out = append(out, termRoleStatus)
+	}
+	if f.Role == RoleAdmin || f.Role == RoleSuperAdmin {
+		out = append(out, termStaff)
+	}
+	if f.Status != "" && f.Status != StatusActive {
+		out = append(out, termInactive)
+		if f.EmailVerified != nil && *f.EmailVerified {
+			out = append(out, termVerifiedInactive)
+		}
 	}
 	if f.TwoFactor != nil && *f.TwoFactor {
 		out = append(out, termTwoFactor)
@@ -84,6 +154,12 @@ func only(f UserFilter, term string) UserFilter {
 	switch term {
 	case termRoleStatus:
 		g.Role, g.Status = f.Role, f.Status
+	case termStaff:
+		g.Role = f.Role
+	case termInactive:
+		g.Status = f.Status
+	case termVerifiedInactive:
+		g.Status, g.EmailVerified = f.Status, f.EmailVerified
 	case termTwoFactor:
 		g.TwoFactor = f.TwoFactor
 	case termLocked:
@@ -101,7 +177,11 @@ func only(f UserFilter, term string) UserFilter {
 // countCapped counts the accounts that match f read the way lp reads
 // them, stopping past limit.
 func countCapped(ctx context.Context, db bun.IDB, f UserFilter, lp listPlan, limit int64, now time.Time, extra ...func(*bun.SelectQuery) *bun.SelectQuery) (int64, error) {
-	inner := applyTerms(db.NewSelect().Model((*User)(nil)).ColumnExpr("1"), f, now, lp)
+	q := db.NewSelect().Model((*User)(nil))
+	if lp.index != "" {
+		q = q.ModelTableExpr("users AS u INDEXED BY " + lp.index)
+	}
+	inner := applyTerms(q.ColumnExpr("1"), f, now, lp)
 	for _, e := range extra {
 		inner = e(inner)
 	}
@@ -128,14 +208,21 @@ func planList(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, need in
 		return listPlan{}, 0, false, err
 	}
 	// Each driver's count, exact up to CountCap (role and status exact).
+	type cand struct {
+		term  string
+		n     int64
+		exact bool
+	}
+	var cands []cand
 	best, bestN, bestExact := "", int64(math.MaxInt64), false
 	for _, term := range drivers(f) {
 		var n int64
 		exact := true
-		if term == termRoleStatus {
+		switch term {
+		case termRoleStatus, termStaff, termInactive:
 			n, _, err = CountUsersMatching(ctx, db, only(f, term), now)
-		} else {
-			n, err = countCapped(ctx, db, only(f, term), listPlan{}, CountCap+1, now)
+		default:
+			n, err = countCapped(ctx, db, only(f, term), listPlan{driver: term, index: countIndex(term)}, CountCap+1, now)
 			if n > CountCap {
 				exact = false
 			}
@@ -143,20 +230,32 @@ func planList(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, need in
 		if err != nil {
 			return listPlan{}, 0, false, err
 		}
+		cands = append(cands, cand{term, n, exact})
 		if n < bestN {
 			best, bestN, bestExact = term, n, exact
 		}
 	}
 	// The total: the driver's own count when it is the whole filter; else
-	// counted through the driver when it has few accounts; else counted in
-	// the first accounts and estimated past them.
+	// counted through the driver when it has few accounts (driverSample);
+	// else estimated from the driver's first driverSample accounts when
+	// its index is in id order; else counted through the driver up to
+	// CountCap; else counted in the first accounts and estimated past them.
 	var total int64
 	estimate := false
 	switch {
 	case best != "" && only(f, best) == f && bestExact:
 		total = bestN
+	case best != "" && bestExact && bestN <= driverSample:
+		if total, err = countCapped(ctx, db, f, listPlan{driver: best, index: countIndex(best)}, CountCap+1, now); err != nil {
+			return listPlan{}, 0, false, err
+		}
+	case best != "" && bestExact && idOrdered(best):
+		if total, err = driverSampleCount(ctx, db, f, best, bestN, now); err != nil {
+			return listPlan{}, 0, false, err
+		}
+		estimate = true
 	case best != "" && bestExact && bestN <= CountCap:
-		if total, err = countCapped(ctx, db, f, listPlan{driver: best}, CountCap+1, now); err != nil {
+		if total, err = countCapped(ctx, db, f, listPlan{driver: best, index: countIndex(best)}, CountCap+1, now); err != nil {
 			return listPlan{}, 0, false, err
 		}
 	default:
@@ -167,24 +266,111 @@ func planList(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, need in
 	if total > CountCap && !(only(f, best) == f && bestExact) {
 		total, estimate = max(total, CountCap), true
 	}
-	// Role and status together, sorted by last sign-in: the index is in
-	// order. A status other than active alone: read through the same
-	// index and sort, never walk: last sign-in is tied to status (pending accounts never signed
-	// in and all sit at the end of -last_login; a walk read 850,000 rows
-	// at 1M).
-	if best == termRoleStatus && s.Key == "last_login" && ((f.Role != "" && f.Status != "") || (f.Status != "" && f.Status != StatusActive)) {
-		return listPlan{driver: best, sorted: f.Role != "" && f.Status != ""}, total, estimate, nil
+	// The cheapest of, in rows read:
+	//   - walking the sort order: need*all/total, handicapped 16x: the
+	//     matches are often not spread evenly over a sort (pending
+	//     accounts never signed in, so they all sit at the end of
+	//     -last_login: a walk read the whole index, 3 s at 100k);
+	//   - reading a driver's n accounts and sorting them: n;
+	//   - walking a driver's ordered index: need*n/total (need when the
+	//     driver is the whole filter), handicapped 4x for the same reason,
+	//     and never more than n.
+	// An ordered read of a term that is the whole filter always wins: it
+	// reads exactly the page.
+	matches := float64(max(total, 1))
+	chosen := listPlan{walk: true}
+	cost := 16 * float64(need) * float64(all) / matches
+	for _, c := range cands {
+		if !c.exact {
+			continue
+		}
+		if float64(c.n) < cost {
+			chosen, cost = listPlan{driver: c.term}, float64(c.n)
+		}
+		idx := orderedIndex(c.term, f, s)
+		if idx == "" {
+			continue
+		}
+		oc := min(4*float64(need)*float64(c.n)/matches, float64(c.n))
+		if only(f, c.term) == f {
+			oc = min(float64(need), float64(c.n)) / 2
+		}
+		if oc <= cost {
+			chosen, cost = listPlan{driver: c.term, sorted: true, index: idx}, oc
+		}
 	}
-	// The walk's estimate assumes the matching accounts are spread evenly
-	// over the sort order; they often are not (pending accounts never
-	// signed in, so they all sit at the end of -last_login: a walk read
-	// the whole index, 3 s at 100k). So the walk must promise a sixteenth
-	// of the driver's rows to be chosen.
-	walkCost := float64(need) * float64(all) / float64(max(total, 1))
-	if best != "" && bestExact && float64(bestN) < 16*walkCost {
-		return listPlan{driver: best}, total, estimate, nil
+	return chosen, total, estimate, nil
+}
+
+// driverSample is how many of a driver's accounts a count of a filter
+// with more terms reads at most: each costs a look-up of its row (10-25
+// µs at a million accounts), so counting 2FA users that are also
+// deactivated read 10,000 rows (about 100-250 ms) for a total of 300.
+// Past it the total is estimated from the driver's first driverSample
+// accounts in id order.
+const driverSample = 1_000
+
+// driverSampleCount estimates f's total from the first driverSample of
+// driver's n accounts (in id order): the share of them that match f.
+func driverSampleCount(ctx context.Context, db bun.IDB, f UserFilter, driver string, n int64, now time.Time) (int64, error) {
+	lp := listPlan{driver: driver, index: countIndex(driver)}
+	q := db.NewSelect().Model((*User)(nil))
+	if lp.index != "" {
+		q = q.ModelTableExpr("users AS u INDEXED BY " + lp.index)
 	}
-	return listPlan{walk: true}, total, estimate, nil
+	var edge []int64
+	if err := applyTerms(q.Column("u.id"), only(f, driver), now, lp).OrderExpr("u.id").Offset(driverSample-1).Limit(1).Scan(ctx, &edge); err != nil {
+		return 0, err
+	}
+	if len(edge) == 0 {
+		return countCapped(ctx, db, f, lp, CountCap+1, now)
+	}
+	m, err := countCapped(ctx, db, f, lp, CountCap+1, now, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("+u.id <= ?", edge[0])
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int64(math.Round(float64(m) * float64(n) / driverSample)), nil
+}
+
+// textDriveBound is how many search matches a search with a filter reads
+// through the search index at most; past it, or when a filter term with
+// an exact count has fewer accounts, the filter term drives.
+const textDriveBound = 2_000
+
+// searchByDriver reports whether a search with filter terms (SQLite) is
+// read through a filter term's index, testing the text on each row,
+// rather than through the search index: when a term's exact count is
+// below the text's matches and these pass textDriveBound or the term's
+// count. A common text with a rare term (q=li&twoFactor=on: every
+// account whose name starts with "li", then the 2FA test) read the
+// search index's tens of thousands of matches for a page of 25 (7 s).
+func searchByDriver(ctx context.Context, db bun.IDB, f UserFilter, text string, now time.Time) (bool, error) {
+	rest := f
+	rest.Q = ""
+	m := int64(math.MaxInt64)
+	for _, term := range drivers(rest) {
+		var n int64
+		var err error
+		switch term {
+		case termRoleStatus, termStaff, termInactive:
+			n, _, err = CountUsersMatching(ctx, db, only(rest, term), now)
+		default:
+			if n, err = countCapped(ctx, db, only(rest, term), listPlan{driver: term, index: countIndex(term)}, CountCap+1, now); n > CountCap {
+				n = math.MaxInt64
+			}
+		}
+		if err != nil {
+			return false, err
+		}
+		m = min(m, n)
+	}
+	if m == math.MaxInt64 {
+		return false, nil
+	}
+	n, err := ftsCount(ctx, db, ftsQuery(text), int(min(m, textDriveBound))+1)
+	return int64(n) > min(m, textDriveBound), err
 }
 
 // sampleCount counts f's matches among the first countSample accounts in

@@ -120,11 +120,22 @@ func applyTerms(q *bun.SelectQuery, f UserFilter, now time.Time, lp listPlan) *b
 		// Every role, so that the (role, status, ...) index serves.
 		q = q.Where("u.role IN (?)", bun.List(allRoles)).Where("u.status = ?", f.Status)
 	default:
+		// An ordered driver reads one of the two through its partial
+		// index, whose condition is then stated as it is defined.
+		rr, sr := r, r
+		switch lp.driver {
+		case termStaff:
+			rr = ""
+			q = q.Where("u.role <> 'user'")
+		case termInactive, termVerifiedInactive:
+			sr = ""
+			q = q.Where("u.status <> 'active'")
+		}
 		if f.Role != "" {
-			q = q.Where(r+"u.role = ?", f.Role)
+			q = q.Where(rr+"u.role = ?", f.Role)
 		}
 		if f.Status != "" {
-			q = q.Where(r+"u.status = ?", f.Status)
+			q = q.Where(sr+"u.status = ?", f.Status)
 		}
 	}
 	switch x := p(termSubscription); f.Subscription {
@@ -154,6 +165,9 @@ func applyTerms(q *bun.SelectQuery, f UserFilter, now time.Time, lp listPlan) *b
 	}
 	if f.EmailVerified != nil {
 		x := p(termUnverified)
+		if lp.driver == termVerifiedInactive {
+			x = ""
+		}
 		if *f.EmailVerified {
 			q = q.Where(x + "u.email IS NOT NULL AND " + x + "u.email_verified_at IS NOT NULL")
 		} else {
@@ -166,7 +180,14 @@ func applyTerms(q *bun.SelectQuery, f UserFilter, now time.Time, lp listPlan) *b
 		q = q.Where("("+x+"u.last_login_at IS NULL OR "+x+"u.last_login_at < ?)", now.Add(-time.Duration(f.DormantDays)*24*time.Hour))
 	}
 	if text := searchText(f.Q); text != "" {
-		q = applySearch(q, text)
+		if sqlite && (lp.walk || lp.driver != "") {
+			// A filter term drives (searchByDriver): the text is tested on
+			// each row it reads, never read through the search index.
+			cond, args := scanConditionX(text, "+")
+			q = q.Where(cond, args...)
+		} else {
+			q = applySearch(q, text)
+		}
 	}
 	return q
 }
@@ -190,10 +211,14 @@ func applySearch(q *bun.SelectQuery, text string) *bun.SelectQuery {
 
 // scanCondition tests text row by row, with the same meaning as the
 // search index: a substring (LIKE) or, for short text, a prefix.
-func scanCondition(text string) (string, []any) {
+func scanCondition(text string) (string, []any) { return scanConditionX(text, "") }
+
+// scanConditionX is scanCondition with x (SQLite: "+") before each
+// column, so that no index serves it.
+func scanConditionX(text, x string) (string, []any) {
 	if len([]rune(text)) < MinSubstringLen {
 		hi := text + "\U0010FFFF"
-		return "((u.username_lower >= ? AND u.username_lower < ?) OR (u.email_lower >= ? AND u.email_lower < ?) OR (u.public_id >= ? AND u.public_id < ?) OR (lower(u.display_name) >= ? AND lower(u.display_name) < ?))",
+		return strings.ReplaceAll("((@u.username_lower >= ? AND @u.username_lower < ?) OR (@u.email_lower >= ? AND @u.email_lower < ?) OR (@u.public_id >= ? AND @u.public_id < ?) OR (lower(u.display_name) >= ? AND lower(u.display_name) < ?))", "@", x),
 			[]any{text, hi, text, hi, text, hi, text, hi}
 	}
 	like := "%" + escapeLike(text) + "%"
@@ -317,7 +342,14 @@ func bySegments(s UserSort, seek *UserKey, unindexed bool, limit int, run func(s
 
 func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit, offset int, seek *UserKey, wantTotal bool, now time.Time) ([]User, int64, bool, error) {
 	text := searchText(f.Q)
+	byDriver := false
 	if text != "" && IsSQLite(db) {
+		var err error
+		if byDriver, err = searchByDriver(ctx, db, f, text, now); err != nil {
+			return nil, 0, false, err
+		}
+	}
+	if text != "" && IsSQLite(db) && !byDriver {
 		if s.Key == "display_name" {
 			return searchDisplayOrder(ctx, db, f, text, s, limit, offset, seek, wantTotal, now)
 		}
@@ -336,7 +368,11 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	}
 	users, err := bySegments(s, seek, unindexed, limit, func(seg segment, limit int) ([]User, error) {
 		var users []User
-		q := applyTerms(db.NewSelect().Model(&users).Relation("Plan"), f, now, lp)
+		q := db.NewSelect().Model(&users)
+		if lp.index != "" {
+			q = q.ModelTableExpr("users AS u INDEXED BY " + lp.index)
+		}
+		q = applyTerms(q.Relation("Plan"), f, now, lp)
 		if seg != nil {
 			q = seg(q)
 		}
@@ -356,6 +392,8 @@ func deferredPage(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, lp 
 	inner := db.NewSelect().Model((*User)(nil)).Column("u.id")
 	if IsSQLite(db) && s.Key == "id" && !unindexed && (f == UserFilter{}) {
 		inner = inner.ModelTableExpr("users AS u INDEXED BY users_id_order")
+	} else if lp.index != "" {
+		inner = inner.ModelTableExpr("users AS u INDEXED BY " + lp.index)
 	}
 	inner = applyUserSort(applyTerms(inner, f, now, lp), s, unindexed).Limit(int64(limit)).Offset(int64(offset))
 	var users []User
