@@ -231,7 +231,10 @@ func planList(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, need in
 			return listPlan{}, 0, false, err
 		}
 		cands = append(cands, cand{term, n, exact})
-		if n < bestN {
+		// The smallest exact count counts the total: a count past the cap
+		// is only a lower bound (status=suspended&emailVerified=true
+		// otherwise fell back to reading the first 10,000 accounts).
+		if (exact && !bestExact) || (exact == bestExact && n < bestN) {
 			best, bestN, bestExact = term, n, exact
 		}
 	}

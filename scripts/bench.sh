@@ -118,7 +118,8 @@ if [ -z "${BENCH_SKIP_GRID:-}" ]; then
     subscription=none subscription=active subscription=expired twoFactor=on twoFactor=off locked=true locked=false \
     emailVerified=true emailVerified=false dormantDays=30 dormantDays=3650 "status=deactivated&twoFactor=on" \
     "role=admin&locked=true" "role=user&status=active" "status=active&twoFactor=off" "subscription=active&twoFactor=on" \
-    "q=chen&status=suspended" "q=li&twoFactor=on" "q=sofia&emailVerified=false" "q=k7&locked=false"; do
+    "q=chen&status=suspended" "q=li&twoFactor=on" "q=sofia&emailVerified=false" "q=k7&locked=false" \
+    "status=pending&emailVerified=true" "status=suspended&emailVerified=true" "role=admin&status=active"; do
     for S in id -id last_login -last_login updated -updated display_name -display_name; do
       "$LOADGEN" -name "$F sort=$S" -url "$U?$F&sort=$S" -cookie "$COOKIE" -c 1 -n "${BENCH_GRID_N:-20}" | tee -a "$GRID"
     done
@@ -128,7 +129,8 @@ if [ -z "${BENCH_SKIP_GRID:-}" ]; then
 fi
 
 # The audit log at BENCH_AUDIT_ROWS synthetic rows (inserted with the sqlite3
-# shell when it is installed; default 1,000,000): every filter, p95 target 50 ms.
+# shell when it is installed; default 1,000,000): every filter, p95 target 50 ms,
+# and pages by number deep into the log (page 2000: 100,000 rows skipped).
 AUDIT_ROWS=${BENCH_AUDIT_ROWS:-1000000}
 if [ "$AUDIT_ROWS" -gt 0 ] && command -v sqlite3 >/dev/null; then
   sqlite3 "$WORK/data/gatehouse.db" "PRAGMA busy_timeout=60000;
@@ -143,7 +145,8 @@ SELECT strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (($AUDIT_ROWS - x) * 31) || '
   echo
   echo "audit log, $AUDIT_ROWS extra rows (p95 target 50 ms):"
   for Q in "" action=user. action=auth. action=settings. action=auth.login_failed "from=$DAY&to=$DAY2" "from=$FROM" "to=$FROM" \
-    "action=settings.&from=$FROM&to=$TO" "action=user.deleted&from=$FROM&to=$TO" "action=auth.&to=$FROM" actor=benchadmin target=label5; do
+    "action=settings.&from=$FROM&to=$TO" "action=user.deleted&from=$FROM&to=$TO" "action=auth.&to=$FROM" actor=benchadmin target=label5 \
+    "actor=benchadmin&action=auth." "target=label5&action=user." "actor=benchadmin&from=$DAY&to=$DAY2" "page=2000" "page=2000&action=user." "page=200&action=settings."; do
     L -name "audit $Q" -url "$A?$Q" -cookie "$COOKIE" -c 1 -n "${BENCH_GRID_N:-20}"
   done
   CUR=$(curl -fs -H "Cookie: $COOKIE" "$A?action=user.&perPage=50&page=199" | python3 -c 'import json,sys; print(json.load(sys.stdin)["nextCursor"])')
