@@ -103,7 +103,7 @@ func (h *Handler) finishSignIn(c *gin.Context, res *service.LoginResult, challen
 	if !h.setSessionCookie(c, res) {
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": NewUser(res.User, h.Svc.Now())})
+	c.JSON(http.StatusOK, gin.H{"user": h.signedInUser(c, res.User)})
 }
 
 func (h *Handler) setSessionCookie(c *gin.Context, res *service.LoginResult) bool {
@@ -145,7 +145,7 @@ func (h *Handler) CompleteMFA(c *gin.Context) {
 	if !h.setSessionCookie(c, res) {
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": NewUser(res.User, h.Svc.Now())})
+	c.JSON(http.StatusOK, gin.H{"user": h.signedInUser(c, res.User)})
 }
 
 // Logout ends the current session and clears the cookie.

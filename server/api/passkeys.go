@@ -77,7 +77,7 @@ func (h *Handler) PasskeySignIn(c *gin.Context) {
 	if !h.setSessionCookie(c, res) {
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": NewUser(res.User, h.Svc.Now())})
+	c.JSON(http.StatusOK, gin.H{"user": h.signedInUser(c, res.User)})
 }
 
 // MFAMethods names the second factors the account at the password step's
@@ -117,7 +117,7 @@ func (h *Handler) MFAPasskey(c *gin.Context) {
 	if !h.setSessionCookie(c, res) {
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": NewUser(res.User, h.Svc.Now())})
+	c.JSON(http.StatusOK, gin.H{"user": h.signedInUser(c, res.User)})
 }
 
 // MyPasskeys lists the caller's passkeys.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/models"
 	"gatehouse/server/httpx"
 	"gatehouse/server/middleware"
 	"gatehouse/server/problem"
@@ -46,9 +47,22 @@ func (h *Handler) SecondFactorGate() gin.HandlerFunc {
 
 // secondFactorState is the caller's standing under the rule, for /api/me.
 func (h *Handler) secondFactorState(c *gin.Context) (bool, *time.Time) {
+	return h.secondFactorStateOf(c, middleware.ActorOf(c).User)
+}
+
+func (h *Handler) secondFactorStateOf(c *gin.Context, u *models.User) (bool, *time.Time) {
 	sec, err := h.Svc.Settings.Security(c.Request.Context())
 	if err != nil {
 		return false, nil
 	}
-	return sec.SecondFactorDue(middleware.ActorOf(c).User, h.Svc.Now())
+	return sec.SecondFactorDue(u, h.Svc.Now())
+}
+
+// signedInUser is the account a sign-in answers, with its standing under
+// the rule as /api/me says it: the console sends someone who must enrol
+// straight to enrolment.
+func (h *Handler) signedInUser(c *gin.Context, u *models.User) User {
+	out := NewUser(u, h.Svc.Now())
+	out.SecondFactorRequired, out.SecondFactorDeadline = h.secondFactorStateOf(c, u)
+	return out
 }

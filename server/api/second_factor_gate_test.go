@@ -129,3 +129,32 @@ func TestRequiredSecondFactor_GracePeriodAndEveryone(t *testing.T) {
 	carol := app.Member("carol")
 	app.LoginAs(carol).GET("/api/me/sessions").Expect(200)
 }
+
+// TestRequiredSecondFactor_SignInAnswerSaysSo: the console decides where
+// to go after signing in from the sign-in answer; it sent an administrator
+// who must enrol to the account list (every call of which was refused)
+// because the answer did not say that a second factor was due.
+func TestRequiredSecondFactor_SignInAnswerSaysSo(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	root := app.SuperAdmin("root")
+	admin := app.LoginAs(root)
+	addPasskey(t, admin, testkit.NewAuthenticator("http://gatehouse.test"), root.Password, "Root key")
+	helen := app.Admin("helen")
+	requireSecondFactor(t, admin, "admins", 0)
+
+	var out struct {
+		User map[string]any `json:"user"`
+	}
+	app.Client().POST("/api/auth/login", map[string]string{"identifier": helen.Username, "password": helen.Password}).Expect(200).JSON(&out)
+	if out.User["secondFactorRequired"] != true || out.User["secondFactorDeadline"] == nil {
+		t.Fatalf("sign-in answer: %v", out.User)
+	}
+	// Not for someone the rule does not cover.
+	bob := app.Member("bob")
+	out.User = nil
+	app.Client().POST("/api/auth/login", map[string]string{"identifier": bob.Username, "password": bob.Password}).Expect(200).JSON(&out)
+	if out.User["secondFactorRequired"] == true {
+		t.Fatalf("member's sign-in answer: %v", out.User)
+	}
+}
