@@ -20,6 +20,14 @@ trap cleanup EXIT
 go build -o "$LOADGEN" ./internal/devtools/loadgen
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); users: $USERS"
 
+# PostgreSQL at 1M and 10M accounts (issue 14): scripts/bench-pg.sh, when
+# BENCH_PG_URL names a server (BENCH_PG_USERS, BENCH_PG_REUSE: see there);
+# BENCH_PG_ONLY=1 stops after it. Without BENCH_PG_URL only SQLite runs.
+if [ -n "${BENCH_PG_URL:-}" ]; then
+  BIN=$BIN bash scripts/bench-pg.sh
+  [ -n "${BENCH_PG_ONLY:-}" ] && exit 0
+fi
+
 # Resident memory, split into anonymous (heap, stacks, SQLite caches) and
 # file-backed (the pages of the binary that are mapped).
 rss() { awk '/VmRSS/ {r=$2} /RssAnon/ {a=$2} /RssFile/ {f=$2} END {printf "%.0f MB (anon %.0f, file %.0f)", r/1024, a/1024, f/1024}' /proc/"$1"/status; }
