@@ -58,3 +58,24 @@ func TestBroadSearchMatchesAPlainScan(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchTotal_TextAloneCountsToTheSearchCap: a text with more than
+// SearchCountCap matches and no other filter answers "SearchCountCap or
+// more" on both databases (PostgreSQL counted to 10,000 rows read from the
+// table, seconds for a common text at a million accounts).
+func TestSearchTotal_TextAloneCountsToTheSearchCap(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	ctx := context.Background()
+	if err := app.Svc.Seed(ctx, models.SearchCountCap+100, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Every seeded email is at one of the example domains.
+	users, total, estimate, err := models.SearchUsers(ctx, app.Svc.DB, models.UserFilter{Q: "example"}, models.UserSort{Key: "display_name"}, 25, 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 25 || total != models.SearchCountCap || !estimate {
+		t.Fatalf("search of a text every account has: %d rows, total %d, estimate %v; want 25, %d, true", len(users), total, estimate, models.SearchCountCap)
+	}
+}
