@@ -58,8 +58,18 @@ func OpenSQLite(path string) (*bun.DB, error) {
 }
 
 // OpenPostgres opens a PostgreSQL database from a postgres:// URL.
+//
+// pgdriver gives up on any read from the server after 10 s by default: a
+// statement that legitimately runs or waits longer (a bulk change of
+// 100,000 accounts on a busy machine, a change queued behind a row lock)
+// failed with "i/o timeout", and the connection was dropped in the middle
+// of its transaction while the server went on with the statement. A socket
+// timeout is no statement limit, so there is none here: a statement runs
+// as long as its context allows (pgdriver turns the context's deadline
+// into the socket's), and a dead server is found by TCP keepalive. A
+// read_timeout (or timeout) in the URL still sets one.
 func OpenPostgres(dsn string) (*bun.DB, error) {
-	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn)))
+	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithReadTimeout(0), pgdriver.WithDSN(dsn)))
 	db := bun.NewDB(sqldb, pgdialect.New())
 	if err := db.Ping(); err != nil {
 		db.Close()

@@ -179,25 +179,6 @@ func UsersHoldingEmail(ctx context.Context, db bun.IDB, email string, limit int)
 	return rows, err
 }
 
-// ReleaseEmail takes an address away from every account except keepID
-// that holds it unverified, and returns those accounts as they were. It is
-// what happens when someone proves the address.
-func ReleaseEmail(ctx context.Context, db bun.IDB, email string, keepID int64, now time.Time) ([]User, error) {
-	var rows []User
-	err := db.NewSelect().Model(&rows).Where("u.email_lower = ?", NormalizeEmail(email)).Where("u.id <> ?", keepID).
-		Where("u.email_verified_at IS NULL").Order("u.id").Scan(ctx)
-	if err != nil || len(rows) == 0 {
-		return nil, err
-	}
-	ids := make([]int64, len(rows))
-	for i := range rows {
-		ids[i] = rows[i].ID
-	}
-	_, err = db.NewUpdate().Model((*User)(nil)).Set("email = NULL").Set("email_lower = NULL").Set("email_vouched = ?", false).
-		Set("updated_at = ?", now).Where("id IN (?)", bun.In(ids)).Exec(ctx)
-	return rows, err
-}
-
 // CountUsers counts all accounts.
 func CountUsers(ctx context.Context, db bun.IDB) (int64, error) {
 	return db.NewSelect().Model((*User)(nil)).Count(ctx)

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
@@ -182,21 +183,87 @@ func LockUsers(ctx context.Context, db bun.IDB, q *bun.SelectQuery, cols []strin
 // transaction rolls everything back on any error anyway. The ids travel
 // as one JSON array instead of 100,000 literals in the SQL text.
 func UpdateUsers(ctx context.Context, db bun.IDB, ids []int64, now time.Time, set func(q *bun.UpdateQuery) *bun.UpdateQuery) error {
+	return UpdateUsersNamed(ctx, db, ids, now, set, nil)
+}
+
+// UserName is an account's internal ID with its public ID and username:
+// what an audit row names its target by.
+type UserName struct {
+	ID                 int64
+	PublicID, Username string
+}
+
+// UpdateUsersNamed is UpdateUsers that, when named is set, also reports
+// the public ID and username of every account it changed (UPDATE ...
+// RETURNING): a bulk change planned from the (role, status, ...) index
+// alone takes its audit rows' names from the rows it rewrites anyway,
+// instead of reading 100,000 rows scattered over the table a second time.
+func UpdateUsersNamed(ctx context.Context, db bun.IDB, ids []int64, now time.Time, set func(q *bun.UpdateQuery) *bun.UpdateQuery, named func(UserName)) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	q := set(db.NewUpdate().Model((*User)(nil)).Set("updated_at = ?", now))
+	if named != nil {
+		q = q.Returning("id, public_id, username")
+	}
+	var sql string
 	if !IsSQLite(db) {
-		_, err := q.Where("id IN (?)", bun.List(ids)).Exec(ctx)
+		sql = q.Where("id = ANY(?::bigint[])", idsArray(ids)).String()
+	} else {
+		sql = q.Where("id IN (SELECT value FROM json_each(?))", idsJSON(ids)).String()
+		const head = "UPDATE "
+		if !strings.HasPrefix(sql, head) {
+			return fmt.Errorf("models: unexpected update %q", sql[:min(len(sql), 40)])
+		}
+		sql = "UPDATE OR FAIL " + sql[len(head):]
+	}
+	if named == nil {
+		_, err := db.ExecContext(ctx, sql)
 		return err
 	}
-	sql := q.Where("id IN (SELECT value FROM json_each(?))", idsJSON(ids)).String()
-	const head = "UPDATE "
-	if !strings.HasPrefix(sql, head) {
-		return fmt.Errorf("models: unexpected update %q", sql[:min(len(sql), 40)])
+	return scanNames(ctx, db, sql, named)
+}
+
+// UserNamesOf reports the public ID and username of the accounts ids
+// (those that exist).
+func UserNamesOf(ctx context.Context, db bun.IDB, ids []int64, named func(UserName)) error {
+	for start := 0; start < len(ids); start += 5000 {
+		part := ids[start:min(start+5000, len(ids))]
+		q := db.NewSelect().Model((*User)(nil)).ColumnExpr("u.id, u.public_id, u.username")
+		if IsSQLite(db) {
+			q = q.Where("u.id IN (SELECT value FROM json_each(?))", idsJSON(part))
+		} else {
+			q = q.Where("u.id = ANY(?::bigint[])", idsArray(part))
+		}
+		if err := scanNames(ctx, db, q.String(), named); err != nil {
+			return err
+		}
 	}
-	_, err := db.ExecContext(ctx, "UPDATE OR FAIL "+sql[len(head):])
-	return err
+	return nil
+}
+
+func scanNames(ctx context.Context, db bun.IDB, sql string, named func(UserName)) error {
+	rows, err := db.QueryContext(ctx, sql)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var n UserName
+	for rows.Next() {
+		if err := rows.Scan(&n.ID, &n.PublicID, &n.Username); err != nil {
+			return err
+		}
+		named(n)
+	}
+	return rows.Err()
+}
+
+// idsArray is ids as a PostgreSQL array literal: one parameter instead of
+// a literal per id in the statement's text.
+func idsArray(ids []int64) string {
+	b := []byte(idsJSON(ids))
+	b[0], b[len(b)-1] = '{', '}'
+	return string(b)
 }
 
 // idsJSON is ids as a JSON array, for json_each.
@@ -310,4 +377,35 @@ func CountSessionsOf(ctx context.Context, db bun.IDB, ids []int64, sessionID str
 		out[r.UserID] = r.N
 	}
 	return out, nil
+}
+
+// LockEmailHolders reads, through LockUsers, the accounts other than
+// keepID that hold email unverified: those that lose it when keepID
+// proves it (ReleaseEmail). A flow that proves an address calls it before
+// it writes any row, so that the holders' rows are locked before the
+// transaction holds anything its writes take (the triggers' auth_epoch
+// and user_counts rows): a concurrent change to a holder is waited for
+// and seen, never overwritten.
+func LockEmailHolders(ctx context.Context, db bun.IDB, email string, keepID int64, lock UserLock) ([]User, error) {
+	q := db.NewSelect().Model((*User)(nil)).Where("u.email_lower = ?", NormalizeEmail(email)).
+		Where("u.id <> ?", keepID).Where("u.email_verified_at IS NULL")
+	holders, err := LockUsers(ctx, db, q, []string{"id", "public_id", "username", "email"}, lock, 2)
+	slices.SortFunc(holders, func(a, b User) int { return cmp.Compare(a.ID, b.ID) })
+	return holders, err
+}
+
+// ReleaseEmail takes their address away from holders, read (and locked)
+// by LockEmailHolders in the same transaction. It is what happens when
+// someone proves the address.
+func ReleaseEmail(ctx context.Context, db bun.IDB, holders []User, now time.Time) error {
+	if len(holders) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(holders))
+	for i := range holders {
+		ids[i] = holders[i].ID
+	}
+	return UpdateUsers(ctx, db, ids, now, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+		return q.Set("email = NULL").Set("email_lower = NULL").Set("email_vouched = ?", false)
+	})
 }

@@ -181,7 +181,7 @@ rm -f "$WORK/export.csv"
 if command -v sqlite3 >/dev/null; then
   sqlite3 "$WORK/data/gatehouse.db" "PRAGMA busy_timeout=60000;
 UPDATE users SET status = 'active', status_reason = '' WHERE status IN ('suspended', 'deactivated') AND NOT (id % 19 < 2 AND role = 'user');
-UPDATE users SET status = 'suspended', status_reason = 'bench' WHERE id % 19 < 2 AND role = 'user' AND status <> 'pending';
+UPDATE users SET status = 'suspended', status_reason = 'bench' WHERE id % 19 < 2 AND role = 'user' AND status NOT IN ('pending', 'suspended');
 PRAGMA wal_checkpoint(PASSIVE)" >/dev/null
   echo
   for i in 1 2 3; do

@@ -606,3 +606,110 @@ func TestAccountChanges_MixedKindsNoDeadlock(t *testing.T) {
 	}
 	accountInvariants(t, app, "after mixed changes")
 }
+
+// TestAccountChanges_VerifiedAddressLocksOtherHolder: an administrator's
+// "verified" on an address releases it from the other accounts that hold
+// it unverified, and takes those accounts' rows through the engine's row
+// lock (models.LockUsers) before it writes them. Here another
+// transaction holds the other holder's row and gives it a new address
+// meanwhile: the release waits for it and leaves the new address alone.
+// Before, on PostgreSQL, the release read the holder without a lock and
+// then overwrote the new address with NULL (a lost update, audited as the
+// release of an address the account no longer had).
+func TestAccountChanges_VerifiedAddressLocksOtherHolder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	app := testkit.NewApp(t)
+	rc := app.LoginAs(app.SuperAdmin("root"))
+	alice, bob := app.CreateUser(testkit.UserSpec{Username: "alice"}), app.CreateUser(testkit.UserSpec{Username: "bob"})
+	for _, p := range []*testkit.User{alice, bob} {
+		u := app.Reload(p)
+		u.SetEmail("shared@example.org")
+		u.EmailVerifiedAt, u.EmailVouched = nil, false
+		if err := models.WriteUserEmail(ctx, app.Svc.DB, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	since := lastAuditID(t, app)
+	tx, err := app.Svc.DB.BeginTx(ctx, nil) // SQLite: BEGIN IMMEDIATE holds the database
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	lock := models.ReadOnly
+	if !models.IsSQLite(app.Svc.DB) {
+		lock = models.LockRows
+	}
+	if _, err := models.LockUsers(ctx, tx, models.UsersByPublicIDs(tx, []string{bob.PublicID}), []string{"id"}, lock, 1); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *testkit.Response, 1)
+	go func() {
+		done <- rc.PATCH("/api/admin/users/"+alice.PublicID, map[string]any{"emailVerified": true, "reason": "checked by phone"})
+	}()
+	time.Sleep(300 * time.Millisecond)
+	moved := app.Reload(bob)
+	moved.SetEmail("bob.new@example.org")
+	moved.UpdatedAt = app.Clock.Now()
+	if err := models.WriteUserEmail(ctx, tx, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done; r.Status != 200 {
+		t.Fatalf("mark verified: %d %s", r.Status, r.Body)
+	}
+	if got := app.Reload(bob).Email; got == nil || *got != "bob.new@example.org" {
+		t.Fatalf("bob's address after the release: %v, want the one his own change gave him", got)
+	}
+	if rows := auditOf(t, app, bob.PublicID, since); len(rows) != 0 {
+		t.Fatalf("bob: audit rows %+v, want none (he no longer held the address)", rows)
+	}
+	if a := app.Reload(alice); a.EmailVerifiedAt == nil {
+		t.Fatal("alice's address is not verified")
+	}
+}
+
+// TestPostgres_ChangeOutlastsTheDriversReadTimeout: a change that waits
+// longer than ten seconds on PostgreSQL (here for a row lock another
+// transaction holds 11 s; a large bulk change on a busy machine takes as
+// long) completes. Before, pgdriver's default 10 s socket read timeout
+// cut the statement: 503 storage_unavailable, and a connection dropped in
+// the middle of its transaction. SQLite waits for its write lock through
+// busy_timeout (5 s) instead, so this runs on PostgreSQL only (the
+// PostgreSQL pass of CI).
+func TestPostgres_ChangeOutlastsTheDriversReadTimeout(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	if models.IsSQLite(app.Svc.DB) {
+		t.Skip("PostgreSQL only: set GATEHOUSE_TEST_DATABASE_URL")
+	}
+	ctx := context.Background()
+	rc := app.LoginAs(app.SuperAdmin("root"))
+	bob := app.Member("bob")
+	tx, err := app.Svc.DB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	if _, err := models.LockUsers(ctx, tx, models.UsersByPublicIDs(tx, []string{bob.PublicID}), []string{"id"}, models.LockRows, 1); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *testkit.Response, 1)
+	start := time.Now()
+	go func() {
+		done <- rc.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "filter": map[string]any{"q": "bob"}, "params": map[string]any{"status": "suspended"}, "reason": "waits"})
+	}()
+	time.Sleep(11 * time.Second)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.Status != 200 {
+		t.Fatalf("after waiting %s: %d %s", time.Since(start).Round(time.Millisecond), r.Status, r.Body)
+	}
+	if got := app.Reload(bob).Status; got != models.StatusSuspended {
+		t.Fatalf("status %s", got)
+	}
+}

@@ -61,10 +61,12 @@ type UserPatch struct {
 	SubscriptionExpiresAt **time.Time
 	Reason                string
 
-	prefs string // Preferences, encoded by check
+	prefs   string        // Preferences, encoded by check
+	holders []models.User // accounts that lose the address marked verified (plan)
 }
 
-func (p *UserPatch) selfRule() bool { return false } // role changes: see plan
+func (p *UserPatch) selfRule() bool  { return false } // role changes: see plan
+func (p *UserPatch) namesFromWrite() {}
 func (p *UserPatch) touchesAccess() bool {
 	return p.Role != nil || p.Email != nil || p.EmailVerified != nil
 }
@@ -187,6 +189,16 @@ func (p *UserPatch) plan(c *changeRun, u *models.User) (*effect, error) {
 			} else if taken {
 				return nil, problem.Fields{"emailVerified": "another account has verified this address"}.Err()
 			}
+			// The accounts that will lose the address, locked before
+			// anything is written (one target: check refuses more).
+			lock := c.lock
+			if lock == models.LockRowsAndSuperAdmins {
+				lock = models.LockRows // locked with the target already
+			}
+			var err error
+			if p.holders, err = models.LockEmailHolders(c.ctx, c.db, email, u.ID, lock); err != nil {
+				return nil, err
+			}
 		}
 		note("emailVerified", u.EmailVerifiedAt != nil, *p.EmailVerified)
 	}
@@ -244,7 +256,7 @@ func (p *UserPatch) write(ctx context.Context, c *changeRun, tx bun.IDB, planned
 		}
 		return q
 	}
-	if err := models.UpdateUsers(ctx, tx, ids(planned), c.now, uniform); err != nil {
+	if err := c.updateUsers(ctx, tx, planned, uniform); err != nil {
 		return err
 	}
 	if p.Email == nil && p.EmailVerified == nil {
@@ -283,7 +295,7 @@ func (p *UserPatch) write(ctx context.Context, c *changeRun, tx bun.IDB, planned
 	if markedVerified {
 		// An administrator's "verified" settles the address: accounts
 		// holding it unconfirmed lose it.
-		return c.svc.releaseEmail(ctx, tx, c.actor, u, *u.Email)
+		return c.svc.releaseEmail(ctx, tx, c.actor, u, p.holders)
 	}
 	return nil
 }
@@ -311,6 +323,7 @@ func (p *UserPatch) audit(e *effect) (string, string, map[string]any) {
 type StatusChange struct{ Status string }
 
 func (s StatusChange) selfRule() bool      { return true }
+func (s StatusChange) namesFromWrite()     {}
 func (s StatusChange) touchesAccess() bool { return true }
 func (s StatusChange) columns() []string   { return nil }
 
@@ -331,7 +344,7 @@ func (s StatusChange) plan(c *changeRun, u *models.User) (*effect, error) {
 }
 
 func (s StatusChange) write(ctx context.Context, c *changeRun, tx bun.IDB, planned []*effect) error {
-	return models.UpdateUsers(ctx, tx, ids(planned), c.now, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+	return c.updateUsers(ctx, tx, planned, func(q *bun.UpdateQuery) *bun.UpdateQuery {
 		return q.Set("status = ?", s.Status).Set("status_reason = ?", truncate(c.reason, 500))
 	})
 }

@@ -92,6 +92,36 @@ type changeRun struct {
 	billing BillingSettings
 	targets int // how many accounts the change names (1 for a single endpoint)
 	single  bool
+	lock    models.UserLock // how the targets (and rows planned beside them) are held
+	// namesLater: the targets were read without their public IDs and
+	// usernames (from an index alone); the write fills them in
+	// (updateUsers), refusals look them up.
+	namesLater bool
+}
+
+// namesFromWrite is a change kind whose write goes through
+// changeRun.updateUsers, which fills in the names of the accounts it
+// changes: the engine may then read its targets without them.
+type namesFromWrite interface {
+	namesFromWrite()
+}
+
+// updateUsers is models.UpdateUsers for the planned targets; when the
+// targets were read without their names it takes them from the rows it
+// writes.
+func (c *changeRun) updateUsers(ctx context.Context, tx bun.IDB, planned []*effect, set func(q *bun.UpdateQuery) *bun.UpdateQuery) error {
+	if !c.namesLater {
+		return models.UpdateUsers(ctx, tx, ids(planned), c.now, set)
+	}
+	return models.UpdateUsersNamed(ctx, tx, ids(planned), c.now, set, func(n models.UserName) { nameEffect(planned, n) })
+}
+
+// nameEffect fills in the names of the planned target n.ID (planned is in
+// id order).
+func nameEffect(planned []*effect, n models.UserName) {
+	if i, ok := slices.BinarySearchFunc(planned, n.ID, func(e *effect, id int64) int { return cmp.Compare(e.u.ID, id) }); ok {
+		planned[i].u.PublicID, planned[i].u.Username = n.PublicID, n.Username
+	}
 }
 
 // ApplyOptions are a bulk run's switches.
@@ -107,8 +137,14 @@ type Targets struct {
 	Filter    *models.UserFilter
 }
 
-// baseColumns are read for every target.
-var baseColumns = []string{"id", "public_id", "username", "role", "status"}
+// baseColumns are read for every target; nameColumns too, unless the
+// change kind names its targets from its write (namesFromWrite) and a
+// filter selects them, so that a bulk change by role or status plans from
+// the (role, status, ...) index without reading the table.
+var (
+	baseColumns = []string{"id", "role", "status"}
+	nameColumns = []string{"public_id", "username"}
+)
 
 // Apply plans and (unless a dry run) applies a change to the targets in one
 // transaction: the targets are read under a row lock (PostgreSQL) or
@@ -162,7 +198,13 @@ func (s *Users) apply(ctx context.Context, db bun.IDB, actor Actor, t Targets, c
 		}
 	}
 	cols := append(slices.Clone(baseColumns), ch.columns()...)
-	targets, refused, err := s.lockTargets(ctx, db, t, cols, userLock(db, o.DryRun, access != nil))
+	if _, ok := ch.(namesFromWrite); ok && t.Filter != nil && !single {
+		c.namesLater = true
+	} else {
+		cols = append(cols, nameColumns...)
+	}
+	c.lock = userLock(db, o.DryRun, access != nil)
+	targets, refused, err := s.lockTargets(ctx, db, t, cols, c.lock)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -274,7 +316,13 @@ func (s *Users) filterTargets(ctx context.Context, db bun.IDB, f models.UserFilt
 	}
 	q := db.NewSelect().Model((*models.User)(nil))
 	plan := models.PlanIndex
-	if models.IsSQLite(db) && (estimate || expected*20 > all) {
+	// The targets' rows are read through the (role, status, ...) index
+	// when that index holds every column read and the filter tests role
+	// and status only; else a filter that matches many accounts reads the
+	// table in order.
+	covered := !slices.ContainsFunc(cols, func(c string) bool { return !slices.Contains(baseColumns, c) }) &&
+		f == models.UserFilter{Role: f.Role, Status: f.Status} && (f.Role != "" || f.Status != "")
+	if models.IsSQLite(db) && !covered && (estimate || expected*20 > all) {
 		q, plan = q.ModelTableExpr("users AS u NOT INDEXED"), models.PlanDefault
 	}
 	q = models.ApplyUserFilterPlan(q, f, now, plan)
@@ -299,7 +347,7 @@ func (s *Users) plan(ctx context.Context, db bun.IDB, c *changeRun, ch AccountCh
 		if !errors.As(err, &pe) {
 			return err
 		}
-		refused = append(refused, BulkRefusal{PublicID: u.PublicID, Username: u.Username, Code: pe.Code, Message: pe.Message, err: pe})
+		refused = append(refused, BulkRefusal{PublicID: u.PublicID, Username: u.Username, Code: pe.Code, Message: pe.Message, err: pe, id: u.ID})
 		return nil
 	}
 	for i := range targets {
@@ -364,6 +412,19 @@ func (s *Users) plan(ctx context.Context, db bun.IDB, c *changeRun, ch AccountCh
 			}
 		}
 	}
+	if c.namesLater && len(refused) > 0 {
+		// Targets read without their names: the refused ones are looked up.
+		at := make(map[int64]int, len(refused))
+		list := make([]int64, len(refused))
+		for i, r := range refused {
+			at[r.id], list[i] = i, r.id
+		}
+		if err := models.UserNamesOf(ctx, db, list, func(n models.UserName) {
+			refused[at[n.ID]].PublicID, refused[at[n.ID]].Username = n.PublicID, n.Username
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
 	return planned, refused, nil
 }
 
@@ -372,7 +433,8 @@ func dropEffects(planned []*effect, refused []BulkRefusal, drop []int, e *proble
 	out := make(map[int]bool, len(drop))
 	for _, i := range drop {
 		out[i] = true
-		refused = append(refused, BulkRefusal{PublicID: planned[i].u.PublicID, Username: planned[i].u.Username, Code: e.Code, Message: e.Message, err: e})
+		u := planned[i].u
+		refused = append(refused, BulkRefusal{PublicID: u.PublicID, Username: u.Username, Code: e.Code, Message: e.Message, err: e, id: u.ID})
 	}
 	kept := planned[:0]
 	for i, p := range planned {
@@ -434,9 +496,56 @@ func (s *Users) write(ctx context.Context, db bun.IDB, c *changeRun, ch AccountC
 	if err != nil {
 		return err
 	}
+	if c.namesLater {
+		// A kind whose write did not name a target (none today): look the
+		// names up before the audit rows need them.
+		var missing []int64
+		for _, p := range planned {
+			if p.u.PublicID == "" {
+				missing = append(missing, p.u.ID)
+			}
+		}
+		if err := models.UserNamesOf(ctx, db, missing, func(n models.UserName) { nameEffect(planned, n) }); err != nil {
+			return err
+		}
+	}
+	if len(planned) == 1 {
+		ledger, entries, err := s.records(c, ch, planned, map[string]string{})
+		if err != nil {
+			return err
+		}
+		if err := models.InsertLedger(ctx, db, ledger); err != nil {
+			return err
+		}
+		return s.svc.Audit.Write(ctx, db, entries[0])
+	}
+	// Ledger and audit rows in chunks, so that memory stays flat however
+	// many accounts change; every row of the run has the run's time.
+	encoded := map[string]string{}
+	for start := 0; start < len(planned); start += recordChunk {
+		ledger, entries, err := s.records(c, ch, planned[start:min(start+recordChunk, len(planned))], encoded)
+		if err != nil {
+			return err
+		}
+		if err := models.InsertLedger(ctx, db, ledger); err != nil {
+			return err
+		}
+		if err := s.svc.Audit.WriteManyAt(ctx, db, entries, c.now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordChunk is how many targets' ledger and audit rows are built and
+// written at a time.
+const recordChunk = 5000
+
+// records builds the ledger and audit rows of planned. Details with the
+// same key are encoded once (encoded holds them across chunks).
+func (s *Users) records(c *changeRun, ch AccountChange, planned []*effect, encoded map[string]string) ([]models.LedgerEntry, []AuditEntry, error) {
 	var ledger []models.LedgerEntry
 	entries := make([]AuditEntry, 0, len(planned))
-	encoded := map[string]string{}
 	for _, p := range planned {
 		if m := p.ledger; m != nil {
 			id := p.u.ID
@@ -455,19 +564,13 @@ func (s *Users) write(ctx context.Context, db bun.IDB, c *changeRun, ch AccountC
 		} else {
 			b, err := json.Marshal(details)
 			if err != nil {
-				return err
+				return nil, nil, err
 			}
 			encoded[key], e.DetailsJSON = string(b), string(b)
 		}
 		entries = append(entries, e)
 	}
-	if err := models.InsertLedger(ctx, db, ledger); err != nil {
-		return err
-	}
-	if len(entries) == 1 {
-		return s.svc.Audit.Write(ctx, db, entries[0])
-	}
-	return s.svc.Audit.WriteMany(ctx, db, entries)
+	return ledger, entries, nil
 }
 
 // userLock says how a change holds its targets: nothing in a dry run or on

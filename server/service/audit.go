@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -116,8 +117,13 @@ func truncate(s string, n int) string {
 
 // WriteMany stores many audit rows through db in batches (bulk actions).
 func (a *Audit) WriteMany(ctx context.Context, db bun.IDB, entries []AuditEntry) error {
+	return a.WriteManyAt(ctx, db, entries, a.now()) // one action, one time
+}
+
+// WriteManyAt is WriteMany with the rows' time given: a bulk action that
+// writes its rows in parts gives each part the action's time.
+func (a *Audit) WriteManyAt(ctx context.Context, db bun.IDB, entries []AuditEntry, now time.Time) error {
 	rows := make([]models.AuditEvent, len(entries))
-	now := a.now() // one action, one time
 	for i, e := range entries {
 		row, err := a.row(e)
 		if err != nil {

@@ -51,6 +51,7 @@ type BulkRefusal struct {
 	Message  string `json:"message"`
 
 	err *problem.Error // the refusal itself, answered by a single-account endpoint
+	id  int64          // the account's internal ID (0 for an unknown public ID)
 }
 
 // BulkResult is the outcome (or, in a dry run, the preview) of a bulk action.

@@ -359,12 +359,19 @@ func (s *Providers) matchOrRegister(ctx context.Context, actor Actor, p *models.
 		if err := uniqueUsername(ctx, tx, fresh); err != nil {
 			return err
 		}
+		var holders []models.User
+		if fresh.EmailVerifiedAt != nil {
+			// The provider proved the address: unconfirmed holders lose
+			// it (locked before anything is written).
+			if holders, err = s.svc.addressHolders(ctx, tx, *fresh.Email, 0); err != nil {
+				return err
+			}
+		}
 		if err := insertUser(ctx, tx, fresh); err != nil {
 			return err
 		}
 		if fresh.EmailVerifiedAt != nil {
-			// The provider proved the address: unconfirmed holders lose it.
-			if err := s.svc.releaseEmail(ctx, tx, Actor{User: fresh, IP: actor.IP, UserAgent: actor.UserAgent}, fresh, *fresh.Email); err != nil {
+			if err := s.svc.releaseEmail(ctx, tx, Actor{User: fresh, IP: actor.IP, UserAgent: actor.UserAgent}, fresh, holders); err != nil {
 				return err
 			}
 		}

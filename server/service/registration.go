@@ -262,9 +262,8 @@ ON CONFLICT (email_lower) DO UPDATE SET sent_at = excluded.sent_at WHERE registr
 
 // releaseEmail is the other half of proving an address: every other
 // account that holds it unverified loses it, each audited.
-func (s *Services) releaseEmail(ctx context.Context, tx bun.IDB, actor Actor, winner *models.User, email string) error {
-	released, err := models.ReleaseEmail(ctx, tx, email, winner.ID, s.Now())
-	if err != nil {
+func (s *Services) releaseEmail(ctx context.Context, tx bun.IDB, actor Actor, winner *models.User, released []models.User) error {
+	if err := models.ReleaseEmail(ctx, tx, released, s.Now()); err != nil {
 		return err
 	}
 	for i := range released {
@@ -275,6 +274,13 @@ func (s *Services) releaseEmail(ctx context.Context, tx bun.IDB, actor Actor, wi
 		}
 	}
 	return nil
+}
+
+// addressHolders locks and reads the accounts other than keepID that hold
+// email unverified (models.LockEmailHolders), before the flow that proves
+// the address writes anything.
+func (s *Services) addressHolders(ctx context.Context, tx bun.IDB, email string, keepID int64) ([]models.User, error) {
+	return models.LockEmailHolders(ctx, tx, email, keepID, userLock(tx, false, false))
 }
 
 // checkEmailPolicy applies allowed domains and the plus-alias rule.
@@ -396,10 +402,14 @@ func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (str
 			} else if taken {
 				return ErrEmailProvedElsewhere
 			}
+			holders, err := f.svc.addressHolders(ctx, tx, t.Email, u.ID)
+			if err != nil {
+				return err
+			}
 			if err := models.MarkEmailVerified(ctx, tx, u.ID, now, models.EmailProof{Activate: true, Touch: true}); err != nil {
 				return err
 			}
-			if err := f.svc.releaseEmail(ctx, tx, self, u, t.Email); err != nil {
+			if err := f.svc.releaseEmail(ctx, tx, self, u, holders); err != nil {
 				return err
 			}
 			return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionEmailVerified, Actor: self, Target: u, Details: map[string]any{"email": t.Email, "statusBefore": u.Status}})
@@ -412,12 +422,16 @@ func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (str
 			} else if taken {
 				return ErrEmailProvedElsewhere
 			}
+			holders, err := f.svc.addressHolders(ctx, tx, t.Email, u.ID)
+			if err != nil {
+				return err
+			}
 			old := u.Email
 			u.SetEmail(t.Email)
 			if err := models.SetVerifiedEmail(ctx, tx, u, now); err != nil {
 				return err
 			}
-			if err := f.svc.releaseEmail(ctx, tx, self, u, t.Email); err != nil {
+			if err := f.svc.releaseEmail(ctx, tx, self, u, holders); err != nil {
 				return err
 			}
 			if old != nil && models.NormalizeEmail(*old) != models.NormalizeEmail(t.Email) {
@@ -584,10 +598,14 @@ func (f *Flows) afterMailedReset(ctx context.Context, tx bun.IDB, actor Actor, u
 			return nil, err
 		}
 		if !taken {
+			holders, err := f.svc.addressHolders(ctx, tx, mailedTo, u.ID)
+			if err != nil {
+				return nil, err
+			}
 			if err := models.MarkEmailVerified(ctx, tx, u.ID, now, models.EmailProof{}); err != nil {
 				return nil, err
 			}
-			if err := f.svc.releaseEmail(ctx, tx, actor, u, mailedTo); err != nil {
+			if err := f.svc.releaseEmail(ctx, tx, actor, u, holders); err != nil {
 				return nil, err
 			}
 			details["emailVerified"] = mailedTo
