@@ -77,6 +77,14 @@ func accountInvariants(t *testing.T, app *testkit.App, when string) {
 	if int64(all) != sum {
 		t.Fatalf("%s: user_counts total %d, rows %d", when, sum, all)
 	}
+	// Every audit row about an account names it.
+	unnamed, err := db.NewSelect().Model((*models.AuditEvent)(nil)).Where("target_type = 'user'").Where("(target_public_id = '' OR target_label = '')").Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unnamed > 0 {
+		t.Fatalf("%s: %d audit rows about an account do not name it", when, unnamed)
+	}
 }
 
 type auditRow struct {
@@ -207,9 +215,11 @@ func TestAccountChanges_Parity(t *testing.T) {
 	for _, k := range kinds {
 		a := app.CreateUser(testkit.UserSpec{Username: k.name + "-single", Email: k.name + "-single@example.com", Role: models.RoleUser})
 		b := app.CreateUser(testkit.UserSpec{Username: k.name + "-bulk", Email: k.name + "-bulk@example.com", Role: models.RoleUser})
+		f := app.CreateUser(testkit.UserSpec{Username: k.name + "-filter", Email: k.name + "-filter@example.com", Role: models.RoleUser})
 		if k.setup != nil {
 			k.setup(a)
 			k.setup(b)
+			k.setup(f)
 		}
 		since := lastAuditID(t, app)
 		if r := k.single(a); r.Status >= 300 {
@@ -225,6 +235,27 @@ func TestAccountChanges_Parity(t *testing.T) {
 		rc.POST("/api/admin/users/bulk", body).Expect(200).JSON(&res)
 		if res.Changed != 1 {
 			t.Errorf("%s bulk: changed %d", k.name, res.Changed)
+		}
+		// And through bulk by a filter (the path that may plan without
+		// reading names and take them from the write).
+		body = map[string]any{"filter": map[string]any{"q": f.Username}, "reason": "why"}
+		for key, v := range k.bulk {
+			body[key] = v
+		}
+		rc.POST("/api/admin/users/bulk", body).Expect(200).JSON(&res)
+		if res.Changed != 1 {
+			t.Errorf("%s bulk by filter: changed %d", k.name, res.Changed)
+		}
+		if sa, sf := storedState(t, app, a.ID), storedState(t, app, f.ID); !reflect.DeepEqual(sa, sf) {
+			t.Errorf("%s: stored state differs:\nsingle %v\nfilter %v", k.name, sa, sf)
+		}
+		if la, lf := ledgerOf(t, app, a.ID), ledgerOf(t, app, f.ID); !reflect.DeepEqual(la, lf) {
+			t.Errorf("%s: ledger differs:\nsingle %v\nfilter %v", k.name, la, lf)
+		}
+		js, _ := json.Marshal(auditOf(t, app, a.PublicID, since))
+		jf, _ := json.Marshal(auditOf(t, app, f.PublicID, since))
+		if strings.ReplaceAll(string(js), "-single", "") != strings.ReplaceAll(string(jf), "-filter", "") {
+			t.Errorf("%s: audit differs:\nsingle %s\nfilter %s", k.name, js, jf)
 		}
 		if sa, sb := storedState(t, app, a.ID), storedState(t, app, b.ID); !reflect.DeepEqual(sa, sb) {
 			t.Errorf("%s: stored state differs:\nsingle %v\nbulk   %v", k.name, sa, sb)
@@ -490,18 +521,24 @@ func TestAccountChanges_Property(t *testing.T) {
 		case 0:
 			role := roles[rng.IntN(3)]
 			desc = "role " + role
-			if rng.IntN(2) == 0 {
+			switch rng.IntN(3) {
+			case 0:
 				c.PATCH(tp, map[string]any{"role": role})
-			} else {
+			case 1:
 				c.POST("/api/admin/users/bulk", map[string]any{"action": "set_role", "publicIds": targets, "params": map[string]any{"role": role}, "skipRefused": rng.IntN(2) == 0})
+			default: // by role and status: planned from the index
+				c.POST("/api/admin/users/bulk", map[string]any{"action": "set_role", "filter": map[string]any{"role": roles[rng.IntN(3)], "status": statuses[rng.IntN(4)]}, "params": map[string]any{"role": role}, "skipRefused": rng.IntN(2) == 0})
 			}
 		case 1:
 			st := statuses[rng.IntN(4)]
 			desc = "status " + st
-			if rng.IntN(2) == 0 {
+			switch rng.IntN(3) {
+			case 0:
 				c.POST(tp+"/status", map[string]any{"status": st})
-			} else {
+			case 1:
 				c.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": targets, "params": map[string]any{"status": st}, "skipRefused": rng.IntN(2) == 0})
+			default:
+				c.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "filter": map[string]any{"status": statuses[rng.IntN(4)]}, "params": map[string]any{"status": st}, "skipRefused": rng.IntN(2) == 0})
 			}
 		case 2, 3:
 			amount := rng.IntN(200) - 100
@@ -712,4 +749,77 @@ func TestPostgres_ChangeOutlastsTheDriversReadTimeout(t *testing.T) {
 	if got := app.Reload(bob).Status; got != models.StatusSuspended {
 		t.Fatalf("status %s", got)
 	}
+}
+
+// TestAccountChanges_BulkByStatusNamesEveryTarget: a bulk status or role
+// change selected by role and status reads its targets from the (role,
+// status, ...) index without their names: every audit row still names
+// its account (public ID and username, taken from the write), every
+// refusal too (in the preview and in the run), and a filter whose
+// accounts are all in the state already changes nothing and writes no
+// history row.
+func TestAccountChanges_BulkByStatusNamesEveryTarget(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	app.SuperAdmin("root")
+	ac := app.LoginAs(app.Admin("alice"))
+	var pending []*testkit.User
+	for _, name := range []string{"pia", "pete", "paul"} {
+		pending = append(pending, app.CreateUser(testkit.UserSpec{Username: name, Email: name + "@example.com", Status: models.StatusPending}))
+	}
+	boss := app.CreateUser(testkit.UserSpec{Username: "boss", Email: "boss@example.com", Role: models.RoleSuperAdmin, Status: models.StatusPending})
+	since := lastAuditID(t, app)
+	type result struct {
+		Changed int    `json:"changed"`
+		BatchID string `json:"batchId"`
+		Refused []struct {
+			PublicID string `json:"publicId"`
+			Username string `json:"username"`
+			Code     string `json:"code"`
+		} `json:"refused"`
+	}
+	body := map[string]any{"action": "set_status", "filter": map[string]any{"status": "pending"}, "params": map[string]any{"status": "active"}, "reason": "welcome", "skipRefused": true}
+	for _, dry := range []bool{true, false} {
+		body["dryRun"] = dry
+		var res result
+		ac.POST("/api/admin/users/bulk", body).Expect(200).JSON(&res)
+		if res.Changed != 3 || len(res.Refused) != 1 || res.Refused[0].PublicID != boss.PublicID || res.Refused[0].Username != "boss" || res.Refused[0].Code != "super_admin_protected" {
+			t.Fatalf("dry=%v: %+v", dry, res)
+		}
+	}
+	for _, p := range pending {
+		rows := auditOf(t, app, p.PublicID, since)
+		if len(rows) != 1 || rows[0].Action != service.ActionUserStatusChanged || rows[0].Details["before"] != "pending" || rows[0].Details["after"] != "active" || rows[0].Reason != "welcome" {
+			t.Fatalf("%s: audit %+v", p.Username, rows)
+		}
+		if app.Reload(p).Status != models.StatusActive {
+			t.Fatalf("%s not active", p.Username)
+		}
+	}
+	var labels []string
+	if err := app.Svc.DB.NewSelect().Model((*models.AuditEvent)(nil)).Column("target_label").Where("id > ?", since).Order("target_label").Scan(context.Background(), &labels); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(labels, ",") != "paul,pete,pia" {
+		t.Fatalf("audit rows name %v", labels)
+	}
+	// Role by role and status: the same path.
+	ac.POST("/api/admin/users/bulk", map[string]any{"action": "set_role", "filter": map[string]any{"role": "user", "status": "active"}, "params": map[string]any{"role": "admin"}, "skipRefused": true}).Expect(200)
+	for _, p := range pending {
+		if rows := auditOf(t, app, p.PublicID, since); len(rows) != 2 || rows[1].Action != service.ActionUserRoleChanged {
+			t.Fatalf("%s: audit %+v", p.Username, rows)
+		}
+	}
+	// Everyone matched (alice herself too) has the role already: nothing
+	// changes, no rows.
+	since = lastAuditID(t, app)
+	var res result
+	ac.POST("/api/admin/users/bulk", map[string]any{"action": "set_role", "filter": map[string]any{"status": "active", "role": "admin"}, "params": map[string]any{"role": "admin"}, "skipRefused": true}).Expect(200).JSON(&res)
+	if res.Changed != 0 || res.BatchID != "" || len(res.Refused) != 0 {
+		t.Fatalf("no-op by filter: %+v", res)
+	}
+	if n := lastAuditID(t, app); n != since {
+		t.Fatalf("no-op by filter wrote %d audit rows", n-since)
+	}
+	accountInvariants(t, app, "after bulk by status")
 }
