@@ -144,6 +144,13 @@ func TestAuditPlans_DeepPagesSkipIndexEntriesOnly(t *testing.T) {
 					walk = true
 				}
 			}
+			// The time order is the index's own: (created_at, action) put
+			// the action before the id and every time-ordered page sorted
+			// the whole log (page 2,000 unfiltered: 35 ms before, 460 ms).
+			// (One sort is the page's own 51 rows, read by id.)
+			if f.Action == "" && strings.Count(plan, "TEMP B-TREE") > 1 {
+				t.Fatalf("%+v: the time order is sorted, not read from the index\nquery: %s\nplan:\n%s", f, q, plan)
+			}
 			if walk {
 				t.Fatalf("%+v: the skipped rows are not read from a covering index\nquery: %s\nplan:\n%s", f, q, plan)
 			}
