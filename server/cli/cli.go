@@ -234,9 +234,11 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS, host 
 			return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 		}
 		if defaultBase {
-			// The bound address, so that links name the real port (--http :0).
+			// The bound address, so that links name the real port (--http :0);
+			// on every interface (0.0.0.0, [::], a container's listener),
+			// localhost, since a browser cannot open http://[::]:8080.
 			scheme, _, _ := strings.Cut(cfg.BaseURL, "://")
-			cfg.BaseURL = scheme + "://" + ln.Addr().String()
+			cfg.BaseURL = scheme + "://" + linkAddr(ln.Addr().String())
 		}
 		fmt.Fprintf(stdout, "Gatehouse %s listening on %s (data: %s)\n", Version, ln.Addr(), cfg.DataDir)
 		token, err := srv.Svc.Setup.Begin(startCtx)
@@ -259,6 +261,19 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS, host 
 		return srv.Serve(ctx, ln)
 	}
 	return cmd
+}
+
+// linkAddr is the host and port for links to a listener at addr: an
+// unspecified host becomes localhost.
+func linkAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // openServices opens the data directory for a one-shot command.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -416,4 +417,32 @@ func TestRelease_Healthcheck(t *testing.T) {
 	run(t, "", "healthcheck", "--http", "0.0.0.0:"+port).expect(t, 0) // the container listens on 0.0.0.0
 	c.kill()
 	run(t, "", "healthcheck", "--http", addr).expect(t, 1)
+}
+
+// TestRelease_SetupLinkOnEveryInterfaceNamesLocalhost: a server listening
+// on every interface (a container's 0.0.0.0:8080, --http :8080) prints and
+// opens a setup link on localhost and the bound port, not http://[::]:PORT
+// or http://0.0.0.0:PORT, which name no host a browser can reach.
+func TestRelease_SetupLinkOnEveryInterfaceNamesLocalhost(t *testing.T) {
+	t.Parallel()
+	for _, listen := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var out, errb syncBuffer
+		var opened []string
+		host := cli.Host{GOOS: "linux", Terminal: true, Open: func(u string) error { opened = append(opened, u); return nil }}
+		if code := cli.RunHost(ctx, []string{"--data", t.TempDir(), "serve", "--http", listen, "--open"}, strings.NewReader(""), &out, &errb, nil, host); code != 0 {
+			if strings.Contains(errb.String(), "address family not supported") || strings.Contains(errb.String(), "cannot assign requested address") {
+				continue // no IPv6 on this machine
+			}
+			t.Fatalf("%s: exit %d: %s", listen, code, errb.String())
+		}
+		m := regexp.MustCompile(`(http://\S+)/setup\?token=`).FindStringSubmatch(out.String())
+		if m == nil || !regexp.MustCompile(`^http://localhost:[1-9][0-9]*$`).MatchString(m[1]) {
+			t.Fatalf("%s: setup link base %v in %q, want http://localhost:PORT", listen, m, out.String())
+		}
+		if len(opened) != 1 || !strings.HasPrefix(opened[0], m[1]+"/setup?token=") {
+			t.Fatalf("%s: opened %v", listen, opened)
+		}
+	}
 }
