@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 # JSON only) and with them the ugorji codec: about 6 MB of the binary.
 TAGS    ?= nomsgpack
 
-.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-api check-deploy release release-check freeze-migrations bench clean
+.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-api check-deploy release release-check container-check freeze-migrations bench clean
 
 all: build
 
@@ -91,6 +91,12 @@ release: frontend
 ## test-e2e has built the console)
 release-check:
 	GO=$(GO) TAGS='$(TAGS)' bash scripts/release-check.sh
+
+## container-check: the container image's final stage around the
+## linux/amd64 release binary, built and run with podman (after make
+## release; optional, not part of make test; see README "Container")
+container-check:
+	bash scripts/container-check.sh dist/gatehouse-$(VERSION)-linux-amd64.tar.gz
 
 ## freeze-migrations: add the migration files not yet in
 ## models/migrations/released.sum to it (when cutting a release); a test

@@ -1,12 +1,46 @@
+import { readFileSync } from 'node:fs'
 import { fileURLToPath, URL } from 'node:url'
 import vue from '@vitejs/plugin-vue'
+import type { Plugin } from 'vite'
 import { defineConfig } from 'vitest/config'
+
+// bundledPackages writes dist/bundled-packages.json: the npm packages whose
+// code is in the built console, with their versions. The release reads it
+// to put their licences in THIRD_PARTY_NOTICES (internal/devtools/notices);
+// the dependency tree also holds build-time packages that never reach a
+// browser.
+function bundledPackages(): Plugin {
+  return {
+    name: 'gatehouse-bundled-packages',
+    apply: 'build',
+    generateBundle(_, bundle) {
+      const found = new Map<string, string>()
+      for (const out of Object.values(bundle)) {
+        if (out.type !== 'chunk') continue
+        for (const id of out.moduleIds) {
+          const path = id.replace(/\\/g, '/').replace(/\?.*$/, '')
+          const at = path.lastIndexOf('/node_modules/')
+          if (at < 0) continue
+          const parts = path.slice(at + '/node_modules/'.length).split('/')
+          const depth = parts[0]?.startsWith('@') ? 2 : 1
+          const root = path.slice(0, at) + '/node_modules/' + parts.slice(0, depth).join('/')
+          const pkg = JSON.parse(readFileSync(root + '/package.json', 'utf8')) as { name: string; version: string }
+          found.set(pkg.name + '@' + pkg.version, root.slice(root.lastIndexOf('node_modules/')))
+        }
+      }
+      const list = [...found.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, dir]) => ({ name: key.slice(0, key.lastIndexOf('@')), version: key.slice(key.lastIndexOf('@') + 1), dir }))
+      this.emitFile({ type: 'asset', fileName: 'bundled-packages.json', source: JSON.stringify(list, null, 1) + '\n' })
+    },
+  }
+}
 
 // The console lives in frontend/ and is built into frontend/dist, which the Go
 // binary embeds. package.json stays at the repository root.
 export default defineConfig({
   root: fileURLToPath(new URL('./frontend', import.meta.url)),
-  plugins: [vue()],
+  plugins: [vue(), bundledPackages()],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./frontend/src', import.meta.url)) },
   },

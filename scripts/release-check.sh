@@ -2,8 +2,9 @@
 # CI's release check (make release-check, part of make test): builds the
 # release for all six targets from the console already built, builds
 # linux/amd64 a second time and compares its files (archive, deb, rpm) with
-# the first build's (reproducibility), then runs the
-# linux/amd64 archive's binary through scripts/smoke.sh. The second build
+# the first build's (reproducibility), checks what every archive and package
+# holds (scripts/check-release-contents.sh), then runs the linux/amd64
+# archive's binary through scripts/smoke.sh. The second build
 # reuses Go's build cache, so it re-links and re-packs rather than
 # recompiling: it proves that nothing of the moment (times, paths, build
 # IDs, archive order or owners) gets into the files.
@@ -25,5 +26,6 @@ if ! grep -F -f <(sed 's/^[0-9a-f]*  //' "$b/dist/SHA256SUMS") "$a/SHA256SUMS" |
 fi
 echo "release-check: $(wc -l <"$a/SHA256SUMS") files built; the $(wc -l <"$b/dist/SHA256SUMS") of the second build are identical; first build $((t1 - start)) s, second $((t2 - t1)) s"
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+scripts/check-release-contents.sh "$a" "$version"
 scripts/smoke.sh "$a/gatehouse-$version-linux-amd64.tar.gz" "$version" "$(git rev-parse HEAD)"
 echo "release-check: $(( $(date +%s) - start )) s in all"

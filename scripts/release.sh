@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Builds the release from the console already in frontend/dist (make release
 # builds it first, once): the binary for linux, darwin and windows on amd64
-# and arm64, archives with the README (and the licence, when the repository
-# has one), Debian and RPM packages, and SHA256SUMS, into $OUT (dist/).
+# and arm64, archives with the README, the licence (LICENSE, Apache-2.0) and
+# THIRD_PARTY_NOTICES.txt (the licences of the Go modules linked into that
+# binary and of the npm packages in its console, from
+# internal/devtools/notices, which stops the release on a licence it cannot
+# ship), Debian and RPM packages with the same files, and SHA256SUMS, into
+# $OUT (dist/).
 #
 # Reproducible: the version, commit and build date stamped in come from git
 # (the build date is the commit's time, not now), every archive time is
@@ -32,18 +36,56 @@ if [ ! -f frontend/dist/index.html ]; then
   echo "release: frontend/dist/index.html missing: build the console first (npm run build)" >&2
   exit 1
 fi
-licence=""
-for f in LICENSE LICENSE.md LICENSE.txt COPYING; do
-  if [ -f "$f" ]; then licence=$f; break; fi
-done
-if [ -z "$licence" ]; then
-  echo "release: the repository has no licence file; the archives carry none" >&2
+if [ ! -f frontend/dist/bundled-packages.json ]; then
+  echo "release: frontend/dist/bundled-packages.json missing: rebuild the console (npm run build)" >&2
+  exit 1
+fi
+if [ ! -f LICENSE ]; then
+  echo "release: LICENSE missing" >&2
+  exit 1
+fi
+
+# A tagged release freezes its migrations: every migration file must be in
+# models/migrations/released.sum (make freeze-migrations), so that a test
+# fails if one that shipped is edited later. Untagged builds (CI) only say
+# which are not frozen yet.
+unfrozen=$(comm -13 <(awk '!/^#/ && NF == 2 {print $2}' models/migrations/released.sum | LC_ALL=C sort) \
+  <(cd models/migrations && ls | grep -E '^[0-9]{14}_[a-z0-9_]+\.go$' | LC_ALL=C sort))
+if [ -n "$unfrozen" ]; then
+  if git describe --exact-match --tags HEAD >/dev/null 2>&1 && [ "${RELEASE_ALLOW_UNFROZEN:-}" != 1 ]; then
+    echo "release: tagged release $VERSION ships migrations not in models/migrations/released.sum; run make freeze-migrations and commit:" >&2
+    echo "$unfrozen" | sed 's/^/  /' >&2
+    exit 1
+  fi
+  echo "release: not frozen yet (make freeze-migrations before tagging): $(echo $unfrozen)" >&2
 fi
 
 LDFLAGS="-s -w -buildid= -X gatehouse/server/cli.Version=$VERSION -X gatehouse/server/cli.Commit=$COMMIT -X gatehouse/server/cli.BuildDate=$BUILD_DATE"
 
+# package_version turns a git describe into a Debian and RPM version that
+# sorts right: v1.2.0 -> 1.2.0; v1.2.0-3-gabc1234 (three commits after the
+# tag) -> 1.2.0+git.3.abc1234; an untagged abc1234 -> 0.0.0~git.abc1234
+# (before any release); v2.0.0-rc1 -> 2.0.0~rc1; -dirty -> .dirty. RPM
+# allows no '-' in a version.
+package_version() {
+  local v=$1 dirty=""
+  case $v in *-dirty) dirty=.dirty; v=${v%-dirty} ;; esac
+  if [[ $v =~ ^v?([0-9]+(\.[0-9]+)*)$ ]]; then
+    echo "${BASH_REMATCH[1]}${dirty:++dirty}"
+  elif [[ $v =~ ^v?([0-9]+(\.[0-9]+)*)-([0-9]+)-g([0-9a-f]+)$ ]]; then
+    echo "${BASH_REMATCH[1]}+git.${BASH_REMATCH[3]}.${BASH_REMATCH[4]}$dirty"
+  elif [[ $v =~ ^v?([0-9]+(\.[0-9]+)*)-([A-Za-z][A-Za-z0-9.]*)$ ]]; then
+    echo "${BASH_REMATCH[1]}~${BASH_REMATCH[3]}$dirty"
+  elif [[ $v =~ ^[0-9a-f]+$ ]]; then
+    echo "0.0.0~git.$v$dirty"
+  else
+    echo "0.0.0~$(printf '%s' "$v" | tr -c 'A-Za-z0-9.+~' '.')$dirty"
+  fi
+}
+
 rm -rf "$OUT"
 mkdir -p "$OUT/stage"
+$GO build -o "$OUT/stage/notices" ./internal/devtools/notices
 for target in $TARGETS; do
   goos=${target%/*}
   goarch=${target#*/}
@@ -53,19 +95,17 @@ for target in $TARGETS; do
   [ "$goos" = windows ] && exe=gatehouse.exe
   mkdir -p "$dir"
   CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch $GO build -trimpath -buildvcs=false -tags "$TAGS" -ldflags "$LDFLAGS" -o "$dir/$exe" .
-  cp README.md "$dir/"
-  [ -n "$licence" ] && cp "$licence" "$dir/"
+  cp README.md LICENSE "$dir/"
+  GO=$GO "$OUT/stage/notices" -binary "$dir/$exe" -console frontend/dist/bundled-packages.json -o "$dir/THIRD_PARTY_NOTICES.txt"
   if [ "$goos" = windows ]; then
     $GO run ./internal/devtools/pack -o "$OUT/$name.zip" "$dir"
   else
     $GO run ./internal/devtools/pack -o "$OUT/$name.tar.gz" "$dir"
   fi
   if [ "$PACKAGES" = 1 ] && [ "$goos" = linux ]; then
-    # Debian and RPM versions must start with a digit.
-    pkgver=${VERSION#v}
-    case "$pkgver" in [0-9]*) ;; *) pkgver="0.0.0~$pkgver" ;; esac
+    pkgver=$(package_version "$VERSION")
     for fmt in deb rpm; do
-      ARCH=$goarch VERSION=$pkgver BINARY="$dir/$exe" $GO run "$NFPM" package --config deploy/nfpm.yaml --packager $fmt --target "$OUT/" >/dev/null
+      ARCH=$goarch VERSION=$pkgver BINARY="$dir/$exe" NOTICES="$dir/THIRD_PARTY_NOTICES.txt" $GO run "$NFPM" package --config deploy/nfpm.yaml --packager $fmt --target "$OUT/" >/dev/null
     done
   fi
 done

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Smoke test of a release archive's binary, as a person would first use it:
-# unpack, `gatehouse version`, start, open the setup link's API to create
-# the first administrator, sign in, read /api/me and /api/health, check
+# unpack (README, LICENSE and notices beside the binary), `gatehouse
+# version`, start, open the setup link's API to create the first
+# administrator, sign in, read /api/me and /api/health (version, commit,
+# build date), load the console page, check
 # `gatehouse healthcheck`, and see a second start on the same data refused.
 #   scripts/smoke.sh dist/gatehouse-VERSION-linux-amd64.tar.gz [VERSION COMMIT]
 set -euo pipefail
@@ -20,7 +22,10 @@ fail() { echo "smoke: FAIL: $*" >&2; [ -f "$work/out.log" ] && sed 's/^/  | /' "
 tar -xzf "$archive" -C "$work"
 bin=$(find "$work" -name gatehouse -type f -perm -u+x | head -1)
 [ -n "$bin" ] || fail "no executable gatehouse in $archive"
-[ -f "$(dirname "$bin")/README.md" ] || fail "no README.md in $archive"
+for doc in README.md LICENSE THIRD_PARTY_NOTICES.txt; do
+  [ -f "$(dirname "$bin")/$doc" ] || fail "no $doc in $archive"
+done
+grep -q "Apache License" "$(dirname "$bin")/LICENSE" || fail "LICENSE is not the Apache License"
 
 ver=$("$bin" version)
 echo "$ver" | head -1
@@ -50,10 +55,16 @@ json -c "$jar" -X POST "$base/api/auth/login" -d "{\"identifier\":\"root\",\"pas
 json -b "$jar" "$base/api/me" | grep -q '"username":"root"' || fail "/api/me after sign-in"
 health=$(curl -fsS "$base/api/health")
 [ -z "$want_version" ] || echo "$health" | grep -q "\"version\":\"$want_version\"" || fail "/api/health says $health"
+[ -z "$want_commit" ] || echo "$health" | grep -q "\"commit\":\"$want_commit\"" || fail "/api/health says $health, want commit $want_commit"
+echo "$health" | grep -qE '"built":"[0-9]{4}-[0-9]{2}-[0-9]{2}T' || fail "/api/health names no build date: $health"
+# The console is built in (the footer reads the build from /api/health).
+console=$(curl -fsS "$base/")
+echo "$console" | grep -q '<div id="app">' || fail "the binary serves no console at /: $(echo "$console" | head -c 300)"
+echo "$console" | grep -q '/assets/' || fail "the console page loads no assets"
 "$bin" healthcheck --http "127.0.0.1:$port" >/dev/null || fail "gatehouse healthcheck"
 if "$bin" serve --data "$data" --http "127.0.0.1:$((port + 1))" >/dev/null 2>"$work/second.log"; then
   fail "a second server started on the same data directory"
 fi
 grep -q "another instance is using" "$work/second.log" || fail "second start: $(cat "$work/second.log")"
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
-echo "smoke: ok ($archive: version, start, setup link, sign-in, health, healthcheck, lock)"
+echo "smoke: ok ($archive: documents, version, start, setup link, sign-in, health with version, commit and build date, console, healthcheck, lock)"

@@ -5,6 +5,7 @@
 //
 //	go run ./internal/devtools/pack -o gatehouse-v1-linux-amd64.tar.gz DIR
 //	go run ./internal/devtools/pack -o gatehouse-v1-windows-amd64.zip DIR
+//	go run ./internal/devtools/pack -l gatehouse-v1-windows-amd64.zip   (lists the entries)
 package main
 
 import (
@@ -26,7 +27,19 @@ import (
 
 func main() {
 	out := flag.String("o", "", "archive to write (.tar.gz or .zip)")
+	ls := flag.String("l", "", "archive whose entries to print, one a line (scripts/release-check.sh)")
 	flag.Parse()
+	if *ls != "" {
+		names, err := entries(*ls)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pack:", err)
+			os.Exit(1)
+		}
+		for _, n := range names {
+			fmt.Println(n)
+		}
+		return
+	}
 	if *out == "" || flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: pack -o FILE.tar.gz|FILE.zip DIR")
 		os.Exit(2)
@@ -180,4 +193,40 @@ func copyFile(w io.Writer, path string) error {
 	defer f.Close()
 	_, err = io.Copy(w, f)
 	return err
+}
+
+// entries lists the names in a .tar.gz or .zip archive.
+func entries(path string) ([]string, error) {
+	var names []string
+	if strings.HasSuffix(path, ".zip") {
+		zr, err := zip.OpenReader(path)
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		for _, f := range zr.File {
+			names = append(names, f.Name)
+		}
+		return names, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return names, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, h.Name)
+	}
 }
