@@ -2,7 +2,8 @@
 # CI's release check (make release-check, part of make test): builds the
 # release for all six targets from the console already built, builds
 # linux/amd64 a second time and compares its files (archive, deb, rpm) with
-# the first build's (reproducibility), checks what every archive and package
+# the first build's (reproducibility), builds the console a second time
+# and compares it with frontend/dist, checks what every archive and package
 # holds (scripts/check-release-contents.sh), then runs the linux/amd64
 # archive's binary through scripts/smoke.sh. The second build
 # reuses Go's build cache, so it re-links and re-packs rather than
@@ -25,6 +26,14 @@ if ! grep -F -f <(sed 's/^[0-9a-f]*  //' "$b/dist/SHA256SUMS") "$a/SHA256SUMS" |
   exit 1
 fi
 echo "release-check: $(wc -l <"$a/SHA256SUMS") files built; the $(wc -l <"$b/dist/SHA256SUMS") of the second build are identical; first build $((t1 - start)) s, second $((t2 - t1)) s"
+# The console the binaries embed, built a second time, is the same too.
+${NPM:-npm} exec -- vite build --logLevel warn --outDir "$b/console" --emptyOutDir >/dev/null
+touch "$b/console/.gitkeep"
+if ! diff -r frontend/dist "$b/console"; then
+  echo "release-check: FAIL: two builds of the console differ" >&2
+  exit 1
+fi
+echo "release-check: a second console build is identical ($(( $(date +%s) - t2 )) s)"
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 scripts/check-release-contents.sh "$a" "$version"
 scripts/smoke.sh "$a/gatehouse-$version-linux-amd64.tar.gz" "$version" "$(git rev-parse HEAD)"

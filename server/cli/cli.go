@@ -60,7 +60,8 @@ func RunContext(ctx context.Context, args []string, stdin io.Reader, stdout, std
 // RunHost is RunContext on the given Host (tests inject the browser opener
 // and the inputs of the default data directory).
 func RunHost(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, console fs.FS, host Host) int {
-	root := newRoot(stdin, stdout, stderr, console, host, DesktopStart(args, host))
+	desktop := DesktopStart(args, host)
+	root := newRoot(stdin, stdout, stderr, console, host, desktop)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -69,13 +70,32 @@ func RunHost(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err == nil {
 		return exitOK
 	}
+	code := exitError
 	var ue usageError
 	if errors.As(err, &ue) || strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg(s)") {
 		fmt.Fprintf(stderr, "gatehouse: %v\nRun 'gatehouse --help' for usage.\n", err)
-		return exitUsage
+		code = exitUsage
+	} else {
+		fmt.Fprintf(stderr, "gatehouse: %s\n", describe(err))
 	}
-	fmt.Fprintf(stderr, "gatehouse: %s\n", describe(err))
-	return exitError
+	if desktop && host.GOOS == "windows" && host.Terminal {
+		// A double-click's console window closes with the process: keep
+		// the reason on screen until it is read.
+		fmt.Fprint(stderr, "\nPress Enter to close this window.\n")
+		readLine(stdin)
+	}
+	return code
+}
+
+// readLine reads up to and including the next newline, byte by byte (so
+// that nothing after it is consumed).
+func readLine(r io.Reader) {
+	b := make([]byte, 1)
+	for {
+		if n, err := r.Read(b); err != nil || (n == 1 && b[0] == '\n') {
+			return
+		}
+	}
 }
 
 // describe turns an error into words for a shell user, listing field errors.
@@ -203,6 +223,14 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS, host 
 		log.Info("data directory", "path", cfg.DataDir, "chosen", *dataWhy)
 		held, err := datadir.Lock(cfg.DataDir)
 		if err != nil {
+			// Started again from a file manager (or with --open): open the
+			// console of the instance that is running.
+			var busy *datadir.BusyError
+			if errors.As(err, &busy) && busy.URL != "" && (open || desktop) && host.Open != nil {
+				if oerr := host.Open(busy.URL + "/"); oerr == nil {
+					return fmt.Errorf("%w; opened it in the browser", err)
+				}
+			}
 			return err
 		}
 		defer held.Release() //nolint:errcheck
@@ -239,6 +267,9 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS, host 
 			// localhost, since a browser cannot open http://[::]:8080.
 			scheme, _, _ := strings.Cut(cfg.BaseURL, "://")
 			cfg.BaseURL = scheme + "://" + linkAddr(ln.Addr().String())
+		}
+		if err := held.Announce(cfg.BaseURL); err != nil {
+			log.Warn("could not write the address into the lock file", "error", err)
 		}
 		fmt.Fprintf(stdout, "Gatehouse %s listening on %s (data: %s)\n", Version, ln.Addr(), cfg.DataDir)
 		token, err := srv.Svc.Setup.Begin(startCtx)

@@ -446,3 +446,66 @@ func TestRelease_SetupLinkOnEveryInterfaceNamesLocalhost(t *testing.T) {
 		}
 	}
 }
+
+// TestRelease_SecondDesktopStartOpensTheRunningConsole: the server writes
+// its URL into the lock file; a second start on the same data directory
+// from a file manager (or with --open) says another instance is using it,
+// at which address, and opens that instance's console instead of leaving a
+// window that closes on an error. A terminal start without --open only
+// says so.
+func TestRelease_SecondDesktopStartOpensTheRunningConsole(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := startChild(t, dir)
+	defer c.kill()
+	second := func(args []string, terminal bool) (opened []string, stderr string) {
+		var out, errb syncBuffer
+		host := cli.Host{GOOS: "linux", Terminal: terminal, Display: true,
+			DataInputs: func() datadir.Inputs { return datadir.Inputs{GOOS: "linux", Cwd: t.TempDir()} },
+			Open:       func(u string) error { opened = append(opened, u); return nil }}
+		cli.RunHost(context.Background(), args, strings.NewReader(""), &out, &errb, nil, host)
+		return opened, errb.String()
+	}
+	opened, stderr := second([]string{"--data", dir, "serve", "--http", "127.0.0.1:0", "--open"}, true)
+	if !strings.Contains(stderr, "another instance is using "+dir) || !strings.Contains(stderr, c.base) {
+		t.Fatalf("stderr %q does not name the directory and %s", stderr, c.base)
+	}
+	if len(opened) != 1 || opened[0] != c.base+"/" {
+		t.Fatalf("opened %v, want %s/", opened, c.base)
+	}
+	if opened, _ := second([]string{"--data", dir, "serve", "--http", "127.0.0.1:0"}, true); len(opened) != 0 {
+		t.Fatalf("a terminal start without --open opened %v", opened)
+	}
+}
+
+// TestRelease_WindowsDesktopFailureWaitsForEnter: a double-clicked binary
+// on Windows runs in a console window that closes when it exits, so a
+// desktop start that fails says why and waits for Enter; a start from a
+// shell, or on other systems, exits at once.
+func TestRelease_WindowsDesktopFailureWaitsForEnter(t *testing.T) {
+	t.Setenv("GATEHOUSE_HTTP", "not an address")
+	os.Unsetenv("GATEHOUSE_DATA")
+	start := func(goos string, args []string) (stderr string, unread int) {
+		in := strings.NewReader("\nmore\n")
+		var out, errb syncBuffer
+		host := cli.Host{GOOS: goos, Terminal: true, Display: true,
+			DataInputs: func() datadir.Inputs { return datadir.Inputs{GOOS: goos, Cwd: t.TempDir()} },
+			Open:       func(string) error { return nil }}
+		if code := cli.RunHost(context.Background(), args, in, &out, &errb, nil, host); code == 0 {
+			t.Fatalf("%s %v: exit 0 on a bad listen address", goos, args)
+		}
+		return errb.String(), in.Len()
+	}
+	stderr, unread := start("windows", nil)
+	if !strings.Contains(stderr, "not an address") || !strings.Contains(stderr, "Press Enter to close this window") || unread != len("more\n") {
+		t.Fatalf("windows desktop start: stderr %q, %d bytes unread", stderr, unread)
+	}
+	for _, tc := range []struct {
+		goos string
+		args []string
+	}{{"windows", []string{"serve"}}, {"darwin", nil}} {
+		if stderr, unread := start(tc.goos, tc.args); strings.Contains(stderr, "Press Enter") || unread != len("\nmore\n") {
+			t.Fatalf("%s %v: stderr %q, %d bytes unread", tc.goos, tc.args, stderr, unread)
+		}
+	}
+}

@@ -102,18 +102,41 @@ const LockFile = "gatehouse.lock"
 type BusyError struct {
 	Dir string
 	PID int
+	// URL is where the holder serves its console ("" when it has not
+	// said, or is not a server).
+	URL string
 }
 
 func (e *BusyError) Error() string {
+	msg := "another instance is using " + e.Dir
 	if e.PID > 0 {
-		return fmt.Sprintf("another instance is using %s (pid %d)", e.Dir, e.PID)
+		msg += fmt.Sprintf(" (pid %d)", e.PID)
 	}
-	return fmt.Sprintf("another instance is using %s", e.Dir)
+	if e.URL != "" {
+		msg += " at " + e.URL
+	}
+	return msg
 }
 
 // Held is a data directory lock; Release gives it up (the process ending
 // does too).
 type Held struct{ f *os.File }
+
+// Announce records in the lock file where the holder serves, so that a
+// second start can name and open it (pid on the first line, URL on the
+// second).
+func (h *Held) Announce(url string) error {
+	if h == nil || h.f == nil {
+		return nil
+	}
+	if err := h.f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := h.f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"+url+"\n"), 0); err != nil {
+		return err
+	}
+	return h.f.Sync()
+}
 
 // Release unlocks the data directory.
 func (h *Held) Release() error {
@@ -148,7 +171,8 @@ func Lock(dir string) (*Held, error) {
 	if err := lockFile(f); err != nil {
 		f.Close()
 		if errors.Is(err, errBusy) {
-			return nil, &BusyError{Dir: dir, PID: readPID(path)}
+			pid, url := readHolder(path)
+			return nil, &BusyError{Dir: dir, PID: pid, URL: url}
 		}
 		return nil, fmt.Errorf("lock data directory: %w", err)
 	}
@@ -171,13 +195,20 @@ func Busy(dir string) error {
 	return h.Release()
 }
 
-func readPID(path string) int {
+// readHolder reads the pid and URL a holder wrote into the lock file.
+func readHolder(path string) (int, string) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0
+		return 0, ""
 	}
 	defer f.Close()
-	b, _ := io.ReadAll(io.LimitReader(f, 32))
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
+	b, _ := io.ReadAll(io.LimitReader(f, 4096))
+	first, rest, _ := strings.Cut(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(first))
+	url, _, _ := strings.Cut(rest, "\n")
+	url = strings.TrimSpace(url)
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		url = ""
+	}
+	return pid, url
 }

@@ -65,6 +65,14 @@ func TestRelease_DataDirLock(t *testing.T) {
 	if err.Error() != want {
 		t.Fatalf("message %q, want %q", err.Error(), want)
 	}
+	// A server announces its address; the refusal names it.
+	if err := first.Announce("http://localhost:8080"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = datadir.Lock(dir)
+	if !errors.As(err, &busy) || busy.URL != "http://localhost:8080" || busy.PID != os.Getpid() || !strings.HasSuffix(err.Error(), " at http://localhost:8080") {
+		t.Fatalf("after Announce: %v (%+v)", err, busy)
+	}
 	if err := first.Release(); err != nil {
 		t.Fatal(err)
 	}
