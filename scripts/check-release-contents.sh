@@ -13,6 +13,9 @@ dist=$1
 version=$2
 GO=${GO:-go}
 fail() { echo "check-release-contents: FAIL: $*" >&2; exit 1; }
+tools=$(mktemp -d)
+trap 'rm -rf "$tools"' EXIT
+$GO build -o "$tools/pack" ./internal/devtools/pack
 
 n=0
 for target in linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64 windows-arm64; do
@@ -21,7 +24,7 @@ for target in linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64 wi
   case $target in windows-*) exe=gatehouse.exe ext=zip ;; esac
   archive="$dist/$name.$ext"
   [ -f "$archive" ] || fail "$archive missing"
-  listing=$($GO run ./internal/devtools/pack -l "$archive")
+  listing=$("$tools/pack" -l "$archive")
   for f in "$exe" README.md LICENSE THIRD_PARTY_NOTICES.txt; do
     grep -qx "$name/$f" <<<"$listing" || fail "$archive lacks $name/$f (it holds: $(tr '\n' ' ' <<<"$listing"))"
   done

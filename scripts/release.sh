@@ -70,7 +70,9 @@ LDFLAGS="-s -w -buildid= -X gatehouse/server/cli.Version=$VERSION -X gatehouse/s
 package_version() {
   local v=$1 dirty=""
   case $v in *-dirty) dirty=.dirty; v=${v%-dirty} ;; esac
-  if [[ $v =~ ^v?([0-9]+(\.[0-9]+)*)$ ]]; then
+  if [[ $v =~ ^[0-9a-f]{7,}$ ]] && git rev-parse -q --verify "$v^{commit}" >/dev/null 2>&1; then
+    echo "0.0.0~git.$v$dirty" # a commit, even one spelt in digits only
+  elif [[ $v =~ ^v?([0-9]+(\.[0-9]+)*)$ ]]; then
     echo "${BASH_REMATCH[1]}${dirty:++dirty}"
   elif [[ $v =~ ^v?([0-9]+(\.[0-9]+)*)-([0-9]+)-g([0-9a-f]+)$ ]]; then
     echo "${BASH_REMATCH[1]}+git.${BASH_REMATCH[3]}.${BASH_REMATCH[4]}$dirty"
