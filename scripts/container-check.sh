@@ -5,7 +5,7 @@
 #   - the server starts, prints its setup link and answers /api/ready;
 #   - the health check passes (`podman healthcheck run`);
 #   - the process runs as uid 65532 and the data lands in the volume, owned
-#     by it; the image has no shell;
+#     by it; the image has no shell and carries LICENSE;
 #   - a new container on the same volume keeps the accounts (an upgrade).
 # The final stage is deploy/Containerfile's own (FROM ${BASE} to the end),
 # with the binary copied in rather than built in the golang stage: the
@@ -50,6 +50,7 @@ tar -xzf "$archive" -C "$work"
 bin=$(find "$work" -path "$work/ctx" -prune -o -name gatehouse -type f -print | head -1)
 [ -n "$bin" ] || fail "no gatehouse binary in $archive"
 cp "$bin" "$work/ctx/gatehouse"
+cp LICENSE "$work/ctx/LICENSE"
 
 if ! e image exists "$base" 2>/dev/null && ! e pull -q "$base" >/dev/null 2>&1; then
   echo "container-check: cannot pull $base; building a stand-in from scratch" >&2
@@ -68,6 +69,7 @@ fi
 # golang stage's output.
 sed -n '/^FROM \${BASE}/,$p' deploy/Containerfile |
   sed -e 's|^COPY --from=build /out/gatehouse /usr/bin/gatehouse$|COPY gatehouse /usr/bin/gatehouse|' \
+      -e 's|^COPY --from=build /src/LICENSE |COPY LICENSE |' \
       -e 's|^COPY --from=build --chown=65532:65532 /out/data /data$|COPY --chown=65532:65532 data /data|' >"$work/body"
 grep -q -- '--from=build' "$work/body" && fail "deploy/Containerfile's final stage copies from the build stage in a way this check does not know"
 { echo 'ARG BASE'; cat "$work/body"; } >"$work/ctx/Containerfile"
@@ -76,6 +78,7 @@ e build -q --format docker --build-arg BASE="$base" -t "$image" -f "$work/ctx/Co
 [ "$(e image inspect --format '{{.Config.User}}' "$image")" = 65532:65532 ] || fail "the image does not run as 65532:65532"
 e image inspect --format '{{json .Config.Volumes}}' "$image" | grep -q '"/data"' || fail "/data is not a volume"
 e image inspect --format '{{json .Config.Healthcheck}}' "$image" | grep -q 'healthcheck' || fail "no HEALTHCHECK running gatehouse healthcheck"
+e run --rm "${rf[@]}" --entrypoint /usr/bin/gatehouse "$image" version >/dev/null || fail "the binary does not run in the image"
 
 port=$(( 20000 + RANDOM % 20000 ))
 if [ "${CONTAINER_NETWORK:-}" = host ]; then
@@ -102,6 +105,8 @@ pid=$(e inspect --format '{{.State.Pid}}' "$name")
 mnt=$(e volume inspect --format '{{.Mountpoint}}' "$vol")
 [ "$(stat -c %u "$mnt/gatehouse.db")" = 65532 ] || fail "gatehouse.db is not in the volume or not owned by 65532"
 if e exec "$name" /bin/sh -c true >/dev/null 2>&1; then fail "the image has a shell"; fi
+e cp "$name:/usr/share/doc/gatehouse/LICENSE" "$work/LICENSE.image" >/dev/null || fail "no /usr/share/doc/gatehouse/LICENSE in the image"
+grep -q 'Apache License' "$work/LICENSE.image" || fail "the image's LICENSE is not the Apache License"
 e exec "$name" /usr/bin/gatehouse admin create --username alice --password 'Container-Check-Passphrase-42' >/dev/null || fail "admin create in the container"
 
 # A new container on the same volume (what an upgrade does) keeps the data.
@@ -110,4 +115,4 @@ start "$name-2" || fail "the second container did not start"
 ready || fail "/api/ready never answered in the second container"
 logs=$(e logs "$name-2" 2>&1)
 if grep -q 'setup?token=' <<<"$logs"; then fail "the second container printed a setup link: the account was lost"; fi
-echo "container-check: ok (image on $base: user 65532, /data volume kept across containers, health check, no shell)"
+echo "container-check: ok (image on $base: user 65532, /data volume kept across containers, health check, no shell, LICENSE)"
