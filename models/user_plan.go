@@ -73,6 +73,18 @@ func orderedIndex(term string, f UserFilter, s UserSort) string {
 	return ""
 }
 
+// termCap is how far a driver's own count goes before it is only a lower
+// bound: CountCap for the indexes that answer their condition alone;
+// driverSample for users_verified_inactive, whose count tests the email
+// in each row (status=suspended&emailVerified=true counted 10,000 rows
+// for a total that another driver then estimated anyway).
+func termCap(term string) int64 {
+	if term == termVerifiedInactive {
+		return driverSample
+	}
+	return CountCap
+}
+
 // idOrdered: term's index yields its accounts in id order (the sample
 // of driverSampleCount).
 func idOrdered(term string) bool {
@@ -222,8 +234,9 @@ func planList(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, need in
 		case termRoleStatus, termStaff, termInactive:
 			n, _, err = CountUsersMatching(ctx, db, only(f, term), now)
 		default:
-			n, err = countCapped(ctx, db, only(f, term), listPlan{driver: term, index: countIndex(term)}, CountCap+1, now)
-			if n > CountCap {
+			capN := termCap(term)
+			n, err = countCapped(ctx, db, only(f, term), listPlan{driver: term, index: countIndex(term)}, capN+1, now)
+			if n > capN {
 				exact = false
 			}
 		}
@@ -360,7 +373,7 @@ func searchByDriver(ctx context.Context, db bun.IDB, f UserFilter, text string, 
 		case termRoleStatus, termStaff, termInactive:
 			n, _, err = CountUsersMatching(ctx, db, only(rest, term), now)
 		default:
-			if n, err = countCapped(ctx, db, only(rest, term), listPlan{driver: term, index: countIndex(term)}, CountCap+1, now); n > CountCap {
+			if n, err = countCapped(ctx, db, only(rest, term), listPlan{driver: term, index: countIndex(term)}, termCap(term)+1, now); n > termCap(term) {
 				n = math.MaxInt64
 			}
 		}
