@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -156,5 +157,56 @@ func TestRequiredSecondFactor_SignInAnswerSaysSo(t *testing.T) {
 	app.Client().POST("/api/auth/login", map[string]string{"identifier": bob.Username, "password": bob.Password}).Expect(200).JSON(&out)
 	if out.User["secondFactorRequired"] == true {
 		t.Fatalf("member's sign-in answer: %v", out.User)
+	}
+}
+
+// TestRequiredSecondFactor_RecoverResetsPasskeysThenEnrolment: the only
+// super administrator, whose passkey was their second factor, loses it
+// while the rule covers administrators. `gatehouse admin recover
+// --reset-2fa` (the service call behind it) removes the passkey too and
+// says so, and tells the person by email; the new password then signs in,
+// the rule sends them to enrolment (everything else refused) and enrolling
+// opens the console again.
+func TestRequiredSecondFactor_RecoverResetsPasskeysThenEnrolment(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	sink := app.Mailbox()
+	root := app.SuperAdmin("root")
+	admin := app.LoginAs(root)
+	addPasskey(t, admin, testkit.NewAuthenticator("http://gatehouse.test"), root.Password, "Lost key")
+	requireSecondFactor(t, admin, "admins", 0)
+
+	const fresh = "Recovered-Passphrase-93"
+	rec, err := app.Svc.RecoverAdminFromShell(context.Background(), "root", fresh, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if said := strings.Join(rec.Changes, "; "); !strings.Contains(said, "1 passkey(s) cleared") {
+		t.Fatalf("recover said: %s", said)
+	}
+	if row := app.Reload(root); row.PasskeyCount != 0 || row.TwoFactorEnabled() {
+		t.Fatal("the passkey survived recover --reset-2fa")
+	}
+	admin.GET("/api/me").Expect(401) // recover ends every session
+	app.FlushMail(sink)
+	if n := len(testkit.MailsTo(sink, *root.Email, "An administrator reset the second factors")); n != 1 {
+		t.Fatalf("%d reset emails; all: %v", n, subjects(sink.Messages()))
+	}
+
+	c := app.Client()
+	var out struct {
+		User map[string]any `json:"user"`
+	}
+	c.POST("/api/auth/login", map[string]string{"identifier": "root", "password": fresh}).Expect(200).JSON(&out)
+	if out.User["secondFactorRequired"] != true {
+		t.Fatalf("after recover: %v", out.User)
+	}
+	if r := c.GET("/api/admin/users").Expect(403); r.ErrorCode() != "second_factor_required" {
+		t.Fatal(r.ErrorCode())
+	}
+	enrol(t, app, c, fresh)
+	c.GET("/api/admin/users").Expect(200)
+	if me := c.GET("/api/me").Expect(200).Map(); me["secondFactorRequired"] == true {
+		t.Fatalf("still required after enrolment: %v", me)
 	}
 }

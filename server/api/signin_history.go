@@ -21,8 +21,9 @@ const signInHistoryLength = 50
 type SignInEntry struct {
 	At        time.Time `json:"at"`
 	Succeeded bool      `json:"succeeded"`
-	// Method is how: password, password+totp, password+passkey, passkey,
-	// provider:SLUG (+totp/passkey); for failures the step that failed.
+	// Method is how: password, password+totp, password+recovery_code,
+	// password+passkey, passkey, provider:SLUG (+totp/recovery_code/passkey);
+	// for failures the step that failed.
 	Method string `json:"method"`
 	// Reason names a failure (wrong_password, locked, wrong_code, ...).
 	Reason    string `json:"reason"`

@@ -178,3 +178,34 @@ func TestAdminSecurityActions(t *testing.T) {
 	c.POST("/api/me/password", map[string]string{"currentPassword": generated, "newPassword": "Chosen-By-Him-2026"}).Expect(204)
 	c.GET("/api/me/sessions").Expect(200)
 }
+
+// TestTwoFactor_RecoveryCodeUseIsRecorded: a sign-in completed with a
+// one-time recovery code is told apart from one with the app's code in
+// the audit row and the sign-in history (it was recorded as
+// "password+totp"): a person who still has the app should notice a
+// recovery code they did not use.
+func TestTwoFactor_RecoveryCodeUseIsRecorded(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	alice := app.Member("alice")
+	c := app.LoginAs(alice)
+	secret, codes := enrol(t, app, c, alice.Password)
+
+	b := app.Client()
+	b.POST("/api/auth/login", map[string]string{"identifier": "alice", "password": alice.Password}).Expect(200)
+	b.POST("/api/auth/mfa", map[string]string{"code": codes[0]}).Expect(200)
+	app.Clock.Advance(30 * time.Second)
+	d := app.Client()
+	d.POST("/api/auth/login", map[string]string{"identifier": "alice", "password": alice.Password}).Expect(200)
+	d.POST("/api/auth/mfa", map[string]string{"code": codeAt(t, secret, app.Clock.Now())}).Expect(200)
+
+	var list struct {
+		Items []struct {
+			Method string `json:"method"`
+		} `json:"items"`
+	}
+	d.GET("/api/me/sign-ins").Expect(200).JSON(&list)
+	if len(list.Items) < 2 || list.Items[0].Method != "password+totp" || list.Items[1].Method != "password+recovery_code" {
+		t.Fatalf("sign-in history: %+v", list.Items)
+	}
+}

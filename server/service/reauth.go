@@ -105,7 +105,8 @@ func (a *Auth) Reauthenticate(ctx context.Context, actor Actor, r Reauth) (*mode
 			}
 		}
 		if r.NeedCode {
-			return a.verifySecondFactor(ctx, u, r.Code)
+			kind, err := a.verifySecondFactor(ctx, u, r.Code)
+			return kind != "", err
 		}
 		return true, nil
 	})

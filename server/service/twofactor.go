@@ -94,7 +94,16 @@ func (a *Auth) CompleteMFA(ctx context.Context, actor Actor, challengeToken, cod
 	// before the fifth wrong one must still be able to finish (deleting
 	// the row made parallel replays of one right code all fail). Spent and
 	// expired challenges are swept when the next challenge is created.
-	ok, err := a.checkSecret(ctx, user, sec, true, func() (bool, error) { return a.verifySecondFactor(ctx, user, code) })
+	// A recovery code is recorded as such (method "+recovery_code"): the
+	// person's sign-in history should show a spent one they did not use.
+	factor := "totp"
+	ok, err := a.checkSecret(ctx, user, sec, true, func() (bool, error) {
+		kind, err := a.verifySecondFactor(ctx, user, code)
+		if kind != "" {
+			factor = kind
+		}
+		return kind != "", err
+	})
 	if errors.Is(err, errLocked) {
 		a.auditMFAFailure(ctx, actor, user, "locked")
 		return nil, ErrInvalidCode
@@ -109,7 +118,7 @@ func (a *Auth) CompleteMFA(ctx context.Context, actor Actor, challengeToken, cod
 	if err := a.consumeChallenge(ctx, ch); err != nil {
 		return nil, err
 	}
-	return a.startSession(ctx, actor, user, ch.Method+"+totp", sec)
+	return a.startSession(ctx, actor, user, ch.Method+"+"+factor, sec)
 }
 
 // openChallenge reads the unexpired password-step challenge of a token.
@@ -188,34 +197,37 @@ func (a *Auth) auditMFAFailure(ctx context.Context, actor Actor, user *models.Us
 
 // verifySecondFactor accepts a TOTP code once per time step (a conditional
 // write on totp_last_step) or an unused recovery code (a conditional write
-// on used_at), so that parallel replays succeed at most once.
-func (a *Auth) verifySecondFactor(ctx context.Context, user *models.User, code string) (bool, error) {
+// on used_at), so that parallel replays succeed at most once. It answers
+// which it was ("totp" or "recovery_code"), "" for neither.
+func (a *Auth) verifySecondFactor(ctx context.Context, user *models.User, code string) (string, error) {
 	if user.TOTPSecret == nil {
-		return false, nil
+		return "", nil
 	}
 	secret, err := a.deps.Box.Open(*user.TOTPSecret)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	now := a.deps.Now()
 	if step := security.MatchTOTP(secret, code, now); step > 0 {
 		advanced, err := models.AdvanceTOTPStep(ctx, a.deps.DB, user.ID, step)
-		if err != nil {
-			return false, err
+		if err != nil || !advanced {
+			return "", err
 		}
-		return advanced, nil
+		return "totp", nil
 	}
 	rc := security.NormalizeRecoveryCode(code)
 	if len(rc) != 11 {
-		return false, nil
+		return "", nil
 	}
 	res, err := a.deps.DB.NewUpdate().Model((*models.RecoveryCode)(nil)).Set("used_at = ?", now).
 		Where("user_id = ?", user.ID).Where("code_hash = ?", security.HashToken(rc)).Where("used_at IS NULL").Exec(ctx)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	if n, _ := res.RowsAffected(); n != 1 {
+		return "", nil
+	}
+	return "recovery_code", nil
 }
 
 // TwoFactorSetup is a new, not yet active, secret.

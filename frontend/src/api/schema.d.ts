@@ -1319,7 +1319,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             succeeded: boolean;
-            /** @description password, password+totp, password+passkey, passkey, provider:SLUG...; for a failure the step: password, passkey or second_factor */
+            /** @description password, password+totp, password+recovery_code, password+passkey, passkey, provider:SLUG...; for a failure the step: password, passkey or second_factor */
             method: string;
             /** @description Why an attempt failed (wrong_password, locked, wrong_code, passkey_invalid, ...); empty for a sign-in */
             reason: string;
