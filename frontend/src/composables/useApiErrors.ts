@@ -1,6 +1,6 @@
 // Form error state: one message for the form and one per field, filled from
 // an ApiError so that field errors show next to their fields.
-import { reactive, ref } from 'vue'
+import { reactive, ref, watch } from 'vue'
 import { useI18n } from 'vue-i18n'
 import { ApiError } from '@/api/client'
 
@@ -74,5 +74,32 @@ export function useApiErrors() {
     return Object.keys(fields).length > 0
   }
 
-  return { message, fields, clear, capture, setField, field, hasFieldErrors }
+  /**
+   * Drops a field's error as soon as its value changes (the message was
+   * about the old value). source gives the form's values keyed like the
+   * fields; rename maps a form key to the field name where they differ.
+   */
+  function clearOnEdit(source: () => Record<string, unknown> | null | undefined, rename: Record<string, string> = {}): void {
+    let last: Record<string, string> = {}
+    const snapshot = (): Record<string, string> => {
+      const values = source() ?? {}
+      return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, JSON.stringify(v) ?? '']))
+    }
+    last = snapshot()
+    watch(
+      snapshot,
+      (now) => {
+        for (const [k, v] of Object.entries(now)) {
+          if (last[k] !== v) {
+            const name = rename[k] ?? k
+            if (name in fields) delete fields[name]
+          }
+        }
+        last = now
+      },
+      { deep: true },
+    )
+  }
+
+  return { message, fields, clear, capture, setField, field, hasFieldErrors, clearOnEdit }
 }

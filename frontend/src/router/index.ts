@@ -2,6 +2,7 @@ import { watch } from 'vue'
 import { createRouter, createWebHistory, loadRouteLocation, type RouteLocationNormalized, type Router } from 'vue-router'
 import { setUnauthorizedHandler } from '@/api/client'
 import { i18n } from '@/i18n'
+import { confirmLeave } from '@/composables/useUnsavedChanges'
 import { loadSession, loadSetupPending, setUser } from '@/stores/session'
 import { decideNavigation } from './guard'
 import { routes } from './routes'
@@ -13,7 +14,9 @@ export function createAppRouter(): Router {
     scrollBehavior: () => ({ top: 0 }),
   })
 
-  router.beforeEach(async (to) => {
+  router.beforeEach(async (to, from) => {
+    // A form with unsaved edits asks before the page is left.
+    if (to.path !== from.path && !confirmLeave(i18n.global.t('common.unsavedChanges'))) return false
     // The router loads a page's chunks only after the guards: start them now,
     // while the guard waits for its answers (a redirect wastes little).
     void loadRouteLocation(to).catch(() => undefined)

@@ -26,6 +26,8 @@ const en = {
     none: '—',
     loading: 'Loading…',
     optional: 'optional',
+    unsavedChanges: 'You have unsaved changes. Leave this page and discard them?',
+    unsavedTag: 'Unsaved changes',
   },
   errors: {
     network: 'The server could not be reached. Check your connection and try again.',

@@ -27,6 +27,8 @@ const zhCN: Messages = {
     close: '关闭',
     none: '—',
     loading: '加载中…',
+    unsavedChanges: '你有尚未保存的修改。确定离开此页面并放弃这些修改吗？',
+    unsavedTag: '有未保存的修改',
     optional: '可选',
   },
   errors: {

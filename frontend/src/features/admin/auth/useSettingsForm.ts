@@ -6,6 +6,7 @@ import { useI18n } from 'vue-i18n'
 import { useMessage } from 'naive-ui'
 import { ApiError } from '@/api/client'
 import { useApiErrors } from '@/composables/useApiErrors'
+import { useUnsavedChanges } from '@/composables/useUnsavedChanges'
 import { getSettings, putSettings, type AdminSignIn, type SettingsGroup, type SettingsGroupName } from './api'
 
 export interface SettingsFormOptions<T> {
@@ -16,7 +17,7 @@ export interface SettingsFormOptions<T> {
 }
 
 export function useSettingsForm<T extends object>(group: SettingsGroupName, options: SettingsFormOptions<T>) {
-  const { t } = useI18n()
+  const { t, te } = useI18n()
   const message = useMessage()
   const errors = useApiErrors()
 
@@ -33,6 +34,8 @@ export function useSettingsForm<T extends object>(group: SettingsGroupName, opti
   /** The form as last loaded or saved, to tell unsaved edits. */
   const pristine = ref('')
   const dirty = computed(() => form.value !== null && JSON.stringify(form.value) !== pristine.value)
+  useUnsavedChanges(dirty)
+  errors.clearOnEdit(() => form.value as Record<string, unknown> | null)
 
   function apply(answer: SettingsGroup): void {
     form.value = options.pick(answer)
@@ -65,7 +68,8 @@ export function useSettingsForm<T extends object>(group: SettingsGroupName, opti
     refusal.value = ''
     try {
       apply(await putSettings(group, { ...form.value, ...extra, version: version.value }))
-      message.success(t('authSettings.saved'))
+      const tab = group.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+      message.success(te(`authSettings.tabs.${tab}`) ? t('authSettings.savedGroup', { group: t(`authSettings.tabs.${tab}`) }) : t('authSettings.saved'))
       return true
     } catch (err) {
       if (err instanceof ApiError && err.code === 'stale_version') {
