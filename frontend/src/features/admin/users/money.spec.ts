@@ -52,3 +52,14 @@ describe('money', () => {
     expect(parseMajorToMinor('999999999999999999', 'USD')).toBeNull()
   })
 })
+
+describe('refusesBelowZero (the balance dialog checks what the server would refuse)', () => {
+  it('refuses a result below zero unless a negative balance is allowed', async () => {
+    const { refusesBelowZero } = await import('./money')
+    expect(refusesBelowZero(500, 'add', -600, false)).toBe(true)
+    expect(refusesBelowZero(500, 'add', -500, false)).toBe(false)
+    expect(refusesBelowZero(500, 'set', -1, false)).toBe(true)
+    expect(refusesBelowZero(500, 'add', -600, true)).toBe(false)
+    expect(refusesBelowZero(500, 'add', null, false)).toBe(false)
+  })
+})

@@ -76,3 +76,13 @@ export function parseMajorToMinor(text: string, currency: string): number | null
   const n = Number(minor)
   return sign === '-' ? -n : n
 }
+
+/**
+ * True when a balance change would leave the balance below zero without a
+ * negative balance being allowed: the server refuses it (negative_balance),
+ * so the dialog says so instead of offering Confirm.
+ */
+export function refusesBelowZero(current: number, mode: 'add' | 'set', amount: number | null, allowNegative: boolean): boolean {
+  if (amount === null || allowNegative) return false
+  return (mode === 'add' ? current + amount : amount) < 0
+}
