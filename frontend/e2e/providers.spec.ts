@@ -61,7 +61,7 @@ test('an administrator adds a provider by discovery, a person signs in with it, 
       const dialog = p.getByRole('dialog')
       await dialog.getByLabel('Current password').fill('not-my-password-1')
       await dialog.getByTestId('link-dialog-submit').click()
-      await expect(dialog.getByText('is not correct', { exact: true })).toBeVisible()
+      await expect(dialog.getByText('This is not correct.', { exact: true })).toBeVisible()
       await dialog.getByLabel('Current password').fill('meadow-copper-4417')
       await dialog.getByTestId('link-dialog-submit').click()
       await expect(p).toHaveURL(/\/account\/providers\?linked=mock/)
