@@ -3,6 +3,7 @@ import { fileURLToPath, URL } from 'node:url'
 import vue from '@vitejs/plugin-vue'
 import type { Plugin } from 'vite'
 import { defineConfig } from 'vitest/config'
+import { naiveA11y } from './frontend/build/naiveA11y'
 
 // bundledPackages writes dist/bundled-packages.json: the npm packages whose
 // code is in the built console, with their versions. The release reads it
@@ -40,7 +41,7 @@ function bundledPackages(): Plugin {
 // binary embeds. package.json stays at the repository root.
 export default defineConfig({
   root: fileURLToPath(new URL('./frontend', import.meta.url)),
-  plugins: [vue(), bundledPackages()],
+  plugins: [naiveA11y(), vue(), bundledPackages()],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./frontend/src', import.meta.url)) },
   },

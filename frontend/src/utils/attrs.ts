@@ -1,3 +1,4 @@
+import type { SelectProps } from 'naive-ui'
 import type { HTMLAttributes, InputHTMLAttributes } from 'vue'
 
 /**
@@ -11,4 +12,13 @@ export function inputAttrs(testId: string, attrs: InputHTMLAttributes = {}): Inp
 /** HTML attributes carrying only a data-testid (for naive-ui `props` options). */
 export function testId(id: string): HTMLAttributes {
   return { ['data-testid' as string]: id } as HTMLAttributes
+}
+
+/**
+ * Props for the select inside a naive-ui component (such as the page-size
+ * picker of NPagination) that give it an accessible name: the aria-label
+ * lands on NSelect's root, and a11y.ts copies it to the focusable element.
+ */
+export function namedSelect(label: string): SelectProps {
+  return { ['aria-label' as string]: label } as SelectProps
 }

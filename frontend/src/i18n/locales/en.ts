@@ -7,6 +7,7 @@ const en = {
     build: 'Gatehouse {version} · commit {commit} · built {built}',
     signOut: 'Sign out',
     userMenu: 'User menu',
+    menu: 'Menu',
     language: 'Language',
     theme: {
       label: 'Theme',
@@ -17,6 +18,7 @@ const en = {
   },
   common: {
     save: 'Save',
+    perPage: 'Rows per page',
     cancel: 'Cancel',
     confirm: 'Confirm',
     apply: 'Apply',

@@ -8,6 +8,7 @@ const zhCN: Messages = {
     myAccount: '我的账户',
     build: 'Gatehouse {version} · 提交 {commit} · 构建于 {built}',
     signOut: '退出登录',
+    menu: '菜单',
     userMenu: '用户菜单',
     language: '语言',
     theme: {
@@ -19,6 +20,7 @@ const zhCN: Messages = {
   },
   common: {
     save: '保存',
+    perPage: '每页行数',
     cancel: '取消',
     confirm: '确认',
     apply: '应用',
