@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 # JSON only) and with them the ugorji codec: about 6 MB of the binary.
 TAGS    ?= nomsgpack
 
-.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-api check-deploy release release-check container-check freeze-migrations bench clean
+.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-api check-deploy release release-check container-check freeze-migrations bench screenshots clean
 
 all: build
 
@@ -79,6 +79,11 @@ test-e2e: build
 	$(GO) build -o bin/mailsink ./internal/devtools/mailsink
 	$(GO) build -o bin/mockoidc ./internal/devtools/mockoidc
 	$(NPM) run test:e2e
+
+## screenshots: the console's main screens at 1280×800 and 390×844 into
+## docs/screenshots/ (README)
+screenshots: build
+	$(NPM) exec -- playwright test -c playwright.screenshots.config.ts
 
 ## release: the console once, then dist/: archives for linux, darwin and
 ## windows on amd64 and arm64, Debian and RPM packages, SHA256SUMS
