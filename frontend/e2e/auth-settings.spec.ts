@@ -42,7 +42,15 @@ test('turning off both username and email sign-in is stopped with an explanation
   const stored = await getGroup(adminApi, 'signin')
   expect(stored).toMatchObject({ usernameEnabled: true, emailEnabled: true })
 
-  // The tabs live in the URL and reach each group.
+  // The refused change is still unsaved: leaving the tab asks first, and
+  // staying keeps the edit.
+  page.once('dialog', (d) => void d.dismiss())
+  await page.getByTestId('auth-tab-password-policy').click()
+  await expect(page).toHaveURL(/\/admin\/auth\/signin$/)
+  await expect(page.getByTestId('signin-guard')).toContainText('cannot both be turned off')
+
+  // The tabs live in the URL and reach each group (giving the edit up).
+  page.once('dialog', (d) => void d.accept())
   await page.getByTestId('auth-tab-password-policy').click()
   await expect(page).toHaveURL(/\/admin\/auth\/password-policy$/)
   await expect(page.getByTestId('policy-min-length')).toHaveValue(String((await getGroup(adminApi, 'password-policy')).minLength))
