@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 # JSON only) and with them the ugorji codec: about 6 MB of the binary.
 TAGS    ?= nomsgpack
 
-.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-api check-deploy release release-check container-check freeze-migrations bench screenshots clean
+.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-apiclient check-api check-deploy release release-check container-check freeze-migrations bench screenshots clean
 
 all: build
 
@@ -34,14 +34,22 @@ run: build
 ## test: everything CI runs, one target after another (also under make -j:
 ## test-multiinstance stops and starts the PostgreSQL server that
 ## test-go-postgres and test-go-redis use)
-test: lint check-deploy test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e release-check
+test: lint check-apiclient check-deploy test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e release-check
 .NOTPARALLEL: test
 
 lint: node_modules
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(NPM) run check:api
+	$(NPM) run lint:api
 	$(NPM) run typecheck
+
+## check-apiclient: generate the Go client from openapi.yaml with
+## oapi-codegen (internal/apiclient), then build and run the program that
+## charges usage with it against a real server (internal/devtools/usageclient)
+check-apiclient:
+	$(GO) generate ./internal/apiclient
+	$(GO) test -count=1 -tags 'apiclient $(TAGS)' ./internal/devtools/usageclient
 
 test-go:
 	GATEHOUSE_TEST_DATABASE_URL= $(GO) test -count=1 -tags '$(TAGS)' ./...

@@ -1889,17 +1889,6 @@ export interface components {
         };
     };
     responses: {
-        /** @description Status */
-        Status: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": {
-                    status: string;
-                };
-            };
-        };
         /** @description Error */
         Error: {
             headers: {
