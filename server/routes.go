@@ -60,6 +60,8 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	me.GET("/identities", h.MyIdentities)
 	me.POST("/identities/:slug/link", strict, h.LinkIdentity)
 	me.DELETE("/identities/:id", h.UnlinkIdentity)
+	me.GET("/app-grants", h.MyAppGrants)
+	me.DELETE("/app-grants/:clientId", h.RevokeMyAppGrant)
 
 	admin := a.Group("/admin", mw.RequireAdmin(), mw.PasswordChangeGate(), h.SecondFactorGate())
 	// Identity providers decide who may enter which account: administrators
@@ -98,6 +100,15 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	admin.GET("/identity-providers/:id", h.GetProvider)
 	admin.PATCH("/identity-providers/:id", super, h.UpdateProvider)
 	admin.DELETE("/identity-providers/:id", super, h.DeleteProvider)
+	// Applications (OAuth clients) sign people in through Gatehouse:
+	// administrators read them, super administrators change them.
+	appSuper := mw.RequireSuperAdmin("Only a super administrator may add, change or delete applications or rotate their secrets; administrators may read them.")
+	admin.GET("/applications", h.ListApplications)
+	admin.POST("/applications", appSuper, h.CreateApplication)
+	admin.GET("/applications/:id", h.GetApplication)
+	admin.PATCH("/applications/:id", appSuper, h.UpdateApplication)
+	admin.DELETE("/applications/:id", appSuper, h.DeleteApplication)
+	admin.POST("/applications/:id/secret", appSuper, h.RotateApplicationSecret)
 	// The mail outbox: administrators read, super administrators retry or
 	// discard.
 	outboxSuper := mw.RequireSuperAdmin("Only a super administrator may retry or discard an email; administrators may read the outbox.")

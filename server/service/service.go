@@ -98,6 +98,9 @@ type Services struct {
 	Background *Background
 	// Passkeys registers and checks WebAuthn credentials.
 	Passkeys *Passkeys
+	// Applications are the OAuth clients that sign people in through
+	// Gatehouse (the OpenID Provider, oidcprovider.go).
+	Applications *Applications
 	// Alerts emails people about sign-ins from new devices and changed
 	// second factors.
 	Alerts *Alerts
@@ -126,6 +129,7 @@ func New(d Deps) *Services {
 	s.Plans = &Plans{svc: s}
 	s.Providers = NewProviders(s, oidc.NewClient(d.Now))
 	s.Passkeys = newPasskeys(s)
+	s.Applications = &Applications{svc: s}
 	return s
 }
 

@@ -261,6 +261,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/applications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every application (OAuth client) signing people in through Gatehouse, and the issuer they use */
+        get: operations["listApplications"];
+        put?: never;
+        /** Register an application (super administrators only); a confidential client's secret is answered this once */
+        post: operations["createApplication"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/applications/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** One application */
+        get: operations["getApplication"];
+        put?: never;
+        post?: never;
+        /** Delete an application with its consents and every token issued to it (super administrators only) */
+        delete: operations["deleteApplication"];
+        options?: never;
+        head?: never;
+        /** Change an application (super administrators only; absent fields stay; the client type is fixed) */
+        patch: operations["updateApplication"];
+        trace?: never;
+    };
+    "/api/admin/applications/{id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a confidential application a new client secret, answered this once; the old one keeps working for overlapSeconds (default 86400, 0 ends it now) */
+        post: operations["rotateApplicationSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/outbox": {
         parameters: {
             query?: never;
@@ -1156,6 +1214,42 @@ export interface paths {
         patch: operations["renameMyPasskey"];
         trace?: never;
     };
+    "/api/me/app-grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The applications the caller consented to, with the scopes */
+        get: operations["listMyAppGrants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/app-grants/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraw consent to an application and revoke every token it holds for the caller */
+        delete: operations["revokeMyAppGrant"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/identities": {
         parameters: {
             query?: never;
@@ -1645,7 +1739,7 @@ export interface components {
          *     branch on it and translate it, never the English message.
          * @enum {string}
          */
-        ErrorCode: "2fa_already_enabled" | "2fa_not_enabled" | "2fa_setup_required" | "account_deactivated" | "account_locked" | "account_suspended" | "already_linked" | "bad_body" | "balance_out_of_range" | "body_too_large" | "bulk_refused" | "busy" | "client_closed" | "cross_origin_refused" | "database_unavailable" | "discovery_failed" | "email_not_configured" | "email_taken" | "email_unverified" | "forbidden" | "human_verification_failed" | "human_verification_unavailable" | "internal_error" | "invalid_code" | "invalid_credentials" | "invalid_json" | "invalid_password_or_code" | "invalid_query" | "invalid_token" | "invalid_type" | "last_signin_method" | "last_super_admin" | "mfa_expired" | "negative_balance" | "no_passkeys" | "not_admin" | "not_found" | "outbox_changed" | "outbox_not_discardable" | "outbox_not_retryable" | "passkey_exists" | "passkey_expired" | "passkey_invalid" | "passkey_not_added" | "passkey_not_found" | "passkeys_unavailable" | "password_change_required" | "password_signin_required" | "plan_in_use" | "provider_in_use" | "provider_unavailable" | "rate_limited" | "recent_sign_in_required" | "registration_closed" | "registration_needs_password_signin" | "second_factor_required" | "secret_key_changed" | "self_change" | "session_required" | "setup_done" | "setup_token_invalid" | "smtp_failed" | "stale_version" | "storage_unavailable" | "super_admin_grant" | "super_admin_protected" | "super_admin_required" | "too_many_passkeys" | "too_many_targets" | "unauthenticated" | "unknown_field" | "unknown_settings_group" | "unsupported_media_type" | "validation_failed" | "would_cut_off_super_admins" | "would_lock_out_admins" | "wrong_password";
+        ErrorCode: "2fa_already_enabled" | "2fa_not_enabled" | "2fa_setup_required" | "account_deactivated" | "account_locked" | "account_suspended" | "already_linked" | "bad_body" | "balance_out_of_range" | "body_too_large" | "bulk_refused" | "busy" | "client_closed" | "cross_origin_refused" | "database_unavailable" | "discovery_failed" | "email_not_configured" | "email_taken" | "email_unverified" | "forbidden" | "human_verification_failed" | "human_verification_unavailable" | "internal_error" | "invalid_code" | "invalid_credentials" | "invalid_json" | "invalid_password_or_code" | "invalid_query" | "invalid_token" | "invalid_type" | "last_signin_method" | "last_super_admin" | "mfa_expired" | "negative_balance" | "no_passkeys" | "not_admin" | "not_found" | "outbox_changed" | "outbox_not_discardable" | "outbox_not_retryable" | "passkey_exists" | "passkey_expired" | "passkey_invalid" | "passkey_not_added" | "passkey_not_found" | "passkeys_unavailable" | "password_change_required" | "public_client" | "password_signin_required" | "plan_in_use" | "provider_in_use" | "provider_unavailable" | "rate_limited" | "recent_sign_in_required" | "registration_closed" | "registration_needs_password_signin" | "second_factor_required" | "secret_key_changed" | "self_change" | "session_required" | "setup_done" | "setup_token_invalid" | "smtp_failed" | "stale_version" | "storage_unavailable" | "super_admin_grant" | "super_admin_protected" | "super_admin_required" | "too_many_passkeys" | "too_many_targets" | "unauthenticated" | "unknown_field" | "unknown_settings_group" | "unsupported_media_type" | "validation_failed" | "would_cut_off_super_admins" | "would_lock_out_admins" | "wrong_password";
         FieldError: {
             code: components["schemas"]["FieldErrorCode"];
             /**
@@ -1665,7 +1759,7 @@ export interface components {
          *     for, which TestErrorCodes_EveryFieldMessageHasACode prevents).
          * @enum {string}
          */
-        FieldErrorCode: "invalid" | "required" | "required_with_host" | "required_for_turnstile" | "too_long" | "too_large" | "max_length" | "too_short" | "length_range" | "length_range_line" | "max_size" | "image_too_large" | "too_many_items" | "whole_number_range" | "whole_number_min" | "days_range" | "range" | "idle_timeout_range" | "exceeds_session_lifetime" | "not_negative" | "out_of_range" | "below_zero" | "must_be_string" | "must_be_number" | "must_be_array" | "must_be_object" | "wrong_type" | "one_of" | "invalid_sort" | "after_or_before" | "invalid_cursor" | "invalid_time" | "unknown_field" | "invalid_utf8" | "no_nul" | "no_control_chars" | "single_line" | "invalid_username" | "invalid_email" | "invalid_phone" | "invalid_language" | "invalid_timezone" | "invalid_currency" | "invalid_slug" | "invalid_scope" | "invalid_claim" | "https_url" | "https_url_or_localhost" | "logo_url" | "invalid_data_url" | "image_type" | "image_mismatch" | "invalid_host" | "invalid_pem" | "needed_for_verification" | "needs_smtp" | "needs_email_registration" | "needs_password_signin" | "email_registration_on" | "invalid_domain" | "plus_alias" | "domain_not_allowed" | "human_check_failed" | "incorrect" | "refused" | "taken" | "in_use" | "ids_or_filter" | "one_account_only" | "wrong_billing_mode" | "super_admin_only" | "unknown_plan" | "needs_email" | "verified_elsewhere" | "confirm_username" | "session_of_other_account" | "list_every_provider" | "password_same_as_current" | "password_or_generate" | "not_webauthn_answer" | "code_not_current" | "already_your_address" | "password_only_spaces" | "password_repeated" | "password_common" | "password_contains_username" | "password_contains_email";
+        FieldErrorCode: "invalid" | "required" | "required_with_host" | "required_for_turnstile" | "too_long" | "too_large" | "max_length" | "too_short" | "length_range" | "length_range_line" | "max_size" | "image_too_large" | "too_many_items" | "whole_number_range" | "whole_number_min" | "days_range" | "range" | "idle_timeout_range" | "exceeds_session_lifetime" | "not_negative" | "out_of_range" | "below_zero" | "must_be_string" | "must_be_number" | "must_be_array" | "must_be_object" | "wrong_type" | "one_of" | "invalid_sort" | "after_or_before" | "invalid_cursor" | "invalid_time" | "unknown_field" | "invalid_utf8" | "no_nul" | "no_control_chars" | "single_line" | "invalid_username" | "invalid_email" | "invalid_phone" | "invalid_language" | "invalid_timezone" | "invalid_currency" | "invalid_slug" | "invalid_scope" | "invalid_claim" | "https_url" | "https_url_or_localhost" | "logo_url" | "invalid_data_url" | "image_type" | "image_mismatch" | "invalid_host" | "invalid_pem" | "needed_for_verification" | "needs_smtp" | "needs_email_registration" | "needs_password_signin" | "email_registration_on" | "invalid_domain" | "plus_alias" | "domain_not_allowed" | "human_check_failed" | "incorrect" | "refused" | "taken" | "in_use" | "ids_or_filter" | "one_account_only" | "wrong_billing_mode" | "super_admin_only" | "unknown_plan" | "needs_email" | "verified_elsewhere" | "confirm_username" | "session_of_other_account" | "list_every_provider" | "password_same_as_current" | "password_or_generate" | "not_webauthn_answer" | "code_not_current" | "already_your_address" | "fixed_after_creation" | "at_least_one" | "zero_or_range" | "invalid_redirect_uri" | "password_only_spaces" | "password_repeated" | "password_common" | "password_contains_username" | "password_contains_email";
         AuthOptions: {
             usernameEnabled: boolean;
             emailEnabled: boolean;
@@ -1797,6 +1891,98 @@ export interface components {
             displayName: string;
             email: string;
             emailVerified: string;
+        };
+        Application: {
+            /** Format: int64 */
+            id: number;
+            clientId: string;
+            name: string;
+            logoUrl: string;
+            /**
+             * @description public: no secret, PKCE S256 required; confidential: client secret (basic or post)
+             * @enum {string}
+             */
+            clientType: "public" | "confidential";
+            /** @description first-party applications skip the consent screen */
+            firstParty: boolean;
+            /** @description exact match only */
+            redirectUris: string[];
+            postLogoutRedirectUris: string[];
+            /** @description empty: every role */
+            allowedRoles: ("user" | "admin" | "super_admin")[];
+            allowedStatuses: ("active" | "pending")[];
+            /** @description seconds */
+            accessTokenLifetime: number;
+            /** @description seconds */
+            idTokenLifetime: number;
+            /** @description seconds; 0: no refresh tokens */
+            refreshTokenLifetime: number;
+            clientSecretSet: boolean;
+            /** Format: date-time */
+            secretRotatedAt: string | null;
+            /**
+             * Format: date-time
+             * @description until then the previous secret still works
+             */
+            previousSecretExpiresAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        ApplicationList: {
+            items: components["schemas"]["Application"][];
+            issuer: string;
+            discoveryUrl: string;
+        };
+        ApplicationWithSecret: {
+            application: components["schemas"]["Application"];
+            /** @description shown this once; null for a public client */
+            clientSecret: string | null;
+        };
+        /** @description Create (name and redirectUris required) or change (absent fields stay) */
+        ApplicationInput: {
+            name?: string;
+            /** @description https URL or a data: URL (PNG, JPEG, SVG, WebP) of at most 64 KB */
+            logoUrl?: string;
+            /**
+             * @description default confidential; fixed after creation
+             * @enum {string}
+             */
+            clientType?: "public" | "confidential";
+            firstParty?: boolean;
+            redirectUris?: string[];
+            postLogoutRedirectUris?: string[];
+            allowedRoles?: string[];
+            allowedStatuses?: string[];
+            /** @description seconds, 60 to 86400 (default 900) */
+            accessTokenLifetime?: number;
+            /** @description seconds, 60 to 86400 (default 3600) */
+            idTokenLifetime?: number;
+            /** @description seconds, 0 (no refresh tokens) or 300 to 31536000 (default 2592000) */
+            refreshTokenLifetime?: number;
+        };
+        ConsentRequest: {
+            requestId: string;
+            application: {
+                clientId: string;
+                name: string;
+                logoUrl: string;
+            };
+            /** @description openid, profile, email, offline_access, gatehouse */
+            scopes: string[];
+            /** @description the host the browser returns to */
+            redirectHost: string;
+        };
+        AppGrant: {
+            clientId: string;
+            name: string;
+            logoUrl: string;
+            scopes: string[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
         };
         IdentityProvider: {
             /** Format: int64 */
@@ -2394,6 +2580,187 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    listApplications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Applications */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationList"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    createApplication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplicationInput"];
+            };
+        };
+        responses: {
+            /** @description Created, with the client secret (null for a public client) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationWithSecret"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    getApplication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The application */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Application"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    deleteApplication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    updateApplication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplicationInput"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Application"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    rotateApplicationSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    overlapSeconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationWithSecret"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
             429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };
@@ -4178,6 +4545,57 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    listMyAppGrants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Grants */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AppGrant"][];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    revokeMyAppGrant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                clientId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
             429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };
