@@ -1,8 +1,8 @@
 package models
 
-// SetPGSearchWindow sets pgSearchWindow for a test and returns the undo.
+// SetPGSearchWindow fixes the window for a test and returns the undo.
 func SetPGSearchWindow(n int) func() {
-	old := pgSearchWindow
-	pgSearchWindow = n
-	return func() { pgSearchWindow = old }
+	old := pgSearchWindowFixed
+	pgSearchWindowFixed = n
+	return func() { pgSearchWindowFixed = old }
 }

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -387,40 +386,6 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	return users, total, estimate, err
 }
 
-// pgSearchWindow is how many accounts, in display-name order, the first
-// page of a PostgreSQL search sorted by display name looks at before it
-// reads every match instead (a variable for tests).
-var pgSearchWindow = 20_000
-
-// pgSearchByDisplayName reads the first page of a text search sorted by
-// display name on PostgreSQL. Left to itself the planner walks the
-// display-name index testing the text on each row, expecting matches
-// spread over the order; a text that is a first name ("sofia", "li")
-// matches only accounts whose names start with it, and the walk read half
-// the table first (18 s at a million accounts). So: the first
-// pgSearchWindow accounts in display-name order are tested; if they hold
-// a page of matches, those are the first matches in that order; else
-// every match is read through the trigram (or prefix) indexes and sorted,
-// which costs the number of matches, not the table.
-func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit int, now time.Time) ([]User, error) {
-	dir := "ASC"
-	if s.Desc {
-		dir = "DESC"
-	}
-	var users []User
-	window := "(SELECT * FROM users ORDER BY lower(display_name) " + dir + ", id " + dir + " LIMIT " + strconv.Itoa(pgSearchWindow) + ") AS u"
-	q := applyTerms(db.NewSelect().Model(&users).ModelTableExpr(window).Relation("Plan"), f, now, listPlan{})
-	if err := applyUserSort(q, s, false).Limit(int64(limit)).Scan(ctx); err != nil || len(users) >= limit {
-		return users, err
-	}
-	users = nil
-	// The sort key written so that no index yields it: every match is
-	// read, then sorted.
-	q = applyTerms(db.NewSelect().Model(&users).Relation("Plan"), f, now, listPlan{})
-	err := q.OrderExpr("lower(u.display_name) || '' " + dir).OrderExpr("u.id " + dir).Limit(int64(limit)).Scan(ctx)
-	return users, err
-}
-
 // deferredPage reads a page by number past the first: the skipped rows
 // are counted off in a subquery that selects only ids, which the sort
 // index (id order: users_id_order) answers without reading the table
@@ -679,8 +644,17 @@ func CountUsersMatching(ctx context.Context, db bun.IDB, f UserFilter, now time.
 	// common text took 2 s at a million accounts on a loaded machine.
 	most := CountCap
 	if f.Q != "" && (f == UserFilter{Q: f.Q}) {
+		if !IsSQLite(db) {
+			return pgSearchTotal(ctx, db, searchText(f.Q))
+		}
 		most = SearchCountCap
 	}
+	return countCappedPlain(ctx, db, f, most, now)
+}
+
+// countCappedPlain counts f's matches as the planner reads them, exactly
+// up to most; past it the total is most, an estimate.
+func countCappedPlain(ctx context.Context, db bun.IDB, f UserFilter, most int, now time.Time) (int64, bool, error) {
 	inner := ApplyUserFilter(db.NewSelect().Model((*User)(nil)).ColumnExpr("1"), f, now).Limit(int64(most) + 1)
 	var n int64
 	if err := db.NewSelect().TableExpr("(?) AS matching", inner).ColumnExpr("count(*)").Scan(ctx, &n); err != nil {

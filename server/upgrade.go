@@ -19,6 +19,10 @@ import (
 	"gatehouse/server/config"
 )
 
+// MigrationTimeout is how long one migration statement may run on
+// PostgreSQL (an index build on a large table).
+const MigrationTimeout = 2 * time.Hour
+
 // KeepBackups is how many pre-migration backups stay in backups/.
 const KeepBackups = 5
 
@@ -33,6 +37,19 @@ func BackupDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "b
 // All of it runs under the migration lock: instances that start together
 // take turns, and the later ones find nothing pending.
 func Migrate(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, version string) ([]string, error) {
+	if !models.IsSQLite(db) && cfg.DatabaseURL != "" {
+		// A migration that builds an index on a large table runs for
+		// minutes (about 10-40 s per index at a million accounts on a
+		// loaded machine); pgdriver's read timeout, 10 s for the
+		// requests, would end it and fail the start. The migrations get
+		// a pool of their own that waits up to MigrationTimeout.
+		mdb, err := models.Open(models.LongStatements(cfg.DatabaseURL, MigrationTimeout), "")
+		if err != nil {
+			return nil, err
+		}
+		defer mdb.Close()
+		db = mdb
+	}
 	var names []string
 	err := migrations.Locked(ctx, db, func(ctx context.Context) error {
 		if err := beforeMigrate(ctx, cfg, db, log, version); err != nil {

@@ -1,0 +1,145 @@
+package models_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"gatehouse/models"
+	"gatehouse/server/testkit"
+)
+
+// queryLog records the SELECTs that read users.
+type queryLog struct {
+	mu sync.Mutex
+	qs []string
+}
+
+func (l *queryLog) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+func (l *queryLog) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	q := strings.TrimSpace(e.Query)
+	if e.Err != nil || !strings.HasPrefix(q, "SELECT") || !strings.Contains(q, "users") {
+		return
+	}
+	l.mu.Lock()
+	l.qs = append(l.qs, q)
+	l.mu.Unlock()
+}
+
+type planNode struct {
+	NodeType     string     `json:"Node Type"`
+	Relation     string     `json:"Relation Name"`
+	Index        string     `json:"Index Name"`
+	ActualRows   float64    `json:"Actual Rows"`
+	ActualLoops  float64    `json:"Actual Loops"`
+	RowsRemoved  float64    `json:"Rows Removed by Filter"`
+	RowsRechecks float64    `json:"Rows Removed by Index Recheck"`
+	Plans        []planNode `json:"Plans"`
+}
+
+// planFaults names what in plan reads a large part of users (n accounts):
+// a scan of the table, or a walk of an index that reads a row of the
+// table for each account it tests, examining more than a tenth of them;
+// or a sort of more than 1,000 rows (all the matches of a broad filter
+// sorted for one page). The index-only walk of users_display_cover is
+// bounded by design (models.pgWindow) and reads no row of the table.
+func planFaults(p planNode, n float64, path string) []string {
+	var out []string
+	examined := (p.ActualRows + p.RowsRemoved + p.RowsRechecks) * max(p.ActualLoops, 1)
+	switch p.NodeType {
+	case "Seq Scan", "Index Scan", "Bitmap Heap Scan":
+		if p.Relation == "users" && examined > n/10 {
+			out = append(out, fmt.Sprintf("%s%s on users %s examines %.0f of %.0f accounts", path, p.NodeType, p.Index, examined, n))
+		}
+	case "Sort":
+		for _, c := range p.Plans {
+			if c.ActualRows*max(c.ActualLoops, 1) > 1000 {
+				out = append(out, fmt.Sprintf("%sSort of %.0f rows", path, c.ActualRows*max(c.ActualLoops, 1)))
+			}
+		}
+	}
+	for _, c := range p.Plans {
+		out = append(out, planFaults(c, n, path+p.NodeType+" > ")...)
+	}
+	return out
+}
+
+// TestPGGridPlans_NoTableScanNoFullSort: on PostgreSQL with 20,000 seeded
+// accounts, every query that a first page of the accounts grid runs (the
+// list, role + status filters sorted by last sign-in both ways, searches
+// sorted by display name and their totals) is explained with ANALYZE and
+// fails when it scans users or walks an index reading more than a tenth
+// of the accounts from the table, or sorts more than 1,000 rows.
+// Before migration 20261203000081 and the index-only search walk,
+// role=admin&status=active sorted by -last_login walked users_last_login
+// testing each account, and the search read a window of 20,000 whole
+// rows. PostgreSQL only (make test-go-postgres).
+func TestPGGridPlans_NoTableScanNoFullSort(t *testing.T) {
+	app := testkit.NewApp(t)
+	db := app.Svc.DB
+	if models.IsSQLite(db) {
+		t.Skip("PostgreSQL only: set GATEHOUSE_TEST_DATABASE_URL (make test-go-postgres)")
+	}
+	ctx := context.Background()
+	const n = 20_000
+	if err := app.Svc.Seed(ctx, n, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A window smaller than the table, as at a million accounts (where
+	// it is 50,000 of 1,000,000): the search's walk then ends at an edge.
+	undo := models.SetPGSearchWindow(2_000)
+	defer undo()
+	log := &queryLog{}
+	db.AddQueryHook(log)
+	now := time.Now()
+	desc, asc := models.UserSort{Key: "last_login", Desc: true}, models.UserSort{Key: "last_login"}
+	byName := models.UserSort{Key: "display_name"}
+	for _, c := range []struct {
+		f models.UserFilter
+		s models.UserSort
+	}{
+		{models.UserFilter{}, models.UserSort{Key: "id", Desc: true}},
+		{models.UserFilter{}, byName},
+		{models.UserFilter{}, desc},
+		{models.UserFilter{Role: models.RoleUser, Status: models.StatusActive}, desc},
+		{models.UserFilter{Role: models.RoleAdmin, Status: models.StatusActive}, desc},
+		{models.UserFilter{Role: models.RoleUser, Status: models.StatusSuspended}, desc},
+		{models.UserFilter{Role: models.RoleAdmin, Status: models.StatusActive}, asc},
+		{models.UserFilter{Status: models.StatusPending}, desc},
+		{models.UserFilter{Q: "example.net"}, byName},
+		{models.UserFilter{Q: "chen"}, byName},
+		{models.UserFilter{Q: "ya"}, byName},
+		{models.UserFilter{Q: "k7"}, byName},
+	} {
+		if _, _, _, err := models.SearchUsers(ctx, db, c.f, c.s, 25, 0, now); err != nil {
+			t.Fatalf("%+v %+v: %v", c.f, c.s, err)
+		}
+	}
+	log.mu.Lock()
+	qs := append([]string(nil), log.qs...)
+	log.mu.Unlock()
+	if len(qs) < 12 {
+		t.Fatalf("recorded %d queries", len(qs))
+	}
+	for _, q := range qs {
+		var out []string
+		if err := db.NewRaw("EXPLAIN (ANALYZE, FORMAT JSON) "+q).Scan(ctx, &out); err != nil {
+			t.Fatalf("explain %s: %v", q, err)
+		}
+		var plans []struct {
+			Plan planNode `json:"Plan"`
+		}
+		if err := json.Unmarshal([]byte(strings.Join(out, "")), &plans); err != nil || len(plans) == 0 {
+			t.Fatalf("plan of %s: %v", q, err)
+		}
+		for _, fault := range planFaults(plans[0].Plan, n, "") {
+			t.Errorf("%s\n  in: %s", fault, q)
+		}
+	}
+}

@@ -1,0 +1,227 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// pgSearchWindow is the least number of accounts, in display-name order,
+// that the first page of a PostgreSQL search sorted by display name tests
+// before it reads every match instead (a variable for tests). The window
+// grows as 4·sqrt(page·N) for N accounts (pgWindow).
+var pgSearchWindow = 50_000
+
+// pgSearchWindowFixed, when positive, is the window itself (tests).
+var pgSearchWindowFixed = 0
+
+// pgWindow is the walk's bound for a page of need accounts among all:
+// where walking (need·all/m rows for m matches spread over the order)
+// and reading every match (m rows) cost the same, m = sqrt(need·all),
+// four times over for matches that are not spread evenly, and never
+// less than pgSearchWindow: testing an account in the index costs about
+// a microsecond, reading a match from the table ten to a hundred times
+// that, so a walk of 50,000 index entries is cheaper than a few thousand
+// matches read.
+func pgWindow(need int, all int64) int {
+	if pgSearchWindowFixed > 0 {
+		return pgSearchWindowFixed
+	}
+	return max(pgSearchWindow, int(4*math.Sqrt(float64(need)*float64(all))))
+}
+
+// pgSearchByDisplayName reads the first page of a text search sorted by
+// display name on PostgreSQL. Left to itself the planner walks the
+// display-name order testing the text on each row of the table,
+// expecting matches spread over the order; a text that is a first name
+// ("sofia") matches only accounts whose names start with it, and the walk
+// read half the table first (18 s at a million accounts). So:
+//
+//  1. The first pgWindow accounts in display-name order are tested in the
+//     index alone: users_display_cover holds the four searched fields
+//     (migration 20261203000081), so the walk is an index-only scan
+//     that reads no row of the table. If they hold a page of matches
+//     (that also pass the other filters), those are the first matches in
+//     that order, and only the page's rows are read.
+//  2. Else every match is read through the trigram (or prefix) indexes
+//     and sorted: this costs the number of matches, which is small
+//     unless they cluster past the window (a first name: see
+//     BENCHMARKS.md, PostgreSQL).
+//
+// The walk's test uses the stored lower-case username and email and the
+// public ID as stored (public IDs are lower-case by construction, as
+// ExactMatch also assumes): calling lower() on each entry cost more than
+// reading it.
+func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit int, now time.Time) ([]User, error) {
+	text := searchText(f.Q)
+	rest := f
+	rest.Q = ""
+	dir, cmp := " ASC", " <= "
+	if s.Desc {
+		dir, cmp = " DESC", " >= "
+	}
+	order := "lower(w.display_name)" + dir + ", w.id" + dir
+	edge, err := pgWindowBound(ctx, db, s.Desc, limit)
+	if err != nil {
+		return nil, err
+	}
+	walk := db.NewSelect().TableExpr("users AS w").Column("w.id")
+	if len(edge) > 0 {
+		walk = walk.Where("lower(w.display_name)"+cmp+"?", edge[0])
+	}
+	cond, args := pgWalkCondition(text)
+	walk = walk.Where(cond, args...)
+	var ids []int64
+	if rest == (UserFilter{}) {
+		err = walk.OrderExpr(order).Limit(int64(limit)).Scan(ctx, &ids)
+	} else {
+		// The other filters need the table: only the window's text
+		// matches are read from it.
+		q := db.NewSelect().Model((*User)(nil)).Column("u.id").Where("u.id IN (?)", walk)
+		err = applyUserSort(ApplyUserFilter(q, rest, now), s, false).Limit(int64(limit)).Scan(ctx, &ids)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var users []User
+	if len(ids) >= limit || len(edge) == 0 {
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		err := applyUserSort(db.NewSelect().Model(&users).Relation("Plan").Where("u.id IN (?)", bun.List(ids)), s, false).Scan(ctx)
+		return users, err
+	}
+	// The sort key written so that no index yields it: every match is
+	// read, then sorted.
+	q := applyTerms(db.NewSelect().Model(&users).Relation("Plan"), f, now, listPlan{})
+	err = q.OrderExpr("lower(u.display_name) || ''" + dir).OrderExpr("u.id" + dir).Limit(int64(limit)).Scan(ctx)
+	return users, err
+}
+
+// pgWindowBound is the last display name (lower-case) of the window of
+// pgWindow accounts in display-name order (from its end when desc), or
+// nil when the window holds every account.
+func pgWindowBound(ctx context.Context, db bun.IDB, desc bool, need int) ([]string, error) {
+	all, err := CountAllUsers(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	window := pgWindow(need, all)
+	if int64(window) >= all {
+		return nil, nil
+	}
+	edge, err := pgWindowEdge(ctx, db, desc, window, all)
+	if err != nil || edge != nil {
+		return edge, err
+	}
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	err = db.NewRaw("SELECT lower(w.display_name) FROM users AS w ORDER BY lower(w.display_name)"+dir+", w.id"+dir+" OFFSET ? LIMIT 1", window-1).Scan(ctx, &edge)
+	return edge, err
+}
+
+// pgSearchTotal counts the matches of a search by text alone up to
+// SearchCountCap, as CountUsersMatching answers it. The window's index
+// entries are counted first (an index-only scan): a common text
+// ("example.net", a fifth of the accounts) has a thousand matches there,
+// and the table is not read. Only a rarer text is counted through the
+// trigram index, which reads each match counted from the table.
+func pgSearchTotal(ctx context.Context, db bun.IDB, text string) (int64, bool, error) {
+	edge, err := pgWindowBound(ctx, db, false, 25)
+	if err != nil {
+		return 0, false, err
+	}
+	walk := db.NewSelect().TableExpr("users AS w").ColumnExpr("1")
+	if len(edge) > 0 {
+		walk = walk.Where("lower(w.display_name) <= ?", edge[0])
+	}
+	cond, args := pgWalkCondition(text)
+	var n int64
+	if err := db.NewSelect().TableExpr("(?) AS matching", walk.Where(cond, args...).Limit(SearchCountCap+1)).ColumnExpr("count(*)").Scan(ctx, &n); err != nil {
+		return 0, false, err
+	}
+	if n > SearchCountCap {
+		return SearchCountCap, true, nil
+	}
+	if len(edge) == 0 {
+		return n, false, nil
+	}
+	return countCappedPlain(ctx, db, UserFilter{Q: text}, SearchCountCap, time.Time{})
+}
+
+// pgWalkCondition is the search condition on the columns of
+// users_display_cover (table alias w): a substring of any of the four
+// fields from MinSubstringLen characters, a prefix of any below.
+func pgWalkCondition(text string) (string, []any) {
+	if len([]rune(text)) < MinSubstringLen {
+		hi := text + "\U0010FFFF"
+		return "((w.username_lower >= ? AND w.username_lower < ?) OR (w.email_lower >= ? AND w.email_lower < ?) OR (w.public_id >= ? AND w.public_id < ?) OR (lower(w.display_name) >= ? AND lower(w.display_name) < ?))",
+			[]any{text, hi, text, hi, text, hi, text, hi}
+	}
+	like := "%" + escapeLike(text) + "%"
+	return strings.Join([]string{
+		`(w.username_lower LIKE ? ESCAPE '\'`,
+		`lower(w.display_name) LIKE ? ESCAPE '\'`,
+		`w.email_lower LIKE ? ESCAPE '\'`,
+		`w.public_id LIKE ? ESCAPE '\')`,
+	}, " OR "), []any{like, like, like, like}
+}
+
+// pgWindowEdge is a display name about window accounts into the order
+// (from its end when desc), read from the histogram that ANALYZE keeps
+// for users_display_cover (a thousand buckets, migration
+// 20261203000081): finding it by counting off window index entries cost
+// as much as the walk itself. Nil when there are no statistics yet or
+// the window reaches past the last bucket. Stale statistics only move
+// the window's size; the walk's answer is the same for any edge.
+func pgWindowEdge(ctx context.Context, db bun.IDB, desc bool, window int, all int64) ([]string, error) {
+	bounds, err := pgDisplayHistogram(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if len(bounds) < 2 {
+		return nil, nil
+	}
+	k := int(math.Ceil(float64(window) / float64(all) * float64(len(bounds)-1)))
+	if k >= len(bounds)-1 {
+		return nil, nil
+	}
+	if desc {
+		k = len(bounds) - 1 - k
+	}
+	return []string{bounds[k]}, nil
+}
+
+// The histogram is read at most once a minute (a read of pg_stats cost
+// a few milliseconds). One process serves one database; if a cached
+// histogram were another's, only the window's size would differ.
+var pgHistogram struct {
+	sync.Mutex
+	bounds []string
+	at     time.Time
+}
+
+func pgDisplayHistogram(ctx context.Context, db bun.IDB) ([]string, error) {
+	pgHistogram.Lock()
+	defer pgHistogram.Unlock()
+	if time.Since(pgHistogram.at) < time.Minute {
+		return pgHistogram.bounds, nil
+	}
+	var bounds []string
+	err := db.NewRaw("SELECT histogram_bounds::text::text[] FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'users_display_cover' AND attname = 'lower'").
+		Scan(ctx, pgdialect.Array(&bounds))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	pgHistogram.bounds, pgHistogram.at = bounds, time.Now()
+	return bounds, nil
+}
