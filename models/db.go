@@ -57,6 +57,9 @@ func OpenSQLite(path string) (*bun.DB, error) {
 	return db, nil
 }
 
+// PostgresMaxConns bounds one instance's PostgreSQL connections.
+const PostgresMaxConns = 24
+
 // OpenPostgres opens a PostgreSQL database from a postgres:// URL.
 //
 // pgdriver gives up on any read from the server after 10 s by default: a
@@ -70,6 +73,13 @@ func OpenSQLite(path string) (*bun.DB, error) {
 // read_timeout (or timeout) in the URL still sets one.
 func OpenPostgres(dsn string) (*bun.DB, error) {
 	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithReadTimeout(0), pgdriver.WithDSN(dsn)))
+	// A bounded pool: 200 concurrent charges of one account each held a
+	// connection while they queued for its row lock, and the server's
+	// max_connections (100 by default) ran out (503 storage_unavailable).
+	// Requests beyond the bound wait for a connection instead.
+	sqldb.SetMaxOpenConns(PostgresMaxConns)
+	sqldb.SetMaxIdleConns(PostgresMaxConns)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	db := bun.NewDB(sqldb, pgdialect.New())
 	if err := db.Ping(); err != nil {
 		db.Close()

@@ -22,6 +22,10 @@ type LedgerEntry struct {
 	ActorUsername string    `bun:"actor_username,notnull"`
 	Reason        string    `bun:"reason,notnull"`
 	BatchID       string    `bun:"batch_id,notnull"`
+	// ActorKeyID is the service API key that made the change (nil for a
+	// person); Metadata is the usage event's JSON object ("" for none).
+	ActorKeyID *int64 `bun:"actor_key_id"`
+	Metadata   string `bun:"metadata,notnull"`
 }
 
 // LedgerOfUser returns one page of a user's balance changes, newest first.

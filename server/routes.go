@@ -5,7 +5,30 @@ import (
 
 	"gatehouse/server/api"
 	mw "gatehouse/server/middleware"
+	"gatehouse/server/service"
 )
+
+// keyRoutes are the only routes a service API key may call, each with the
+// scope it needs; every other route answers a key 403 api_key_not_allowed
+// (mw.KeyGate). Keys read and change accounts as an administrator would
+// (never a super administrator's account, never granting that role; the
+// change goes through the account-change engine and is audited with the
+// key as actor), read ledgers and the audit log, and use the service API.
+// Creating or deleting accounts, resets, exports, bulk actions, settings,
+// plans, providers, keys themselves and everything under /me and /auth
+// stay with people.
+var keyRoutes = mw.KeyRoutes{
+	"GET /api/admin/users":                            service.ScopeUsersRead,
+	"GET /api/admin/users/:publicId":                  service.ScopeUsersRead,
+	"PATCH /api/admin/users/:publicId":                service.ScopeUsersWrite,
+	"POST /api/admin/users/:publicId/status":          service.ScopeUsersWrite,
+	"POST /api/admin/users/:publicId/revoke-sessions": service.ScopeUsersWrite,
+	"GET /api/admin/users/:publicId/ledger":           service.ScopeBillingRead,
+	"GET /api/admin/audit":                            service.ScopeAuditRead,
+	"GET /api/service/entitlements/:account":          service.ScopeBillingRead,
+	"POST /api/service/usage/charges":                 service.ScopeBillingCharge,
+	"POST /api/service/usage/batch":                   service.ScopeBillingCharge,
+}
 
 // routes is the one route table; read it top to bottom.
 // Health, readiness and the API document are neither authenticated nor
@@ -17,7 +40,7 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	a.GET("/ready", h.Ready)
 	a.GET("/openapi.json", h.OpenAPI)
 
-	a.Use(mw.StrictQuery(), h.FreshSettings, rl.Limit(mw.ScopeAPI), authn)
+	a.Use(mw.StrictQuery(), h.FreshSettings, rl.Limit(mw.ScopeAPI), authn, mw.KeyGate(keyRoutes))
 	a.GET("/setup/status", h.SetupStatus)
 	a.POST("/setup", strict, h.Setup)
 
@@ -38,6 +61,12 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	a.POST("/auth/tokens", mw.RequireUser(), mw.PasswordChangeGate(), h.SecondFactorGate(), h.IssueToken)
 	a.GET("/auth/oidc/:slug/start", strict, h.ProviderStart)
 	a.GET("/auth/oidc/:slug/callback", strict, h.ProviderCallback)
+
+	// The service API: service API keys only (see keyRoutes).
+	svc := a.Group("/service", mw.RequireKey())
+	svc.GET("/entitlements/:account", h.GetEntitlement)
+	svc.POST("/usage/charges", h.ChargeUsage)
+	svc.POST("/usage/batch", h.ChargeUsageBatch)
 
 	me := a.Group("/me", mw.RequireUser(), mw.PasswordChangeGate(), h.SecondFactorGate())
 	me.GET("", h.Me)
@@ -115,4 +144,19 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	admin.GET("/outbox", h.ListOutbox)
 	admin.POST("/outbox/:id/retry", outboxSuper, h.RetryOutboxMail)
 	admin.POST("/outbox/:id/discard", outboxSuper, h.DiscardOutboxMail)
+	// Service API keys: administrators read, super administrators create
+	// and revoke.
+	keySuper := mw.RequireSuperAdmin("Only a super administrator may create or revoke API keys; administrators may read them.")
+	admin.GET("/api-keys", h.ListAPIKeys)
+	admin.POST("/api-keys", keySuper, h.CreateAPIKey)
+	admin.POST("/api-keys/:id/revoke", keySuper, h.RevokeAPIKey)
+}
+
+// KeyRouteScopes answers a copy of keyRoutes (for tests and documentation).
+func KeyRouteScopes() map[string]string {
+	out := make(map[string]string, len(keyRoutes))
+	for k, v := range keyRoutes {
+		out[k] = v
+	}
+	return out
 }

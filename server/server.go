@@ -169,7 +169,7 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 		r.Use(m.Handler())
 		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})))
 	}
-	routes(r, h, mw.Authenticate(svc.Auth, cookie), limiter)
+	routes(r, h, mw.Authenticate(svc.Auth, svc.APIKeys, cookie), limiter)
 	console := opt.Console
 	if console == nil {
 		console = emptyFS{}
@@ -251,7 +251,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// sweep deletes expired sessions and tokens every few minutes.
+// sweep deletes expired sessions and tokens, and usage idempotency keys
+// older than seven days, every few minutes.
 func (s *Server) sweep(ctx context.Context) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -262,6 +263,9 @@ func (s *Server) sweep(ctx context.Context) {
 		case <-t.C:
 			if err := models.DeleteExpiredSessions(ctx, s.DB, s.Svc.Now()); err != nil && ctx.Err() == nil {
 				s.Log.Warn("expired-session sweep failed", "err", err)
+			}
+			if _, err := s.Svc.Usage.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Warn("usage idempotency-key sweep failed", "err", err)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"encoding/csv"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -342,6 +343,9 @@ type LedgerEntry struct {
 	ActorUsername string    `json:"actorUsername"`
 	Reason        string    `json:"reason"`
 	BatchID       string    `json:"batchId"`
+	// ViaAPIKey marks a service's usage event; Metadata is its JSON.
+	ViaAPIKey bool            `json:"viaApiKey"`
+	Metadata  json.RawMessage `json:"metadata"`
 }
 
 // UserLedger answers a page of an account's balance changes.
@@ -358,7 +362,10 @@ func (h *Handler) UserLedger(c *gin.Context) {
 	}
 	items := make([]LedgerEntry, len(rows))
 	for i, r := range rows {
-		items[i] = LedgerEntry{ID: r.ID, CreatedAt: r.CreatedAt, Amount: r.Amount, BalanceAfter: r.BalanceAfter, ActorUsername: r.ActorUsername, Reason: r.Reason, BatchID: r.BatchID}
+		items[i] = LedgerEntry{ID: r.ID, CreatedAt: r.CreatedAt, Amount: r.Amount, BalanceAfter: r.BalanceAfter, ActorUsername: r.ActorUsername, Reason: r.Reason, BatchID: r.BatchID, ViaAPIKey: r.ActorKeyID != nil}
+		if r.Metadata != "" {
+			items[i].Metadata = json.RawMessage(r.Metadata)
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items, "total": total, "page": page.Page, "perPage": page.PerPage})
 }

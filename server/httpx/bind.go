@@ -31,20 +31,26 @@ type Validator interface {
 // no unknown fields, no trailing data; then runs dst.Validate when present.
 // An empty body is allowed when allowEmpty is true (dst keeps zero values).
 func BindJSON(c *gin.Context, dst any) error {
-	return bindJSON(c, dst, false)
+	return bindJSON(c, dst, false, MaxBodyBytes)
+}
+
+// BindLargeJSON is BindJSON with a larger size cap (a batch of usage
+// events).
+func BindLargeJSON(c *gin.Context, dst any, limit int64) error {
+	return bindJSON(c, dst, false, limit)
 }
 
 // BindOptionalJSON is BindJSON for endpoints whose body may be empty.
 func BindOptionalJSON(c *gin.Context, dst any) error {
-	return bindJSON(c, dst, true)
+	return bindJSON(c, dst, true, MaxBodyBytes)
 }
 
-func bindJSON(c *gin.Context, dst any, allowEmpty bool) error {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
+func bindJSON(c *gin.Context, dst any, allowEmpty bool, limit int64) error {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return problem.New(problem.TooLarge, "body_too_large", fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes)).With("max", MaxBodyBytes)
+			return problem.New(problem.TooLarge, "body_too_large", fmt.Sprintf("The request body is larger than %d bytes.", limit)).With("max", limit)
 		}
 		return problem.New(problem.BadRequest, "bad_body", "The request body could not be read.")
 	}

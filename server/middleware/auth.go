@@ -162,7 +162,11 @@ const (
 // cookie and stores the Actor in the context. Anonymous callers pass
 // through; RequireUser refuses them. An invalid bearer token is refused
 // outright, an invalid cookie just means "anonymous".
-func Authenticate(auth *service.Auth, cookie *SessionCookie) gin.HandlerFunc {
+//
+// A bearer token that starts with service.APIKeyPrefix is a service API
+// key: the actor is the key (no user), and KeyGate decides which routes it
+// may use.
+func Authenticate(auth *service.Auth, keys *service.APIKeys, cookie *SessionCookie) gin.HandlerFunc {
 	device := NewDeviceCookie(cookie.secure)
 	return func(c *gin.Context) {
 		actor := service.Actor{IP: c.ClientIP(), UserAgent: c.Request.UserAgent(), Device: device.Token(c.Request)}
@@ -177,7 +181,19 @@ func Authenticate(auth *service.Auth, cookie *SessionCookie) gin.HandlerFunc {
 				httpx.Render(c, problem.New(problem.Unauthenticated, "unauthenticated", "Only Bearer tokens are accepted."))
 				return
 			}
-			sess, user, err = auth.AuthenticateBearer(c.Request.Context(), strings.TrimSpace(token))
+			token = strings.TrimSpace(token)
+			if strings.HasPrefix(token, service.APIKeyPrefix) {
+				key, err := keys.Authenticate(c.Request.Context(), token, actor.IP)
+				if err != nil {
+					httpx.Render(c, err)
+					return
+				}
+				actor.Key = key
+				c.Set(actorKey, actor)
+				c.Next()
+				return
+			}
+			sess, user, err = auth.AuthenticateBearer(c.Request.Context(), token)
 			if err != nil {
 				httpx.Render(c, err)
 				return
@@ -228,10 +244,17 @@ func RequireUser() gin.HandlerFunc {
 	}
 }
 
-// RequireAdmin refuses callers below the admin role with 403 (401 when anonymous).
+// RequireAdmin refuses callers below the admin role with 403 (401 when
+// anonymous). A service API key passes: KeyGate has already let it
+// through to this route only if the route is opened to keys.
 func RequireAdmin() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		u := ActorOf(c).User
+		a := ActorOf(c)
+		u := a.User
+		if u == nil && a.Key != nil {
+			c.Next()
+			return
+		}
 		if u == nil {
 			httpx.Render(c, httpx.ErrUnauthenticated)
 			return
@@ -275,6 +298,48 @@ func PasswordChangeGate() gin.HandlerFunc {
 		u := ActorOf(c).User
 		if u != nil && u.MustChangePassword && !allowed[c.Request.Method+" "+c.FullPath()] {
 			httpx.Render(c, problem.New(problem.Forbidden, "password_change_required", "Choose a new password before doing anything else."))
+			return
+		}
+		c.Next()
+	}
+}
+
+// KeyRoutes names the routes ("METHOD /api/path" as registered) that a
+// service API key may call, with the scope each needs.
+type KeyRoutes map[string]string
+
+// KeyGate refuses a service API key on every route that KeyRoutes does not
+// open to keys (403 api_key_not_allowed) and on an opened route whose
+// scope the key lacks (403 insufficient_scope).
+func KeyGate(open KeyRoutes) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		k := ActorOf(c).Key
+		if k == nil {
+			c.Next()
+			return
+		}
+		scope, ok := open[c.Request.Method+" "+c.FullPath()]
+		if !ok {
+			httpx.Render(c, service.ErrKeyNotAllowed)
+			return
+		}
+		if !service.HasScope(k, scope) {
+			httpx.Render(c, service.ErrInsufficientSc)
+			return
+		}
+		c.Next()
+	}
+}
+
+// RequireKey refuses callers without a service API key (401): the
+// service API is for keys only.
+var errKeyRequired = problem.New(problem.Unauthenticated, "api_key_required", "This operation needs a service API key (Authorization: Bearer ghk_...).")
+
+// RequireKey refuses callers without a service API key with 401.
+func RequireKey() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if ActorOf(c).Key == nil {
+			httpx.Render(c, errKeyRequired)
 			return
 		}
 		c.Next()

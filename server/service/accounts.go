@@ -552,6 +552,8 @@ func (s *Users) records(c *changeRun, ch AccountChange, planned []*effect, encod
 			l := models.LedgerEntry{UserID: &id, UserPublicID: p.u.PublicID, CreatedAt: c.now, Amount: m.after - m.before, BalanceAfter: m.after, Reason: truncate(c.reason, 500), BatchID: c.batch}
 			if c.actor.User != nil {
 				l.ActorID, l.ActorUsername = &c.actor.User.ID, c.actor.User.Username
+			} else if k := c.actor.Key; k != nil {
+				l.ActorKeyID, l.ActorUsername = &k.ID, KeyActorLabel(k)
 			}
 			ledger = append(ledger, l)
 		}

@@ -92,6 +92,8 @@ func (a *Audit) row(e AuditEntry) (*models.AuditEvent, error) {
 	}
 	if u := e.Actor.User; u != nil {
 		row.ActorID, row.ActorPublicID, row.ActorUsername = &u.ID, u.PublicID, u.Username
+	} else if k := e.Actor.Key; k != nil {
+		row.ActorPublicID, row.ActorUsername = k.Prefix, KeyActorLabel(k)
 	} else {
 		row.ActorUsername = truncate(e.ActorLabel, 64)
 	}

@@ -104,6 +104,10 @@ type Services struct {
 	// Alerts emails people about sign-ins from new devices and changed
 	// second factors.
 	Alerts *Alerts
+	// APIKeys manages and checks service API keys; Usage reads
+	// entitlements and charges usage for them.
+	APIKeys *APIKeys
+	Usage   *Usage
 }
 
 // New wires the services together.
@@ -130,6 +134,8 @@ func New(d Deps) *Services {
 	s.Providers = NewProviders(s, oidc.NewClient(d.Now))
 	s.Passkeys = newPasskeys(s)
 	s.Applications = &Applications{svc: s}
+	s.APIKeys = &APIKeys{svc: s, touched: map[int64]time.Time{}}
+	s.Usage = &Usage{svc: s}
 	return s
 }
 
@@ -143,6 +149,8 @@ type Actor struct {
 	// Device is the token of the browser's device cookie ("" when it
 	// sent none): what makes a sign-in from a known device (Alerts).
 	Device string
+	// Key is the service API key the request came with (User is nil then).
+	Key *models.APIKey
 }
 
 func (s *Services) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {

@@ -385,6 +385,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every service API key, revoked ones too (administrators; never the secret) */
+        get: operations["listApiKeys"];
+        put?: never;
+        /** Create a service API key (super administrators); the secret is answered once */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/api-keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a service API key at once (super administrators) */
+        post: operations["revokeApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service/entitlements/{account}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's public ID, username or email address */
+                account: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * What an account may use (service API key with billing:read)
+         * @description Status, role, billing mode, plan and expiry, and balance, in one
+         *     indexed read. An address names the account that holds it verified
+         *     (or the one that holds it vouched). Needs scope `billing:read`.
+         */
+        get: operations["getEntitlement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service/usage/charges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Charge (or credit, or refund) usage against an account's balance (service API key with billing:charge)
+         * @description Atomic against concurrent charges. The idempotency key is unique per
+         *     API key and remembered for seven days: the same key answers the first
+         *     result again (200 with `Idempotent-Replayed: true`; a remembered
+         *     refusal answers the same 409) and never charges twice, even when
+         *     copies arrive at once. A charge that would take the balance below
+         *     zero is refused (409 insufficient_balance) unless `allowNegative`.
+         *     Each applied event is a ledger row with the key as actor and its
+         *     metadata. Needs the usage billing mode and scope `billing:charge`.
+         */
+        post: operations["chargeUsage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/service/usage/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply up to 1,000 usage events in one transaction, each with its own answer (billing:charge)
+         * @description Every event is answered in order: applied, replayed (its idempotency
+         *     key was seen; the first answer) or refused (with the error a single
+         *     charge would give). Refusals do not stop the others. Needs scope
+         *     `billing:charge`.
+         */
+        post: operations["chargeUsageBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/settings/{group}": {
         parameters: {
             query?: never;
@@ -1555,6 +1667,120 @@ export interface components {
             actorUsername: string;
             reason: string;
             batchId: string;
+            /** @description Made by a service API key (actorUsername is key:NAME) */
+            viaApiKey?: boolean;
+            /** @description A usage event's metadata */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** @enum {string} */
+        ApiKeyScope: "users:read" | "users:write" | "billing:read" | "billing:charge" | "audit:read";
+        ApiKey: {
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /** @description The key's visible start, ghk_<8 chars> */
+            prefix: string;
+            scopes: components["schemas"]["ApiKeyScope"][];
+            allowedIps: string[];
+            /** Format: date-time */
+            expiresAt: string | null;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description Written at most once a minute
+             */
+            lastUsedAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            revokedBy: string;
+        };
+        Entitlement: {
+            /** @description The account's public ID */
+            account: string;
+            username: string;
+            email: string | null;
+            /** @enum {string} */
+            status: "active" | "pending" | "suspended" | "deactivated";
+            /** @enum {string} */
+            role: "user" | "admin" | "super_admin";
+            /** @enum {string} */
+            billingMode: "self" | "period" | "usage";
+            currency: string;
+            plan: {
+                /** Format: int64 */
+                id: number;
+                name: string;
+            } | null;
+            /** Format: date-time */
+            subscriptionExpiresAt: string | null;
+            /**
+             * Format: int64
+             * @description Minor units
+             */
+            balance: number;
+        };
+        UsageEvent: {
+            /** @description Public ID, username or email address */
+            account: string;
+            /**
+             * Format: int64
+             * @description Minor units, always positive
+             */
+            amount: number;
+            /** @description Unique per API key; remembered seven days */
+            idempotencyKey: string;
+            /**
+             * @description charge subtracts; credit and refund add
+             * @default charge
+             * @enum {string}
+             */
+            type: "charge" | "credit" | "refund";
+            reason?: string;
+            /** @description Free-form JSON object, at most 4 KiB encoded; kept on the ledger row */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description Let this charge take the balance below zero
+             * @default false
+             */
+            allowNegative: boolean;
+        };
+        UsageCharge: {
+            /** Format: int64 */
+            id: number;
+            idempotencyKey: string;
+            /** @description The account's public ID */
+            account: string;
+            /** @enum {string} */
+            type: "charge" | "credit" | "refund";
+            /** Format: int64 */
+            amount: number;
+            /**
+             * Format: int64
+             * @description The balance after the event (before it, for a refused charge)
+             */
+            balance: number;
+            /** Format: date-time */
+            createdAt: string;
+            replayed: boolean;
+        };
+        UsageResult: {
+            idempotencyKey: string;
+            /** @enum {string} */
+            status: "applied" | "replayed" | "refused";
+            charge?: components["schemas"]["UsageCharge"];
+            error?: {
+                code: string;
+                message: string;
+                fields?: {
+                    [key: string]: string;
+                };
+            };
         };
         LedgerList: {
             items: components["schemas"]["LedgerEntry"][];
@@ -1739,7 +1965,7 @@ export interface components {
          *     branch on it and translate it, never the English message.
          * @enum {string}
          */
-        ErrorCode: "2fa_already_enabled" | "2fa_not_enabled" | "2fa_setup_required" | "account_deactivated" | "account_locked" | "account_suspended" | "already_linked" | "bad_body" | "balance_out_of_range" | "body_too_large" | "bulk_refused" | "busy" | "client_closed" | "cross_origin_refused" | "database_unavailable" | "discovery_failed" | "email_not_configured" | "email_taken" | "email_unverified" | "forbidden" | "human_verification_failed" | "human_verification_unavailable" | "internal_error" | "invalid_code" | "invalid_credentials" | "invalid_json" | "invalid_password_or_code" | "invalid_query" | "invalid_token" | "invalid_type" | "last_signin_method" | "last_super_admin" | "mfa_expired" | "negative_balance" | "no_passkeys" | "not_admin" | "not_found" | "outbox_changed" | "outbox_not_discardable" | "outbox_not_retryable" | "passkey_exists" | "passkey_expired" | "passkey_invalid" | "passkey_not_added" | "passkey_not_found" | "passkeys_unavailable" | "password_change_required" | "public_client" | "password_signin_required" | "plan_in_use" | "provider_in_use" | "provider_unavailable" | "rate_limited" | "recent_sign_in_required" | "registration_closed" | "registration_needs_password_signin" | "second_factor_required" | "secret_key_changed" | "self_change" | "session_required" | "setup_done" | "setup_token_invalid" | "smtp_failed" | "stale_version" | "storage_unavailable" | "super_admin_grant" | "super_admin_protected" | "super_admin_required" | "too_many_passkeys" | "too_many_targets" | "unauthenticated" | "unknown_field" | "unknown_settings_group" | "unsupported_media_type" | "validation_failed" | "would_cut_off_super_admins" | "would_lock_out_admins" | "wrong_password";
+        ErrorCode: "2fa_already_enabled" | "2fa_not_enabled" | "2fa_setup_required" | "account_deactivated" | "account_locked" | "account_suspended" | "already_linked" | "api_key_not_allowed" | "api_key_required" | "bad_body" | "balance_out_of_range" | "body_too_large" | "bulk_refused" | "busy" | "client_closed" | "cross_origin_refused" | "database_unavailable" | "discovery_failed" | "email_not_configured" | "email_taken" | "email_unverified" | "forbidden" | "human_verification_failed" | "human_verification_unavailable" | "idempotency_key_reused" | "insufficient_balance" | "insufficient_scope" | "internal_error" | "invalid_api_key" | "invalid_code" | "invalid_credentials" | "invalid_json" | "invalid_password_or_code" | "invalid_query" | "invalid_token" | "invalid_type" | "ip_not_allowed" | "last_signin_method" | "last_super_admin" | "mfa_expired" | "negative_balance" | "no_passkeys" | "not_admin" | "not_found" | "outbox_changed" | "outbox_not_discardable" | "outbox_not_retryable" | "passkey_exists" | "passkey_expired" | "passkey_invalid" | "passkey_not_added" | "passkey_not_found" | "passkeys_unavailable" | "password_change_required" | "public_client" | "password_signin_required" | "plan_in_use" | "provider_in_use" | "provider_unavailable" | "rate_limited" | "recent_sign_in_required" | "registration_closed" | "registration_needs_password_signin" | "second_factor_required" | "secret_key_changed" | "self_change" | "session_required" | "setup_done" | "setup_token_invalid" | "smtp_failed" | "stale_version" | "storage_unavailable" | "super_admin_grant" | "super_admin_protected" | "super_admin_required" | "too_many_passkeys" | "too_many_targets" | "unauthenticated" | "unknown_field" | "unknown_settings_group" | "unsupported_media_type" | "usage_billing_off" | "validation_failed" | "would_cut_off_super_admins" | "would_lock_out_admins" | "wrong_password";
         FieldError: {
             code: components["schemas"]["FieldErrorCode"];
             /**
@@ -2851,6 +3077,223 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             409: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["ApiKey"][];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    scopes: components["schemas"]["ApiKeyScope"][];
+                    /**
+                     * Format: date-time
+                     * @description After this the key answers 401; none = no expiry
+                     */
+                    expiresAt?: string | null;
+                    /** @description IP addresses or CIDR ranges the key may be used from; empty allows any */
+                    allowedIps?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The key, with its secret (shown only now; store it) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        key: components["schemas"]["ApiKey"];
+                        /** @description The whole key, ghk_<8 chars>_<43 chars>, for Authorization: Bearer */
+                        secret: string;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The key, revoked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    getEntitlement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The account's public ID, username or email address */
+                account: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entitlement */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Entitlement"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    chargeUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UsageEvent"];
+            };
+        };
+        responses: {
+            /** @description A repeat of an idempotency key; the first answer */
+            200: {
+                headers: {
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageCharge"];
+                };
+            };
+            /** @description Applied */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageCharge"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    chargeUsageBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    events: components["schemas"]["UsageEvent"][];
+                };
+            };
+        };
+        responses: {
+            /** @description One answer per event, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        applied: number;
+                        refused: number;
+                        results: components["schemas"]["UsageResult"][];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
             429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };

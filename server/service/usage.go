@@ -1,0 +1,483 @@
+package service
+
+// Entitlements and metered usage for service API keys.
+//
+// A usage event (charge, credit or refund) names an account, an amount in
+// minor units and an idempotency key that is unique per API key. Single
+// charges and batches take one path: one transaction that
+//
+//   - reads the stored answers of the events' idempotency keys (a key seen
+//     before answers its first result again, never charging twice);
+//   - reads the named accounts in one statement (public ID, username or
+//     address) and, on PostgreSQL, locks their rows in id order
+//     (models.LockUsers, as the account-change engine does);
+//   - applies the events in order in memory, refusing a charge that would
+//     take the balance below zero unless the event allows it;
+//   - stores every answer with one conditional insert (INSERT ... ON
+//     CONFLICT DO NOTHING): when a concurrent copy of an event got there
+//     first, the transaction rolls back and runs again, and then answers
+//     the stored result;
+//   - adds to the balances in one UPDATE, writes one ledger row per applied
+//     event (the key as actor, with the event's metadata) and one audit row.
+//
+// The rule for going below zero: a charge is refused (insufficient_balance,
+// stored like a success, so that a retry of the same key answers the same)
+// when it would leave the balance negative, unless the event says
+// allowNegative — the service's explicit decision to extend credit, which
+// the ledger records. Credits and refunds add to the balance.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"gatehouse/models"
+	"gatehouse/server/problem"
+)
+
+// Usage event kinds.
+const (
+	UsageCharge = "charge"
+	UsageCredit = "credit"
+	UsageRefund = "refund"
+)
+
+// Usage answer statuses.
+const (
+	UsageApplied  = "applied"
+	UsageReplayed = "replayed"
+	UsageRefused  = "refused"
+)
+
+// Audit actions of usage.
+const (
+	ActionUsageCharged = "usage.charged"
+	ActionUsageBatch   = "usage.batch"
+)
+
+const (
+	// MaxUsageBatch is how many events one batch may hold.
+	MaxUsageBatch = 1000
+	// UsageKeyRetention is how long an idempotency key is remembered.
+	UsageKeyRetention = 7 * 24 * time.Hour
+	maxUsageMetadata  = 4096
+	maxIdempotencyKey = 200
+	usageRetries      = 5
+)
+
+// Usage refusals.
+var (
+	ErrInsufficientBalance = problem.New(problem.Conflict, "insufficient_balance", "The charge would take the balance below zero.")
+	ErrIdempotencyReused   = problem.New(problem.Conflict, "idempotency_key_reused", "This idempotency key was used for a different event (type or amount); use a new key.")
+	ErrUsageBillingOff     = problem.New(problem.Conflict, "usage_billing_off", "Usage charges need the usage billing mode (Settings, Billing).")
+	errUsageRace           = errors.New("usage: a concurrent request stored an idempotency key first")
+)
+
+// Usage reads entitlements and applies usage events.
+type Usage struct {
+	svc *Services
+}
+
+// UsageEvent is one charge, credit or refund.
+type UsageEvent struct {
+	Account        string
+	Amount         int64
+	IdempotencyKey string
+	Type           string
+	Reason         string
+	Metadata       json.RawMessage
+	AllowNegative  bool
+}
+
+// UsageResult is one event's answer.
+type UsageResult struct {
+	Status string // applied, replayed, refused
+	Charge *models.UsageCharge
+	Err    *problem.Error
+}
+
+// Entitlement is an account as a service sees it.
+type Entitlement struct {
+	models.Entitlement
+	BillingMode string
+	Currency    string
+}
+
+// Entitlement reads the account name names (public ID, username or
+// address) in one indexed statement.
+func (u *Usage) Entitlement(ctx context.Context, name string) (*Entitlement, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 320 {
+		return nil, errNotFound("The account")
+	}
+	rows, err := models.EntitlementsOf(ctx, u.svc.DB, []string{name})
+	if err != nil {
+		return nil, err
+	}
+	e := models.ResolveEntitlement(rows, name)
+	if e == nil {
+		return nil, errNotFound("The account")
+	}
+	b, err := u.svc.Settings.Billing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Entitlement{Entitlement: *e, BillingMode: b.Mode, Currency: b.Currency}, nil
+}
+
+// check validates one event; the field names are prefixed.
+func (e *UsageEvent) check(f problem.Fields, prefix string) {
+	e.Account = strings.TrimSpace(e.Account)
+	if e.Account == "" || len(e.Account) > 320 {
+		f.Add(prefix+"account", "must name an account by public ID, username or email")
+	}
+	if e.Amount < 1 || e.Amount > maxBalance {
+		f.Add(prefix+"amount", "must be a whole number of minor units from 1 to 2^53")
+	}
+	if e.IdempotencyKey == "" || len(e.IdempotencyKey) > maxIdempotencyKey || !utf8.ValidString(e.IdempotencyKey) {
+		f.Add(prefix+"idempotencyKey", "must be 1 to 200 characters")
+	}
+	if e.Type == "" {
+		e.Type = UsageCharge
+	}
+	if e.Type != UsageCharge && e.Type != UsageCredit && e.Type != UsageRefund {
+		f.Add(prefix+"type", "must be charge, credit or refund")
+	}
+	if utf8.RuneCountInString(e.Reason) > 500 {
+		f.Add(prefix+"reason", "must be at most 500 characters")
+	}
+	if len(e.Metadata) > 0 && string(e.Metadata) != "null" {
+		if len(e.Metadata) > maxUsageMetadata {
+			f.Add(prefix+"metadata", "must be at most 4096 bytes of JSON")
+		} else if t := strings.TrimSpace(string(e.Metadata)); !strings.HasPrefix(t, "{") || !json.Valid(e.Metadata) {
+			f.Add(prefix+"metadata", "must be a JSON object")
+		}
+	} else {
+		e.Metadata = nil
+	}
+}
+
+func (e *UsageEvent) delta() int64 {
+	if e.Type == UsageCharge {
+		return -e.Amount
+	}
+	return e.Amount
+}
+
+// Charge applies one event. The answer's status tells a first answer
+// (applied) from a repeat (replayed); a refusal is the error (stored
+// refusals are replayed as the same error).
+func (u *Usage) Charge(ctx context.Context, actor Actor, e UsageEvent) (*UsageResult, error) {
+	f := problem.Fields{}
+	e.check(f, "")
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	res, err := u.apply(ctx, actor, []UsageEvent{e}, false)
+	if err != nil {
+		return nil, err
+	}
+	if res[0].Err != nil {
+		return nil, res[0].Err
+	}
+	return &res[0], nil
+}
+
+// Batch applies up to MaxUsageBatch events in one transaction, each with
+// its own answer. An event that is not valid is refused alone.
+func (u *Usage) Batch(ctx context.Context, actor Actor, events []UsageEvent) ([]UsageResult, error) {
+	if len(events) == 0 || len(events) > MaxUsageBatch {
+		return nil, problem.Fields{"events": "must hold 1 to 1000 events"}.Err()
+	}
+	out := make([]UsageResult, len(events))
+	var valid []UsageEvent
+	var at []int
+	for i := range events {
+		f := problem.Fields{}
+		events[i].check(f, "")
+		if len(f) > 0 {
+			pe := f.Err().(*problem.Error)
+			out[i] = UsageResult{Status: UsageRefused, Err: pe}
+			continue
+		}
+		valid = append(valid, events[i])
+		at = append(at, i)
+	}
+	if len(valid) > 0 {
+		res, err := u.apply(ctx, actor, valid, true)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range at {
+			out[i] = res[j]
+		}
+	}
+	return out, nil
+}
+
+// apply runs the events (all valid) in one transaction, again when a
+// concurrent copy of one of them was stored first.
+func (u *Usage) apply(ctx context.Context, actor Actor, events []UsageEvent, batch bool) ([]UsageResult, error) {
+	key := actor.Key
+	if key == nil {
+		return nil, ErrKeyNotAllowed
+	}
+	b, err := u.svc.Settings.Billing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if b.Mode != "usage" {
+		return nil, ErrUsageBillingOff
+	}
+	idem := make([]string, 0, len(events))
+	for i := range events {
+		idem = append(idem, events[i].IdempotencyKey)
+	}
+	// A repeat answers without a transaction.
+	stored, err := models.UsageChargesByKeys(ctx, u.svc.DB, key.ID, idem)
+	if err != nil {
+		return nil, err
+	}
+	if len(stored) > 0 {
+		if out, ok := replayAll(events, stored); ok {
+			return out, nil
+		}
+	}
+	for try := 0; ; try++ {
+		var out []UsageResult
+		err := u.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			out, err = u.applyTx(ctx, tx, actor, events, idem, batch)
+			return err
+		})
+		if errors.Is(err, errUsageRace) && try < usageRetries {
+			continue
+		}
+		return out, err
+	}
+}
+
+// replayAll answers events from stored when every one of them is there.
+func replayAll(events []UsageEvent, stored []models.UsageCharge) ([]UsageResult, bool) {
+	if len(stored) < len(events) {
+		// Duplicates inside one batch are answered by applyTx.
+		return nil, false
+	}
+	by := make(map[string]*models.UsageCharge, len(stored))
+	for i := range stored {
+		by[stored[i].IdempotencyKey] = &stored[i]
+	}
+	out := make([]UsageResult, len(events))
+	for i := range events {
+		s := by[events[i].IdempotencyKey]
+		if s == nil {
+			return nil, false
+		}
+		out[i] = replay(&events[i], s)
+	}
+	return out, true
+}
+
+func replay(e *UsageEvent, s *models.UsageCharge) UsageResult {
+	if s.Kind != e.Type || s.Amount != e.Amount {
+		return UsageResult{Status: UsageRefused, Err: ErrIdempotencyReused}
+	}
+	r := UsageResult{Status: UsageReplayed, Charge: s}
+	if s.Status == ErrInsufficientBalance.Code {
+		r.Err = ErrInsufficientBalance
+	}
+	return r
+}
+
+func (u *Usage) applyTx(ctx context.Context, tx bun.Tx, actor Actor, events []UsageEvent, idem []string, batch bool) ([]UsageResult, error) {
+	key := actor.Key
+	now := u.svc.Now()
+	out := make([]UsageResult, len(events))
+	stored, err := models.UsageChargesByKeys(ctx, tx, key.ID, idem)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]*models.UsageCharge, len(stored)+len(events))
+	for i := range stored {
+		seen[stored[i].IdempotencyKey] = &stored[i]
+	}
+	// The accounts, read once; on PostgreSQL their rows locked in id order.
+	var names []string
+	named := map[string]bool{}
+	for i := range events {
+		if seen[events[i].IdempotencyKey] == nil && !named[events[i].Account] {
+			named[events[i].Account] = true
+			names = append(names, events[i].Account)
+		}
+	}
+	accounts := map[string]*models.Entitlement{}
+	balance := map[int64]int64{}
+	if len(names) > 0 {
+		rows, err := models.EntitlementsOf(ctx, tx, names)
+		if err != nil {
+			return nil, err
+		}
+		var ids []int64
+		for _, n := range names {
+			if e := models.ResolveEntitlement(rows, n); e != nil {
+				accounts[n] = e
+				if _, ok := balance[e.ID]; !ok {
+					balance[e.ID] = e.Balance
+					ids = append(ids, e.ID)
+				}
+			}
+		}
+		if !models.IsSQLite(tx) && len(ids) > 0 {
+			slices.Sort(ids)
+			locked, err := models.LockUsers(ctx, tx, tx.NewSelect().Model((*models.User)(nil)).Where("u.id IN (?)", bun.List(ids)), []string{"id", "balance"}, models.LockRows, len(ids))
+			if err != nil {
+				return nil, err
+			}
+			fresh := make(map[int64]int64, len(locked))
+			for _, l := range locked {
+				fresh[l.ID] = l.Balance
+			}
+			for id := range balance {
+				if v, ok := fresh[id]; ok {
+					balance[id] = v
+				} else {
+					delete(balance, id) // deleted meanwhile
+				}
+			}
+		}
+	}
+	var rows []models.UsageCharge
+	var ledger []models.LedgerEntry
+	deltas := map[int64]int64{}
+	var changed []int64
+	batchID := ""
+	if batch {
+		batchID = newBatchID()
+	}
+	var first *models.Entitlement
+	applied, total := 0, int64(0)
+	pending := map[string]int{} // idempotency key → index in rows
+	for i := range events {
+		e := &events[i]
+		if s := seen[e.IdempotencyKey]; s != nil {
+			out[i] = replay(e, s)
+			continue
+		}
+		if j, ok := pending[e.IdempotencyKey]; ok {
+			out[i] = replay(e, &rows[j]) // the same key twice in one batch
+			continue
+		}
+		acc := accounts[e.Account]
+		if acc == nil {
+			out[i] = UsageResult{Status: UsageRefused, Err: errNotFound("The account")}
+			continue
+		}
+		cur, ok := balance[acc.ID]
+		if !ok {
+			out[i] = UsageResult{Status: UsageRefused, Err: errNotFound("The account")}
+			continue
+		}
+		next := cur + e.delta()
+		row := models.UsageCharge{KeyID: key.ID, IdempotencyKey: e.IdempotencyKey, UserID: &acc.ID, UserPublicID: acc.PublicID,
+			Kind: e.Type, Amount: e.Amount, Status: UsageApplied, BalanceAfter: next, CreatedAt: now}
+		switch {
+		case next > maxBalance || next < -maxBalance:
+			out[i] = UsageResult{Status: UsageRefused, Err: ErrBalanceRange}
+			continue // out of range: not stored, like a field error
+		case next < 0 && e.delta() < 0 && !e.AllowNegative:
+			row.Status, row.BalanceAfter = ErrInsufficientBalance.Code, cur
+			out[i] = UsageResult{Status: UsageRefused, Err: ErrInsufficientBalance}
+		default:
+			balance[acc.ID] = next
+			if _, ok := deltas[acc.ID]; !ok {
+				changed = append(changed, acc.ID)
+			}
+			deltas[acc.ID] += e.delta()
+			id := acc.ID
+			meta := ""
+			if e.Metadata != nil {
+				meta = string(e.Metadata)
+			}
+			ledger = append(ledger, models.LedgerEntry{UserID: &id, UserPublicID: acc.PublicID, CreatedAt: now, Amount: e.delta(), BalanceAfter: next,
+				ActorKeyID: &key.ID, ActorUsername: KeyActorLabel(key), Reason: truncate(e.Reason, 500), BatchID: batchID, Metadata: meta})
+			out[i] = UsageResult{Status: UsageApplied}
+			applied++
+			total += e.delta()
+			if first == nil {
+				first = acc
+			}
+		}
+		pending[e.IdempotencyKey] = len(rows)
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	// One conditional insert, in key order (two batches sharing keys take
+	// them in the same order and cannot deadlock on PostgreSQL).
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(rows[a].IdempotencyKey, rows[b].IdempotencyKey) })
+	sorted := make([]models.UsageCharge, len(rows))
+	for i, j := range order {
+		sorted[i] = rows[j]
+	}
+	n, err := models.InsertUsageCharges(ctx, tx, sorted)
+	if err != nil {
+		return nil, err
+	}
+	if n < len(sorted) {
+		return nil, errUsageRace
+	}
+	for i, j := range order {
+		rows[j].ID = sorted[i].ID
+	}
+	for i := range events {
+		if out[i].Charge == nil && (out[i].Status == UsageApplied || out[i].Err == ErrInsufficientBalance) {
+			if j, ok := pending[events[i].IdempotencyKey]; ok {
+				out[i].Charge = &rows[j]
+			}
+		}
+	}
+	if applied == 0 {
+		return out, nil
+	}
+	slices.Sort(changed)
+	if err := models.AddBalances(ctx, tx, changed, deltas, now); err != nil {
+		return nil, err
+	}
+	if err := models.InsertLedger(ctx, tx, ledger); err != nil {
+		return nil, err
+	}
+	if !batch {
+		e := events[0]
+		return out, u.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionUsageCharged, Actor: actor,
+			Target: &models.User{ID: first.ID, PublicID: first.PublicID, Username: first.Username}, Reason: e.Reason,
+			Details: map[string]any{"type": e.Type, "amount": e.Amount, "balance": out[0].Charge.BalanceAfter, "idempotencyKey": e.IdempotencyKey, "chargeId": out[0].Charge.ID}})
+	}
+	return out, u.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionUsageBatch, Actor: actor, BatchID: batchID,
+		Object:  &AuditObject{Type: "usage_batch", Ref: batchID, Label: KeyActorLabel(key)},
+		Details: map[string]any{"events": len(events), "applied": applied, "accounts": len(changed), "net": total}})
+}
+
+// Sweep forgets idempotency keys older than UsageKeyRetention.
+func (u *Usage) Sweep(ctx context.Context) (int64, error) {
+	return models.DeleteUsageChargesBefore(ctx, u.svc.DB, u.svc.Now().Add(-UsageKeyRetention))
+}
+
+// UsageStatus is the HTTP status of a single event's answer.
+func UsageStatus(r *UsageResult) int {
+	if r.Status == UsageReplayed {
+		return http.StatusOK
+	}
+	return http.StatusCreated
+}
