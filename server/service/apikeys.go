@@ -91,7 +91,7 @@ func (k *APIKeys) Create(ctx context.Context, actor Actor, in NewAPIKey) (*Creat
 	var scopes []string
 	for _, s := range in.Scopes {
 		if !slices.Contains(Scopes, s) {
-			f.Add("scopes", "must each be one of "+strings.Join(Scopes, ", "))
+			f.Add("scopes", "must each be one of users:read, users:write, billing:read, billing:charge, audit:read")
 			break
 		}
 		if !slices.Contains(scopes, s) {
@@ -99,7 +99,7 @@ func (k *APIKeys) Create(ctx context.Context, actor Actor, in NewAPIKey) (*Creat
 		}
 	}
 	if len(scopes) == 0 && f["scopes"] == "" {
-		f.Add("scopes", "must name at least one scope")
+		f.Add("scopes", "is required")
 	}
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		f.Add("expiresAt", "must be in the future")
@@ -184,7 +184,7 @@ func requireSuperAdminKeys(actor Actor) error {
 // "2001:db8::1"); a bare address allows itself only.
 func parseAllowedIPs(in []string) ([]string, error) {
 	if len(in) > maxAllowedIPs {
-		return nil, errors.New("must list at most 50 addresses or ranges")
+		return nil, errors.New("may list at most 50 addresses")
 	}
 	out := []string{}
 	for _, s := range in {

@@ -136,10 +136,10 @@ func (u *Usage) Entitlement(ctx context.Context, name string) (*Entitlement, err
 func (e *UsageEvent) check(f problem.Fields, prefix string) {
 	e.Account = strings.TrimSpace(e.Account)
 	if e.Account == "" || len(e.Account) > 320 {
-		f.Add(prefix+"account", "must name an account by public ID, username or email")
+		f.Add(prefix+"account", "must be 1 to 320 characters")
 	}
 	if e.Amount < 1 || e.Amount > maxBalance {
-		f.Add(prefix+"amount", "must be a whole number of minor units from 1 to 2^53")
+		f.Add(prefix+"amount", "must be a whole number from 1 to 9007199254740992")
 	}
 	if e.IdempotencyKey == "" || len(e.IdempotencyKey) > maxIdempotencyKey || !utf8.ValidString(e.IdempotencyKey) {
 		f.Add(prefix+"idempotencyKey", "must be 1 to 200 characters")
@@ -155,7 +155,7 @@ func (e *UsageEvent) check(f problem.Fields, prefix string) {
 	}
 	if len(e.Metadata) > 0 && string(e.Metadata) != "null" {
 		if len(e.Metadata) > maxUsageMetadata {
-			f.Add(prefix+"metadata", "must be at most 4096 bytes of JSON")
+			f.Add(prefix+"metadata", "must be at most 4 KiB of JSON")
 		} else if t := strings.TrimSpace(string(e.Metadata)); !strings.HasPrefix(t, "{") || !json.Valid(e.Metadata) {
 			f.Add(prefix+"metadata", "must be a JSON object")
 		}
@@ -193,8 +193,11 @@ func (u *Usage) Charge(ctx context.Context, actor Actor, e UsageEvent) (*UsageRe
 // Batch applies up to MaxUsageBatch events in one transaction, each with
 // its own answer. An event that is not valid is refused alone.
 func (u *Usage) Batch(ctx context.Context, actor Actor, events []UsageEvent) ([]UsageResult, error) {
-	if len(events) == 0 || len(events) > MaxUsageBatch {
-		return nil, problem.Fields{"events": "must hold 1 to 1000 events"}.Err()
+	if len(events) == 0 {
+		return nil, problem.Fields{"events": "is required"}.Err()
+	}
+	if len(events) > MaxUsageBatch {
+		return nil, problem.Fields{"events": "may list at most 1000 events"}.Err()
 	}
 	out := make([]UsageResult, len(events))
 	var valid []UsageEvent

@@ -127,6 +127,12 @@ export const routes: RouteRecordRaw[] = [
         meta: { title: 'admin.audit.title' },
       },
       {
+        path: 'api-keys',
+        name: 'admin-api-keys',
+        component: () => import('@/features/admin/apikeys/ApiKeysPage.vue'),
+        meta: { title: 'apiKeys.title' },
+      },
+      {
         path: 'integrations',
         name: 'admin-integrations',
         component: () => import('@/features/admin/integrations/IntegrationsPage.vue'),

@@ -10,6 +10,7 @@ export function adminMenuItems(t: Translate): SideMenuItem[] {
     { name: 'admin-auth', label: t('authSettings.menu'), testId: 'nav-auth' },
     { name: 'admin-billing', label: t('billing.menu'), testId: 'nav-billing' },
     { name: 'admin-integrations', label: t('integrations.menu'), testId: 'nav-integrations' },
+    { name: 'admin-api-keys', label: t('apiKeys.menu'), testId: 'nav-api-keys' },
     { name: 'admin-audit', label: t('admin.menu.audit'), testId: 'nav-audit' },
   ]
 }
