@@ -6,3 +6,10 @@ func SetPGSearchWindow(n int) func() {
 	pgSearchWindowFixed = n
 	return func() { pgSearchWindowFixed = old }
 }
+
+// SetTextDriveBound sets textDriveBound for a test and returns the undo.
+func SetTextDriveBound(n int64) func() {
+	old := textDriveBound
+	textDriveBound = n
+	return func() { textDriveBound = old }
+}

@@ -71,7 +71,7 @@ func ExportUsersAfter(ctx context.Context, db bun.IDB, f UserFilter, s UserSort,
 		return &last, len(users), nil
 	}
 	lp, _, _, err := planList(ctx, db, f, s, limit, false, now)
-	if err != nil {
+	if err != nil || lp.empty {
 		return nil, 0, err
 	}
 	unindexed := IsSQLite(db) && lp.driver != "" && !lp.sorted

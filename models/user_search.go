@@ -127,9 +127,8 @@ func applyTerms(q *bun.SelectQuery, f UserFilter, now time.Time, lp listPlan) *b
 		case termStaff:
 			rr = ""
 			q = q.Where("u.role <> 'user'")
-		case termInactive, termVerifiedInactive:
+		case termUnverifiedStatus:
 			sr = ""
-			q = q.Where("u.status <> 'active'")
 		}
 		if f.Role != "" {
 			q = q.Where(rr+"u.role = ?", f.Role)
@@ -165,7 +164,7 @@ func applyTerms(q *bun.SelectQuery, f UserFilter, now time.Time, lp listPlan) *b
 	}
 	if f.EmailVerified != nil {
 		x := p(termUnverified)
-		if lp.driver == termVerifiedInactive {
+		if lp.driver == termUnverifiedStatus {
 			x = ""
 		}
 		if *f.EmailVerified {
@@ -345,8 +344,13 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	byDriver := false
 	if text != "" && IsSQLite(db) {
 		var err error
-		if byDriver, err = searchByDriver(ctx, db, f, text, now); err != nil {
+		var term string
+		var m int64
+		if byDriver, term, m, err = searchByDriver(ctx, db, f, text, now); err != nil {
 			return nil, 0, false, err
+		}
+		if byDriver && term == termRoleStatus && m > textDriveBound && m <= intersectBound {
+			return searchIntersect(ctx, db, f, text, s, limit, offset, seek, wantTotal, now)
 		}
 	}
 	if text != "" && IsSQLite(db) && !byDriver {
@@ -358,6 +362,9 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	lp, total, estimate, err := planList(ctx, db, f, s, offset+limit, wantTotal, now)
 	if err != nil {
 		return nil, 0, false, err
+	}
+	if lp.empty {
+		return nil, total, estimate, nil
 	}
 	// An index plan sorts what its driver reads: the sort and the seek are
 	// then written so that SQLite does not walk the sort index for them.
@@ -372,6 +379,19 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	}
 	users, err := bySegments(s, seek, unindexed, limit, func(seg segment, limit int) ([]User, error) {
 		var users []User
+		if lp.covered {
+			// The driver's index alone yields the page's ids in order
+			// (every matching entry read and sorted there); then only
+			// the page's rows are read, by id.
+			ids := db.NewSelect().Model((*User)(nil)).ModelTableExpr("users AS u INDEXED BY " + lp.index).Column("u.id")
+			ids = applyTerms(ids, f, now, lp)
+			if seg != nil {
+				ids = seg(ids)
+			}
+			ids = applyUserSort(ids, s, unindexed).Limit(int64(limit))
+			err := applyUserSort(db.NewSelect().Model(&users).Relation("Plan").Where("u.id IN (?)", ids), s, true).Scan(ctx)
+			return users, err
+		}
 		q := db.NewSelect().Model(&users)
 		if lp.index != "" {
 			q = q.ModelTableExpr("users AS u INDEXED BY " + lp.index)
