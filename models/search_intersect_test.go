@@ -30,7 +30,8 @@ func (l *intersectLog) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 
 // TestListPlans_SearchWithStatusIntersectsIndexes (SQLite): a search
 // with a role or status that has more accounts than textDriveBound (here
-// lowered to 5 for 3,000 accounts) intersects the search index's ids with
+// lowered to 5 for 3,000 accounts), or with an unverified email and no
+// term of exact count, intersects the search index's ids with
 // the (role, status, ...) index's ids, reads no account outside both
 // (no SCAN of users, no read of the status's rows), and returns what a
 // plain query returns: first page, the page after a cursor, a page by
@@ -59,7 +60,7 @@ func TestListPlans_SearchWithStatusIntersectsIndexes(t *testing.T) {
 		return b.String()
 	}
 	for _, f := range []models.UserFilter{{Q: "an", Status: "suspended"}, {Q: "li", Status: "pending"}, {Q: "example", Role: "user", Status: "deactivated"},
-		{Q: "mar", Status: "suspended", Subscription: "none"}, {Q: "e", Role: "admin"}} {
+		{Q: "mar", Status: "suspended", Subscription: "none"}, {Q: "e", Role: "admin"}, {Q: "sofia", EmailVerified: ptr(false)}, {Q: "a", EmailVerified: ptr(false), Subscription: "none"}} {
 		for _, key := range []string{"id", "-id", "last_login", "-last_login", "updated", "-updated", "display_name", "-display_name"} {
 			s, _ := models.ParseUserSort(key)
 			var all []models.User
@@ -103,9 +104,14 @@ func TestListPlans_SearchWithStatusIntersectsIndexes(t *testing.T) {
 				joined := strings.Join(plan, "\n")
 				scan := false
 				for _, line := range plan {
-					scan = scan || line == "SCAN u" || strings.HasPrefix(line, "SCAN u ")
+					// The partial index users_email_unverified holds
+					// exactly the accounts its condition (the whole WHERE
+					// of its side) selects: SQLite reads its entries and
+					// never the row (the condition is implied; EXPLAIN
+					// does not call it covering).
+					scan = scan || line == "SCAN u" || strings.HasPrefix(line, "SCAN u ") && line != "SCAN u USING INDEX users_email_unverified"
 				}
-				if scan || !strings.Contains(joined, "COVERING INDEX users_role_status_login") {
+				if scan || !strings.Contains(joined, "COVERING INDEX users_role_status_login") && !strings.Contains(joined, "INDEX users_email_unverified") {
 					t.Fatalf("%+v %s: the intersection reads rows\nquery: %s\nplan:\n%s", f, key, q, joined)
 				}
 			}
@@ -131,3 +137,5 @@ func TestListPlans_SearchWithStatusIntersectsIndexes(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -350,7 +350,10 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 			return nil, 0, false, err
 		}
 		if byDriver && term == termRoleStatus && m > textDriveBound && m <= intersectBound {
-			return searchIntersect(ctx, db, f, text, s, limit, offset, seek, wantTotal, now)
+			return searchIntersect(ctx, db, f, termRoleStatus, text, s, limit, offset, seek, wantTotal, now)
+		}
+		if f.EmailVerified != nil && !*f.EmailVerified && (!byDriver || (term == termUnverified && m > textDriveBound)) {
+			return searchIntersect(ctx, db, f, termUnverified, text, s, limit, offset, seek, wantTotal, now)
 		}
 	}
 	if text != "" && IsSQLite(db) && !byDriver {
