@@ -6,7 +6,11 @@ export default defineConfig({
   testDir: 'frontend/e2e',
   outputDir: 'test-results',
   globalSetup: './frontend/e2e/global-setup.ts',
-  workers: 1,
+  // Two workers, each with its own servers: a spec file starts the servers
+  // it needs (admin-fixtures.ts gives each worker its own, set up), and
+  // console.spec.ts alone uses the one from global-setup.ts. Files run whole
+  // on one worker, in order; axe.spec.ts spreads its combinations over both.
+  workers: Number(process.env.GATEHOUSE_E2E_WORKERS ?? 2),
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
   retries: 0,

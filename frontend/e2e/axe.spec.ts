@@ -1,15 +1,154 @@
-import AxeBuilder from '@axe-core/playwright'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import type { Browser, Page } from '@playwright/test'
 import { createUser, expect, root, test, uniqueTag, type User } from './admin-fixtures'
 
 // axe-core on every console screen and its main dialogs, in English and
 // Chinese, light and dark, at 1280×800 and 390×844: zero serious or critical
 // WCAG 2.2 A/AA violations. One browser context (one page) per combination,
-// on the spec's own server; each screen is checked once it has rendered.
+// on the worker's own server; each screen is checked once it has rendered.
 // The violations of a whole combination are collected and reported together
 // so that one run shows everything that is wrong.
+//
+// Adding a screen: add an entry to `publicScreens` or `consoleScreens`
+// below (a path, what shows that it has rendered, and any dialogs opened
+// from it). Nothing else needs to change.
+//
+// Cost: the axe source (half a megabyte) is injected once per page load and
+// screens are reached by the console's own router (no reload), so a check
+// costs only axe's analysis. The combinations run in parallel when
+// Playwright has more than one worker.
 
 const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
+// axe-core as @axe-core/playwright ships it (the same version its builder injects).
+const axeSource = readFileSync(
+  createRequire(createRequire(import.meta.url).resolve('@axe-core/playwright')).resolve('axe-core/axe.min.js'),
+  'utf8',
+)
+
+interface Dialog {
+  name: string
+  /** Opens the dialog (or drawer); it is checked, then closed with Escape. */
+  open: (page: Page) => Promise<unknown>
+}
+
+interface Screen {
+  /** Where to go (a function when it depends on the test's data). */
+  path: string | (() => string)
+  /** Resolves once the screen shows what axe should check. */
+  ready: (page: Page) => Promise<unknown>
+  dialogs?: Dialog[]
+  /** The name in the report; the path when not given. */
+  name?: string
+}
+
+let target: User
+
+const main = (page: Page) => expect(page.getByRole('main')).toBeVisible()
+const heading = (page: Page) => expect(page.getByRole('heading', { level: 1 })).toBeVisible()
+const dialogShown = (page: Page) => expect(page.getByRole('dialog')).toBeVisible()
+
+/** Signed out. */
+const publicScreens: Screen[] = [
+  { path: '/login', ready: main },
+  { path: '/forgot-password', ready: main },
+  { path: '/reset-password?token=x', ready: main },
+  { path: '/setup', ready: main },
+  { path: '/no-such-page', ready: main },
+]
+
+/** Signed in as the super administrator. */
+const consoleScreens: Screen[] = [
+  {
+    path: '/admin/users',
+    ready: (page) => expect(page.getByTestId('user-row').first()).toBeVisible(),
+    dialogs: [
+      {
+        name: 'create account dialog',
+        open: async (page) => {
+          await page.getByTestId('users-create').click()
+          await dialogShown(page)
+        },
+      },
+    ],
+  },
+  {
+    name: '/admin/users (one selected)',
+    path: () => `/admin/users?q=${target.username}`,
+    ready: (page) => expect(page.getByTestId('user-row')).toHaveCount(1),
+    dialogs: [
+      {
+        name: 'bulk dialog',
+        open: async (page) => {
+          await page.getByTestId('user-row').getByRole('checkbox').click()
+          await page.getByTestId('bulk-set_status').click()
+          await dialogShown(page)
+        },
+      },
+    ],
+  },
+  {
+    name: '/admin/users/:id',
+    path: () => `/admin/users/${target.publicId}`,
+    ready: (page) => expect(page.getByTestId('user-title')).toBeVisible(),
+    dialogs: [
+      {
+        name: 'reset password dialog',
+        open: async (page) => {
+          await page.getByTestId('user-reset-password').click()
+          await dialogShown(page)
+        },
+      },
+    ],
+  },
+  {
+    path: '/admin/billing',
+    ready: (page) => expect(page.getByTestId('plan-create')).toBeVisible(),
+    dialogs: [
+      {
+        name: 'plan dialog',
+        open: async (page) => {
+          await page.getByTestId('plan-create').click()
+          await dialogShown(page)
+        },
+      },
+    ],
+  },
+  {
+    path: '/admin/audit',
+    ready: (page) => expect(page.getByTestId('audit-row').first()).toBeVisible(),
+    dialogs: [
+      {
+        name: 'audit drawer',
+        open: async (page) => {
+          await page.getByTestId('audit-row').first().click()
+          await expect(page.getByTestId('audit-drawer')).toBeVisible()
+        },
+      },
+    ],
+  },
+  { path: '/admin/integrations', ready: heading },
+  ...['signin', 'registration', 'email', 'human-verification', 'security', 'password-policy'].map(
+    (tab): Screen => ({ path: `/admin/auth/${tab}`, ready: (page) => expect(page.getByTestId('auth-settings')).toBeVisible() }),
+  ),
+  {
+    path: '/admin/auth/providers',
+    ready: (page) => expect(page.getByTestId('auth-settings')).toBeVisible(),
+    dialogs: [
+      {
+        name: 'provider editor',
+        open: async (page) => {
+          await page.getByTestId('provider-add').click()
+          await dialogShown(page)
+        },
+      },
+    ],
+  },
+  { path: '/account/profile', ready: main },
+  { path: '/account/security', ready: main },
+  { path: '/account/providers', ready: main },
+  { path: '/no-access', ready: main },
+]
 
 type Combination = { locale: 'en' | 'zh-CN'; theme: 'light' | 'dark'; size: 'desktop' | 'phone' }
 const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } }
@@ -19,12 +158,13 @@ for (const size of ['desktop', 'phone'] as const)
     for (const theme of ['light', 'dark'] as const) combinations.push({ locale, theme, size })
 
 test.use({ trace: 'off' })
-
-let target: User
+// The combinations are independent: with two workers, each runs half of
+// them against its own server.
+test.describe.configure({ mode: 'parallel' })
 
 test.beforeAll(async ({ adminApi }) => {
   target = await createUser(adminApi, { username: uniqueTag('axe'), email: `${uniqueTag('axe')}@example.com` })
-  // A plan (for the billing list) and a provider (for the providers list).
+  // A plan (for the billing list).
   await adminApi.post('/api/admin/plans', { data: { name: 'Monthly', periodDays: 30, price: 900, currency: 'USD' } })
 })
 
@@ -54,33 +194,73 @@ interface Found {
   targets: string[]
 }
 
+/** Goes to path through the console's router (a full load only the first time). */
+async function visit(page: Page, path: string): Promise<void> {
+  const routed = await page.evaluate(async (to) => {
+    const app = (document.querySelector('#app') as { __vue_app__?: { config: { globalProperties: Record<string, unknown> } } } | null)?.__vue_app__
+    const router = app?.config.globalProperties.$router as { push: (to: string) => Promise<unknown> } | undefined
+    if (!router) return false
+    await router.push(to)
+    return true
+  }, path).catch(() => false)
+  if (!routed) await page.goto(path)
+}
+
+/** Requests in flight per page: a screen is checked once its data has arrived. */
+const inFlight = new WeakMap<Page, Set<unknown>>()
+
+function trackRequests(page: Page): void {
+  const pending = new Set<unknown>()
+  inFlight.set(page, pending)
+  page.on('request', (r) => pending.add(r))
+  page.on('requestfinished', (r) => pending.delete(r))
+  page.on('requestfailed', (r) => pending.delete(r))
+}
+
 async function check(page: Page, where: string, found: Found[], include?: string): Promise<void> {
-  // Let transitions and late renders settle (animations are reduced).
-  await page.waitForTimeout(100)
-  // Only violations are collected (serializing every passing node costs
-  // more than the checks); legacy mode runs in the page, without the extra
-  // blank page that the cross-frame mode opens for every analysis.
-  let builder = new AxeBuilder({ page }).withTags(tags).options({ resultTypes: ['violations'] }).setLegacyMode()
-  if (include) builder = builder.include(include)
+  await expect.poll(() => inFlight.get(page)?.size ?? 0, { intervals: [20, 50, 100] }).toBe(0)
+  // Late renders and colour transitions have settled (axe would measure a
+  // colour halfway through its transition).
+  await page.waitForFunction(
+    () => document.getAnimations().every((a) => !(a instanceof CSSTransition) || a.playState !== 'running'),
+    null,
+    { polling: 'raf' },
+  )
+  // axe is injected once per page load (a screen that reloads gets it again).
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource)
   const started = Date.now()
-  const result = await builder.analyze()
+  const violations = await page.evaluate(
+    async ([context, runOnly]) => {
+      const axe = (window as unknown as { axe: { run: (c: unknown, o: unknown) => Promise<{ violations: { id: string; impact?: string; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }[] }> } }).axe
+      const result = await axe.run(context ?? document, { runOnly: { type: 'tag', values: runOnly }, resultTypes: ['violations'] })
+      return result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => ({ id: v.id, impact: v.impact!, help: v.help, targets: v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')}${n.failureSummary ? ` — ${n.failureSummary.split('\n').slice(1, 2).join('')}` : ''}`) }))
+    },
+    [include ?? null, tags] as const,
+  )
   if (process.env.AXE_TIMES) console.log(`axe ${where}: ${Date.now() - started} ms`)
-  for (const v of result.violations) {
-    if (v.impact !== 'serious' && v.impact !== 'critical') continue
-    if (process.env.AXE_TIMES) console.log(`${where}: ${v.id} ${v.impact} ${v.help}\n  ${v.nodes.slice(0, 6).map((n) => n.target.join(' ') + ' :: ' + n.html.slice(0, 160) + ' :: ' + (n.failureSummary ?? '').replace(/\n/g, ' ').slice(0, 200)).join('\n  ')}`)
-    found.push({
-      where,
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      targets: v.nodes.slice(0, 4).map((n) => `${n.target.join(' ')}${n.failureSummary ? ` — ${n.failureSummary.split('\n').slice(1, 2).join('')}` : ''}`),
-    })
-  }
+  for (const v of violations) found.push({ where, ...v })
 }
 
 async function closeDialog(page: Page): Promise<void> {
   await page.keyboard.press('Escape')
   await expect(page.getByRole('dialog')).toHaveCount(0)
+}
+
+async function checkScreens(page: Page, screens: Screen[], found: Found[]): Promise<void> {
+  for (const s of screens) {
+    const path = typeof s.path === 'function' ? s.path() : s.path
+    const name = s.name ?? path
+    await visit(page, path)
+    await s.ready(page)
+    await check(page, name, found)
+    for (const d of s.dialogs ?? []) {
+      await d.open(page)
+      await check(page, d.name, found, '[role="dialog"]')
+      await closeDialog(page)
+    }
+  }
 }
 
 for (const c of combinations) {
@@ -89,81 +269,16 @@ for (const c of combinations) {
     const found: Found[] = []
     const context = await openContext(browser, baseURL!, c)
     const page = await context.newPage()
+    trackRequests(page)
     try {
-      // Public pages, signed out.
-      for (const path of ['/login', '/forgot-password', '/reset-password?token=x', '/setup', '/no-such-page']) {
-        await page.goto(path)
-        await expect(page.getByRole('main')).toBeVisible()
-        await check(page, path, found)
-      }
+      await page.goto('/login')
+      await checkScreens(page, publicScreens, found)
 
       const res = await page.request.post('/api/auth/login', { data: { identifier: root.username, password: root.password } })
       expect(res.status()).toBe(200)
-
+      // A full load: the console reads the new session.
       await page.goto('/admin/users')
-      await expect(page.getByTestId('user-row').first()).toBeVisible()
-      await check(page, '/admin/users', found)
-
-      await page.getByTestId('users-create').click()
-      await expect(page.getByRole('dialog')).toBeVisible()
-      await check(page, 'create account dialog', found, '[role="dialog"]')
-      await closeDialog(page)
-
-      await page.goto(`/admin/users?q=${target.username}`)
-      await expect(page.getByTestId('user-row')).toHaveCount(1)
-      await page.getByTestId('user-row').getByRole('checkbox').click()
-      await page.getByTestId('bulk-set_status').click()
-      await expect(page.getByRole('dialog')).toBeVisible()
-      await check(page, 'bulk dialog', found, '[role="dialog"]')
-      await closeDialog(page)
-
-      await page.goto(`/admin/users/${target.publicId}`)
-      await expect(page.getByTestId('user-title')).toBeVisible()
-      await check(page, '/admin/users/:id', found)
-      await page.getByTestId('user-reset-password').click()
-      await expect(page.getByRole('dialog')).toBeVisible()
-      await check(page, 'reset password dialog', found, '[role="dialog"]')
-      await closeDialog(page)
-
-      await page.goto('/admin/billing')
-      await expect(page.getByTestId('plan-create')).toBeVisible()
-      await check(page, '/admin/billing', found)
-      await page.getByTestId('plan-create').click()
-      await expect(page.getByRole('dialog')).toBeVisible()
-      await check(page, 'plan dialog', found, '[role="dialog"]')
-      await closeDialog(page)
-
-      await page.goto('/admin/audit')
-      await expect(page.getByTestId('audit-row').first()).toBeVisible()
-      await check(page, '/admin/audit', found)
-      await page.getByTestId('audit-row').first().click()
-      await expect(page.getByTestId('audit-drawer')).toBeVisible()
-      await check(page, 'audit drawer', found, '[role="dialog"]')
-      await closeDialog(page)
-
-      await page.goto('/admin/integrations')
-      await expect(page.getByRole('heading', { level: 1 })).toBeVisible()
-      await check(page, '/admin/integrations', found)
-
-      for (const tab of ['signin', 'registration', 'email', 'human-verification', 'providers', 'security', 'password-policy']) {
-        await page.goto(`/admin/auth/${tab}`)
-        await expect(page.getByTestId('auth-settings')).toBeVisible()
-        await page.waitForLoadState('networkidle')
-        await check(page, `/admin/auth/${tab}`, found)
-        if (tab === 'providers') {
-          await page.getByTestId('provider-add').click()
-          await expect(page.getByRole('dialog')).toBeVisible()
-          await check(page, 'provider editor', found, '[role="dialog"]')
-          await closeDialog(page)
-        }
-      }
-
-      for (const path of ['/account/profile', '/account/security', '/account/providers']) {
-        await page.goto(path)
-        await expect(page.getByRole('main')).toBeVisible()
-        await page.waitForLoadState('networkidle')
-        await check(page, path, found)
-      }
+      await checkScreens(page, consoleScreens, found)
     } finally {
       await context.close()
     }
