@@ -46,7 +46,7 @@ describe('decideNavigation', () => {
   })
 
   it('keeps plain users out of the admin console', async () => {
-    expect(await decide('/admin/audit', deps(false, userWith('user')))).toEqual({ name: 'account-profile' })
+    expect(await decide('/admin/audit', deps(false, userWith('user')))).toEqual({ name: 'no-access' })
     expect(await decide('/account/profile', deps(false, userWith('user')))).toBe(true)
   })
 

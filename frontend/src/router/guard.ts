@@ -53,6 +53,6 @@ export async function decideNavigation(
   if (user.mustChangePassword && to.name !== 'account-security') return { name: 'account-security' }
   // Likewise until a required second factor is added.
   if (user.secondFactorRequired && to.name !== 'account-security') return { name: 'account-security' }
-  if (to.matched.some((r) => r.meta.admin) && !isAdminRole(user.role)) return { name: 'account-profile' }
+  if (to.matched.some((r) => r.meta.admin) && !isAdminRole(user.role)) return { name: 'no-access' }
   return true
 }

@@ -142,6 +142,12 @@ export const routes: RouteRecordRaw[] = [
     ],
   },
   {
+    path: '/no-access',
+    name: 'no-access',
+    component: () => import('@/features/errors/NoAccessPage.vue'),
+    meta: { title: 'noAccess.title' },
+  },
+  {
     path: '/:pathMatch(.*)*',
     name: 'not-found',
     component: () => import('@/features/errors/NotFoundPage.vue'),

@@ -170,6 +170,11 @@ const en = {
       system: 'system',
     },
   },
+  noAccess: {
+    title: 'No access',
+    body: 'Your account cannot open the administration console. Ask an administrator if you need it.',
+    account: 'Go to my account',
+  },
   notFound: {
     title: 'Page not found',
     body: 'There is nothing at {path}.',

@@ -172,6 +172,11 @@ const zhCN: Messages = {
       system: '系统',
     },
   },
+  noAccess: {
+    title: '无权访问',
+    body: '你的账户无法打开管理控制台。如有需要，请联系管理员。',
+    account: '前往我的账户',
+  },
   notFound: {
     title: '页面不存在',
     body: '{path} 没有内容。',

@@ -77,7 +77,7 @@ describe('BulkDialog', () => {
     wrapper.unmount()
   })
 
-  it('asks to type DELETE or the count before a bulk deletion', async () => {
+  it('asks to type "delete N" (N from the preview) before a bulk deletion', async () => {
     setUser(me)
     stubFetch({
       'POST /api/admin/users/bulk': () => ({ status: 200, body: { dryRun: true, batchId: '', matched: 2, changed: 2, refused: [] } }),
@@ -88,7 +88,13 @@ describe('BulkDialog', () => {
     await vi.waitFor(() => expect(q('bulk-preview-changed')).not.toBeNull())
     expect((q('bulk-confirm') as HTMLButtonElement).disabled).toBe(true)
     const input = q('bulk-type-confirm') as HTMLInputElement
-    input.value = '2'
+    for (const wrong of ['2', 'DELETE', 'delete 3']) {
+      input.value = wrong
+      input.dispatchEvent(new Event('input'))
+      await flushPromises()
+      expect((q('bulk-confirm') as HTMLButtonElement).disabled, wrong).toBe(true)
+    }
+    input.value = 'delete 2'
     input.dispatchEvent(new Event('input'))
     await flushPromises()
     expect((q('bulk-confirm') as HTMLButtonElement).disabled).toBe(false)
