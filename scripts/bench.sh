@@ -162,6 +162,9 @@ SELECT strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (($AUDIT_ROWS - x) * 31) || '
   L -name "audit action=user. page 200 by cursor" -url "$A?action=user.&perPage=50&page=200&after=$CUR" -cookie "$COOKIE" -c 1 -n "${BENCH_GRID_N:-20}"
 fi
 
+# The service API: entitlement reads, single and batched usage charges.
+BASE=$BASE COOKIE=$COOKIE PID=$PID LOADGEN=$LOADGEN WORK=$WORK bash scripts/bench-usage.sh
+
 # CSV export of every account, three times: time, rows, completeness (no
 # failure line), peak RSS.
 echo

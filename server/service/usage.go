@@ -6,8 +6,9 @@ package service
 // minor units and an idempotency key that is unique per API key. Single
 // charges and batches take one path: one transaction that
 //
-//   - reads the stored answers of the events' idempotency keys (a key seen
-//     before answers its first result again, never charging twice);
+//   - reads the stored answers of the events' idempotency keys, before the
+//     transaction (a key seen before answers its first result again,
+//     never charging twice; a repeat costs no write);
 //   - reads the named accounts in one statement (public ID, username or
 //     address) and, on PostgreSQL, locks their rows in id order
 //     (models.LockUsers, as the account-change engine does);
@@ -243,21 +244,23 @@ func (u *Usage) apply(ctx context.Context, actor Actor, events []UsageEvent, bat
 	for i := range events {
 		idem = append(idem, events[i].IdempotencyKey)
 	}
-	// A repeat answers without a transaction.
-	stored, err := models.UsageChargesByKeys(ctx, u.svc.DB, key.ID, idem)
-	if err != nil {
-		return nil, err
-	}
-	if len(stored) > 0 {
-		if out, ok := replayAll(events, stored); ok {
-			return out, nil
-		}
-	}
 	for try := 0; ; try++ {
+		// A repeat answers without a transaction. A copy that is stored
+		// after this read makes the conditional insert below store less
+		// than it was given: the transaction rolls back and this runs again.
+		stored, err := models.UsageChargesByKeys(ctx, u.svc.DB, key.ID, idem)
+		if err != nil {
+			return nil, err
+		}
+		if len(stored) > 0 {
+			if out, ok := replayAll(events, stored); ok {
+				return out, nil
+			}
+		}
 		var out []UsageResult
-		err := u.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		err = u.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			var err error
-			out, err = u.applyTx(ctx, tx, actor, events, idem, batch)
+			out, err = u.applyTx(ctx, tx, actor, events, stored, batch)
 			return err
 		})
 		if errors.Is(err, errUsageRace) && try < usageRetries {
@@ -299,14 +302,10 @@ func replay(e *UsageEvent, s *models.UsageCharge) UsageResult {
 	return r
 }
 
-func (u *Usage) applyTx(ctx context.Context, tx bun.Tx, actor Actor, events []UsageEvent, idem []string, batch bool) ([]UsageResult, error) {
+func (u *Usage) applyTx(ctx context.Context, tx bun.Tx, actor Actor, events []UsageEvent, stored []models.UsageCharge, batch bool) ([]UsageResult, error) {
 	key := actor.Key
 	now := u.svc.Now()
 	out := make([]UsageResult, len(events))
-	stored, err := models.UsageChargesByKeys(ctx, tx, key.ID, idem)
-	if err != nil {
-		return nil, err
-	}
 	seen := make(map[string]*models.UsageCharge, len(stored)+len(events))
 	for i := range stored {
 		seen[stored[i].IdempotencyKey] = &stored[i]

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,12 +33,17 @@ func main() {
 	total := flag.Int("n", 0, "or send this many requests in all")
 	name := flag.String("name", "", "workload name for the output line")
 	okStatus := flag.Int("ok", 200, "status counted as success")
+	header := flag.String("header", "", "one more request header, \"Name: value\" (an API key's Authorization)")
 	flag.Parse()
 	if *url == "" || (*duration == 0 && *total == 0) {
 		flag.Usage()
 		os.Exit(2)
 	}
 	urls := strings.Split(*url, "|")
+	// {{n}} in a body becomes a number unique to this run and request (an
+	// idempotency key that is new each time).
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	hName, hValue, _ := strings.Cut(*header, ":")
 	var lines []string
 	if *bodies != "" {
 		f, err := os.Open(*bodies)
@@ -46,6 +52,7 @@ func main() {
 			os.Exit(1)
 		}
 		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 16<<20) // a batch of 1,000 events is one long line
 		for sc.Scan() {
 			lines = append(lines, sc.Text())
 		}
@@ -82,6 +89,9 @@ func main() {
 				if len(lines) > 0 {
 					b = lines[int(i)%len(lines)]
 				}
+				if strings.Contains(b, "{{n}}") {
+					b = strings.ReplaceAll(b, "{{n}}", run+"-"+strconv.FormatInt(i, 10))
+				}
 				if b != "" {
 					rd = bytes.NewReader([]byte(b))
 				}
@@ -91,6 +101,9 @@ func main() {
 				}
 				if *cookie != "" {
 					req.Header.Set("Cookie", *cookie)
+				}
+				if hName != "" {
+					req.Header.Set(strings.TrimSpace(hName), strings.TrimSpace(hValue))
 				}
 				t0 := time.Now()
 				res, err := client.Do(req)
