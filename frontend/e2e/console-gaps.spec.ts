@@ -60,3 +60,17 @@ test('fields say what to type, never "Please Input"', async ({ adminPage: page }
     await expect(page.getByPlaceholder(/please input/i), path).toHaveCount(0)
   }
 })
+
+test('links use the theme colour in both themes', async ({ browser, baseURL }) => {
+  for (const [theme, colour] of [
+    ['light', 'rgb(12, 122, 67)'],
+    ['dark', 'rgb(99, 226, 183)'],
+  ] as const) {
+    const context = await browser.newContext({ baseURL, colorScheme: theme })
+    await context.addInitScript((t) => localStorage.setItem('gatehouse.theme', t), theme)
+    const page = await context.newPage()
+    await page.goto('/login')
+    await expect(page.getByRole('link', { name: 'Forgot password?' }), theme).toHaveCSS('color', colour)
+    await context.close()
+  }
+})
