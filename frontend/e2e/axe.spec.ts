@@ -128,6 +128,7 @@ const consoleScreens: Screen[] = [
     ],
   },
   { path: '/admin/integrations', ready: heading },
+  { path: '/admin/api-keys', ready: heading },
   ...['signin', 'registration', 'email', 'human-verification', 'security', 'password-policy'].map(
     (tab): Screen => ({ path: `/admin/auth/${tab}`, ready: (page) => expect(page.getByTestId('auth-settings')).toBeVisible() }),
   ),
