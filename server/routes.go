@@ -150,6 +150,17 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	admin.GET("/api-keys", h.ListAPIKeys)
 	admin.POST("/api-keys", keySuper, h.CreateAPIKey)
 	admin.POST("/api-keys/:id/revoke", keySuper, h.RevokeAPIKey)
+	// Webhooks: administrators read endpoints and their delivery logs, super
+	// administrators change them, rotate secrets and resend.
+	hooksSuper := mw.RequireSuperAdmin("Only a super administrator may add, change or delete webhooks, rotate their secrets or resend; administrators may read them.")
+	admin.GET("/webhooks", h.ListWebhooks)
+	admin.POST("/webhooks", hooksSuper, h.CreateWebhook)
+	admin.GET("/webhooks/:id", h.GetWebhook)
+	admin.PATCH("/webhooks/:id", hooksSuper, h.UpdateWebhook)
+	admin.DELETE("/webhooks/:id", hooksSuper, h.DeleteWebhook)
+	admin.POST("/webhooks/:id/rotate-secret", hooksSuper, h.RotateWebhookSecret)
+	admin.GET("/webhooks/:id/deliveries", h.ListWebhookDeliveries)
+	admin.POST("/webhooks/:id/deliveries/:deliveryId/resend", hooksSuper, h.ResendWebhookDelivery)
 }
 
 // KeyRouteScopes answers a copy of keyRoutes (for tests and documentation).

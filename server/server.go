@@ -126,7 +126,8 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 	}
 	svc := service.New(service.Deps{
 		DB: db, Now: opt.Now, Box: box, Log: log, BaseURL: cfg.BaseURL, TurnstileVerifyURL: cfg.TurnstileVerifyURL,
-		Hasher: security.NewHasher(params, 0, 15*time.Second),
+		WebhooksAllowHTTPLoopback: cfg.WebhooksAllowHTTPLoopback,
+		Hasher:                    security.NewHasher(params, 0, 15*time.Second),
 	})
 	cookie := mw.NewSessionCookie(deriveKey(box.Key(), "cookie-hash"), deriveKey(box.Key(), "cookie-block"), cfg.SecureCookies())
 	challenge := mw.NewChallengeCookie(deriveKey(box.Key(), "challenge-hash"), deriveKey(box.Key(), "challenge-block"), cfg.SecureCookies())

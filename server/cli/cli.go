@@ -207,6 +207,7 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS, host 
 	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxy", envList("GATEHOUSE_TRUSTED_PROXIES"), "IP or CIDR of a reverse proxy whose X-Forwarded-For is trusted; repeatable (env GATEHOUSE_TRUSTED_PROXIES, comma-separated)")
 	f.StringVar(&cfg.RedisURL, "redis", env("GATEHOUSE_REDIS", ""), "Redis URL for shared rate-limit counters (env GATEHOUSE_REDIS)")
 	f.BoolVar(&cfg.RedisRequired, "redis-required", env("GATEHOUSE_REDIS_REQUIRED", "") == "true", "refuse to start while Redis does not answer, instead of starting with rate limits counted in memory (env GATEHOUSE_REDIS_REQUIRED=true)")
+	f.BoolVar(&cfg.WebhooksAllowHTTPLoopback, "webhooks-allow-http-loopback", env("GATEHOUSE_WEBHOOKS_ALLOW_HTTP_LOOPBACK", "") == "true", "accept http:// webhook receivers on a loopback address, for development (env GATEHOUSE_WEBHOOKS_ALLOW_HTTP_LOOPBACK=true); https otherwise")
 	f.BoolVar(&cfg.Metrics, "metrics", env("GATEHOUSE_METRICS", "") == "true", "serve Prometheus metrics at /metrics (env GATEHOUSE_METRICS=true)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "TLS certificate file (env GATEHOUSE_TLS_CERT)")
 	f.StringVar(&cfg.TLSKey, "tls-key", env("GATEHOUSE_TLS_KEY", ""), "TLS key file (env GATEHOUSE_TLS_KEY)")

@@ -41,6 +41,9 @@ type Config struct {
 	LogLevel string
 	// TLSCert and TLSKey make the server speak HTTPS itself.
 	TLSCert, TLSKey string
+	// WebhooksAllowHTTPLoopback accepts http:// webhook receivers on a
+	// loopback address (development); receivers must use https otherwise.
+	WebhooksAllowHTTPLoopback bool
 }
 
 // Normalize fills defaults and checks values that can be checked without I/O.

@@ -58,6 +58,9 @@ type AuditObject struct {
 // transaction so that an action and its record commit together.
 type Audit struct {
 	now Clock
+	// hook sees every written entry in the same transaction (webhook
+	// events are a projection of the account rows).
+	hook func(ctx context.Context, db bun.IDB, entries []AuditEntry, now time.Time) error
 }
 
 // Write stores one audit row through db (a transaction or the DB).
@@ -66,8 +69,10 @@ func (a *Audit) Write(ctx context.Context, db bun.IDB, e AuditEntry) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.NewInsert().Model(row).Exec(ctx)
-	return err
+	if _, err = db.NewInsert().Model(row).Exec(ctx); err != nil || a.hook == nil {
+		return err
+	}
+	return a.hook(ctx, db, []AuditEntry{e}, row.CreatedAt)
 }
 
 func (a *Audit) row(e AuditEntry) (*models.AuditEvent, error) {
@@ -134,5 +139,8 @@ func (a *Audit) WriteManyAt(ctx context.Context, db bun.IDB, entries []AuditEntr
 		row.CreatedAt = now
 		rows[i] = *row
 	}
-	return models.InsertAuditEvents(ctx, db, rows)
+	if err := models.InsertAuditEvents(ctx, db, rows); err != nil || a.hook == nil {
+		return err
+	}
+	return a.hook(ctx, db, entries, now)
 }

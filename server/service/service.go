@@ -77,6 +77,9 @@ type Deps struct {
 	BaseURL string
 	// TurnstileVerifyURL overrides Cloudflare's siteverify endpoint.
 	TurnstileVerifyURL string
+	// WebhooksAllowHTTPLoopback accepts http:// webhook receivers on a
+	// loopback address (development and tests); https only otherwise.
+	WebhooksAllowHTTPLoopback bool
 }
 
 // Services bundles the services the HTTP layer calls.
@@ -108,6 +111,8 @@ type Services struct {
 	// entitlements and charges usage for them.
 	APIKeys *APIKeys
 	Usage   *Usage
+	// Webhooks records account events and delivers them, signed.
+	Webhooks *Webhooks
 }
 
 // New wires the services together.
@@ -121,6 +126,8 @@ func New(d Deps) *Services {
 	s := &Services{Deps: d}
 	s.Settings = &Settings{deps: d, cache: map[string]cachedSetting{}}
 	s.Audit = &Audit{now: d.Now}
+	s.Webhooks = newWebhooks(s, d.WebhooksAllowHTTPLoopback)
+	s.Audit.hook = s.Webhooks.record
 	s.Alerts = &Alerts{svc: s}
 	s.Auth = &Auth{deps: d, settings: s.Settings, audit: s.Audit, sessions: models.NewSessionLookup(d.DB), alerts: s.Alerts}
 	s.Account = &Account{deps: d, settings: s.Settings, audit: s.Audit, auth: s.Auth, alerts: s.Alerts}
@@ -129,6 +136,7 @@ func New(d Deps) *Services {
 	s.Flows = &Flows{svc: s}
 	s.Outbox = newOutbox(s, d.Log)
 	s.Outbox.Start()
+	s.Webhooks.Start()
 	s.Background = newBackground(d.Log, 2, 256)
 	s.Plans = &Plans{svc: s}
 	s.Providers = NewProviders(s, oidc.NewClient(d.Now))
@@ -166,4 +174,5 @@ func errNotFound(what string) *problem.Error {
 func (s *Services) Close() {
 	s.Background.Close()
 	s.Outbox.Close()
+	s.Webhooks.Close()
 }

@@ -88,6 +88,10 @@ func WithTrustedProxies(p ...string) Option {
 // WithDatabaseURL runs the app on this database instead of a fresh one.
 func WithDatabaseURL(u string) Option { return func(c *config.Config) { c.DatabaseURL = u } }
 
+// WithHTTPWebhooks accepts http:// webhook receivers on loopback (the
+// tests' httptest receivers).
+func WithHTTPWebhooks() Option { return func(c *config.Config) { c.WebhooksAllowHTTPLoopback = true } }
+
 // WithBaseURL sets the public base URL.
 func WithBaseURL(u string) Option { return func(c *config.Config) { c.BaseURL = u } }
 
