@@ -138,6 +138,12 @@ export const routes: RouteRecordRaw[] = [
         component: () => import('@/features/admin/integrations/IntegrationsPage.vue'),
         meta: { title: 'integrations.title' },
       },
+      {
+        path: 'webhooks',
+        name: 'admin-webhooks',
+        component: () => import('@/features/admin/webhooks/WebhooksPage.vue'),
+        meta: { title: 'webhooks.title' },
+      },
       authSettingsRoute,
     ],
   },

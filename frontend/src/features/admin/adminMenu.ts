@@ -11,6 +11,7 @@ export function adminMenuItems(t: Translate): SideMenuItem[] {
     { name: 'admin-billing', label: t('billing.menu'), testId: 'nav-billing' },
     { name: 'admin-integrations', label: t('integrations.menu'), testId: 'nav-integrations' },
     { name: 'admin-api-keys', label: t('apiKeys.menu'), testId: 'nav-api-keys' },
+    { name: 'admin-webhooks', label: t('webhooks.menu'), testId: 'nav-webhooks' },
     { name: 'admin-audit', label: t('admin.menu.audit'), testId: 'nav-audit' },
   ]
 }
