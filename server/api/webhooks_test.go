@@ -109,8 +109,19 @@ func (r *receiver) set(f func(r *receiver)) {
 	r.mu.Unlock()
 }
 
+// newReceiverServer is a receiver that answers 204 and calls seen.
+func newReceiverServer(t testing.TB, seen func()) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		seen()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // waitWebhooks waits until no delivery of an enabled endpoint is open.
-func waitWebhooks(t *testing.T, app *testkit.App) {
+func waitWebhooks(t testing.TB, app *testkit.App) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

@@ -224,12 +224,12 @@ func (w *Webhooks) validate(in WebhookEndpointInput, create bool) (problem.Field
 	}
 	if in.Events != nil {
 		if len(*in.Events) == 0 {
-			f.Add("events", "must name at least one event")
+			f.Add("events", "must not be empty")
 		}
 		var list []string
 		for _, e := range *in.Events {
 			if !slices.Contains(WebhookEventTypes, e) {
-				f.Add("events", "must be among "+strings.Join(WebhookEventTypes, ", "))
+				f.Add("events", "is not valid")
 				break
 			}
 			if !slices.Contains(list, e) {
@@ -248,7 +248,8 @@ func (w *Webhooks) validate(in WebhookEndpointInput, create bool) (problem.Field
 
 // checkURL answers why a receiver URL is refused, or "". Only https, except
 // http to a loopback address when the server allows it (development:
-// --webhooks-allow-http-loopback). No credentials in the URL, no fragment.
+// --webhooks-allow-http-loopback). No credentials in the URL, no fragment
+// (those answer "is not valid"). The messages are problem/codes.go's.
 func (w *Webhooks) checkURL(raw string) string {
 	if len(raw) > 2000 {
 		return "must be at most 2000 characters"
@@ -258,29 +259,29 @@ func (w *Webhooks) checkURL(raw string) string {
 		return "must be an absolute https URL"
 	}
 	if u.User != nil {
-		return "must not carry a user name or password"
+		return "is not valid"
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return "must not have a fragment"
+		return "is not valid"
 	}
 	host := u.Hostname()
 	if host == "" || strings.ContainsAny(host, " %") {
-		return "must name a host"
+		return "is not valid"
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return "has an invalid port"
+			return "is not valid"
 		}
 	}
 	switch u.Scheme {
 	case "https":
 		return ""
 	case "http":
-		if !isLoopback(host) {
-			return "must use https (http only to a loopback address, when the server allows it)"
-		}
 		if !w.allowHTTP {
-			return "must use https (this server does not allow http receivers)"
+			return "must be an absolute https URL"
+		}
+		if !isLoopback(host) {
+			return "must be an https URL (plain http only for localhost)"
 		}
 		return ""
 	}
