@@ -73,7 +73,7 @@ func BenchmarkWebhooks_FanOut(b *testing.B) {
 		cpu := cpuTime() - cpu0
 		b.ReportMetric(float64(total)/changed.Seconds(), "changes/s")
 		b.ReportMetric(float64(2*total)/done.Seconds(), "deliveries/s")
-		b.ReportMetric((done - changed).Seconds()*1000, "lag-ms")
+		b.ReportMetric((done-changed).Seconds()*1000, "lag-ms")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(2*total), "cpu-µs/delivery(all)")
 		_ = context.Background()
 	}
