@@ -109,17 +109,20 @@ func RunInTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bu
 }
 
 // RunBulkTx runs fn, a change to many rows, in a transaction. On SQLite it
-// runs on a connection of its own with a larger page cache (64 MiB, so
-// that fewer dirty pages spill to the log in the middle of the
+// runs on a connection of its own with a larger page cache (bulkCacheKiB,
+// so that fewer dirty pages spill to the log in the middle of the
 // transaction) that does not checkpoint the write-ahead log when it
 // commits: a status change of 100,000 accounts spread over a million
 // leaves some 400 MB of log, and copying it into the database at commit
-// was more than a second of the request. A passive checkpoint runs in the
-// background after the commit instead (readers and writers go on
-// meanwhile; one at a time). The connection gets its defaults back after
-// the commit, before it returns to the pool: shrinking the cache inside
-// the transaction made SQLite write out every dirty page there and then
-// (7-10 s of a 100,000-account change on a loaded machine).
+// was more than a second of the request. The connection gets its defaults
+// back after the commit, before it returns to the pool (shrinking the
+// cache inside the transaction made SQLite write out every dirty page
+// there and then: 7-10 s of a 100,000-account change on a loaded
+// machine), and a passive checkpoint follows (readers and writers go on
+// meanwhile; one at a time). Both run after fn's answer, in the
+// background: giving back the cache frees its pages one by one (an
+// madvise each in modernc's allocator, about a second of CPU for 64 MiB
+// under load), which the caller need not wait for.
 func RunBulkTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
 	if !IsSQLite(db) {
 		return db.RunInTx(ctx, nil, fn)
@@ -128,31 +131,42 @@ func RunBulkTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx 
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	for _, p := range []string{"PRAGMA wal_autocheckpoint = 0", "PRAGMA cache_size = -65536"} {
+	for _, p := range []string{"PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA cache_size = -%d", bulkCacheKiB)} {
 		if _, err := conn.ExecContext(ctx, p); err != nil {
+			restoreBulkConn(db, conn, false)
 			return err
 		}
 	}
 	err = conn.RunInTx(ctx, nil, fn)
-	_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = 1000")
-	if rerr == nil {
-		_, rerr = conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000")
-	}
-	if rerr != nil {
-		// The connection must not go back to the pool without it.
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		if err == nil {
-			err = rerr
-		}
-	}
-	if err == nil && checkpointing.CompareAndSwap(false, true) {
-		go func() {
-			defer checkpointing.Store(false)
-			db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)") //nolint:errcheck
-		}()
-	}
+	go restoreBulkConn(db, conn, err == nil)
 	return err
+}
+
+// bulkCacheKiB is the page cache of a bulk change's connection: 32 MiB.
+// It counts in the server's resident memory beside the Go heap (see the
+// soft limit in cli.tuneGC); 64 MiB saved little CPU (a status change of
+// 100,000 accounts dirties some 280 MB of pages either way) and put the
+// server past 256 MiB.
+const bulkCacheKiB = 32 << 10
+
+// restoreBulkConn gives the bulk connection its defaults back and returns
+// it to the pool (or drops it, when that fails), then checkpoints the log
+// when the change committed.
+func restoreBulkConn(db *bun.DB, conn bun.Conn, committed bool) {
+	ctx := context.Background()
+	_, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 1000")
+	if err == nil {
+		_, err = conn.ExecContext(ctx, "PRAGMA cache_size = -2000")
+	}
+	if err != nil {
+		// The connection must not go back to the pool without them.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	conn.Close()
+	if committed && checkpointing.CompareAndSwap(false, true) {
+		defer checkpointing.Store(false)
+		db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)") //nolint:errcheck
+	}
 }
 
 // checkpointing is set while a background checkpoint runs.

@@ -495,12 +495,20 @@ func (h *Handler) BulkUsers(c *gin.Context) {
 		r.Filter = &f
 	}
 	res, err := h.Svc.Users.Bulk(c.Request.Context(), middleware.ActorOf(c), r)
+	// A large change may outlast the server's write timeout (60 s from
+	// the request): its answer, committed or not, gets time of its own to
+	// reach the client instead of a closed connection.
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(answerDeadline))
 	if err != nil {
 		httpx.Render(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, res)
 }
+
+// answerDeadline is the time a long request's answer may take to reach the
+// client once it is ready.
+const answerDeadline = 30 * time.Second
 
 // ExportFailedMarker starts the last line of an export that failed part
 // way: the status line and headers are gone by then, so the file itself
