@@ -386,10 +386,25 @@ func CountSessionsOf(ctx context.Context, db bun.IDB, ids []int64, sessionID str
 // transaction holds anything its writes take (the triggers' auth_epoch
 // and user_counts rows): a concurrent change to a holder is waited for
 // and seen, never overwritten.
+//
+// When it locks, keepID's own row (the prover's) is locked in the same
+// statement, in id order: two people proving one address at once each
+// lock "the other holder, then myself" otherwise, in opposite orders, and
+// PostgreSQL aborted one of them as a deadlock. The caller reads keepID's
+// row after this call, so that it checks what the other proof left (the
+// address may be gone).
 func LockEmailHolders(ctx context.Context, db bun.IDB, email string, keepID int64, lock UserLock) ([]User, error) {
-	q := db.NewSelect().Model((*User)(nil)).Where("u.email_lower = ?", NormalizeEmail(email)).
-		Where("u.id <> ?", keepID).Where("u.email_verified_at IS NULL")
+	q := db.NewSelect().Model((*User)(nil)).WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("u.email_lower = ?", NormalizeEmail(email)).Where("u.id <> ?", keepID).Where("u.email_verified_at IS NULL")
+		})
+		if lock != ReadOnly && keepID != 0 {
+			q = q.WhereOr("u.id = ?", keepID)
+		}
+		return q
+	})
 	holders, err := LockUsers(ctx, db, q, []string{"id", "public_id", "username", "email"}, lock, 2)
+	holders = slices.DeleteFunc(holders, func(u User) bool { return u.ID == keepID })
 	slices.SortFunc(holders, func(a, b User) int { return cmp.Compare(a.ID, b.ID) })
 	return holders, err
 }

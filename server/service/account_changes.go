@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -558,6 +559,45 @@ func (r *RevokeSessionsChange) write(ctx context.Context, c *changeRun, tx bun.I
 
 func (r *RevokeSessionsChange) audit(e *effect) (string, string, map[string]any) {
 	return ActionUserSessionRevoked, "", map[string]any{"sessionId": r.SessionID, "revoked": e.sessions}
+}
+
+// preLocker is a change that locks rows before its targets' (in a
+// transaction that locks; see UserPatch.preLock).
+type preLocker interface {
+	preLock(c *changeRun, t Targets) error
+}
+
+// preLock: marking an address verified takes it from the other accounts
+// that hold it unverified. Their rows are locked here, before the
+// target's, together with the target's in one statement in id order
+// (models.LockEmailHolders), as a person proving the same address by link
+// locks them: locking the target first and the holders later (in plan)
+// crossed such a link, and PostgreSQL aborted one of the two as a
+// deadlock. The address is read here without a lock; plan reads the
+// holders again under the target's lock, which also covers an address
+// that changed in between.
+func (p *UserPatch) preLock(c *changeRun, t Targets) error {
+	if p.EmailVerified == nil || !*p.EmailVerified || len(t.PublicIDs) != 1 {
+		return nil
+	}
+	var id int64
+	var email *string
+	err := c.db.NewSelect().Model((*models.User)(nil)).Column("u.id", "u.email").Where("u.public_id = ?", strings.TrimSpace(t.PublicIDs[0])).Scan(c.ctx, &id, &email)
+	if err != nil {
+		if errors.Is(models.NotFound(err), models.ErrNotFound) {
+			return nil // plan answers it
+		}
+		return err
+	}
+	addr := derefString(email)
+	if p.Email != nil {
+		addr = strings.TrimSpace(*p.Email)
+	}
+	if addr == "" {
+		return nil
+	}
+	_, err = models.LockEmailHolders(c.ctx, c.db, addr, id, models.LockRows)
+	return err
 }
 
 // preparer is a change that reads something about all targets at once

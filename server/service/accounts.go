@@ -204,6 +204,11 @@ func (s *Users) apply(ctx context.Context, db bun.IDB, actor Actor, t Targets, c
 		cols = append(cols, nameColumns...)
 	}
 	c.lock = userLock(db, o.DryRun, access != nil)
+	if p, ok := ch.(preLocker); ok && c.lock != models.ReadOnly {
+		if err := p.preLock(c, t); err != nil {
+			return nil, nil, err
+		}
+	}
 	targets, refused, err := s.lockTargets(ctx, db, t, cols, c.lock)
 	if err != nil {
 		return nil, nil, err

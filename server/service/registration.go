@@ -384,6 +384,14 @@ func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (str
 		if err != nil {
 			return err
 		}
+		// The other holders of the address and the account itself are
+		// locked first, in one statement (models.LockEmailHolders); the
+		// account is read after, as another proof of the address may have
+		// left it.
+		holders, err := f.svc.addressHolders(ctx, tx, t.Email, t.UserID)
+		if err != nil {
+			return err
+		}
 		u, err := models.UserByID(ctx, tx, t.UserID)
 		if err != nil {
 			return ErrInvalidToken
@@ -402,10 +410,6 @@ func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (str
 			} else if taken {
 				return ErrEmailProvedElsewhere
 			}
-			holders, err := f.svc.addressHolders(ctx, tx, t.Email, u.ID)
-			if err != nil {
-				return err
-			}
 			if err := models.MarkEmailVerified(ctx, tx, u.ID, now, models.EmailProof{Activate: true, Touch: true}); err != nil {
 				return err
 			}
@@ -421,10 +425,6 @@ func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (str
 				return err
 			} else if taken {
 				return ErrEmailProvedElsewhere
-			}
-			holders, err := f.svc.addressHolders(ctx, tx, t.Email, u.ID)
-			if err != nil {
-				return err
 			}
 			old := u.Email
 			u.SetEmail(t.Email)
