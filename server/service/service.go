@@ -13,7 +13,8 @@
 //
 //  1. account_changes.go: the type and its methods (check, selfRule,
 //     touchesAccess, columns, plan, write, audit; prepare if it reads
-//     something about all targets at once) and its audit action constant
+//     something about all targets at once, preLock if it locks other
+//     accounts' rows beside its targets) and its audit action constant
 //     beside it. columns may name any column of models.User; write goes
 //     through models.UpdateUsers (or another named write in models/: no
 //     code outside models/ writes the users table itself);
