@@ -239,6 +239,11 @@ func DeleteSessionsOfUser(ctx context.Context, db bun.IDB, userID int64, keepID 
 	if _, err := tq.Exec(ctx); err != nil {
 		return 0, err
 	}
+	// Ending an account's sessions (a password or second-factor change,
+	// "sign out everywhere else") also ends what applications hold for it.
+	if err := RevokeFamiliesOfUsers(ctx, db, []int64{userID}, time.Now().UTC(), "sessions_ended"); err != nil {
+		return 0, err
+	}
 	return n, nil
 }
 

@@ -299,9 +299,13 @@ func DeleteUsers(ctx context.Context, db bun.IDB, ids []int64) error {
 }
 
 // EndSessionsOf deletes every session and access token of the accounts
-// ids and returns how many sessions each had.
+// ids, revokes their application tokens (OAuthFamily), and returns how many sessions each had.
 func EndSessionsOf(ctx context.Context, db bun.IDB, ids []int64) (map[int64]int64, error) {
 	if _, err := inIDs(db, db.NewDelete().Model((*AccessToken)(nil)), "user_id", ids).Exec(ctx); err != nil {
+		return nil, err
+	}
+	// The applications' tokens of the accounts end with their sessions.
+	if err := RevokeFamiliesOfUsers(ctx, db, ids, time.Now().UTC(), "sessions_ended"); err != nil {
 		return nil, err
 	}
 	rows, err := db.QueryContext(ctx, inIDs(db, db.NewDelete().Model((*Session)(nil)), "user_id", ids).Returning("user_id").String())

@@ -35,6 +35,21 @@ var keyRoutes = mw.KeyRoutes{
 // rate limited; everything after a.Use is both.
 func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLimiter) {
 	strict := rl.Limit(mw.ScopeAuth)
+	// The OpenID Provider (issuer: the base URL). The protocol endpoints are
+	// the op library's; the sign-in step and logout see the session.
+	o := r.Group("", mw.StrictQuery(), h.FreshSettings, rl.Limit(mw.ScopeAPI))
+	o.GET("/.well-known/openid-configuration", h.OpenIDProvider)
+	o.GET("/oauth/keys", h.OpenIDProvider)
+	o.GET("/oauth/authorize", h.OpenIDProvider)
+	o.GET("/oauth/authorize/callback", h.OpenIDProvider)
+	o.GET("/oauth/resume", authn, h.ResumeAuthorize)
+	o.POST("/oauth/token", h.OpenIDProvider)
+	o.GET("/oauth/userinfo", h.OpenIDProvider)
+	o.POST("/oauth/userinfo", h.OpenIDProvider)
+	o.POST("/oauth/revoke", h.OpenIDProvider)
+	o.POST("/oauth/introspect", h.OpenIDProvider)
+	o.GET("/oauth/end_session", authn, h.EndSession)
+
 	a := r.Group("/api")
 	a.GET("/health", h.Health)
 	a.GET("/ready", h.Ready)
@@ -67,6 +82,9 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	svc.GET("/entitlements/:account", h.GetEntitlement)
 	svc.POST("/usage/charges", h.ChargeUsage)
 	svc.POST("/usage/batch", h.ChargeUsageBatch)
+	// The consent page's API (the OpenID Provider, third-party applications).
+	a.GET("/oauth/consent/:requestId", mw.RequireUser(), mw.PasswordChangeGate(), h.SecondFactorGate(), h.GetConsentRequest)
+	a.POST("/oauth/consent/:requestId", mw.RequireUser(), mw.PasswordChangeGate(), h.SecondFactorGate(), h.AnswerConsentRequest)
 
 	me := a.Group("/me", mw.RequireUser(), mw.PasswordChangeGate(), h.SecondFactorGate())
 	me.GET("", h.Me)

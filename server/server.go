@@ -140,6 +140,11 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 	if opt.RateLimitWindow > 0 {
 		limiter.Window = opt.RateLimitWindow
 	}
+	// The OpenID Provider's first signing key is made at the first start.
+	if err := svc.OIDC.EnsureSigningKey(context.Background()); err != nil {
+		svc.Close()
+		return nil, fmt.Errorf("OpenID Provider signing key: %w", err)
+	}
 	h, err := api.NewHandler(cfg, svc, cookie, challenge, limiter, opt.Version)
 	if err != nil {
 		return nil, err
@@ -267,6 +272,13 @@ func (s *Server) sweep(ctx context.Context) {
 			}
 			if _, err := s.Svc.Usage.Sweep(ctx); err != nil && ctx.Err() == nil {
 				s.Log.Warn("usage idempotency-key sweep failed", "err", err)
+			}
+			if err := s.Svc.OIDC.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Warn("OpenID Provider sweep failed", "err", err)
+			}
+			// The signing key's scheduled rotation (KeyRotationInterval).
+			if err := s.Svc.OIDC.RotateIfDue(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Warn("signing key rotation failed", "err", err)
 			}
 		}
 	}

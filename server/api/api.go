@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"github.com/zitadel/oidc/v3/pkg/op"
 	"sync"
 
 	"gatehouse/server/config"
@@ -42,6 +43,8 @@ type Handler struct {
 	Version string
 	// Commit and Built name the build for /api/health ("" when unknown).
 	Commit, Built string
+	// OP serves the OpenID Provider's protocol endpoints (oidcprovider.go).
+	OP *op.Provider
 }
 
 // NewHandler builds the handler set.
@@ -49,7 +52,11 @@ func NewHandler(cfg *config.Config, svc *service.Services, cookie, challenge *mi
 	// The document is built on its first request: most processes never
 	// serve it, and it would otherwise sit in memory for nothing.
 	openapi := sync.OnceValues(func() ([]byte, error) { return withVersion(OpenAPIJSON, version) })
-	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Challenge: challenge, Device: middleware.NewDeviceCookie(cfg.SecureCookies()), Limiter: limiter, openapi: openapi, Version: version}, nil
+	provider, err := newOpenIDProvider(cfg, svc)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Challenge: challenge, Device: middleware.NewDeviceCookie(cfg.SecureCookies()), Limiter: limiter, openapi: openapi, Version: version, OP: provider}, nil
 }
 
 // withVersion returns the JSON document doc, compacted, with info.version

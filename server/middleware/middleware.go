@@ -100,6 +100,11 @@ func SecurityHeaders(hsts bool) gin.HandlerFunc {
 // Origin checks on unsafe methods) and answers refusals in the error shape.
 func CrossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
+	// The OpenID Provider's back-channel endpoints authenticate the client
+	// (secret or PKCE), never a cookie; browser apps call them cross-site.
+	for _, p := range []string{"POST /oauth/token", "POST /oauth/revoke", "POST /oauth/introspect", "POST /oauth/userinfo"} {
+		cop.AddInsecureBypassPattern(p)
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusForbidden)

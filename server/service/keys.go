@@ -30,6 +30,7 @@ var SealedColumns = []SealedColumn{
 	{"identity_providers", "id", "client_secret_sealed"},
 	{"oidc_states", "state_hash", "verifier_sealed"},
 	{"mail_outbox", "id", "body"},
+	{"oauth_signing_keys", "id", "private_key_sealed"},
 }
 
 // ErrSecretKeyChanged is what an instance answers once another process

@@ -105,6 +105,8 @@ type Services struct {
 	// Applications are the OAuth clients that sign people in through
 	// Gatehouse (the OpenID Provider, oidcprovider.go).
 	Applications *Applications
+	// OIDC is the OpenID Provider's storage and rules.
+	OIDC *OIDC
 	// Alerts emails people about sign-ins from new devices and changed
 	// second factors.
 	Alerts *Alerts
@@ -145,6 +147,7 @@ func New(d Deps) *Services {
 	s.Applications = &Applications{svc: s}
 	s.APIKeys = &APIKeys{svc: s, touched: map[int64]time.Time{}}
 	s.Usage = &Usage{svc: s}
+	s.OIDC = newOIDC(s)
 	return s
 }
 

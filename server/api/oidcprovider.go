@@ -1,0 +1,260 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"gatehouse/models"
+	"gatehouse/server/config"
+	"gatehouse/server/httpx"
+	"gatehouse/server/middleware"
+	"gatehouse/server/problem"
+	"gatehouse/server/service"
+)
+
+// The OpenID Provider's HTTP side. The protocol endpoints are
+// github.com/zitadel/oidc's op handler, mounted in the route table; the
+// sign-in step (ResumeAuthorize) and the consent API are Gatehouse's.
+//
+// Issuer: the base URL. Endpoints (also in the discovery document):
+//
+//	/.well-known/openid-configuration, /oauth/keys (JWKS),
+//	/oauth/authorize (+ /callback), /oauth/token, /oauth/userinfo,
+//	/oauth/revoke (RFC 7009), /oauth/introspect (RFC 7662),
+//	/oauth/end_session (RP-initiated logout).
+
+// ConsentPath is the console page that asks a person's consent for a
+// third-party application (?request=ID).
+const ConsentPath = "/consent"
+
+// newOpenIDProvider builds op's handler on the service's storage.
+func newOpenIDProvider(cfg *config.Config, svc *service.Services) (*op.Provider, error) {
+	m := hmac.New(sha256.New, svc.Box.Key())
+	m.Write([]byte("oidc-access-tokens"))
+	var key [32]byte
+	copy(key[:], m.Sum(nil))
+	conf := &op.Config{
+		CryptoKey:                key,
+		DefaultLogoutRedirectURI: cfg.BaseURL + "/login",
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		SupportedScopes:          service.SupportedScopes,
+		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash", "azp",
+			"email", "email_verified", "name", "preferred_username", "locale", "zoneinfo", "updated_at", service.GatehouseClaim},
+		SupportedUILocales: []language.Tag{language.English, language.SimplifiedChinese},
+	}
+	opts := []op.Option{
+		op.WithCustomEndpoints(op.NewEndpoint("/oauth/authorize"), op.NewEndpoint("/oauth/token"), op.NewEndpoint("/oauth/userinfo"),
+			op.NewEndpoint("/oauth/revoke"), op.NewEndpoint("/oauth/end_session"), op.NewEndpoint("/oauth/keys")),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("/oauth/introspect")),
+	}
+	if strings.HasPrefix(cfg.BaseURL, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	return op.NewOpenIDProvider(cfg.BaseURL, conf, svc.OIDC, opts...)
+}
+
+// OpenIDProvider serves op's endpoints.
+func (h *Handler) OpenIDProvider(c *gin.Context) {
+	h.OP.ServeHTTP(c.Writer, c.Request)
+}
+
+// EndSession is RP-initiated logout: op's endpoint, told who the browser
+// is so that the Gatehouse session can end with it.
+func (h *Handler) EndSession(c *gin.Context) {
+	r := c.Request.WithContext(service.WithActor(c.Request.Context(), middleware.ActorOf(c)))
+	h.OP.ServeHTTP(c.Writer, r)
+}
+
+var errRequestExpired = problem.New(problem.NotFound, "not_found", "The sign-in request was not found or has expired; start again from the application.")
+
+// ResumeAuthorize is where op sends the browser for sign-in: without a
+// session to the sign-in page (coming back here); an account the
+// application does not admit back to the application with access_denied;
+// a third-party application without remembered consent to the consent
+// page; otherwise on to the code.
+func (h *Handler) ResumeAuthorize(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Query("id")
+	r, err := h.Svc.OIDC.RequestByID(ctx, id)
+	if err != nil {
+		httpx.Render(c, errRequestExpired)
+		return
+	}
+	prompts := r.Prompts()
+	actor := middleware.ActorOf(c)
+	back := service.ResumePath + "?id=" + url.QueryEscape(id)
+	if actor.User == nil || actor.SessionID == "" {
+		if slices.Contains(prompts, oidc.PromptNone) {
+			op.AuthRequestError(c.Writer, c.Request, r, oidc.ErrLoginRequired(), h.OP)
+			return
+		}
+		c.Redirect(http.StatusFound, "/login?next="+url.QueryEscape(back))
+		return
+	}
+	u := actor.User
+	if u.MustChangePassword {
+		// The console asks for the new password first; the application
+		// sign-in starts again afterwards.
+		c.Redirect(http.StatusFound, "/")
+		return
+	}
+	if !h.Svc.OIDC.MayUse(r.App, u) {
+		op.AuthRequestError(c.Writer, c.Request, r, oidc.ErrAccessDenied().WithDescription("This account may not sign in to this application."), h.OP)
+		return
+	}
+	if !r.App.FirstParty {
+		covered, err := h.Svc.OIDC.ConsentCovered(ctx, u.ID, r.App.ID, r.GetScopes())
+		if err != nil {
+			httpx.Render(c, err)
+			return
+		}
+		if !covered || slices.Contains(prompts, oidc.PromptConsent) {
+			if slices.Contains(prompts, oidc.PromptNone) {
+				op.AuthRequestError(c.Writer, c.Request, r, oidc.ErrInteractionRequired().WithDescription("consent required"), h.OP)
+				return
+			}
+			if err := h.Svc.OIDC.BindUser(ctx, id, u); err != nil {
+				httpx.Render(c, err)
+				return
+			}
+			c.Redirect(http.StatusFound, ConsentPath+"?request="+url.QueryEscape(id))
+			return
+		}
+	}
+	if err := h.complete(c, id, actor); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	c.Redirect(http.StatusFound, callbackPath(id))
+}
+
+func callbackPath(id string) string { return "/oauth/authorize/callback?id=" + url.QueryEscape(id) }
+
+// complete marks the request signed in through the caller's session.
+func (h *Handler) complete(c *gin.Context, id string, actor service.Actor) error {
+	sess, err := models.SessionByID(c.Request.Context(), h.Svc.DB, actor.SessionID)
+	if err != nil {
+		return errRequestExpired
+	}
+	if err := h.Svc.OIDC.Complete(c.Request.Context(), id, actor.User, sess); err != nil {
+		return errRequestExpired
+	}
+	return nil
+}
+
+// ConsentApp is the application a consent request is for.
+type ConsentApp struct {
+	ClientID string `json:"clientId"`
+	Name     string `json:"name"`
+	LogoURL  string `json:"logoUrl"`
+}
+
+// ConsentRequest is what the consent page shows.
+type ConsentRequest struct {
+	RequestID    string     `json:"requestId"`
+	Application  ConsentApp `json:"application"`
+	Scopes       []string   `json:"scopes"`
+	RedirectHost string     `json:"redirectHost"`
+}
+
+func (h *Handler) consentRequest(c *gin.Context) (*service.AuthRequest, bool) {
+	r, err := h.Svc.OIDC.ConsentRequest(c.Request.Context(), middleware.ActorOf(c), c.Param("requestId"))
+	if err != nil {
+		httpx.Render(c, err)
+		return nil, false
+	}
+	return r, true
+}
+
+// GetConsentRequest answers what a third-party application asks of the
+// signed-in person.
+func (h *Handler) GetConsentRequest(c *gin.Context) {
+	r, ok := h.consentRequest(c)
+	if !ok {
+		return
+	}
+	logo := ""
+	if a, err := models.ApplicationByID(c.Request.Context(), h.Svc.DB, r.App.ID); err == nil {
+		logo = a.LogoURL
+	}
+	host := ""
+	if u, err := url.Parse(r.GetRedirectURI()); err == nil {
+		host = u.Host
+		if host == "" {
+			host = u.Scheme + ":"
+		}
+	}
+	c.JSON(http.StatusOK, ConsentRequest{RequestID: r.ID, Application: ConsentApp{ClientID: r.App.ClientID, Name: r.App.Name, LogoURL: logo},
+		Scopes: r.GetScopes(), RedirectHost: host})
+}
+
+type consentAnswer struct {
+	Approve *bool `json:"approve"`
+}
+
+func (a *consentAnswer) Validate() error {
+	if a.Approve == nil {
+		return problem.Fields{"approve": "is required"}.Err()
+	}
+	return nil
+}
+
+// AnswerConsentRequest approves (remembered) or denies; the page then
+// sends the browser to redirectUrl.
+func (h *Handler) AnswerConsentRequest(c *gin.Context) {
+	var req consentAnswer
+	if err := httpx.BindJSON(c, &req); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	r, ok := h.consentRequest(c)
+	if !ok {
+		return
+	}
+	actor := middleware.ActorOf(c)
+	ctx := c.Request.Context()
+	if err := h.Svc.OIDC.AnswerConsent(ctx, actor, r, *req.Approve); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	if !*req.Approve {
+		if err := h.Svc.OIDC.Cancel(ctx, r.ID); err != nil {
+			httpx.Render(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"redirectUrl": denyURL(r)})
+		return
+	}
+	if err := h.complete(c, r.ID, actor); err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"redirectUrl": callbackPath(r.ID)})
+}
+
+// denyURL is the application's redirect URI with error=access_denied.
+func denyURL(r *service.AuthRequest) string {
+	u, err := url.Parse(r.GetRedirectURI())
+	if err != nil {
+		return "/"
+	}
+	q := u.Query()
+	q.Set("error", "access_denied")
+	q.Set("error_description", "The person declined the request.")
+	if s := r.GetState(); s != "" {
+		q.Set("state", s)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
