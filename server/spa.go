@@ -27,7 +27,7 @@ func spa(console fs.FS) gin.HandlerFunc {
 	files := http.FS(console)
 	return func(c *gin.Context) {
 		p := c.Request.URL.Path
-		if p == "/api" || strings.HasPrefix(p, "/api/") {
+		if p == "/api" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/oauth/") {
 			httpx.Render(c, httpx.ErrNotFound)
 			return
 		}

@@ -22,7 +22,7 @@ type appAnswer struct {
 }
 
 // createApp registers an application as a super administrator.
-func createApp(t *testing.T, c *testkit.Client, body map[string]any) appAnswer {
+func createApp(t testing.TB, c *testkit.Client, body map[string]any) appAnswer {
 	t.Helper()
 	var out appAnswer
 	c.POST("/api/admin/applications", body).Expect(http.StatusCreated).JSON(&out)

@@ -23,7 +23,7 @@ const rpCallback = "https://rp.example.com/cb"
 // a test app, whose issuer is http://gatehouse.test: its HTTP client sends
 // every request to the test server.
 type rp struct {
-	t        *testing.T
+	t        testing.TB
 	app      *testkit.App
 	ctx      context.Context
 	http     *http.Client
@@ -32,7 +32,7 @@ type rp struct {
 	verifier *gooidc.IDTokenVerifier
 }
 
-func newRP(t *testing.T, app *testkit.App, clientID, secret string, scopes ...string) *rp {
+func newRP(t testing.TB, app *testkit.App, clientID, secret string, scopes ...string) *rp {
 	t.Helper()
 	target, _ := url.Parse(app.URL)
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -56,7 +56,7 @@ func newRP(t *testing.T, app *testkit.App, clientID, secret string, scopes ...st
 // browse follows the provider's redirects with the browser c (a signed-in
 // testkit client) until they leave Gatehouse (the RP's callback) or reach
 // a console page (/login, /consent); it answers that location.
-func browse(t *testing.T, app *testkit.App, c *testkit.Client, start string) *url.URL {
+func browse(t testing.TB, app *testkit.App, c *testkit.Client, start string) *url.URL {
 	t.Helper()
 	next := start
 	for i := 0; i < 10; i++ {
@@ -144,7 +144,7 @@ func (r *rp) post(path string, form url.Values, basic bool) (int, map[string]any
 	return res.StatusCode, out
 }
 
-func registerApp(t *testing.T, root *testkit.Client, body map[string]any) (string, string) {
+func registerApp(t testing.TB, root *testkit.Client, body map[string]any) (string, string) {
 	t.Helper()
 	if body["redirectUris"] == nil {
 		body["redirectUris"] = []string{rpCallback}

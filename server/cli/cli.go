@@ -161,7 +161,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer, console fs.FS, host Host
 	root.PersistentPreRun = func(*cobra.Command, []string) { dataWhy = resolveDataDir(cfg, host) }
 	serve := newServe(cfg, stdout, stderr, console, host, desktop, &dataWhy)
 	root.AddCommand(serve, newAdmin(cfg, stdin, stdout, stderr), newMigrate(cfg, stdout, stderr), newBackup(cfg, stdout, stderr),
-		newRestore(cfg, stdout, stderr), newSeed(cfg, stdout, stderr), newKey(cfg, stdout, stderr), newVersion(stdout), newHealthcheck(cfg, stdout))
+		newRestore(cfg, stdout, stderr), newSeed(cfg, stdout, stderr), newKey(cfg, stdout, stderr), newSigningKeys(cfg, stdout, stderr), newVersion(stdout), newHealthcheck(cfg, stdout))
 	// No command: serve (a double-clicked binary just starts).
 	root.RunE = serve.RunE
 	root.Flags().AddFlagSet(serve.Flags())
@@ -566,6 +566,44 @@ func newBackup(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// newSigningKeys is `gatehouse keys rotate`: the OpenID Provider's
+// ID-token signing key (not the secret key: that is `gatehouse key`).
+func newSigningKeys(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
+	keys := &cobra.Command{Use: "keys", Short: "Manage the OpenID Provider's signing keys (the secret key is 'gatehouse key')"}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Sign ID tokens with a new key from now on (safe while instances run)",
+		Long: "Makes a new ES256 signing key for the OpenID Provider and retires the current one. The\n" +
+			"retired key stays in the JWKS (/oauth/keys) until every ID token it signed has expired\n" +
+			"(24 hours and 10 minutes), so applications that cache the key set keep verifying.\n" +
+			"Running instances sign with the new key within 30 seconds. Keys also rotate on their own\n" +
+			"every 90 days.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, closeFn, err := openServices(cmd.Context(), cfg, stderr)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if err := svc.OIDC.EnsureSigningKey(cmd.Context()); err != nil {
+				return err
+			}
+			res, err := svc.OIDC.RotateSigningKey(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "New signing key %s. The previous key %s stays published until %s.\n", res.NewKeyID, res.OldKeyID, res.OldPublishedUntil.Format(time.RFC3339))
+			return nil
+		},
+	}
+	keys.AddCommand(rotate)
+	keys.Args = cobra.NoArgs
+	keys.RunE = func(cmd *cobra.Command, args []string) error {
+		return usageError{errors.New("keys needs a subcommand: rotate")}
+	}
+	return keys
 }
 
 func newKey(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {

@@ -121,7 +121,8 @@ func keyRotate(t *testing.T, dbURL string) {
 	}
 
 	r := run(t, "", "--data", dir, "key", "rotate").expect(t, 0)
-	if !strings.Contains(r.stdout, "Re-encrypted 4 secret") {
+	// 4, and the OpenID Provider's signing key made at the first start.
+	if !strings.Contains(r.stdout, "Re-encrypted 5 secret") {
 		t.Fatalf("rotate output: %q", r.stdout)
 	}
 	newKey, _ := os.ReadFile(filepath.Join(dir, "secret.key"))
