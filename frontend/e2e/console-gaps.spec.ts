@@ -74,3 +74,10 @@ test('links use the theme colour in both themes', async ({ browser, baseURL }) =
     await context.close()
   }
 })
+
+test('re-opening a used setup link says it was used', async ({ page }) => {
+  // The worker's server was set up by admin-fixtures.ts: every setup link is used.
+  await page.goto('/setup?token=already-used')
+  await expect(page).toHaveURL(/\/login/)
+  await expect(page.getByText('This setup link has already been used: Gatehouse is set up. Sign in instead.')).toBeVisible()
+})

@@ -26,7 +26,8 @@ describe('decideNavigation', () => {
   })
 
   it('leaves /setup for /login once setup is done', async () => {
-    expect(await decide('/setup?token=abc', deps(false, null))).toEqual({ name: 'login' })
+    expect(await decide('/setup?token=abc', deps(false, null))).toEqual({ name: 'login', query: { setup: 'used' } })
+    expect(await decide('/setup', deps(false, null))).toEqual({ name: 'login' })
   })
 
   it('sends signed-out visitors to /login with next', async () => {

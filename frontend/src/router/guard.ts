@@ -20,6 +20,7 @@ export function homeFor(user: Pick<User, 'role'> & Partial<Pick<User, 'mustChang
 
 /** The parts of the target location the decision looks at. */
 export type GuardTarget = Pick<RouteLocationNormalized, 'fullPath' | 'meta' | 'matched'> & {
+  query?: RouteLocationNormalized['query']
   name?: RouteLocationNormalized['name'] | null
 }
 
@@ -34,7 +35,8 @@ export async function decideNavigation(
     // If the status cannot be read, carry on: the pages show the API error.
   }
   if (pending) return to.name === 'setup' ? true : { name: 'setup' }
-  if (to.name === 'setup') return { name: 'login' }
+  // A setup link opened again after setup: the sign-in page says it was used.
+  if (to.name === 'setup') return { name: 'login', ...(to.query?.token ? { query: { setup: 'used' } } : {}) }
 
   let user: User | null = null
   try {
