@@ -129,6 +129,19 @@ const consoleScreens: Screen[] = [
   },
   { path: '/admin/integrations', ready: heading },
   { path: '/admin/api-keys', ready: heading },
+  {
+    path: '/admin/webhooks',
+    ready: (page) => expect(page.getByTestId('webhooks-table')).toBeVisible(),
+    dialogs: [
+      {
+        name: 'webhook endpoint dialog',
+        open: async (page) => {
+          await page.getByTestId('webhook-add').click()
+          await dialogShown(page)
+        },
+      },
+    ],
+  },
   ...['signin', 'registration', 'email', 'human-verification', 'security', 'password-policy'].map(
     (tab): Screen => ({ path: `/admin/auth/${tab}`, ready: (page) => expect(page.getByTestId('auth-settings')).toBeVisible() }),
   ),

@@ -1,0 +1,76 @@
+import { createUser, expect, test, uniqueTag } from './admin-fixtures'
+
+// The Webhooks screen against the real binary: add an endpoint, see its
+// secret once, read the delivery log (the receiver cannot be reached, so
+// the event waits with its error) and resend; in English and Chinese.
+
+const copy = {
+  en: {
+    title: 'Webhooks',
+    add: 'Add endpoint',
+    url: 'Endpoint URL',
+    event: 'Account created',
+    save: 'Save',
+    secret: 'Signing secret',
+    secretField: 'Secret',
+    done: 'Done',
+    log: 'Delivery log',
+    refresh: 'Refresh',
+    unreachable: 'The server could not be reached.',
+    resend: 'Resend',
+    resent: 'The event will be sent again.',
+  },
+  'zh-CN': {
+    title: 'Webhook',
+    add: '添加端点',
+    url: '端点 URL',
+    event: '账户已创建',
+    save: '保存',
+    secret: '签名密钥',
+    secretField: '密钥',
+    done: '完成',
+    log: '投递日志',
+    refresh: '刷新',
+    unreachable: 'The server could not be reached.',
+    resend: '重新发送',
+    resent: '该事件将重新发送。',
+  },
+} as const
+
+for (const locale of ['en', 'zh-CN'] as const) {
+  test(`webhooks: create, secret shown once, delivery log, resend (${locale})`, async ({ adminPage: page, adminApi }) => {
+    const c = copy[locale]
+    await page.addInitScript((l) => localStorage.setItem('gatehouse.locale', l), locale)
+    // Nothing listens on port 1: every attempt fails as unreachable.
+    const url = `https://127.0.0.1:1/${uniqueTag('hook')}`
+    await page.goto('/admin/webhooks')
+    await expect(page.getByRole('heading', { name: c.title, level: 1 })).toBeVisible()
+
+    await page.getByRole('button', { name: c.add }).click()
+    const form = page.getByRole('dialog')
+    await form.getByLabel(c.url).fill(url)
+    await form.getByRole('checkbox', { name: c.event }).check()
+    await form.getByRole('button', { name: c.save }).click()
+
+    const secretDialog = page.getByRole('dialog', { name: c.secret })
+    await expect(secretDialog).toBeVisible()
+    const secret = await secretDialog.getByLabel(c.secretField).inputValue()
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/)
+    await secretDialog.getByRole('button', { name: c.done }).click()
+    await expect(secretDialog).toBeHidden()
+    await expect(page.getByTestId('webhooks-table')).toContainText(url)
+    expect(await page.content()).not.toContain(secret.slice(6))
+
+    await createUser(adminApi, { username: uniqueTag('wh'), email: `${uniqueTag('wh')}@example.com` })
+    await page.getByRole('button', { name: `${c.log} ${url}` }).click()
+    const log = page.getByTestId('webhook-log')
+    await expect(async () => {
+      await log.getByRole('button', { name: c.refresh }).click()
+      await expect(log).toContainText(c.unreachable, { timeout: 1000 })
+    }).toPass({ timeout: 20_000 })
+    await expect(log).toContainText(c.event)
+    await log.getByRole('button', { name: new RegExp(`^${c.resend} msg_`) }).first().click()
+    await expect(page.getByText(c.resent)).toBeVisible()
+    await expect(log.locator('tbody tr')).toHaveCount(2)
+  })
+}
