@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -151,11 +150,4 @@ func BenchmarkOIDCProvider_RefreshGrant(b *testing.B) {
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(total), "cpu-µs/req")
-}
-
-// cpuTime is this process's user+sys CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
