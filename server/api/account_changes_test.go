@@ -220,16 +220,21 @@ func TestAccountChanges_Parity(t *testing.T) {
 		a := app.CreateUser(testkit.UserSpec{Username: k.name + "-single", Email: k.name + "-single@example.com", Role: models.RoleUser})
 		b := app.CreateUser(testkit.UserSpec{Username: k.name + "-bulk", Email: k.name + "-bulk@example.com", Role: models.RoleUser})
 		f := app.CreateUser(testkit.UserSpec{Username: k.name + "-filter", Email: k.name + "-filter@example.com", Role: models.RoleUser})
+		// b changes in a batch of two: the path that writes many audit
+		// and ledger rows at once (a batch of one writes them as a
+		// single change does).
+		pair := app.CreateUser(testkit.UserSpec{Username: k.name + "-pair", Email: k.name + "-pair@example.com", Role: models.RoleUser})
 		if k.setup != nil {
 			k.setup(a)
 			k.setup(b)
 			k.setup(f)
+			k.setup(pair)
 		}
 		since := lastAuditID(t, app)
 		if r := k.single(a); r.Status >= 300 {
 			t.Fatalf("%s single: %d %s", k.name, r.Status, r.Body)
 		}
-		body := map[string]any{"publicIds": []string{b.PublicID}, "reason": "why"}
+		body := map[string]any{"publicIds": []string{b.PublicID, pair.PublicID}, "reason": "why"}
 		for key, v := range k.bulk {
 			body[key] = v
 		}
@@ -237,7 +242,7 @@ func TestAccountChanges_Parity(t *testing.T) {
 			Changed int `json:"changed"`
 		}
 		rc.POST("/api/admin/users/bulk", body).Expect(200).JSON(&res)
-		if res.Changed != 1 {
+		if res.Changed != 2 {
 			t.Errorf("%s bulk: changed %d", k.name, res.Changed)
 		}
 		// And through bulk by a filter (the path that may plan without
