@@ -54,6 +54,11 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	a.GET("/health", h.Health)
 	a.GET("/ready", h.Ready)
 	a.GET("/openapi.json", h.OpenAPI)
+	// Forward auth answers a reverse proxy on every request to a protected
+	// app: not rate limited (all of an app's visitors may come from the
+	// proxy's one address), and it reads only the session cookie (an app's
+	// own Authorization header is none of Gatehouse's business).
+	a.GET("/forward-auth", mw.StrictQuery(), h.FreshSettings, h.ForwardAuth)
 
 	a.Use(mw.StrictQuery(), h.FreshSettings, rl.Limit(mw.ScopeAPI), authn, mw.KeyGate(keyRoutes))
 	a.GET("/setup/status", h.SetupStatus)
@@ -76,6 +81,7 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	a.POST("/auth/tokens", mw.RequireUser(), mw.PasswordChangeGate(), h.SecondFactorGate(), h.IssueToken)
 	a.GET("/auth/oidc/:slug/start", strict, h.ProviderStart)
 	a.GET("/auth/oidc/:slug/callback", strict, h.ProviderCallback)
+	a.GET("/forward-auth/sign-in", h.ForwardSignIn)
 
 	// The service API: service API keys only (see keyRoutes).
 	svc := a.Group("/service", mw.RequireKey())
@@ -156,6 +162,14 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	admin.PATCH("/applications/:id", appSuper, h.UpdateApplication)
 	admin.DELETE("/applications/:id", appSuper, h.DeleteApplication)
 	admin.POST("/applications/:id/secret", appSuper, h.RotateApplicationSecret)
+	// Protected apps decide who passes forward auth: administrators read
+	// them, only super administrators change them.
+	appsSuper := mw.RequireSuperAdmin("Only a super administrator may add, change or delete protected apps; administrators may read them.")
+	admin.GET("/protected-apps", h.ListProtectedApps)
+	admin.POST("/protected-apps", appsSuper, h.CreateProtectedApp)
+	admin.GET("/protected-apps/:id", h.GetProtectedApp)
+	admin.PATCH("/protected-apps/:id", appsSuper, h.UpdateProtectedApp)
+	admin.DELETE("/protected-apps/:id", appsSuper, h.DeleteProtectedApp)
 	// The mail outbox: administrators read, super administrators retry or
 	// discard.
 	outboxSuper := mw.RequireSuperAdmin("Only a super administrator may retry or discard an email; administrators may read the outbox.")

@@ -128,8 +128,9 @@ func New(db *bun.DB, box *security.SecretBox, opt Options) (*Server, error) {
 		DB: db, Now: opt.Now, Box: box, Log: log, BaseURL: cfg.BaseURL, TurnstileVerifyURL: cfg.TurnstileVerifyURL,
 		WebhooksAllowHTTPLoopback: cfg.WebhooksAllowHTTPLoopback,
 		Hasher:                    security.NewHasher(params, 0, 15*time.Second),
+		CookieCovers:              cfg.CookieCovers,
 	})
-	cookie := mw.NewSessionCookie(deriveKey(box.Key(), "cookie-hash"), deriveKey(box.Key(), "cookie-block"), cfg.SecureCookies())
+	cookie := mw.NewSessionCookie(deriveKey(box.Key(), "cookie-hash"), deriveKey(box.Key(), "cookie-block"), cfg.SecureCookies()).WithDomain(cfg.CookieDomain)
 	challenge := mw.NewChallengeCookie(deriveKey(box.Key(), "challenge-hash"), deriveKey(box.Key(), "challenge-block"), cfg.SecureCookies())
 	store, err := rateLimitStore(cfg, log)
 	if err != nil {

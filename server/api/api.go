@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"sync"
 
@@ -45,6 +46,9 @@ type Handler struct {
 	Commit, Built string
 	// OP serves the OpenID Provider's protocol endpoints (oidcprovider.go).
 	OP *op.Provider
+	// trusted are the proxies whose X-Forwarded-* headers forward auth
+	// believes (--trusted-proxy).
+	trusted []netip.Prefix
 }
 
 // NewHandler builds the handler set.
@@ -56,7 +60,7 @@ func NewHandler(cfg *config.Config, svc *service.Services, cookie, challenge *mi
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Challenge: challenge, Device: middleware.NewDeviceCookie(cfg.SecureCookies()), Limiter: limiter, openapi: openapi, Version: version, OP: provider}, nil
+	return &Handler{Cfg: cfg, Svc: svc, Cookie: cookie, Challenge: challenge, Device: middleware.NewDeviceCookie(cfg.SecureCookies()), Limiter: limiter, openapi: openapi, Version: version, OP: provider, trusted: parseTrustedProxies(cfg.TrustedProxies)}, nil
 }
 
 // withVersion returns the JSON document doc, compacted, with info.version

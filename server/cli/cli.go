@@ -216,6 +216,7 @@ func newServe(cfg *config.Config, stdout, stderr io.Writer, console fs.FS, host 
 	f.BoolVar(&cfg.Metrics, "metrics", env("GATEHOUSE_METRICS", "") == "true", "serve Prometheus metrics at /metrics (env GATEHOUSE_METRICS=true)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "TLS certificate file (env GATEHOUSE_TLS_CERT)")
 	f.StringVar(&cfg.TLSKey, "tls-key", env("GATEHOUSE_TLS_KEY", ""), "TLS key file (env GATEHOUSE_TLS_KEY)")
+	f.StringVar(&cfg.CookieDomain, "cookie-domain", env("GATEHOUSE_COOKIE_DOMAIN", ""), "share the session cookie with this domain's subdomains, for forward auth on other hosts (the base URL's host or a parent of it; env GATEHOUSE_COOKIE_DOMAIN)")
 	f.BoolVar(&open, "open", false, "open the setup link (or the console) in the default browser; on by itself when started from a file manager")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		defaultBase := cfg.BaseURL == ""

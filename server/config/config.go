@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,12 @@ type Config struct {
 	// WebhooksAllowHTTPLoopback accepts http:// webhook receivers on a
 	// loopback address (development); receivers must use https otherwise.
 	WebhooksAllowHTTPLoopback bool
+	// CookieDomain, when set, shares the session cookie with the
+	// subdomains of this domain (Domain attribute), so that forward auth
+	// sees it on the protected apps' hosts. It must be the base URL's host
+	// or a parent of it. Empty keeps the cookie on Gatehouse's own host
+	// (and its __Host- prefix over HTTPS).
+	CookieDomain string
 }
 
 // Normalize fills defaults and checks values that can be checked without I/O.
@@ -74,6 +81,9 @@ func (c *Config) Normalize() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
+	if err := c.normalizeCookieDomain(u.Hostname()); err != nil {
+		return err
+	}
 	if c.LogFormat == "" {
 		c.LogFormat = "text"
 	}
@@ -81,6 +91,39 @@ func (c *Config) Normalize() error {
 		c.LogLevel = "info"
 	}
 	return nil
+}
+
+// normalizeCookieDomain lowercases the cookie domain, drops a leading dot
+// (browsers ignore it) and checks that a browser would accept it from the
+// base URL's host: that host itself or a parent domain of it, never an IP
+// address.
+func (c *Config) normalizeCookieDomain(baseHost string) error {
+	d := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(c.CookieDomain)), ".")
+	c.CookieDomain = d
+	if d == "" {
+		return nil
+	}
+	host := strings.ToLower(baseHost)
+	if net.ParseIP(host) != nil || strings.ContainsAny(d, ":/ ") || net.ParseIP(d) != nil {
+		return fmt.Errorf("cookie domain %q: needs a base URL with a host name (not an IP address) and a domain name", d)
+	}
+	if host != d && !strings.HasSuffix(host, "."+d) {
+		return fmt.Errorf("cookie domain %q: must be the base URL's host %q or a parent domain of it", d, host)
+	}
+	return nil
+}
+
+// CookieCovers reports whether a browser sends the session cookie to
+// host (a host name without port): the base URL's host name when no
+// cookie domain is set (cookies ignore ports), else the cookie domain and
+// its subdomains.
+func (c *Config) CookieCovers(host string) bool {
+	host = strings.ToLower(host)
+	if c.CookieDomain == "" {
+		u, err := url.Parse(c.BaseURL)
+		return err == nil && strings.EqualFold(u.Hostname(), host)
+	}
+	return host == c.CookieDomain || strings.HasSuffix(host, "."+c.CookieDomain)
 }
 
 // SecureCookies reports whether cookies must carry the Secure attribute (and

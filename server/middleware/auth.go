@@ -22,6 +22,7 @@ type SessionCookie struct {
 	store  *sessions.CookieStore
 	name   string
 	secure bool
+	domain string
 }
 
 // NewSessionCookie builds the cookie handler. Over HTTPS the cookie is
@@ -29,6 +30,24 @@ type SessionCookie struct {
 // __Host- cookies without Secure, so plain-HTTP installs use a bare name.
 func NewSessionCookie(hashKey, blockKey []byte, secure bool) *SessionCookie {
 	return newCookie("gatehouse_session", hashKey, blockKey, secure)
+}
+
+// WithDomain shares the cookie with domain and its subdomains (the Domain
+// attribute; "" changes nothing). A __Host- cookie may not carry a Domain,
+// so over HTTPS the name becomes __Secure-gatehouse_session: still Secure
+// only, but now sent to every host under domain. Sessions signed in under
+// the other name end (their holders sign in again).
+func (s *SessionCookie) WithDomain(domain string) *SessionCookie {
+	if domain == "" {
+		return s
+	}
+	s.domain = domain
+	s.store.Options.Domain = domain
+	base := strings.TrimPrefix(s.name, "__Host-")
+	if s.secure {
+		s.name = "__Secure-" + base
+	}
+	return s
 }
 
 // NewChallengeCookie holds the pending second-factor challenge between the

@@ -81,6 +81,9 @@ type Deps struct {
 	// WebhooksAllowHTTPLoopback accepts http:// webhook receivers on a
 	// loopback address (development and tests); https only otherwise.
 	WebhooksAllowHTTPLoopback bool
+	// CookieCovers reports whether the browser sends the session cookie
+	// to a host name (config.Config.CookieCovers); nil allows every host.
+	CookieCovers func(host string) bool
 }
 
 // Services bundles the services the HTTP layer calls.
@@ -116,6 +119,8 @@ type Services struct {
 	Usage   *Usage
 	// Webhooks records account events and delivers them, signed.
 	Webhooks *Webhooks
+	// ProtectedApps are the hosts forward auth guards.
+	ProtectedApps *ProtectedApps
 }
 
 // New wires the services together.
@@ -148,6 +153,7 @@ func New(d Deps) *Services {
 	s.APIKeys = &APIKeys{svc: s, touched: map[int64]time.Time{}}
 	s.Usage = &Usage{svc: s}
 	s.OIDC = newOIDC(s)
+	s.ProtectedApps = &ProtectedApps{svc: s}
 	return s
 }
 

@@ -81,6 +81,14 @@ func (s *Settings) Sync(ctx context.Context) error {
 	return nil
 }
 
+// Epoch is the settings_epoch value the last Sync read: configuration kept
+// in memory elsewhere (protected apps) reloads when it moves.
+func (s *Settings) Epoch() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epoch
+}
+
 // raw returns the stored JSON of a group (defaults when never saved) and its version.
 func (s *Settings) raw(ctx context.Context, db bun.IDB, group string, useCache bool) ([]byte, int64, error) {
 	now := time.Now()

@@ -930,6 +930,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/forward-auth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-request check for a reverse proxy (nginx auth_request, Caddy forward_auth, Traefik ForwardAuth)
+         * @description The proxy passes the browser's cookies and the original request as X-Forwarded-Proto,
+         *     X-Forwarded-Host and X-Forwarded-Uri (believed only from --trusted-proxy addresses).
+         *     200 with X-Gatehouse-User (public ID), X-Gatehouse-Username, X-Gatehouse-Email,
+         *     X-Gatehouse-Name and X-Gatehouse-Role for an active account whose role the protected app
+         *     of that host lets pass; 403 for another role or a host no protected app names; without a
+         *     valid session 401 with a Location header to the sign-in start (nginx), or with
+         *     redirect=true a 302 there (Caddy, Traefik). Not rate limited.
+         */
+        get: operations["forwardAuth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/forward-auth/sign-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign in for a protected app, then return to it
+         * @description rd must be an absolute http(s) URL on a protected app's host (https when Gatehouse is),
+         *     else 400 invalid_return_url. With a session that may use protected apps: 302 to rd.
+         *     Without one: 302 to /login?next=<this request>. A session that must first change its
+         *     password or add a second factor goes to the console (/).
+         */
+        get: operations["forwardAuthSignIn"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/protected-apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Protected apps (forward auth), with the forward-auth URL and the cookie domain */
+        get: operations["listProtectedApps"];
+        put?: never;
+        /** Add a protected app (super administrators) */
+        post: operations["createProtectedApp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/protected-apps/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** One protected app */
+        get: operations["getProtectedApp"];
+        put?: never;
+        post?: never;
+        /** Delete a protected app (its hosts are then refused) */
+        delete: operations["deleteProtectedApp"];
+        options?: never;
+        head?: never;
+        /** Change a protected app (super administrators) */
+        patch: operations["updateProtectedApp"];
+        trace?: never;
+    };
     "/api/admin/plans": {
         parameters: {
             query?: never;
@@ -2224,6 +2312,28 @@ export interface components {
             page: number;
             perPage: number;
         };
+        ProtectedApp: {
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /** @description host names, with a port when not 80 or 443 */
+            hosts: string[];
+            allowedRoles: ("user" | "admin" | "super_admin")[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        ProtectedAppInput: {
+            name: string;
+            hosts: string[];
+            allowedRoles: string[];
+        };
+        ProtectedAppPatch: {
+            name?: string;
+            hosts?: string[];
+            allowedRoles?: string[];
+        };
         Plan: {
             /** Format: int64 */
             id: number;
@@ -2400,7 +2510,7 @@ export interface components {
          *     branch on it and translate it, never the English message.
          * @enum {string}
          */
-        ErrorCode: "2fa_already_enabled" | "2fa_not_enabled" | "2fa_setup_required" | "account_deactivated" | "account_locked" | "account_suspended" | "already_linked" | "api_key_not_allowed" | "api_key_required" | "bad_body" | "balance_out_of_range" | "body_too_large" | "bulk_refused" | "busy" | "client_closed" | "cross_origin_refused" | "database_unavailable" | "discovery_failed" | "email_not_configured" | "email_taken" | "email_unverified" | "forbidden" | "human_verification_failed" | "human_verification_unavailable" | "idempotency_key_reused" | "insufficient_balance" | "insufficient_scope" | "internal_error" | "invalid_api_key" | "invalid_code" | "invalid_credentials" | "invalid_json" | "invalid_password_or_code" | "invalid_query" | "invalid_token" | "invalid_type" | "ip_not_allowed" | "last_signin_method" | "last_super_admin" | "mfa_expired" | "negative_balance" | "no_passkeys" | "not_admin" | "not_found" | "outbox_changed" | "outbox_not_discardable" | "outbox_not_retryable" | "passkey_exists" | "passkey_expired" | "passkey_invalid" | "passkey_not_added" | "passkey_not_found" | "passkeys_unavailable" | "password_change_required" | "public_client" | "password_signin_required" | "plan_in_use" | "provider_in_use" | "provider_unavailable" | "rate_limited" | "recent_sign_in_required" | "registration_closed" | "registration_needs_password_signin" | "second_factor_required" | "secret_key_changed" | "self_change" | "session_required" | "setup_done" | "setup_token_invalid" | "smtp_failed" | "stale_version" | "storage_unavailable" | "super_admin_grant" | "super_admin_protected" | "super_admin_required" | "too_many_passkeys" | "too_many_targets" | "unauthenticated" | "unknown_field" | "unknown_settings_group" | "unsupported_media_type" | "usage_billing_off" | "validation_failed" | "would_cut_off_super_admins" | "would_lock_out_admins" | "wrong_password";
+        ErrorCode: "2fa_already_enabled" | "2fa_not_enabled" | "2fa_setup_required" | "account_deactivated" | "account_locked" | "account_suspended" | "already_linked" | "api_key_not_allowed" | "api_key_required" | "bad_body" | "balance_out_of_range" | "body_too_large" | "bulk_refused" | "busy" | "client_closed" | "cross_origin_refused" | "database_unavailable" | "discovery_failed" | "email_not_configured" | "email_taken" | "email_unverified" | "forbidden" | "human_verification_failed" | "human_verification_unavailable" | "idempotency_key_reused" | "insufficient_balance" | "insufficient_scope" | "internal_error" | "invalid_api_key" | "invalid_code" | "invalid_credentials" | "invalid_json" | "invalid_password_or_code" | "invalid_query" | "invalid_token" | "invalid_type" | "ip_not_allowed" | "last_signin_method" | "last_super_admin" | "mfa_expired" | "negative_balance" | "no_passkeys" | "not_admin" | "not_found" | "outbox_changed" | "outbox_not_discardable" | "outbox_not_retryable" | "passkey_exists" | "passkey_expired" | "passkey_invalid" | "passkey_not_added" | "passkey_not_found" | "passkeys_unavailable" | "password_change_required" | "public_client" | "password_signin_required" | "plan_in_use" | "provider_in_use" | "provider_unavailable" | "rate_limited" | "recent_sign_in_required" | "registration_closed" | "registration_needs_password_signin" | "second_factor_required" | "secret_key_changed" | "self_change" | "session_required" | "setup_done" | "setup_token_invalid" | "smtp_failed" | "stale_version" | "storage_unavailable" | "super_admin_grant" | "super_admin_protected" | "super_admin_required" | "too_many_passkeys" | "too_many_targets" | "unauthenticated" | "unknown_field" | "unknown_settings_group" | "unsupported_media_type" | "usage_billing_off" | "validation_failed" | "would_cut_off_super_admins" | "would_lock_out_admins" | "wrong_password" | "forward_auth_host_unknown" | "forward_auth_role_refused" | "invalid_return_url";
         FieldError: {
             code: components["schemas"]["FieldErrorCode"];
             /**
@@ -2420,7 +2530,7 @@ export interface components {
          *     for, which TestErrorCodes_EveryFieldMessageHasACode prevents).
          * @enum {string}
          */
-        FieldErrorCode: "invalid" | "required" | "required_with_host" | "required_for_turnstile" | "too_long" | "too_large" | "max_length" | "too_short" | "length_range" | "length_range_line" | "max_size" | "image_too_large" | "too_many_items" | "whole_number_range" | "whole_number_min" | "days_range" | "range" | "idle_timeout_range" | "exceeds_session_lifetime" | "not_negative" | "out_of_range" | "below_zero" | "must_be_string" | "must_be_number" | "must_be_array" | "must_be_object" | "wrong_type" | "one_of" | "invalid_sort" | "after_or_before" | "invalid_cursor" | "invalid_time" | "in_future" | "unknown_api_scope" | "invalid_cidr" | "unknown_field" | "invalid_utf8" | "no_nul" | "no_control_chars" | "single_line" | "invalid_username" | "invalid_email" | "invalid_phone" | "invalid_language" | "invalid_timezone" | "invalid_currency" | "invalid_slug" | "invalid_scope" | "invalid_claim" | "https_url" | "https_url_or_localhost" | "logo_url" | "invalid_data_url" | "image_type" | "image_mismatch" | "invalid_host" | "invalid_pem" | "needed_for_verification" | "needs_smtp" | "needs_email_registration" | "needs_password_signin" | "email_registration_on" | "invalid_domain" | "plus_alias" | "domain_not_allowed" | "human_check_failed" | "incorrect" | "refused" | "taken" | "in_use" | "ids_or_filter" | "one_account_only" | "wrong_billing_mode" | "super_admin_only" | "unknown_plan" | "needs_email" | "verified_elsewhere" | "confirm_username" | "session_of_other_account" | "list_every_provider" | "password_same_as_current" | "password_or_generate" | "not_webauthn_answer" | "code_not_current" | "already_your_address" | "fixed_after_creation" | "at_least_one" | "zero_or_range" | "invalid_redirect_uri" | "password_only_spaces" | "password_repeated" | "password_common" | "password_contains_username" | "password_contains_email";
+        FieldErrorCode: "invalid" | "required" | "required_with_host" | "required_for_turnstile" | "too_long" | "too_large" | "max_length" | "too_short" | "length_range" | "length_range_line" | "max_size" | "image_too_large" | "too_many_items" | "whole_number_range" | "whole_number_min" | "days_range" | "range" | "idle_timeout_range" | "exceeds_session_lifetime" | "not_negative" | "out_of_range" | "below_zero" | "must_be_string" | "must_be_number" | "must_be_array" | "must_be_object" | "wrong_type" | "one_of" | "invalid_sort" | "after_or_before" | "invalid_cursor" | "invalid_time" | "in_future" | "unknown_api_scope" | "invalid_cidr" | "unknown_field" | "invalid_utf8" | "no_nul" | "no_control_chars" | "single_line" | "invalid_username" | "invalid_email" | "invalid_phone" | "invalid_language" | "invalid_timezone" | "invalid_currency" | "invalid_slug" | "invalid_scope" | "invalid_claim" | "https_url" | "https_url_or_localhost" | "logo_url" | "invalid_data_url" | "image_type" | "image_mismatch" | "invalid_host" | "invalid_protected_host" | "host_outside_cookie_domain" | "host_taken" | "invalid_pem" | "needed_for_verification" | "needs_smtp" | "needs_email_registration" | "needs_password_signin" | "email_registration_on" | "invalid_domain" | "plus_alias" | "domain_not_allowed" | "human_check_failed" | "incorrect" | "refused" | "taken" | "in_use" | "ids_or_filter" | "one_account_only" | "wrong_billing_mode" | "super_admin_only" | "unknown_plan" | "needs_email" | "verified_elsewhere" | "confirm_username" | "session_of_other_account" | "list_every_provider" | "password_same_as_current" | "password_or_generate" | "not_webauthn_answer" | "code_not_current" | "already_your_address" | "fixed_after_creation" | "at_least_one" | "zero_or_range" | "invalid_redirect_uri" | "password_only_spaces" | "password_repeated" | "password_common" | "password_contains_username" | "password_contains_email";
         AuthOptions: {
             usernameEnabled: boolean;
             emailEnabled: boolean;
@@ -4644,6 +4754,213 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    forwardAuth: {
+        parameters: {
+            query?: {
+                /** @description answer 302 instead of 401 when a sign-in is needed */
+                redirect?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session's account may pass; identity in X-Gatehouse-* headers */
+            200: {
+                headers: {
+                    /** @description public ID */
+                    "X-Gatehouse-User"?: string;
+                    "X-Gatehouse-Role"?: "user" | "admin" | "super_admin";
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description To the sign-in start (redirect=true) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    forwardAuthSignIn: {
+        parameters: {
+            query: {
+                rd: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To rd, to the sign-in page, or to the console */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    listProtectedApps: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Protected apps */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["ProtectedApp"][];
+                        /** @description what the proxy calls */
+                        forwardAuthUrl: string;
+                        /** @description --cookie-domain; empty: the session cookie stays on Gatehouse's host */
+                        cookieDomain: string;
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    createProtectedApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProtectedAppInput"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProtectedApp"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    getProtectedApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The protected app */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProtectedApp"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    deleteProtectedApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    updateProtectedApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProtectedAppPatch"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProtectedApp"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { sanitizeNext } from './next'
+import { isServerPath, sanitizeNext } from './next'
 
 describe('sanitizeNext', () => {
   const cases: Array<[unknown, string]> = [
@@ -31,5 +31,17 @@ describe('sanitizeNext', () => {
   ]
   it.each(cases)('sanitizeNext(%j) = %j', (input, expected) => {
     expect(sanitizeNext(input)).toBe(expected)
+  })
+})
+
+describe('isServerPath', () => {
+  it.each([
+    ['/api/forward-auth/sign-in?rd=https%3A%2F%2Fapp.example.com%2F', true],
+    ['/oauth/authorize?client_id=x', true],
+    ['/admin/users', false],
+    ['/account', false],
+    ['/apiary', false],
+  ])('isServerPath(%j) = %j', (input, expected) => {
+    expect(isServerPath(input)).toBe(expected)
   })
 })

@@ -21,3 +21,13 @@ export function sanitizeNext(raw: unknown): string {
     return '/'
   }
 }
+
+/**
+ * Whether a sanitized `next` is a server page rather than a console route:
+ * the sign-in start of a protected app (/api/forward-auth/sign-in) or an
+ * OpenID authorization that waits for the sign-in. The sign-in page opens
+ * these with a full page load; the console's router would show "not found".
+ */
+export function isServerPath(next: string): boolean {
+  return /^\/(api|oauth|oidc|\.well-known)\//.test(next)
+}
