@@ -86,6 +86,7 @@ test-unit: node_modules
 test-e2e: build
 	$(GO) build -o bin/mailsink ./internal/devtools/mailsink
 	$(GO) build -o bin/mockoidc ./internal/devtools/mockoidc
+	$(GO) build -o bin/protectedapp ./internal/devtools/protectedapp
 	$(NPM) run test:e2e
 
 ## screenshots: the console's main screens at 1280×800 and 390×844 into
