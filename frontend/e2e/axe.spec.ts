@@ -137,6 +137,13 @@ const consoleScreens: Screen[] = [
         name: 'webhook endpoint dialog',
         open: async (page) => {
           await page.getByTestId('webhook-add').click()
+    path: '/admin/applications?tab=protected',
+    ready: (page) => expect(page.getByTestId('protected-app-create')).toBeVisible(),
+    dialogs: [
+      {
+        name: 'protected app dialog',
+        open: async (page) => {
+          await page.getByTestId('protected-app-create').click()
           await dialogShown(page)
         },
       },

@@ -133,6 +133,12 @@ export const routes: RouteRecordRaw[] = [
         meta: { title: 'apiKeys.title' },
       },
       {
+        path: 'applications',
+        name: 'admin-applications',
+        component: () => import('@/features/admin/applications/ApplicationsPage.vue'),
+        meta: { title: 'applications.title' },
+      },
+      {
         path: 'integrations',
         name: 'admin-integrations',
         component: () => import('@/features/admin/integrations/IntegrationsPage.vue'),

@@ -9,6 +9,7 @@ export function adminMenuItems(t: Translate): SideMenuItem[] {
     { name: 'admin-users', label: t('accounts.menu'), testId: 'nav-accounts' },
     { name: 'admin-auth', label: t('authSettings.menu'), testId: 'nav-auth' },
     { name: 'admin-billing', label: t('billing.menu'), testId: 'nav-billing' },
+    { name: 'admin-applications', label: t('applications.menu'), testId: 'nav-applications' },
     { name: 'admin-integrations', label: t('integrations.menu'), testId: 'nav-integrations' },
     { name: 'admin-api-keys', label: t('apiKeys.menu'), testId: 'nav-api-keys' },
     { name: 'admin-webhooks', label: t('webhooks.menu'), testId: 'nav-webhooks' },
