@@ -128,6 +128,19 @@ const consoleScreens: Screen[] = [
     ],
   },
   { path: '/admin/integrations', ready: heading },
+  {
+    path: '/admin/applications?tab=protected',
+    ready: (page) => expect(page.getByTestId('protected-app-create')).toBeVisible(),
+    dialogs: [
+      {
+        name: 'protected app dialog',
+        open: async (page) => {
+          await page.getByTestId('protected-app-create').click()
+          await dialogShown(page)
+        },
+      },
+    ],
+  },
   { path: '/admin/api-keys', ready: heading },
   {
     path: '/admin/webhooks',
@@ -137,13 +150,6 @@ const consoleScreens: Screen[] = [
         name: 'webhook endpoint dialog',
         open: async (page) => {
           await page.getByTestId('webhook-add').click()
-    path: '/admin/applications?tab=protected',
-    ready: (page) => expect(page.getByTestId('protected-app-create')).toBeVisible(),
-    dialogs: [
-      {
-        name: 'protected app dialog',
-        open: async (page) => {
-          await page.getByTestId('protected-app-create').click()
           await dialogShown(page)
         },
       },

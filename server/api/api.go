@@ -7,8 +7,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"github.com/zitadel/oidc/v3/pkg/op"
+	"net/netip"
 	"sync"
 
 	"gatehouse/server/config"
