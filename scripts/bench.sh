@@ -18,6 +18,10 @@ cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT
 
 go build -o "$LOADGEN" ./internal/devtools/loadgen
+
+# Webhook fan-out (issue 20): 500 account changes a second for 5 s through
+# the API, two endpoints; changes/s, deliveries/s, lag after the last change.
+go test -count=1 -tags nomsgpack -run '^$' -bench BenchmarkWebhooks_FanOut -benchtime 1x ./server/api | grep -E '^Benchmark' || true
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); users: $USERS"
 
 # PostgreSQL at 1M and 10M accounts (issue 14): scripts/bench-pg.sh, when

@@ -62,19 +62,16 @@ func BenchmarkWebhooks_FanOut(b *testing.B) {
 		}
 		wg.Wait()
 		changed := time.Since(start)
-		want := before + 2*total
-		for rcvA.count()+rcvB.count() < want {
-			if time.Since(start) > 5*time.Minute {
-				b.Fatalf("only %d of %d deliveries after 5 minutes", rcvA.count()+rcvB.count()-before, 2*total)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		// Concurrent workers can repeat an account's status (a no-op, no
+		// event): wait for the queue to drain, then count what arrived.
+		waitWebhooks(b, app)
 		done := time.Since(start)
 		cpu := cpuTime() - cpu0
+		delivered := rcvA.count() + rcvB.count() - before
 		b.ReportMetric(float64(total)/changed.Seconds(), "changes/s")
-		b.ReportMetric(float64(2*total)/done.Seconds(), "deliveries/s")
+		b.ReportMetric(float64(delivered)/done.Seconds(), "deliveries/s")
 		b.ReportMetric((done-changed).Seconds()*1000, "lag-ms")
-		b.ReportMetric(float64(cpu.Microseconds())/float64(2*total), "cpu-µs/delivery(all)")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(max(delivered, 1)), "cpu-µs/delivery(all)")
 		_ = context.Background()
 	}
 }
