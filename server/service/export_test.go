@@ -19,3 +19,16 @@ func IssueVerifyTokenForTest(ctx context.Context, f *Flows, u *models.User, emai
 	})
 	return token, err
 }
+
+// IssueResetTokenForTest issues the password-reset link token that
+// ResetPassword consumes, mailed to email, as ForgotPassword's mail
+// carries it.
+func IssueResetTokenForTest(ctx context.Context, f *Flows, u *models.User, email string) (string, error) {
+	var token string
+	err := f.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		token, err = f.issueToken(ctx, tx, u, TokenReset, email, resetTokenTTL)
+		return err
+	})
+	return token, err
+}

@@ -561,6 +561,20 @@ func (f *Flows) ResetPassword(ctx context.Context, actor Actor, token, password 
 		if _, err := f.consumeToken(ctx, tx, token, TokenReset); err != nil {
 			return err
 		}
+		// Following the link may prove the address (afterMailedReset),
+		// which takes it from its other holders: they and the account are
+		// locked first, in one statement in id order, before anything is
+		// written (models.LockEmailHolders), and the account is read again
+		// after: a confirmation of the address crossing this reset locks
+		// the same rows in the same order and is waited for, instead of
+		// each waiting for the row the other holds.
+		holders, err := f.svc.addressHolders(ctx, tx, t.Email, u.ID)
+		if err != nil {
+			return err
+		}
+		if u, err = models.UserByID(ctx, tx, u.ID); err != nil || u.Status != models.StatusActive {
+			return ErrInvalidToken
+		}
 		now := f.svc.Now()
 		if err := models.SetPassword(ctx, tx, u.ID, hash, now, models.PasswordWrite{MustChange: new(false), ClearLock: true}); err != nil {
 			return err
@@ -571,7 +585,7 @@ func (f *Flows) ResetPassword(ctx context.Context, actor Actor, token, password 
 		if _, err := tx.NewDelete().Model((*models.OneTimeToken)(nil)).Where("user_id = ?", u.ID).Where("purpose = ?", TokenReset).Exec(ctx); err != nil {
 			return err
 		}
-		details, err := f.afterMailedReset(ctx, tx, actor, u, t.Email)
+		details, err := f.afterMailedReset(ctx, tx, actor, u, t.Email, holders)
 		if err != nil {
 			return err
 		}
@@ -588,8 +602,9 @@ const ResetUnlinkReason = "password reset by email: linked without a verified em
 // account proved it meanwhile) and other unverified holders lose it. The
 // one who now holds the password holds the account: provider identities
 // linked without a verified email (perhaps by someone who planted this
-// address) are removed, each audited.
-func (f *Flows) afterMailedReset(ctx context.Context, tx bun.IDB, actor Actor, u *models.User, mailedTo string) (map[string]any, error) {
+// address) are removed, each audited. holders are the other unverified
+// holders of mailedTo, locked (with u) before the reset wrote anything.
+func (f *Flows) afterMailedReset(ctx context.Context, tx bun.IDB, actor Actor, u *models.User, mailedTo string, holders []models.User) (map[string]any, error) {
 	now := f.svc.Now()
 	details := map[string]any{}
 	if u.Email != nil && models.NormalizeEmail(*u.Email) == models.NormalizeEmail(mailedTo) && u.EmailVerifiedAt == nil {
@@ -598,10 +613,6 @@ func (f *Flows) afterMailedReset(ctx context.Context, tx bun.IDB, actor Actor, u
 			return nil, err
 		}
 		if !taken {
-			holders, err := f.svc.addressHolders(ctx, tx, mailedTo, u.ID)
-			if err != nil {
-				return nil, err
-			}
 			if err := models.MarkEmailVerified(ctx, tx, u.ID, now, models.EmailProof{}); err != nil {
 				return nil, err
 			}
