@@ -120,24 +120,12 @@ for S in -id display_name; do
 done
 
 # Every filter with every sort key (both directions), one client, BENCH_GRID_N
-# requests each; the worst p95 is printed last. BENCH_SKIP_GRID=1 skips it.
+# requests each, with the server's CPU per request beside p50/p95 and a
+# summary (scripts/bench-grid.sh; it also runs alone against a data
+# directory). BENCH_SKIP_GRID=1 skips it.
 if [ -z "${BENCH_SKIP_GRID:-}" ]; then
   echo
-  echo "list grid (filter x sort, p95 target 50 ms):"
-  GRID=$WORK/grid.txt
-  : >"$GRID"
-  for F in "" role=user role=admin role=super_admin status=active status=pending status=suspended status=deactivated \
-    subscription=none subscription=active subscription=expired twoFactor=on twoFactor=off locked=true locked=false \
-    emailVerified=true emailVerified=false dormantDays=30 dormantDays=3650 "status=deactivated&twoFactor=on" \
-    "role=admin&locked=true" "role=user&status=active" "status=active&twoFactor=off" "subscription=active&twoFactor=on" \
-    "q=chen&status=suspended" "q=li&twoFactor=on" "q=sofia&emailVerified=false" "q=k7&locked=false" \
-    "status=pending&emailVerified=true" "status=suspended&emailVerified=true" "role=admin&status=active"; do
-    for S in id -id last_login -last_login updated -updated display_name -display_name; do
-      "$LOADGEN" -name "$F sort=$S" -url "$U?$F&sort=$S" -cookie "$COOKIE" -c 1 -n "${BENCH_GRID_N:-20}" | tee -a "$GRID"
-    done
-  done
-  echo "worst p95 of the grid:"
-  sed -E 's/.*p95=([0-9.]+)ms.*/\1 &/' "$GRID" | sort -rn | head -3 | cut -d' ' -f2-
+  BASE=$BASE COOKIE=$COOKIE PID=$PID LOADGEN=$LOADGEN BENCH_GRID_OUT=$WORK/grid.txt bash scripts/bench-grid.sh
 fi
 
 # The audit log at BENCH_AUDIT_ROWS synthetic rows (inserted with the sqlite3
