@@ -41,7 +41,7 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	o.GET("/.well-known/openid-configuration", h.OpenIDProvider)
 	o.GET("/oauth/keys", h.OpenIDProvider)
 	o.GET("/oauth/authorize", h.OpenIDProvider)
-	o.GET("/oauth/authorize/callback", h.OpenIDProvider)
+	o.GET("/oauth/authorize/callback", h.AuthorizeCallback)
 	o.GET("/oauth/resume", authn, h.ResumeAuthorize)
 	o.POST("/oauth/token", h.OpenIDProvider)
 	o.GET("/oauth/userinfo", h.OpenIDProvider)

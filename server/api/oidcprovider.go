@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -79,10 +80,14 @@ func (h *Handler) EndSession(c *gin.Context) {
 var errRequestExpired = problem.New(problem.NotFound, "not_found", "The sign-in request was not found or has expired; start again from the application.")
 
 // ResumeAuthorize is where op sends the browser for sign-in: without a
-// session to the sign-in page (coming back here); an account the
-// application does not admit back to the application with access_denied;
-// a third-party application without remembered consent to the consent
-// page; otherwise on to the code.
+// session, or with one older than the request's max_age (prompt=login is
+// max_age 0), to the sign-in page (coming back here); a session held by a
+// required password change or second factor to the console, which asks
+// for them first; an account the application does not admit back to the
+// application with access_denied; a third-party application without
+// remembered consent to the consent page; otherwise on to the code. With
+// prompt=none no page is shown: the answer is login_required,
+// interaction_required or consent_required instead.
 func (h *Handler) ResumeAuthorize(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Query("id")
@@ -91,26 +96,51 @@ func (h *Handler) ResumeAuthorize(c *gin.Context) {
 		httpx.Render(c, errRequestExpired)
 		return
 	}
-	prompts := r.Prompts()
+	promptNone := slices.Contains(r.Prompts(), oidc.PromptNone)
 	actor := middleware.ActorOf(c)
 	back := service.ResumePath + "?id=" + url.QueryEscape(id)
-	if actor.User == nil || actor.SessionID == "" {
-		if slices.Contains(prompts, oidc.PromptNone) {
-			op.AuthRequestError(c.Writer, c.Request, r, oidc.ErrLoginRequired(), h.OP)
+	var sess *models.Session
+	if actor.User != nil && actor.SessionID != "" {
+		if sess, err = models.SessionByID(ctx, h.Svc.DB, actor.SessionID); err != nil && !errors.Is(err, models.ErrNotFound) {
+			httpx.Render(c, err)
+			return
+		}
+	}
+	if sess == nil {
+		if promptNone {
+			h.authError(c, r, oidc.ErrLoginRequired())
 			return
 		}
 		c.Redirect(http.StatusFound, "/login?next="+url.QueryEscape(back))
 		return
 	}
+	if r.NeedsFreshSignIn(sess.CreatedAt, h.Svc.Now()) {
+		if promptNone {
+			h.authError(c, r, oidc.ErrLoginRequired().WithDescription("The session is older than max_age."))
+			return
+		}
+		// The sign-in page shows its form although a session exists.
+		c.Redirect(http.StatusFound, "/login?prompt=login&next="+url.QueryEscape(back))
+		return
+	}
 	u := actor.User
-	if u.MustChangePassword {
-		// The console asks for the new password first; the application
-		// sign-in starts again afterwards.
+	held, err := h.heldSession(c, u)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
+	if held {
+		if promptNone {
+			h.authError(c, r, oidc.ErrInteractionRequired().WithDescription("The account must change its password or add a second factor first."))
+			return
+		}
+		// The console asks for the new password or the second factor
+		// first; the application sign-in starts again afterwards.
 		c.Redirect(http.StatusFound, "/")
 		return
 	}
 	if !h.Svc.OIDC.MayUse(r.App, u) {
-		op.AuthRequestError(c.Writer, c.Request, r, oidc.ErrAccessDenied().WithDescription("This account may not sign in to this application."), h.OP)
+		h.authError(c, r, oidc.ErrAccessDenied().WithDescription("This account may not sign in to this application."))
 		return
 	}
 	if !r.App.FirstParty {
@@ -119,9 +149,11 @@ func (h *Handler) ResumeAuthorize(c *gin.Context) {
 			httpx.Render(c, err)
 			return
 		}
-		if !covered || slices.Contains(prompts, oidc.PromptConsent) {
-			if slices.Contains(prompts, oidc.PromptNone) {
-				op.AuthRequestError(c.Writer, c.Request, r, oidc.ErrInteractionRequired().WithDescription("consent required"), h.OP)
+		if !covered || slices.Contains(r.Prompts(), oidc.PromptConsent) {
+			if promptNone {
+				e := oidc.ErrInteractionRequired().WithDescription("The person has not consented to these scopes.")
+				e.ErrorType = "consent_required"
+				h.authError(c, r, e)
 				return
 			}
 			if err := h.Svc.OIDC.BindUser(ctx, id, u); err != nil {
@@ -132,11 +164,45 @@ func (h *Handler) ResumeAuthorize(c *gin.Context) {
 			return
 		}
 	}
-	if err := h.complete(c, id, actor); err != nil {
-		httpx.Render(c, err)
+	if err := h.Svc.OIDC.Complete(ctx, id, u, sess); err != nil {
+		httpx.Render(c, errRequestExpired)
 		return
 	}
 	c.Redirect(http.StatusFound, callbackPath(id))
+}
+
+// heldSession reports whether u's session may do nothing but change the
+// password or add a required second factor (as forward auth refuses it).
+func (h *Handler) heldSession(c *gin.Context, u *models.User) (bool, error) {
+	if u.MustChangePassword {
+		return true, nil
+	}
+	if u.TwoFactorEnabled() {
+		return false, nil
+	}
+	sec, err := h.Svc.Settings.Security(c.Request.Context())
+	if err != nil {
+		return false, err
+	}
+	due, _ := sec.SecondFactorDue(u, h.Svc.Now())
+	return due, nil
+}
+
+// authError answers the application an authorization error: op's
+// redirect, or in response_mode=form_post the posted form.
+func (h *Handler) authError(c *gin.Context, r *service.AuthRequest, e *oidc.Error) {
+	if r.GetResponseMode() == oidc.ResponseModeFormPost {
+		v := url.Values{"error": {string(e.ErrorType)}}
+		if e.Description != "" {
+			v.Set("error_description", e.Description)
+		}
+		if s := r.GetState(); s != "" {
+			v.Set("state", s)
+		}
+		formPostPage(c, r.GetRedirectURI(), v)
+		return
+	}
+	op.AuthRequestError(c.Writer, c.Request, r, e, h.OP)
 }
 
 func callbackPath(id string) string { return "/oauth/authorize/callback?id=" + url.QueryEscape(id) }

@@ -214,6 +214,7 @@ type AuthRequest struct {
 	App         *models.Application
 	Req         storedRequest
 	UserID      *int64
+	CreatedAt   time.Time
 	subject     string
 	authTime    time.Time
 	amr         []string
@@ -251,6 +252,19 @@ func (r *AuthRequest) Done() bool          { return r.done }
 // Prompts answers the request's prompt values.
 func (r *AuthRequest) Prompts() []string { return r.Req.Prompt }
 
+// NeedsFreshSignIn reports whether a session that signed in at signedIn
+// is too old for the request at now: max_age (prompt=login is max_age 0,
+// as op sets it) counts from the sign-in, and a sign-in made after the
+// request started always satisfies it (the one the request asked for,
+// however long the person took).
+func (r *AuthRequest) NeedsFreshSignIn(signedIn, now time.Time) bool {
+	if r.Req.MaxAge == nil || !signedIn.Before(r.CreatedAt) {
+		return false
+	}
+	maxAge := time.Duration(*r.Req.MaxAge) * time.Second
+	return maxAge == 0 || now.Sub(signedIn) > maxAge
+}
+
 // CreateAuthRequest stores a validated authorization request. PKCE with
 // S256 is required of public clients; a confidential client may send it,
 // and then only S256.
@@ -281,7 +295,7 @@ func (o *OIDC) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ s
 	if _, err := o.svc.DB.NewInsert().Model(row).Exec(ctx); err != nil {
 		return nil, err
 	}
-	return &AuthRequest{ID: row.ID, App: a, Req: sr}, nil
+	return &AuthRequest{ID: row.ID, App: a, Req: sr, CreatedAt: row.CreatedAt}, nil
 }
 
 func (o *OIDC) loadRequest(ctx context.Context, db bun.IDB, row *models.OAuthAuthRequest) (*AuthRequest, error) {
@@ -289,7 +303,7 @@ func (o *OIDC) loadRequest(ctx context.Context, db bun.IDB, row *models.OAuthAut
 	if err := db.NewSelect().Model(a).Column(appColumns...).Where("id = ?", row.ApplicationID).Scan(ctx); err != nil {
 		return nil, models.NotFound(err)
 	}
-	r := &AuthRequest{ID: row.ID, App: a, UserID: row.UserID, done: row.Done}
+	r := &AuthRequest{ID: row.ID, App: a, UserID: row.UserID, done: row.Done, CreatedAt: row.CreatedAt}
 	if err := json.Unmarshal([]byte(row.Request), &r.Req); err != nil {
 		return nil, err
 	}

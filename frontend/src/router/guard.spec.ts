@@ -62,6 +62,13 @@ describe('decideNavigation', () => {
     expect(await decide('/', deps(false, null))).toEqual({ name: 'login' })
   })
 
+  it('shows /login to a signed-in user when an application asks for a fresh sign-in', async () => {
+    expect(await decide('/login?prompt=login&next=%2Foauth%2Fresume%3Fid%3Dx', deps(false, userWith('user')))).toBe(true)
+    expect(await decide('/login?next=%2Foauth%2Fresume%3Fid%3Dx', deps(false, userWith('user')))).toEqual({
+      name: 'account-profile',
+    })
+  })
+
   it('treats a failing status call as "not pending"', async () => {
     const d: GuardDeps = {
       setupPending: async () => {

@@ -47,7 +47,9 @@ export async function decideNavigation(
 
   if (to.name === 'home') return user ? homeFor(user) : { name: 'login' }
   if (to.meta.public) {
-    if (to.name === 'login' && user) return homeFor(user)
+    // An application asked for a fresh sign-in (OpenID prompt=login or
+    // max_age): the form shows although a session exists.
+    if (to.name === 'login' && user && to.query?.prompt !== 'login') return homeFor(user)
     return true
   }
   if (!user) return { name: 'login', query: { next: to.fullPath } }

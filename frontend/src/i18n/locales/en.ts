@@ -57,6 +57,7 @@ const en = {
     continueWith: 'Continue with {name}',
     noPasswordSignIn: 'Sign-in with a password is turned off on this server.',
     setupDone: 'The super administrator account was created. You can sign in now.',
+    signInAgain: 'The application asks you to sign in again to continue.',
     signedOut: 'You have been signed out.',
     mfa: {
       title: 'Two-factor code',

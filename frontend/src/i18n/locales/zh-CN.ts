@@ -59,6 +59,7 @@ const zhCN: Messages = {
     continueWith: '使用 {name} 继续',
     noPasswordSignIn: '此服务器已关闭密码登录。',
     setupDone: '超级管理员账户已创建，现在可以登录了。',
+    signInAgain: '该应用要求您重新登录后继续。',
     signedOut: '您已退出登录。',
     mfa: {
       title: '两步验证码',
