@@ -147,12 +147,16 @@ func LockAfterFailures(ctx context.Context, db bun.IDB, id int64, until time.Tim
 }
 
 // LockStuckCount turns a count that stayed at the threshold without a lock
-// into a lock until until.
-func LockStuckCount(ctx context.Context, db bun.IDB, id int64, until time.Time) error {
-	_, err := db.NewUpdate().Model((*User)(nil)).
+// into a lock until until, and reports whether it did.
+func LockStuckCount(ctx context.Context, db bun.IDB, id int64, until time.Time) (bool, error) {
+	res, err := db.NewUpdate().Model((*User)(nil)).
 		Set("locked_until = ?", until).
 		Where("id = ?", id).Where("locked_until IS NULL").Exec(ctx)
-	return err
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // LockedUntilOf reads an account's lock.

@@ -199,7 +199,7 @@ func (a *Auth) checkSecret(ctx context.Context, user *models.User, sec SecurityS
 		ok, err := verify()
 		return ok, hasherErr(err)
 	}
-	if err := a.reserveAttempt(ctx, user.ID, sec); err != nil {
+	if err := a.reserveAttempt(ctx, user, sec); err != nil {
 		if !errors.Is(err, errLocked) {
 			return false, err
 		}
@@ -222,21 +222,32 @@ func (a *Auth) checkSecret(ctx context.Context, user *models.User, sec SecurityS
 	// The reservation already counted this failure; lock when it reached
 	// the threshold. Only one of several parallel failures sets the lock.
 	until := a.deps.Now().Add(time.Duration(sec.LockDurationSeconds) * time.Second)
-	locked, err := models.LockAfterFailures(ctx, a.deps.DB, user.ID, until, sec.LockThreshold)
-	if err != nil {
-		return false, err
-	}
-	if locked {
-		_ = a.audit.Write(ctx, a.deps.DB, AuditEntry{Action: ActionAccountLocked, Target: user, Details: map[string]any{"lockedUntil": until, "threshold": sec.LockThreshold}})
-	}
-	return false, nil
+	err = a.lock(ctx, user, sec, until, func(ctx context.Context, tx bun.Tx) (bool, error) {
+		return models.LockAfterFailures(ctx, tx, user.ID, until, sec.LockThreshold)
+	})
+	return false, err
+}
+
+// lock runs set (a conditional UPDATE that reports whether it locked) and,
+// when it locked, the audit row and its account.locked webhook event in
+// one transaction: a lock is never without its event, nor an event
+// without its lock. Only one of several parallel setters locks.
+func (a *Auth) lock(ctx context.Context, user *models.User, sec SecuritySettings, until time.Time, set func(ctx context.Context, tx bun.Tx) (bool, error)) error {
+	return models.RunInTx(ctx, a.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		locked, err := set(ctx, tx)
+		if err != nil || !locked {
+			return err
+		}
+		return a.audit.Write(ctx, tx, AuditEntry{Action: ActionAccountLocked, Target: user, Details: map[string]any{"lockedUntil": until, "threshold": sec.LockThreshold}})
+	})
 }
 
 // reserveAttempt counts one attempt before the secret is checked. It fails
 // with errLocked while the lock holds. An expired lock starts a new count.
 // When threshold attempts are already in flight (not yet known to have
 // failed), it waits briefly for them to finish.
-func (a *Auth) reserveAttempt(ctx context.Context, userID int64, sec SecuritySettings) error {
+func (a *Auth) reserveAttempt(ctx context.Context, user *models.User, sec SecuritySettings) error {
+	userID := user.ID
 	threshold := sec.LockThreshold
 	deadline := time.Now().Add(3 * time.Second)
 	for {
@@ -259,7 +270,10 @@ func (a *Auth) reserveAttempt(ctx context.Context, userID int64, sec SecuritySet
 			// The count stayed at the threshold without a lock (the
 			// threshold was lowered, or a process died mid-check): turn it
 			// into a real lock so that it expires like any other.
-			if err := models.LockStuckCount(ctx, a.deps.DB, userID, now.Add(time.Duration(sec.LockDurationSeconds)*time.Second)); err != nil {
+			until := now.Add(time.Duration(sec.LockDurationSeconds) * time.Second)
+			if err := a.lock(ctx, user, sec, until, func(ctx context.Context, tx bun.Tx) (bool, error) {
+				return models.LockStuckCount(ctx, tx, user.ID, until)
+			}); err != nil {
 				return err
 			}
 			return errLocked
