@@ -460,6 +460,9 @@ func (u *Usage) applyTx(ctx context.Context, tx bun.Tx, actor Actor, events []Us
 	if err := models.InsertLedger(ctx, tx, ledger); err != nil {
 		return nil, err
 	}
+	if err := u.svc.Webhooks.recordUsage(ctx, tx, ledger, accounts, now); err != nil {
+		return nil, err
+	}
 	if !batch {
 		e := events[0]
 		return out, u.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionUsageCharged, Actor: actor,

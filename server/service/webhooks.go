@@ -637,6 +637,46 @@ ORDER BY ev.id, e.id`, append([]any{models.WebhookPending, now, now, now}, appen
 	return nil
 }
 
+// recordUsage raises account.balance_low for the ledger rows of service
+// usage events (in the order they were applied) that take a balance from
+// at or above an endpoint's threshold to below it: once per crossing,
+// through db, the usage transaction. Without an endpoint that wants the
+// event it costs a cached lookup.
+func (w *Webhooks) recordUsage(ctx context.Context, db bun.IDB, rows []models.LedgerEntry, accounts map[string]*models.Entitlement, now time.Time) error {
+	targets, err := w.targets(ctx, db)
+	if err != nil {
+		return err
+	}
+	var want []webhookTarget
+	for _, t := range targets {
+		if t.wants(EventAccountBalanceLow) {
+			want = append(want, t)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	var entries []AuditEntry
+	var users map[int64]*models.User
+	for _, r := range rows {
+		before := r.BalanceAfter - r.Amount
+		if r.UserID == nil || !slices.ContainsFunc(want, func(t webhookTarget) bool { return before >= t.threshold && r.BalanceAfter < t.threshold }) {
+			continue
+		}
+		if users == nil {
+			users = make(map[int64]*models.User, len(accounts))
+			for _, a := range accounts {
+				users[a.ID] = &models.User{ID: a.ID, PublicID: a.PublicID, Username: a.Username}
+			}
+		}
+		if u := users[*r.UserID]; u != nil {
+			entries = append(entries, AuditEntry{Action: ActionUserBalanceChanged, Target: u, Reason: r.Reason,
+				Details: map[string]any{"before": before, "after": r.BalanceAfter}})
+		}
+	}
+	return w.record(ctx, db, entries, now)
+}
+
 func eventRow(typ string, accountID int64, endpointID *int64, runKey string, now time.Time, data map[string]any) (models.WebhookEvent, error) {
 	b, err := json.Marshal(webhookPayload{Type: typ, Timestamp: now.UTC(), Data: data})
 	if err != nil {

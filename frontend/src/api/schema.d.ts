@@ -1923,7 +1923,7 @@ export interface components {
             events?: components["schemas"]["WebhookEventType"][];
             /**
              * Format: int64
-             * @description account.balance_low fires when a balance goes from at least this to below it (minor units)
+             * @description account.balance_low fires when a balance goes from at least this to below it (minor units): an administrator's change, or each service usage event (single or batched) that crosses it, once per crossing
              */
             balanceThreshold?: number;
             enabled?: boolean;
