@@ -46,12 +46,12 @@ func TestWebhooks_BalanceLowOnServiceCharge(t *testing.T) {
 	charge("r1", 50, "refund", 201)   // 80 → 130
 	var out struct{ Applied int }
 	kc.POST("/api/service/usage/batch", map[string]any{"events": []map[string]any{
-		{"account": member.PublicID, "amount": 40, "idempotencyKey": "b1"},                   // 130 → 90: crossing 2
-		{"account": member.PublicID, "amount": 5, "idempotencyKey": "b2"},                    // 90 → 85
+		{"account": member.PublicID, "amount": 40, "idempotencyKey": "b1"},                    // 130 → 90: crossing 2
+		{"account": member.PublicID, "amount": 5, "idempotencyKey": "b2"},                     // 90 → 85
 		{"account": member.PublicID, "amount": 100, "idempotencyKey": "b3", "type": "credit"}, // 85 → 185
-		{"account": member.PublicID, "amount": 90, "idempotencyKey": "b4"},                   // 185 → 95: crossing 3
-		{"account": other.PublicID, "amount": 40, "idempotencyKey": "b5"},                    // 150 → 110
-		{"account": member.PublicID, "amount": 40, "idempotencyKey": "b1"},                   // repeat inside the batch
+		{"account": member.PublicID, "amount": 90, "idempotencyKey": "b4"},                    // 185 → 95: crossing 3
+		{"account": other.PublicID, "amount": 40, "idempotencyKey": "b5"},                     // 150 → 110
+		{"account": member.PublicID, "amount": 40, "idempotencyKey": "b1"},                    // repeat inside the batch
 	}}).Expect(http.StatusOK).JSON(&out)
 	if out.Applied != 5 {
 		t.Fatalf("batch applied %d events", out.Applied)
