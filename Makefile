@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 # JSON only) and with them the ugorji codec: about 6 MB of the binary.
 TAGS    ?= nomsgpack
 
-.PHONY: all run build build-go frontend node_modules test test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-apiclient check-api check-deploy release release-check container-check freeze-migrations bench screenshots clean
+.PHONY: all run build build-go frontend node_modules test test-targets test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-apiclient check-api check-deploy release release-check container-check freeze-migrations bench screenshots clean
 
 all: build
 
@@ -34,8 +34,14 @@ run: build
 ## test: everything CI runs, one target after another (also under make -j:
 ## test-multiinstance stops and starts the PostgreSQL server that
 ## test-go-postgres and test-go-redis use)
-test: lint check-apiclient check-deploy test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e release-check
+TEST_TARGETS := lint check-apiclient check-deploy test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e release-check
+test: $(TEST_TARGETS)
 .NOTPARALLEL: test
+
+## test-targets: the names of the targets make test runs, in order (.ci/run
+## runs them one by one to print the seconds of each)
+test-targets:
+	@echo $(TEST_TARGETS)
 
 lint: node_modules
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -14,7 +14,13 @@ export default defineConfig({
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
   retries: 0,
-  timeout: 60_000,
+  // The budget of one whole test, steps and fixtures together (each expect
+  // still waits at most 10 s). 60 s was too tight for the longer flows on
+  // a loaded 2-core CI machine: providers.spec.ts:12 ran every step
+  // correctly and ran out of time at 62 s (51 s in the run before);
+  // console.spec.ts:21 took 50 s and accounts.spec.ts:12 46 s. The tests
+  // that start servers of their own set more (test.setTimeout).
+  timeout: 120_000,
   expect: { timeout: 10_000 },
   reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
   use: {
