@@ -53,6 +53,11 @@ func (h *Handler) PutSettings(c *gin.Context) {
 		httpx.Render(c, errUnknownGroup)
 		return
 	}
+	dryRun, err := dryRunParam(c)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
 	if err := httpx.BindJSON(c, body); err != nil {
 		httpx.Render(c, err)
 		return
@@ -61,12 +66,26 @@ func (h *Handler) PutSettings(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
-	v, err := h.Svc.Settings.Update(c.Request.Context(), middleware.ActorOf(c), h.Svc.Audit, service.SettingsChange{Group: group, Input: body})
+	v, err := h.Svc.Settings.Update(c.Request.Context(), middleware.ActorOf(c), h.Svc.Audit, service.SettingsChange{Group: group, Input: body, DryRun: dryRun})
 	if err != nil {
 		httpx.Render(c, err)
 		return
 	}
 	renderSettings(c, v)
+}
+
+var errDryRunParam = problem.New(problem.BadRequest, "invalid_query", "dryRun must be true or false.")
+
+// dryRunParam reads ?dryRun=true|false (absent: false).
+func dryRunParam(c *gin.Context) (bool, error) {
+	v, ok := c.GetQuery("dryRun")
+	switch {
+	case !ok || v == "false":
+		return false, nil
+	case v == "true":
+		return true, nil
+	}
+	return false, errDryRunParam
 }
 
 type testEmailRequest struct {

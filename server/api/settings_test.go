@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -88,5 +89,78 @@ func TestSecretsAreWriteOnly(t *testing.T) {
 	r = c.PUT("/api/admin/settings/human-verification", map[string]any{"version": 0, "turnstileEnabled": true, "siteKey": "", "secret": nil}).Expect(422)
 	if f := r.Fields(); f["turnstileEnabled"] == "" || f["siteKey"] == "" || f["secret"] == "" {
 		t.Fatal(f)
+	}
+}
+
+// TestSettings_DryRunPreviewsWithoutStoring: PUT ?dryRun=true runs every
+// check of the write (fields, the administrator sign-in guard, the version)
+// and answers what the write would answer — the group and the
+// adminSignInPaths counted under it — but stores and audits nothing; its
+// version stays the stored one.
+func TestSettings_DryRunPreviewsWithoutStoring(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	c := app.LoginAs(app.SuperAdmin("alice"))
+	bob := app.LoginAs(app.Member("bob"))
+	before := len(app.AuditActionsAll())
+	var got struct {
+		Version          int64 `json:"version"`
+		UsernameEnabled  bool  `json:"usernameEnabled"`
+		AdminSignInPaths struct {
+			Total int64 `json:"total"`
+			Paths []struct {
+				Path   string `json:"path"`
+				Admins int64  `json:"admins"`
+			} `json:"paths"`
+		} `json:"adminSignInPaths"`
+	}
+	c.PUT("/api/admin/settings/signin?dryRun=true", map[string]any{"version": 0, "usernameEnabled": false, "emailEnabled": true, "thirdPartyEnabled": false}).Expect(200).JSON(&got)
+	if got.Version != 0 || got.UsernameEnabled || got.AdminSignInPaths.Total != 1 || len(got.AdminSignInPaths.Paths) != 1 || got.AdminSignInPaths.Paths[0].Path != "email" || got.AdminSignInPaths.Paths[0].Admins != 1 {
+		t.Fatalf("dry run answer %+v: want email only, 1 administrator, version 0", got)
+	}
+	// The refusals of the write, with their codes.
+	expectError(t, c.PUT("/api/admin/settings/signin?dryRun=true", map[string]any{"version": 0, "usernameEnabled": false, "emailEnabled": false, "thirdPartyEnabled": true}), 409, "password_signin_required")
+	expectError(t, c.PUT("/api/admin/settings/signin?dryRun=true", map[string]any{"version": 7, "usernameEnabled": true, "emailEnabled": true, "thirdPartyEnabled": false}), 409, "stale_version")
+	r := c.PUT("/api/admin/settings/password-policy?dryRun=true", map[string]any{"version": 0, "minLength": 4, "blockCommon": true, "blockPersonalInfo": true})
+	expectError(t, r, 422, "validation_failed")
+	if r.Fields()["minLength"] == "" {
+		t.Fatalf("dry run field errors: %v", r.Fields())
+	}
+	expectError(t, c.PUT("/api/admin/settings/signin?dryRun=maybe", map[string]any{"version": 0, "usernameEnabled": true, "emailEnabled": true, "thirdPartyEnabled": false}), 400, "invalid_query")
+	// Nothing was stored or audited.
+	c.GET("/api/admin/settings/signin").Expect(200).JSON(&got)
+	if got.Version != 0 || !got.UsernameEnabled {
+		t.Fatalf("after dry runs: %+v", got)
+	}
+	if after := app.AuditActionsAll(); len(after) != before {
+		t.Fatalf("dry runs were audited: %v", after[before:])
+	}
+	// The same body without dryRun is stored.
+	c.PUT("/api/admin/settings/signin", map[string]any{"version": 0, "usernameEnabled": false, "emailEnabled": true, "thirdPartyEnabled": false}).Expect(200).JSON(&got)
+	if got.Version != 1 || got.UsernameEnabled {
+		t.Fatalf("write after dry run: %+v", got)
+	}
+	// An administrator who may not write may not preview either.
+	bob.PUT("/api/admin/settings/signin?dryRun=true", map[string]any{"version": 1, "usernameEnabled": true, "emailEnabled": true, "thirdPartyEnabled": false}).Expect(http.StatusForbidden)
+}
+
+// TestSettings_DryRunAgreesWithTheWriteWhenAProviderIsTheWayIn: with both
+// password methods off and an administrator linked to an enabled provider,
+// the preview accepts what the write accepts (the console once predicted a
+// refusal here and showed it beside "Settings saved").
+func TestSettings_DryRunAgreesWithTheWriteWhenAProviderIsTheWayIn(t *testing.T) {
+	t.Parallel()
+	w := newIdP(t, nil)
+	link := w.rc.POST("/api/me/identities/mock/link", map[string]string{"password": w.root.Password}).Expect(200).Map()
+	location(t, w.fromProvider(w.rc, verified("p-root", "root", "root@example.com"), link["redirectUrl"].(string)))
+	cur := w.rc.GET("/api/admin/settings/signin").Expect(200).Map()
+	body := map[string]any{"version": cur["version"], "usernameEnabled": false, "emailEnabled": false, "thirdPartyEnabled": true}
+	preview := w.rc.PUT("/api/admin/settings/signin?dryRun=true", body).Expect(200).Map()
+	stored := w.rc.PUT("/api/admin/settings/signin", body).Expect(200).Map()
+	if fmt.Sprint(preview["adminSignInPaths"]) != fmt.Sprint(stored["adminSignInPaths"]) {
+		t.Fatalf("preview %v, write %v", preview["adminSignInPaths"], stored["adminSignInPaths"])
+	}
+	if preview["version"] != cur["version"] || stored["version"] == cur["version"] {
+		t.Fatalf("versions: read %v, preview %v, stored %v", cur["version"], preview["version"], stored["version"])
 	}
 }

@@ -43,19 +43,34 @@ func (r *setupRequest) Validate() error {
 	return f.Err()
 }
 
-// Setup creates the first super administrator.
+// Setup creates the first super administrator and signs them in the way
+// sign-in does (a new session, its cookie; the identifier the browser came
+// with, if any, ends), so that setup lands in the console. When the account
+// was created but the session could not be started, the answer still says
+// Created, with signedIn false: the console sends the administrator to sign in.
 func (h *Handler) Setup(c *gin.Context) {
 	var req setupRequest
 	if err := httpx.BindJSON(c, &req); err != nil {
 		httpx.Render(c, err)
 		return
 	}
-	u, err := h.Svc.Setup.Complete(c.Request.Context(), middleware.ActorOf(c), req.Token, service.NewUser{
+	ctx, actor := c.Request.Context(), middleware.ActorOf(c)
+	u, err := h.Svc.Setup.Complete(ctx, actor, req.Token, service.NewUser{
 		Username: req.Username, Password: req.Password, Email: req.Email, DisplayName: req.DisplayName,
 	})
 	if err != nil {
 		httpx.Render(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"user": NewUser(u, h.Svc.Now())})
+	signedIn := false
+	// A new account has no second factor: StartOrChallenge starts the session.
+	if res, challenge, err := h.Svc.Auth.StartOrChallenge(ctx, actor, u, "password"); err != nil || challenge != "" {
+		h.Svc.Log.ErrorContext(ctx, "setup: the new super administrator could not be signed in", "err", err)
+	} else if err := h.Cookie.Set(c.Writer, c.Request, res.Token, max(int(res.Session.ExpiresAt.Sub(h.Svc.Now()).Seconds()), 1)); err != nil {
+		h.Svc.Log.ErrorContext(ctx, "setup: the session cookie could not be set", "err", err)
+	} else {
+		h.Device.Set(c.Writer, res.Device)
+		signedIn = true
+	}
+	c.JSON(http.StatusCreated, gin.H{"user": NewUser(u, h.Svc.Now()), "signedIn": signedIn})
 }

@@ -109,8 +109,9 @@ func TestSetupCreatesTheFirstSuperAdmin(t *testing.T) {
 	if pending(t, app) {
 		t.Fatal("setup still pending after success")
 	}
-	// Setup does not sign in; the new administrator signs in normally.
-	expectError(t, c.GET("/api/me"), http.StatusUnauthorized, "unauthenticated")
+	// Setup signs the new administrator in (TestSetup_SignsInTheNewSuperAdmin);
+	// signing in again works as for anyone.
+	c.GET("/api/me").Expect(http.StatusOK)
 	admin := app.LoginAs(&testkit.User{User: &models.User{Username: "root"}, Password: good["password"]})
 	admin.GET("/api/admin/audit").Expect(http.StatusOK)
 
@@ -193,5 +194,60 @@ func TestSetupTokenIsSingleUseUnderConcurrency(t *testing.T) {
 	}
 	if rows := auditRows(t, app, service.ActionSetupCompleted, ""); len(rows) != 1 {
 		t.Fatalf("%d setup.completed rows", len(rows))
+	}
+}
+
+// TestSetup_SignsInTheNewSuperAdmin: completing setup starts a session the
+// way sign-in does — a new session row (never the identifier the browser
+// arrived with), the __Host- cookie over HTTPS, a login_succeeded audit
+// entry — so the new super administrator lands in the console.
+func TestSetup_SignsInTheNewSuperAdmin(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t, testkit.WithBaseURL("https://gatehouse.test"))
+	token := setupToken(t, app)
+	c := app.Client()
+	const stale = "left-over-from-an-earlier-install"
+	c.Header.Set("Cookie", "__Host-"+cookieName+"="+stale)
+	r := c.POST("/api/setup", map[string]string{"token": token, "username": "root", "password": "Vivid-Orbit-Tangerine-42", "email": "root@example.com"}).Expect(http.StatusCreated)
+	var body struct {
+		SignedIn bool `json:"signedIn"`
+		User     struct {
+			Username string `json:"username"`
+			Role     string `json:"role"`
+		} `json:"user"`
+	}
+	r.JSON(&body)
+	if !body.SignedIn || body.User.Username != "root" || body.User.Role != "super_admin" {
+		t.Fatalf("setup answer %s: want the super administrator, signed in", r.Body)
+	}
+	ck := r.SetCookie("__Host-" + cookieName)
+	if ck == nil {
+		t.Fatalf("no __Host- session cookie after setup; Set-Cookie: %v", r.Header.Values("Set-Cookie"))
+	}
+	if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Domain != "" || ck.Value == stale {
+		t.Fatalf("cookie attributes: Secure=%v HttpOnly=%v SameSite=%v Path=%q Domain=%q value reused=%v", ck.Secure, ck.HttpOnly, ck.SameSite, ck.Path, ck.Domain, ck.Value == stale)
+	}
+	me := app.Client()
+	me.Header.Set("Cookie", ck.Name+"="+ck.Value)
+	var who struct {
+		Username string `json:"username"`
+	}
+	me.GET("/api/me").Expect(http.StatusOK).JSON(&who)
+	if who.Username != "root" {
+		t.Fatalf("the setup cookie signs in %q, want root", who.Username)
+	}
+	var sessions []models.Session
+	if err := app.Svc.DB.NewSelect().Model(&sessions).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(sessions) != 1 || sessions[0].Method != "password" {
+		t.Fatalf("sessions after setup: %+v, want one password session", sessions)
+	}
+	n, err := app.Svc.DB.NewSelect().Table("audit_events").Where("action = ?", service.ActionLoginSucceeded).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d login_succeeded audit entries after setup, want 1", n)
 	}
 }

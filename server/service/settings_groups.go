@@ -166,7 +166,14 @@ var ErrNoAdminPath = problem.New(problem.Conflict, "would_lock_out_admins", "Aft
 type SettingsChange struct {
 	Group string
 	Input any
+	// DryRun runs every check of the write and answers what it would
+	// answer, then rolls back: nothing is stored or audited, and the
+	// answer's version is the stored one (the version to send).
+	DryRun bool
 }
+
+// errSettingsDryRun rolls a dry run's transaction back.
+var errSettingsDryRun = errors.New("settings dry run")
 
 // SettingsView is a group as the admin API shows it.
 type SettingsView struct {
@@ -210,7 +217,8 @@ func (s *Settings) view(ctx context.Context, db bun.IDB, group string) (*Setting
 // Update validates and stores one group in a transaction: field checks,
 // cross-group rules, the administrator-lockout guard and the version check
 // all see the same snapshot. The change is audited with before and after
-// (secrets masked).
+// (secrets masked). A dry run (ch.DryRun) goes through the same steps and
+// rolls back before the audit, so its answer is the write's own.
 func (s *Settings) Update(ctx context.Context, actor Actor, audit *Audit, ch SettingsChange) (*SettingsView, error) {
 	g, ok := settingsGroups[ch.Group]
 	if !ok {
@@ -245,6 +253,13 @@ func (s *Settings) Update(ctx context.Context, actor Actor, audit *Audit, ch Set
 		if n, ok := g.(settingsAuditNoter); ok {
 			n.auditNote(ch.Input, d)
 		}
+		if ch.DryRun {
+			if out, err = s.view(ctx, tx, ch.Group); err != nil {
+				return err
+			}
+			out.Version = version
+			return errSettingsDryRun
+		}
 		if err := audit.Write(ctx, tx, AuditEntry{Action: "settings.updated", Actor: actor, Details: d}); err != nil {
 			return err
 		}
@@ -252,6 +267,9 @@ func (s *Settings) Update(ctx context.Context, actor Actor, audit *Audit, ch Set
 		return err
 	})
 	s.Invalidate(ch.Group)
+	if errors.Is(err, errSettingsDryRun) {
+		return out, nil
+	}
 	return out, err
 }
 

@@ -702,6 +702,12 @@ export interface paths {
          *     Email registration needs username or email sign-in: turning registration on while both
          *     are off, or turning the last of them off while registration is on, is a 422
          *     `registration_needs_password_signin` with field errors.
+         *
+         *     With `dryRun=true` the change is checked exactly as the write checks it (fields, rules,
+         *     the administrator sign-in guard, the version) and answered as the write would answer it,
+         *     including `adminSignInPaths` counted under the new values, but nothing is stored or
+         *     audited and `version` is the stored version (send it with the real write). The console
+         *     previews the sign-in methods tab this way instead of guessing.
          */
         put: operations["putSettings"];
         post?: never;
@@ -3327,14 +3333,17 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created */
+            /** @description Created. The new super administrator is signed in the way sign-in does it: a new session (any session identifier the browser came with ends) and its cookie (`__Host-` over HTTPS) are set, and `signedIn` is true. When the account was created but the session could not be started, `signedIn` is false and no cookie is set: sign in with the new account. */
             201: {
                 headers: {
+                    /** @description The session cookie, when signedIn is true. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         user: components["schemas"]["User"];
+                        signedIn: boolean;
                     };
                 };
             };
@@ -4215,7 +4224,10 @@ export interface operations {
     };
     putSettings: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description check and preview only; store nothing (400 invalid_query unless true or false) */
+                dryRun?: boolean;
+            };
             header?: never;
             path: {
                 group: "signin" | "registration" | "email" | "human-verification" | "security" | "billing" | "password-policy";

@@ -4,6 +4,8 @@ import { vi } from 'vitest'
 export interface StubCall {
   method: string
   path: string
+  /** The query string with its "?", or "". */
+  query: string
   body: unknown
 }
 
@@ -14,10 +16,11 @@ export function stubFetch(routes: Record<string, Answer | ((body: unknown) => An
   vi.stubGlobal(
     'fetch',
     vi.fn(async (req: Request) => {
-      const path = new URL(req.url).pathname
+      const url = new URL(req.url)
+      const path = url.pathname
       const text = await req.text()
       const body: unknown = text ? JSON.parse(text) : undefined
-      calls.push({ method: req.method, path, body })
+      calls.push({ method: req.method, path, query: url.search, body })
       const route = routes[`${req.method} ${path}`]
       const answer = typeof route === 'function' ? route(body) : (route ?? { status: 404, body: { error: { code: 'not_found', message: 'Not found.' } } })
       if (answer.body === undefined) return new Response(null, { status: answer.status })

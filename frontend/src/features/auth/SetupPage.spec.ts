@@ -62,12 +62,25 @@ describe('SetupPage', () => {
     wrapper.unmount()
   })
 
-  it('sends the token and optional fields, then goes to sign-in', async () => {
-    const calls = stubFetch({ 'POST /api/setup': { status: 201, body: { user: {} } } })
+  it('sends the token and optional fields; without a session it goes to sign-in', async () => {
+    const calls = stubFetch({ 'POST /api/setup': { status: 201, body: { user: {}, signedIn: false } } })
     const { wrapper, router } = await mountAt('/setup?token=t0k')
     await fill(wrapper, { username: ' alice ', email: '', 'display-name': 'Alice', password: 'lantern-orchard-7391', confirm: 'lantern-orchard-7391' })
     expect(calls[0]?.body).toEqual({ token: 't0k', username: 'alice', displayName: 'Alice', password: 'lantern-orchard-7391' })
     expect(router.currentRoute.value.fullPath).toBe('/login?setup=done')
+    wrapper.unmount()
+  })
+
+  it('lands the signed-in super administrator in the console', async () => {
+    const calls = stubFetch({
+      'POST /api/setup': { status: 201, body: { user: {}, signedIn: true } },
+      'GET /api/me': { status: 200, body: { username: 'alice', role: 'super_admin' } },
+    })
+    const { wrapper, router } = await mountAt('/setup?token=t0k')
+    router.addRoute({ path: '/admin/users', name: 'admin-users', component: defineComponent({ template: '<div />' }) })
+    await fill(wrapper, { username: 'alice', password: 'lantern-orchard-7391', confirm: 'lantern-orchard-7391' })
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toContain('GET /api/me')
+    expect(router.currentRoute.value.fullPath).toBe('/admin/users')
     wrapper.unmount()
   })
 })

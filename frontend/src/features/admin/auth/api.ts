@@ -38,6 +38,11 @@ export function putSettings(group: SettingsGroupName, body: SettingsGroup) {
   return call(api.PUT('/api/admin/settings/{group}', { params: { path: { group } }, body }))
 }
 
+/** PUT ?dryRun=true: the write's own checks and answer, nothing stored. */
+export function previewSettings(group: SettingsGroupName, body: SettingsGroup) {
+  return call(api.PUT('/api/admin/settings/{group}', { params: { path: { group }, query: { dryRun: true } }, body }))
+}
+
 export function sendTestEmail(to: string) {
   return call(api.POST('/api/admin/settings/email/test', { body: { to } }))
 }

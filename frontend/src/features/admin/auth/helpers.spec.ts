@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createAppI18n } from '@/i18n'
 import { invalidDomains, isDomain, normaliseDomains } from './domains'
 import { fromSeconds, toSeconds } from './durations'
-import { buildSigninSummary, previewGuard, type Translate } from './signinSummary'
+import { buildSigninSummary, type Translate } from './signinSummary'
 import type { AdminSignIn } from './api'
 
 describe('durations', () => {
@@ -97,23 +97,5 @@ describe('sign-in summary', () => {
   it('names providers', () => {
     const s = buildSigninSummary({ total: 2, paths: [{ path: 'provider', slug: 'corp', name: 'Corp SSO', admins: 2 }] }, en)
     expect(s.text).toBe('2 administrators can sign in with Corp SSO')
-  })
-})
-
-describe('guard preview', () => {
-  const current: AdminSignIn = { total: 2, paths: [{ path: 'username', admins: 2 }, { path: 'email', admins: 0 }] }
-
-  it('refuses both password methods off', () => {
-    expect(previewGuard({ usernameEnabled: false, emailEnabled: false, thirdPartyEnabled: true }, current)).toBe('password_signin_required')
-  })
-
-  it('refuses leaving only a path no administrator can use', () => {
-    expect(previewGuard({ usernameEnabled: false, emailEnabled: true, thirdPartyEnabled: false }, current)).toBe('would_lock_out_admins')
-  })
-
-  it('lets the API decide about paths it did not count', () => {
-    const onlyUsername: AdminSignIn = { total: 2, paths: [{ path: 'username', admins: 2 }] }
-    expect(previewGuard({ usernameEnabled: false, emailEnabled: true, thirdPartyEnabled: false }, onlyUsername)).toBeNull()
-    expect(previewGuard({ usernameEnabled: true, emailEnabled: false, thirdPartyEnabled: false }, current)).toBeNull()
   })
 })

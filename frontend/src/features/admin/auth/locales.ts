@@ -49,6 +49,7 @@ const en = {
     registrationField: 'Email registration is on: keep username or email sign-in, or turn registration off first.',
     summary: {
       title: 'Who can still sign in',
+      previewTitle: 'Who could sign in after this change (counted by the server)',
       admins: 'no administrators | 1 administrator | {n} administrators',
       first: '{admins} can sign in with {path}',
       more: '{n} with {path}',
@@ -229,6 +230,7 @@ const zhCN: typeof en = {
     registrationField: '邮箱注册已开启：请保留用户名登录或邮箱登录，或先关闭注册。',
     summary: {
       title: '谁仍然可以登录',
+      previewTitle: '此修改之后谁能登录（由服务器计算）',
       admins: '没有管理员 | 1 名管理员 | {n} 名管理员',
       first: '{admins}可以使用{path}登录',
       more: '{n} 名使用{path}',

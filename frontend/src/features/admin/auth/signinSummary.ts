@@ -1,6 +1,6 @@
-// The "who can still sign in" summary of the sign-in methods tab, and the
-// guard the API applies, previewed before saving.
-import type { AdminSignIn, SigninSettings, SignInPath } from './api'
+// The "who can still sign in" summary of the sign-in methods tab, from the
+// API's adminSignInPaths (stored, or a dry run's for a pending change).
+import type { AdminSignIn, SignInPath } from './api'
 
 /** vue-i18n's t with named values and a plural count. */
 export type Translate = (key: string, named: Record<string, unknown>, plural?: number) => string
@@ -38,25 +38,4 @@ export function buildSigninSummary(signIn: AdminSignIn, t: Translate): SigninSum
     if (signIn.total < 2) warnings.push('oneAdmin')
   }
   return { text, warnings }
-}
-
-export type GuardRefusal = 'password_signin_required' | 'would_lock_out_admins'
-
-/**
- * What the API will refuse for a pending change, as far as the browser can
- * tell from the last answer: both password methods off, or only methods left
- * that no administrator can use. The API has the final word.
- */
-export function previewGuard(form: SigninSettings, current: AdminSignIn | null): GuardRefusal | null {
-  if (!form.usernameEnabled && !form.emailEnabled) return 'password_signin_required'
-  if (!current) return null
-  const known = new Map(current.paths.map((p) => [p.path, p.admins]))
-  const remaining: number[] = []
-  for (const path of ['username', 'email'] as const) {
-    if (!form[`${path}Enabled`]) continue
-    const admins = known.get(path)
-    if (admins === undefined) return null // not counted while off: let the API decide
-    remaining.push(admins)
-  }
-  return remaining.length > 0 && remaining.every((n) => n === 0) ? 'would_lock_out_admins' : null
 }
