@@ -43,6 +43,8 @@ interface Screen {
 }
 
 let target: User
+/** The consent page of an open authorization request of the super administrator. */
+let consentPath = '/consent'
 
 const main = (page: Page) => expect(page.getByRole('main')).toBeVisible()
 const heading = (page: Page) => expect(page.getByRole('heading', { level: 1 })).toBeVisible()
@@ -129,6 +131,35 @@ const consoleScreens: Screen[] = [
   },
   { path: '/admin/integrations', ready: heading },
   {
+    path: '/admin/applications?tab=oidc',
+    ready: (page) => expect(page.getByTestId('oidc-app-row').first()).toBeVisible(),
+    dialogs: [
+      {
+        name: 'OpenID application dialog',
+        open: async (page) => {
+          await page.getByTestId('oidc-app-create').click()
+          await dialogShown(page)
+        },
+      },
+      {
+        name: 'OpenID application new secret dialog',
+        open: async (page) => {
+          await page.getByTestId('oidc-app-rotate').first().click()
+          await dialogShown(page)
+        },
+      },
+      {
+        name: 'OpenID application secret shown once',
+        open: async (page) => {
+          await page.getByTestId('oidc-app-rotate').first().click()
+          await page.getByTestId('oidc-app-confirm-rotate-confirm').click()
+          await expect(page.getByTestId('oidc-secret-dialog')).toBeVisible()
+        },
+      },
+    ],
+  },
+  { name: '/consent', path: () => consentPath, ready: (page) => expect(page.getByTestId('consent')).toBeVisible() },
+  {
     path: '/admin/applications?tab=protected',
     ready: (page) => expect(page.getByTestId('protected-app-create')).toBeVisible(),
     dialogs: [
@@ -193,6 +224,27 @@ test.beforeAll(async ({ adminApi }) => {
   target = await createUser(adminApi, { username: uniqueTag('axe'), email: `${uniqueTag('axe')}@example.com` })
   // A plan (for the billing list).
   await adminApi.post('/api/admin/plans', { data: { name: 'Monthly', periodDays: 30, price: 900, currency: 'USD' } })
+  // A third-party OpenID application: the super administrator allowed it
+  // once (a grant on the Security page) and is asked again (prompt=consent:
+  // the consent page).
+  const created = await adminApi.post('/api/admin/applications', { data: { name: 'Partner', redirectUris: ['https://rp.example.com/cb'] } })
+  expect(created.status(), await created.text()).toBe(201)
+  const clientId = ((await created.json()) as { application: { clientId: string } }).application.clientId
+  const ask = async (prompt: string): Promise<string> => {
+    const q = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: 'https://rp.example.com/cb', scope: 'openid profile email', state: 's', nonce: 'n', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', ...(prompt ? { prompt } : {}) })
+    let res = await adminApi.get(`/oauth/authorize?${q}`, { maxRedirects: 0 })
+    for (let i = 0; i < 4 && res.status() === 302; i++) {
+      const to = new URL(res.headers()['location']!, 'http://x')
+      const loc = to.pathname + to.search
+      if (to.pathname === '/consent') return loc
+      res = await adminApi.get(loc, { maxRedirects: 0 })
+    }
+    throw new Error(`no consent page: HTTP ${res.status()} ${res.headers()['location'] ?? ''}`)
+  }
+  const first = new URL(await ask(''), 'http://x').searchParams.get('request')!
+  const ok = await adminApi.post(`/api/oauth/consent/${first}`, { data: { approve: true } })
+  expect(ok.status(), await ok.text()).toBe(200)
+  consentPath = await ask('consent')
 })
 
 async function openContext(browser: Browser, baseURL: string, c: Combination) {

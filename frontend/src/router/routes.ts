@@ -72,6 +72,14 @@ export const routes: RouteRecordRaw[] = [
     meta: { public: true, title: 'authPages.reset.title' },
   },
   {
+    // The OpenID Provider's consent page (third-party applications); the
+    // server's authorize step sends signed-in people here.
+    path: '/consent',
+    name: 'consent',
+    component: () => import('@/features/auth/ConsentPage.vue'),
+    meta: { title: 'consent.pageTitle' },
+  },
+  {
     path: '/account',
     component: () => import('@/features/account/AccountLayout.vue'),
     children: [

@@ -44,3 +44,14 @@ export function forgotPassword(email: string) {
 export function resetPassword(token: string, password: string) {
   return call(api.POST('/api/auth/reset-password', { body: { token, password } }))
 }
+
+// The consent page of the OpenID Provider.
+export type ConsentRequest = paths['/api/oauth/consent/{requestId}']['get']['responses']['200']['content']['application/json']
+
+export function getConsentRequest(requestId: string) {
+  return call(api.GET('/api/oauth/consent/{requestId}', { params: { path: { requestId } } }))
+}
+
+export function answerConsent(requestId: string, approve: boolean) {
+  return call(api.POST('/api/oauth/consent/{requestId}', { params: { path: { requestId } }, body: { approve } }))
+}

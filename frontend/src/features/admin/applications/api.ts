@@ -28,3 +28,35 @@ export function parseHosts(text: string): string[] {
     .map((h) => h.trim())
     .filter((h) => h !== '')
 }
+
+// OpenID applications (OAuth clients signing people in through Gatehouse).
+export type OidcApp = components['schemas']['Application']
+export type OidcAppInput = components['schemas']['ApplicationInput']
+
+export function listOidcApps() {
+  return call(api.GET('/api/admin/applications'))
+}
+
+export function createOidcApp(body: OidcAppInput) {
+  return call(api.POST('/api/admin/applications', { body }))
+}
+
+export function updateOidcApp(id: number, body: OidcAppInput) {
+  return call(api.PATCH('/api/admin/applications/{id}', { params: { path: { id } }, body }))
+}
+
+export function deleteOidcApp(id: number) {
+  return call(api.DELETE('/api/admin/applications/{id}', { params: { path: { id } } }))
+}
+
+export function rotateOidcAppSecret(id: number, overlapSeconds: number) {
+  return call(api.POST('/api/admin/applications/{id}/secret', { params: { path: { id } }, body: { overlapSeconds } }))
+}
+
+/** The URIs typed in the editor, one a line (spaces also split; commas may appear in URIs). */
+export function parseLines(text: string): string[] {
+  return text
+    .split(/\s+/)
+    .map((u) => u.trim())
+    .filter((u) => u !== '')
+}
