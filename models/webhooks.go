@@ -1,6 +1,9 @@
 package models
 
 import (
+	"context"
+	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -70,4 +73,81 @@ type WebhookDelivery struct {
 	CreatedAt     time.Time  `bun:"created_at,notnull"`
 	UpdatedAt     time.Time  `bun:"updated_at,notnull"`
 	DeliveredAt   *time.Time `bun:"delivered_at"`
+}
+
+// webhookEventsPerStatement rows go into one INSERT statement.
+const webhookEventsPerStatement = 500
+
+// InsertWebhookEvents stores event rows. On SQLite, inside a transaction,
+// when the rows differ only in their account and payload (one run's events
+// of one type for every endpoint: a bulk change's), it prepares one
+// multi-row INSERT in which only those two values are bound per row and
+// executes it batch after batch, as InsertAuditEvents does for the audit
+// rows the events project; anything else goes through bun.
+func InsertWebhookEvents(ctx context.Context, db bun.IDB, rows []WebhookEvent) error {
+	tx, ok := db.(bun.Tx)
+	if !ok || !IsSQLite(db) || !sharedEventFields(rows) {
+		for start := 0; start < len(rows); start += webhookEventsPerStatement {
+			part := rows[start:min(start+webhookEventsPerStatement, len(rows))]
+			if _, err := db.NewInsert().Model(&part).Returning("NULL").Exec(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	d := tx.Dialect()
+	r0 := &rows[0]
+	lit := d.AppendString(nil, r0.Type)
+	lit = append(lit, ", NULL, "...)
+	lit = d.AppendString(lit, r0.RunKey)
+	lit = append(lit, ", "...)
+	lit = d.AppendTime(lit, r0.CreatedAt)
+	row := "(" + string(lit) + ", ?, ?)"
+	prepare := func(n int) (*sql.Stmt, error) {
+		return tx.Tx.PrepareContext(ctx, "INSERT INTO webhook_events (type, endpoint_id, run_key, created_at, account_id, payload) VALUES "+
+			strings.Repeat(row+", ", n-1)+row)
+	}
+	args := make([]any, 0, 2*webhookEventsPerStatement)
+	var stmt *sql.Stmt
+	defer func() {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}()
+	for start := 0; start < len(rows); start += webhookEventsPerStatement {
+		part := rows[start:min(start+webhookEventsPerStatement, len(rows))]
+		if stmt == nil || len(part) < webhookEventsPerStatement {
+			if stmt != nil {
+				stmt.Close()
+			}
+			var err error
+			if stmt, err = prepare(len(part)); err != nil {
+				return err
+			}
+		}
+		args = args[:0]
+		for i := range part {
+			args = append(args, part[i].AccountID, part[i].Payload)
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sharedEventFields reports whether rows differ only in account and
+// payload, and name no endpoint of their own.
+func sharedEventFields(rows []WebhookEvent) bool {
+	if len(rows) < 2 {
+		return false
+	}
+	r0 := &rows[0]
+	for i := range rows {
+		r := &rows[i]
+		if r.EndpointID != nil || r.Type != r0.Type || r.RunKey != r0.RunKey || !r.CreatedAt.Equal(r0.CreatedAt) {
+			return false
+		}
+	}
+	return true
 }

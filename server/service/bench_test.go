@@ -93,9 +93,28 @@ UPDATE users SET status = 'suspended', status_reason = 'bench' WHERE id % 19 < 2
 // BenchmarkBulkStatusChange changes the status of about a tenth of the
 // accounts (every suspended one to deactivated, then back) through the
 // account-change engine, with an audit row per account.
-func BenchmarkBulkStatusChange(b *testing.B) {
+func BenchmarkBulkStatusChange(b *testing.B) { benchBulkStatusChange(b, false) }
+
+// BenchmarkBulkStatusChangeWebhook is BenchmarkBulkStatusChange with an
+// enabled webhook endpoint that wants account.status_changed: every
+// changed account also gets an event row and a delivery row (the audit
+// hook, Webhooks.record). Deliveries are not sent (the worker is stopped).
+func BenchmarkBulkStatusChangeWebhook(b *testing.B) { benchBulkStatusChange(b, true) }
+
+func benchBulkStatusChange(b *testing.B, webhook bool) {
 	app, actor := seeded(b)
 	ctx := context.Background()
+	if webhook {
+		app.Svc.Webhooks.Close()
+		url, events, on := "https://hooks.example.org/gatehouse", []string{service.EventAccountStatusChanged}, true
+		ep, _, err := app.Svc.Webhooks.Create(ctx, actor, service.WebhookEndpointInput{URL: &url, Events: &events, Enabled: &on})
+		if err != nil {
+			b.Fatal(err)
+		}
+		// A BENCH_DATA directory outlives the benchmark: the endpoint
+		// goes with it.
+		b.Cleanup(func() { _ = app.Svc.Webhooks.Delete(ctx, actor, ep.PublicID) })
+	}
 	var maxID int64
 	if err := app.Svc.DB.NewRaw("SELECT max(id) FROM users").Scan(ctx, &maxID); err != nil {
 		b.Fatal(err)

@@ -551,10 +551,11 @@ func (w *Webhooks) record(ctx context.Context, db bun.IDB, entries []AuditEntry,
 		if len(rows) == 0 {
 			return nil
 		}
-		_, err := db.NewInsert().Model(&rows).Returning("NULL").Exec(ctx)
+		err := models.InsertWebhookEvents(ctx, db, rows)
 		rows = rows[:0]
 		return err
 	}
+	templates := map[payloadKey]*payloadTemplate{}
 	for _, e := range entries {
 		typ, ok := webhookEventOf[e.Action]
 		if !ok || e.Target == nil {
@@ -578,8 +579,8 @@ func (w *Webhooks) record(ctx context.Context, db bun.IDB, entries []AuditEntry,
 				decoded[e.DetailsJSON] = details
 			}
 		}
-		data := webhookData(typ, e, details)
 		if typ == EventAccountBalanceLow {
+			data := webhookData(typ, e, details)
 			before, _ := toInt64(details["before"])
 			after, _ := toInt64(details["after"])
 			for _, t := range want {
@@ -597,7 +598,24 @@ func (w *Webhooks) record(ctx context.Context, db bun.IDB, entries []AuditEntry,
 				}
 			}
 		} else {
-			row, err := eventRow(typ, e.Target.ID, nil, runKey, now, data)
+			var row models.WebhookEvent
+			var err error
+			var t *payloadTemplate
+			if key, ok := templateKey(typ, e); ok {
+				// A bulk change: one payload encoded per kind of entry,
+				// the account spliced into it per row.
+				if t, ok = templates[key]; !ok {
+					if t, err = newPayloadTemplate(typ, e, details, now); err != nil {
+						return err
+					}
+					templates[key] = t
+				}
+			}
+			if t != nil {
+				row, err = t.event(typ, e.Target, runKey, now)
+			} else {
+				row, err = eventRow(typ, e.Target.ID, nil, runKey, now, webhookData(typ, e, details))
+			}
 			if err != nil {
 				return err
 			}
@@ -675,6 +693,65 @@ func (w *Webhooks) recordUsage(ctx context.Context, db bun.IDB, rows []models.Le
 		}
 	}
 	return w.record(ctx, db, entries, now)
+}
+
+// payloadKey is what an event's payload depends on besides its account,
+// for the types whose account object is the account's names alone.
+type payloadKey struct {
+	typ, details, actorPublicID, actorUsername, reason string
+}
+
+// templateKey answers the payload key of an entry whose details were
+// encoded once for many entries (DetailsJSON: a bulk change), and false
+// for anything else.
+func templateKey(typ string, e AuditEntry) (payloadKey, bool) {
+	if e.DetailsJSON == "" || e.Details != nil || typ == EventAccountCreated || typ == EventAccountSignedIn || typ == EventAccountBalanceLow {
+		return payloadKey{}, false
+	}
+	k := payloadKey{typ: typ, details: e.DetailsJSON, reason: e.Reason}
+	if u := e.Actor.User; u != nil {
+		k.actorPublicID, k.actorUsername = u.PublicID, u.Username
+	}
+	return k, true
+}
+
+// payloadTemplate is an event's payload encoded once with a placeholder
+// for the account object: head + account + tail.
+type payloadTemplate struct{ head, tail string }
+
+// accountPlaceholder stands for the account in a template's encoding.
+const accountPlaceholder = "gatehouse-webhook-account-placeholder"
+
+func newPayloadTemplate(typ string, e AuditEntry, details map[string]any, now time.Time) (*payloadTemplate, error) {
+	data := webhookData(typ, e, details)
+	data["account"] = accountPlaceholder
+	b, err := json.Marshal(webhookPayload{Type: typ, Timestamp: now.UTC(), Data: data})
+	if err != nil {
+		return nil, err
+	}
+	s, q := string(b), `"`+accountPlaceholder+`"`
+	if strings.Count(s, q) != 1 {
+		return nil, nil // the placeholder appears elsewhere (in a reason): each row encoded whole
+	}
+	head, tail, _ := strings.Cut(s, q)
+	return &payloadTemplate{head: head, tail: tail}, nil
+}
+
+// webhookAccount is the account object of an event whose account carries
+// its names only; its encoding is the same as that of the map
+// webhookData builds (keys in the same order).
+type webhookAccount struct {
+	PublicID string `json:"publicId"`
+	Username string `json:"username"`
+}
+
+// event is the event row of one account from the template.
+func (t *payloadTemplate) event(typ string, target *models.User, runKey string, now time.Time) (models.WebhookEvent, error) {
+	acct, err := json.Marshal(webhookAccount{PublicID: target.PublicID, Username: target.Username})
+	if err != nil {
+		return models.WebhookEvent{}, err
+	}
+	return models.WebhookEvent{Type: typ, AccountID: target.ID, RunKey: runKey, Payload: t.head + string(acct) + t.tail, CreatedAt: now}, nil
 }
 
 func eventRow(typ string, accountID int64, endpointID *int64, runKey string, now time.Time, data map[string]any) (models.WebhookEvent, error) {
