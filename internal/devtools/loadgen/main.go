@@ -4,15 +4,22 @@
 //
 //	loadgen -url http://127.0.0.1:8080/api/me -c 32 -d 10s -cookie 'gatehouse_session=...'
 //	loadgen -url .../api/auth/login -method POST -bodies logins.jsonl -c 200 -n 200
+//	loadgen -url .../oauth/token -refresh-chains tokens.txt -basic id:secret -c 16 -d 10s
+//
+// -refresh-chains drives the OpenID Provider's refresh grant: client w
+// owns line w of the file (a refresh token) and sends each request with
+// the token the previous answer rotated to (a token is good once).
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -34,6 +41,8 @@ func main() {
 	name := flag.String("name", "", "workload name for the output line")
 	okStatus := flag.Int("ok", 200, "status counted as success")
 	header := flag.String("header", "", "one more request header, \"Name: value\" (an API key's Authorization)")
+	chains := flag.String("refresh-chains", "", "file with one OAuth refresh token per client: POST the refresh grant, following each client's rotation")
+	basic := flag.String("basic", "", "client_id:client_secret for HTTP Basic (with -refresh-chains)")
 	flag.Parse()
 	if *url == "" || (*duration == 0 && *total == 0) {
 		flag.Usage()
@@ -58,6 +67,21 @@ func main() {
 		}
 		f.Close()
 	}
+	var tokens []string
+	if *chains != "" {
+		b, err := os.ReadFile(*chains)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		tokens = strings.Fields(string(b))
+		if len(tokens) < *clients {
+			fmt.Fprintf(os.Stderr, "%d refresh tokens for %d clients\n", len(tokens), *clients)
+			os.Exit(1)
+		}
+		*method = http.MethodPost
+	}
+	basicID, basicSecret, _ := strings.Cut(*basic, ":")
 	tr := &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients, IdleConnTimeout: time.Minute}
 	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	var (
@@ -72,7 +96,7 @@ func main() {
 	var wg sync.WaitGroup
 	for w := 0; w < *clients; w++ {
 		wg.Add(1)
-		go func() {
+		go func(w int) {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1024)
 			localStatus := map[int]int{}
@@ -92,11 +116,17 @@ func main() {
 				if strings.Contains(b, "{{n}}") {
 					b = strings.ReplaceAll(b, "{{n}}", run+"-"+strconv.FormatInt(i, 10))
 				}
+				if tokens != nil {
+					b = "grant_type=refresh_token&refresh_token=" + neturl.QueryEscape(tokens[w])
+				}
 				if b != "" {
 					rd = bytes.NewReader([]byte(b))
 				}
 				req, _ := http.NewRequest(*method, urls[int(i)%len(urls)], rd)
-				if b != "" {
+				if tokens != nil {
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.SetBasicAuth(neturl.QueryEscape(basicID), neturl.QueryEscape(basicSecret))
+				} else if b != "" {
 					req.Header.Set("Content-Type", "application/json")
 				}
 				if *cookie != "" {
@@ -110,6 +140,15 @@ func main() {
 				if err != nil {
 					errs.Add(1)
 					continue
+				}
+				if tokens != nil {
+					var out struct {
+						RefreshToken string `json:"refresh_token"`
+					}
+					_ = json.NewDecoder(res.Body).Decode(&out)
+					if out.RefreshToken != "" {
+						tokens[w] = out.RefreshToken
+					}
 				}
 				_, _ = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
@@ -125,7 +164,7 @@ func main() {
 				statuses[k] += v
 			}
 			mu.Unlock()
-		}()
+		}(w)
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
