@@ -59,7 +59,8 @@ type SessionLookup struct {
 	find    *sql.Stmt
 	epoch   *sql.Stmt
 	cache   map[string]cachedSession
-	cacheAt int64 // the epoch all entries in cache were loaded under
+	users   map[int64]cachedSession // accounts by ID (User), sess unused
+	cacheAt int64                   // the epoch all entries in cache and users were loaded under
 }
 
 type cachedSession struct {
@@ -73,7 +74,7 @@ const sessionCacheMax = 10_000
 
 // NewSessionLookup prepares lazily, on the first lookup.
 func NewSessionLookup(db *bun.DB) *SessionLookup {
-	return &SessionLookup{db: db, cache: map[string]cachedSession{}}
+	return &SessionLookup{db: db, cache: map[string]cachedSession{}, users: map[int64]cachedSession{}}
 }
 
 func (l *SessionLookup) prepared(ctx context.Context) (find, epoch *sql.Stmt, err error) {
@@ -112,6 +113,7 @@ func (l *SessionLookup) Find(ctx context.Context, hash string) (*Session, error)
 	l.mu.Lock()
 	if l.cacheAt != epoch {
 		clear(l.cache)
+		clear(l.users)
 		l.cacheAt = epoch
 	}
 	c, ok := l.cache[hash]
@@ -138,6 +140,52 @@ func (l *SessionLookup) Find(ctx context.Context, hash string) (*Session, error)
 	}
 	l.mu.Unlock()
 	return s, nil
+}
+
+// User loads the account id (with its plan) as UserByID does, from the
+// same epoch-checked cache: the OpenID Provider's refresh grant and
+// userinfo read the account of a token on every request. Any change to
+// the account or its plan moves auth_epoch, so it is never served stale.
+// The caller gets its own copy.
+func (l *SessionLookup) User(ctx context.Context, id int64) (*User, error) {
+	_, epochStmt, err := l.prepared(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var epoch int64
+	if err := epochStmt.QueryRowContext(ctx).Scan(&epoch); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	if l.cacheAt != epoch {
+		clear(l.cache)
+		clear(l.users)
+		l.cacheAt = epoch
+	}
+	c, ok := l.users[id]
+	l.mu.Unlock()
+	if ok {
+		return c.copy().User, nil
+	}
+	u, err := UserByID(ctx, l.db, id)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	if l.cacheAt == epoch {
+		if len(l.users) >= sessionCacheMax {
+			clear(l.users)
+		}
+		c := cachedSession{user: *u}
+		c.user.Plan = nil
+		if u.Plan != nil {
+			p := *u.Plan
+			c.plan = &p
+		}
+		l.users[id] = c
+	}
+	l.mu.Unlock()
+	return u, nil
 }
 
 // Fresh loads the session from the database, bypassing the cache (for a

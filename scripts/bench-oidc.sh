@@ -9,7 +9,7 @@
 # It seeds BENCH_OIDC_USERS accounts (default 1000) in a temporary data
 # directory, starts Gatehouse with 127.0.0.1 as trusted proxy and the rate
 # limiter off, registers a confidential first-party application and a
-# protected app (host app.bench.test, role user), runs the code flow with
+# protected app (host 127.0.0.1:18999, role user), runs the code flow with
 # PKCE for 16 accounts to get 16 refresh tokens, and signs one account in
 # for its session cookie. Each line ends with the load average and the
 # server's CPU time per request (user+sys from /proc/PID/stat before and
@@ -75,7 +75,7 @@ r, out = req("POST", "/api/admin/applications", {"name": "Bench", "firstParty": 
 assert r.status == 201, out
 a = json.loads(out)
 client_id, secret = a["application"]["clientId"], a["clientSecret"]
-r, out = req("POST", "/api/admin/protected-apps", {"name": "Bench app", "hosts": ["app.bench.test"], "allowedRoles": ["user"]}, cookie=admin)
+r, out = req("POST", "/api/admin/protected-apps", {"name": "Bench app", "hosts": ["127.0.0.1:18999"], "allowedRoles": ["user"]}, cookie=admin)
 assert r.status == 201, out
 r, out = req("GET", "/api/admin/users?status=active&role=user&perPage=20", cookie=admin)
 people = [u["username"] for u in json.loads(out)["items"]]
@@ -120,6 +120,6 @@ W() {
 echo "machine: $(nproc) cores, $(uname -sr); $(uptime)"
 echo "OpenID Provider and forward auth (targets: refresh 1000 req/s at 16 clients; forward auth 5000 req/s at 32 clients, p99 < 20 ms):"
 W -name "POST /oauth/token refresh grant" -url "$BASE/oauth/token" -refresh-chains "$WORK/refresh.txt" -basic "$(cat "$WORK/client")" -c 16 -d "$DURATION"
-W -name "GET /api/forward-auth (allowed)" -url "$BASE/api/forward-auth" -cookie "$(cat "$WORK/cookie")" -header "X-Forwarded-Host: app.bench.test" -c 32 -d "$DURATION"
-W -name "GET /api/forward-auth (no session)" -url "$BASE/api/forward-auth" -header "X-Forwarded-Host: app.bench.test" -ok 401 -c 32 -d "$DURATION"
+W -name "GET /api/forward-auth (allowed)" -url "$BASE/api/forward-auth" -cookie "$(cat "$WORK/cookie")" -header "X-Forwarded-Host: 127.0.0.1:18999" -c 32 -d "$DURATION"
+W -name "GET /api/forward-auth (no session)" -url "$BASE/api/forward-auth" -header "X-Forwarded-Host: 127.0.0.1:18999" -ok 401 -c 32 -d "$DURATION"
 echo "server RSS after: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/"$PID"/status)"

@@ -154,6 +154,10 @@ SELECT strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (($AUDIT_ROWS - x) * 31) || '
   L -name "audit action=user. page 200 by cursor" -url "$A?action=user.&perPage=50&page=200&after=$CUR" -cookie "$COOKIE" -c 1 -n "${BENCH_GRID_N:-20}"
 fi
 
+# The OpenID Provider's refresh grant and forward auth (issue 16): a
+# server of their own (trusted proxy, 1,000 accounts), scripts/bench-oidc.sh.
+BIN=$BIN bash scripts/bench-oidc.sh
+
 # The service API: entitlement reads, single and batched usage charges.
 BASE=$BASE COOKIE=$COOKIE PID=$PID LOADGEN=$LOADGEN WORK=$WORK bash scripts/bench-usage.sh
 

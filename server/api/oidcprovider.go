@@ -67,7 +67,7 @@ func newOpenIDProvider(cfg *config.Config, svc *service.Services) (*op.Provider,
 
 // OpenIDProvider serves op's endpoints.
 func (h *Handler) OpenIDProvider(c *gin.Context) {
-	h.OP.ServeHTTP(c.Writer, c.Request)
+	h.OP.ServeHTTP(c.Writer, c.Request.WithContext(service.WithAppMemo(c.Request.Context())))
 }
 
 // EndSession is RP-initiated logout: op's endpoint, told who the browser

@@ -311,3 +311,46 @@ func browseUntil(t *testing.T, app *testkit.App, c *testkit.Client, start, stop 
 	t.Fatal("too many redirects")
 	return nil
 }
+
+// TestOIDCProvider_RefreshSeesAccountChanges: the refresh grant reads the
+// account from a cache checked against auth_epoch; a change made after a
+// refresh (on this instance or another) is seen by the next one: a new
+// name is in the next ID token, a suspension refuses it.
+func TestOIDCProvider_RefreshSeesAccountChanges(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	other := app.Instance()
+	root := app.LoginAs(app.SuperAdmin("root"))
+	id, secret := registerApp(t, root, map[string]any{"name": "Wiki", "firstParty": true})
+	r := newRP(t, app, id, secret)
+	mia := app.Member("mia")
+	tok, _ := r.login(app.LoginAs(mia))
+	name := func(tok *oauth2.Token) string {
+		t.Helper()
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := r.verifier.Verify(r.ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c struct {
+			Name string `json:"name"`
+		}
+		_ = idt.Claims(&c)
+		return c.Name
+	}
+	tok, err := r.refresh(tok.RefreshToken) // the account is cached now
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("display_name = ?", "Mia Two").Where("id = ?", mia.ID).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err = r.refresh(tok.RefreshToken); err != nil || name(tok) != "Mia Two" {
+		t.Fatalf("after the rename: %v, name %q", err, name(tok))
+	}
+	otherRoot := other.LoginAs(app.SuperAdmin("root2"))
+	otherRoot.POST("/api/admin/users/"+mia.PublicID+"/status", map[string]any{"status": "suspended", "reason": "test"}).Expect(http.StatusOK)
+	if _, err := r.refresh(tok.RefreshToken); err == nil {
+		t.Fatal("a refresh after the suspension (on another instance) succeeded")
+	}
+}

@@ -72,6 +72,7 @@ type OIDC struct {
 	svc *Services
 
 	mu       sync.Mutex
+	writeMu  sync.Mutex
 	keysAt   time.Time
 	active   *signingKey
 	keyset   []op.Key
@@ -141,12 +142,72 @@ var appColumns = []string{"id", "client_id", "name", "redirect_uris", "post_logo
 	"previous_secret_hash", "previous_secret_expires_at", "secret_rotated_at", "created_at", "updated_at"}
 
 func (o *OIDC) app(ctx context.Context, db bun.IDB, clientID string) (*models.Application, error) {
+	m, _ := ctx.Value(appMemoKey{}).(*appMemo)
+	if a := m.get(func(a *models.Application) bool { return a.ClientID == clientID }); a != nil {
+		return a, nil
+	}
 	a := new(models.Application)
 	err := db.NewSelect().Model(a).Column(appColumns...).Where("client_id = ?", clientID).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
+	if err == nil {
+		m.put(a)
+	}
 	return a, err
+}
+
+// appByID loads an application by its row ID (through the request's memo).
+func (o *OIDC) appByID(ctx context.Context, id int64) (*models.Application, error) {
+	m, _ := ctx.Value(appMemoKey{}).(*appMemo)
+	if a := m.get(func(a *models.Application) bool { return a.ID == id }); a != nil {
+		return a, nil
+	}
+	a := new(models.Application)
+	if err := o.svc.DB.NewSelect().Model(a).Column(appColumns...).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, err
+	}
+	m.put(a)
+	return a, nil
+}
+
+// appMemo keeps the applications one request to the provider loaded: op
+// asks for the client two or three times per token request (client
+// authentication, the client, the token's family), each a query before.
+// It lives as long as the request, so a change is seen by the next one.
+type appMemo struct {
+	mu   sync.Mutex
+	apps []*models.Application
+}
+
+type appMemoKey struct{}
+
+// WithAppMemo gives a request to the provider its application memo.
+func WithAppMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, appMemoKey{}, &appMemo{})
+}
+
+func (m *appMemo) get(match func(*models.Application) bool) *models.Application {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range m.apps {
+		if match(a) {
+			return a
+		}
+	}
+	return nil
+}
+
+func (m *appMemo) put(a *models.Application) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.apps = append(m.apps, a)
+	m.mu.Unlock()
 }
 
 // GetClientByClientID answers the application as op's client.
@@ -613,6 +674,7 @@ func (o *OIDC) CreateAccessAndRefreshTokens(ctx context.Context, request op.Toke
 	case *refreshRequest:
 		exp := now.Add(time.Duration(r.app.RefreshTokenTTL) * time.Second)
 		reused := false
+		unlock := o.lockWrites()
 		err := o.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			res, err := tx.NewUpdate().Model((*models.OAuthRefreshToken)(nil)).Set("used_at = ?", now).
 				Where("token_hash = ?", r.hash).Where("used_at IS NULL").Exec(ctx)
@@ -630,6 +692,7 @@ func (o *OIDC) CreateAccessAndRefreshTokens(ctx context.Context, request op.Toke
 			_, err = tx.NewUpdate().Model((*models.OAuthFamily)(nil)).Set("expires_at = ?", exp).Where("id = ?", r.family.ID).Exec(ctx)
 			return err
 		})
+		unlock()
 		if err != nil {
 			return "", "", time.Time{}, err
 		}
@@ -642,6 +705,19 @@ func (o *OIDC) CreateAccessAndRefreshTokens(ctx context.Context, request op.Toke
 		return accessTokenID(r.family.ID, now.Add(time.Duration(r.app.AccessTokenTTL)*time.Second)), token, o.opExpiry(r.app.AccessTokenTTL), nil
 	}
 	return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
+}
+
+// lockWrites queues this instance's token writes on SQLite behind a
+// mutex: SQLite takes one writer at a time, and concurrent transactions
+// that find the write lock taken poll for it with sleeps (busy_timeout),
+// which at 16 clients cost most of the refresh grant's time. On
+// PostgreSQL the rows are distinct and nothing waits.
+func (o *OIDC) lockWrites() func() {
+	if !models.IsSQLite(o.svc.DB) {
+		return func() {}
+	}
+	o.writeMu.Lock()
+	return o.writeMu.Unlock
 }
 
 func (o *OIDC) revokeFamily(ctx context.Context, id, reason string) error {
@@ -696,11 +772,11 @@ func (o *OIDC) family(ctx context.Context, id string) (*models.OAuthFamily, *mod
 	if f.RevokedAt != nil || !o.svc.Now().Before(f.ExpiresAt) {
 		return nil, nil, nil, errors.New("token revoked or expired")
 	}
-	a := new(models.Application)
-	if err := o.svc.DB.NewSelect().Model(a).Column(appColumns...).Where("id = ?", f.ApplicationID).Scan(ctx); err != nil {
+	a, err := o.appByID(ctx, f.ApplicationID)
+	if err != nil {
 		return nil, nil, nil, errors.New("unknown application")
 	}
-	u, err := models.UserByID(ctx, o.svc.DB, f.UserID)
+	u, err := o.svc.Auth.sessions.User(ctx, f.UserID)
 	if err != nil {
 		return nil, nil, nil, errors.New("unknown account")
 	}
