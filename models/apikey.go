@@ -177,6 +177,29 @@ func EntitlementsOf(ctx context.Context, db bun.IDB, names []string) ([]Entitlem
 	return out, err
 }
 
+// entitlementQuery is EntitlementsOf for one name, a prepared statement
+// (Stmts): the service API's entitlement read and every charge run it.
+const entitlementQuery = `SELECT u.id, u.public_id, u.username, u.email, u.role, u.status, u.balance, u.plan_id,
+ u.subscription_expires_at, u.email_verified_at, u.email_vouched, p.name AS plan_name,
+ CASE WHEN u.public_id = ? THEN 1 WHEN u.username_lower = ? THEN 2 ELSE 3 END AS match
+FROM users AS u LEFT JOIN plans AS p ON p.id = u.plan_id
+WHERE u.public_id = ? OR u.username_lower = ? OR u.email_lower = ?`
+
+// EntitlementOf reads the accounts that one public ID, username or
+// address names (EntitlementsOf for one name; ResolveEntitlement picks).
+func EntitlementOf(ctx context.Context, st *Stmts, db bun.IDB, name string) ([]Entitlement, error) {
+	lower := NormalizeEmail(name)
+	rows, err := st.Query(ctx, db, entitlementQuery, name, lower, name, lower, lower)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entitlement
+	if err := st.db.ScanRows(ctx, rows, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ResolveEntitlement picks the account name names from rows: a public ID,
 // else a username, else an address by UserByEmail's rule (the verified
 // holder, else the one vouched holder).

@@ -60,8 +60,28 @@ type APIKeys struct {
 	svc *Services
 
 	mu      sync.Mutex
-	touched map[int64]time.Time // when this instance last wrote a key's last use
+	touched map[int64]time.Time  // when this instance last wrote a key's last use
+	cache   map[string]cachedKey // verified keys by prefix (Authenticate)
 }
+
+// cachedKey is a key this instance verified, with the settings_epoch value
+// read before it was loaded and when it was loaded.
+type cachedKey struct {
+	row   models.APIKey
+	epoch int64
+	at    time.Time
+}
+
+const (
+	// keyCacheTTL bounds how long a verified key is used without reading
+	// it again. Revocation does not wait for it: it moves settings_epoch
+	// (a trigger, migration 20261204000031), which every request reads
+	// before its key is checked, so a revoked key is refused from the next
+	// request on on every instance.
+	keyCacheTTL = 30 * time.Second
+	// keyCacheMax bounds the cache; it is emptied when full.
+	keyCacheMax = 1000
+)
 
 // NewAPIKey is what a super administrator asks for.
 type NewAPIKey struct {
@@ -158,6 +178,7 @@ func (k *APIKeys) Revoke(ctx context.Context, actor Actor, id int64, reason stri
 		if err != nil {
 			return err
 		}
+		k.forget(row.Prefix)
 		if changed {
 			if err := k.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionAPIKeyRevoked, Actor: actor, Object: keyObject(row), Reason: reason}); err != nil {
 				return err
@@ -166,7 +187,16 @@ func (k *APIKeys) Revoke(ctx context.Context, actor Actor, id int64, reason stri
 		out, err = models.APIKeyByID(ctx, tx, id)
 		return err
 	})
+	if out != nil {
+		k.forget(out.Prefix) // again, after the commit
+	}
 	return out, err
+}
+
+func (k *APIKeys) forget(prefix string) {
+	k.mu.Lock()
+	delete(k.cache, prefix)
+	k.mu.Unlock()
 }
 
 func keyObject(k *models.APIKey) *AuditObject {
@@ -214,22 +244,47 @@ func parseAllowedIPs(in []string) ([]string, error) {
 // revoked keys are ErrInvalidAPIKey (401); a key used from an address
 // outside its allow-list is ErrIPNotAllowed (403). The secret is compared
 // in constant time against the stored SHA-256 (keys carry 256 random bits,
-// so a slow hash adds nothing). The key's last use is written at most once
-// a minute per key and instance, after the answer.
+// so a slow hash adds nothing). A verified key is kept in memory (see
+// keyCacheTTL: a revocation anywhere applies to the next request); expiry
+// and the allow-list are checked on every request. The key's last use is
+// written at most once a minute per key and instance, after the answer.
 func (k *APIKeys) Authenticate(ctx context.Context, token, ip string) (*models.APIKey, error) {
 	if len(token) != apiKeyLen || !strings.HasPrefix(token, APIKeyPrefix) || token[apiKeyIDLen] != '_' {
 		return nil, ErrInvalidAPIKey
 	}
-	row, err := models.APIKeyByPrefix(ctx, k.svc.DB, token[:apiKeyIDLen])
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, ErrInvalidAPIKey
-	} else if err != nil {
-		return nil, err
-	}
-	if subtle.ConstantTimeCompare([]byte(security.HashToken(token)), []byte(row.SecretHash)) != 1 {
-		return nil, ErrInvalidAPIKey
-	}
+	prefix := token[:apiKeyIDLen]
+	hash := security.HashToken(token)
 	now := k.svc.Now()
+	// The epoch is read before the key: a revocation committed after the
+	// read moves it, and the entry stored below is then not used again.
+	epoch := k.svc.Settings.Epoch()
+	var row *models.APIKey
+	k.mu.Lock()
+	if c, ok := k.cache[prefix]; ok && c.epoch == epoch && now.Sub(c.at) < keyCacheTTL && !now.Before(c.at) {
+		r := c.row
+		row = &r
+	}
+	k.mu.Unlock()
+	if row == nil {
+		var err error
+		row, err = models.APIKeyByPrefix(ctx, k.svc.DB, prefix)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, ErrInvalidAPIKey
+		} else if err != nil {
+			return nil, err
+		}
+		if row.RevokedAt == nil && subtle.ConstantTimeCompare([]byte(hash), []byte(row.SecretHash)) == 1 {
+			k.mu.Lock()
+			if len(k.cache) >= keyCacheMax {
+				clear(k.cache)
+			}
+			k.cache[prefix] = cachedKey{row: *row, epoch: epoch, at: now}
+			k.mu.Unlock()
+		}
+	}
+	if subtle.ConstantTimeCompare([]byte(hash), []byte(row.SecretHash)) != 1 {
+		return nil, ErrInvalidAPIKey
+	}
 	if row.RevokedAt != nil || (row.ExpiresAt != nil && !now.Before(*row.ExpiresAt)) {
 		return nil, ErrInvalidAPIKey
 	}

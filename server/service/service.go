@@ -89,6 +89,8 @@ type Deps struct {
 // Services bundles the services the HTTP layer calls.
 type Services struct {
 	Deps
+	// Stmts are the hot paths' prepared statements (models.Stmts).
+	Stmts    *models.Stmts
 	Settings *Settings
 	Audit    *Audit
 	Auth     *Auth
@@ -131,8 +133,8 @@ func New(d Deps) *Services {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	s := &Services{Deps: d}
-	s.Settings = &Settings{deps: d, cache: map[string]cachedSetting{}}
+	s := &Services{Deps: d, Stmts: models.NewStmts(d.DB)}
+	s.Settings = &Settings{deps: d, stmts: s.Stmts, cache: map[string]cachedSetting{}}
 	s.Audit = &Audit{now: d.Now}
 	s.Webhooks = newWebhooks(s, d.WebhooksAllowHTTPLoopback)
 	s.Audit.hook = s.Webhooks.record
@@ -150,7 +152,7 @@ func New(d Deps) *Services {
 	s.Providers = NewProviders(s, oidc.NewClient(d.Now))
 	s.Passkeys = newPasskeys(s)
 	s.Applications = &Applications{svc: s}
-	s.APIKeys = &APIKeys{svc: s, touched: map[int64]time.Time{}}
+	s.APIKeys = &APIKeys{svc: s, touched: map[int64]time.Time{}, cache: map[string]cachedKey{}}
 	s.Usage = &Usage{svc: s}
 	s.OIDC = newOIDC(s)
 	s.ProtectedApps = &ProtectedApps{svc: s}
@@ -185,4 +187,5 @@ func (s *Services) Close() {
 	s.Background.Close()
 	s.Outbox.Close()
 	s.Webhooks.Close()
+	s.Stmts.Close()
 }

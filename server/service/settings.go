@@ -26,6 +26,7 @@ import (
 // Reads outside a request (background work) also expire after cacheTTL.
 type Settings struct {
 	deps  Deps
+	stmts *models.Stmts
 	mu    sync.Mutex
 	cache map[string]cachedSetting
 	epoch int64 // the settings_epoch value the cache entries were loaded under
@@ -55,7 +56,7 @@ const cacheTTL = 2 * time.Second
 func (s *Settings) Sync(ctx context.Context) error {
 	var n int64
 	var fp sql.NullString
-	if err := s.deps.DB.QueryRowContext(ctx, "SELECT n, (SELECT fingerprint FROM secret_key WHERE id = 1) FROM settings_epoch WHERE id = 1").Scan(&n, &fp); err != nil {
+	if err := s.stmts.QueryRow(ctx, s.deps.DB, syncQuery, nil, &n, &fp); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -80,6 +81,9 @@ func (s *Settings) Sync(ctx context.Context) error {
 	}
 	return nil
 }
+
+// syncQuery is Sync's read, a prepared statement (every API request runs it).
+const syncQuery = "SELECT n, (SELECT fingerprint FROM secret_key WHERE id = 1) FROM settings_epoch WHERE id = 1"
 
 // Epoch is the settings_epoch value the last Sync read: configuration kept
 // in memory elsewhere (protected apps) reloads when it moves.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -20,10 +21,27 @@ type BillingSettings struct {
 	Currency string `json:"currency"`
 }
 
-// Billing returns the billing mode.
+// Billing returns the billing mode. Every service API request reads it,
+// so the decoded value is cached with the raw JSON (as Security).
 func (s *Settings) Billing(ctx context.Context) (BillingSettings, error) {
-	v, _, err := getGroup[BillingSettings](ctx, s, s.deps.DB, GroupBilling, true)
-	return v, err
+	s.mu.Lock()
+	c, ok := s.cache[GroupBilling]
+	epoch := s.epoch
+	s.mu.Unlock()
+	if v, decoded := c.value.(BillingSettings); ok && decoded && c.epoch == epoch && time.Since(c.at) < cacheTTL {
+		return v, nil
+	}
+	v, version, err := getGroup[BillingSettings](ctx, s, s.deps.DB, GroupBilling, true)
+	if err != nil {
+		return v, err
+	}
+	s.mu.Lock()
+	if c, ok := s.cache[GroupBilling]; ok && c.version == version {
+		c.value = v
+		s.cache[GroupBilling] = c
+	}
+	s.mu.Unlock()
+	return v, nil
 }
 
 type billingGroup struct{}

@@ -118,7 +118,7 @@ func (u *Usage) Entitlement(ctx context.Context, name string) (*Entitlement, err
 	if name == "" || len(name) > 320 {
 		return nil, errNotFound("The account")
 	}
-	rows, err := models.EntitlementsOf(ctx, u.svc.DB, []string{name})
+	rows, err := models.EntitlementOf(ctx, u.svc.Stmts, u.svc.DB, name)
 	if err != nil {
 		return nil, err
 	}
