@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strconv"
 	"time"
 
@@ -261,4 +263,53 @@ func AddBalances(ctx context.Context, db bun.IDB, ids []int64, deltas map[int64]
 		b = append(b, " ELSE 0 END"...)
 		return q.Set(string(b))
 	})
+}
+
+// The statements of one usage charge (service.Usage.Charge), prepared
+// (Stmts). The balance moves by one conditional UPDATE ... RETURNING: the
+// row changes only when the new balance stays within [lo, hi], which makes
+// the check and the change one step on both databases (on PostgreSQL the
+// row lock is taken and the condition evaluated again on the locked row).
+const (
+	chargeBalanceQuery = `UPDATE users SET balance = balance + ?, updated_at = ? WHERE id = ? AND balance + ? >= ? AND balance + ? <= ? RETURNING balance`
+	balanceQuery       = `SELECT balance FROM users WHERE id = ?`
+	insertChargeQuery  = `INSERT INTO usage_charges (key_id, idempotency_key, user_id, user_public_id, kind, amount, status, balance_after, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id, idempotency_key) DO NOTHING RETURNING id`
+	insertLedgerQuery = `INSERT INTO balance_ledger (user_id, user_public_id, created_at, amount, balance_after, actor_id, actor_username, reason, batch_id, actor_key_id, metadata)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// ChargeBalance adds delta to the account's balance unless the result
+// would leave [lo, hi]; it answers the new balance, or changed false when
+// the account is gone or the result out of bounds (BalanceOf tells which).
+func ChargeBalance(ctx context.Context, st *Stmts, db bun.IDB, id, delta, lo, hi int64, now time.Time) (balance int64, changed bool, err error) {
+	err = st.QueryRow(ctx, db, chargeBalanceQuery, []any{delta, now, id, delta, lo, delta, hi}, &balance)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return balance, err == nil, err
+}
+
+// BalanceOf reads an account's balance (ErrNotFound when it is gone).
+func BalanceOf(ctx context.Context, st *Stmts, db bun.IDB, id int64) (int64, error) {
+	var b int64
+	err := st.QueryRow(ctx, db, balanceQuery, []any{id}, &b)
+	return b, notFound(err)
+}
+
+// InsertUsageCharge stores one answer unless its idempotency key is taken
+// (INSERT ... ON CONFLICT DO NOTHING); stored false when it was, and then
+// nothing was written. The row's ID is filled in.
+func InsertUsageCharge(ctx context.Context, st *Stmts, db bun.IDB, r *UsageCharge) (stored bool, err error) {
+	err = st.QueryRow(ctx, db, insertChargeQuery, []any{r.KeyID, r.IdempotencyKey, r.UserID, r.UserPublicID, r.Kind, r.Amount, r.Status, r.BalanceAfter, r.CreatedAt}, &r.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// InsertLedgerEntry stores one ledger row.
+func InsertLedgerEntry(ctx context.Context, st *Stmts, db bun.IDB, l *LedgerEntry) error {
+	_, err := st.Exec(ctx, db, insertLedgerQuery, l.UserID, l.UserPublicID, l.CreatedAt, l.Amount, l.BalanceAfter, l.ActorID, l.ActorUsername, l.Reason, l.BatchID, l.ActorKeyID, l.Metadata)
+	return err
 }

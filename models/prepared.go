@@ -24,13 +24,14 @@ type Stmts struct {
 	db *bun.DB
 	pg bool
 
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt
+	pending map[string]bool // being prepared in the background
 }
 
 // NewStmts prepares lazily, on first use of each statement.
 func NewStmts(db *bun.DB) *Stmts {
-	return &Stmts{db: db, pg: !IsSQLite(db), m: map[string]*sql.Stmt{}}
+	return &Stmts{db: db, pg: !IsSQLite(db), m: map[string]*sql.Stmt{}, pending: map[string]bool{}}
 }
 
 // Close closes the prepared statements.
@@ -43,49 +44,80 @@ func (s *Stmts) Close() {
 	}
 }
 
-func (s *Stmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+// cached answers the pool's prepared statement for query, or nil.
+func (s *Stmts) cached(query string) *sql.Stmt {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st, ok := s.m[query]; ok {
-		return st, nil
-	}
-	text := query
+	return s.m[query]
+}
+
+func (s *Stmts) text(query string) string {
 	if s.pg {
-		text = dollarPlaceholders(query)
+		return dollarPlaceholders(query)
 	}
-	st, err := s.db.DB.PrepareContext(ctx, text)
+	return query
+}
+
+// prepare prepares query on the pool. The lock is not held meanwhile:
+// preparing waits for a free connection, and the callers that hold one
+// (transactions) must never wait for it.
+func (s *Stmts) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	st, err := s.db.DB.PrepareContext(ctx, s.text(query))
 	if err != nil {
 		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if had, ok := s.m[query]; ok {
+		st.Close()
+		return had, nil
 	}
 	s.m[query] = st
 	return st, nil
 }
 
-// on answers the statement for db: the pool's, or the transaction's copy
-// (which reuses the connection's prepared statement).
-func (s *Stmts) on(ctx context.Context, db bun.IDB, query string) (*sql.Stmt, bool, error) {
-	st, err := s.stmt(ctx, query)
-	if err != nil {
-		return nil, false, err
+// on answers the statement for db. Through the pool: the pool's prepared
+// statement. In a transaction: the transaction's copy of it (which reuses
+// its connection's prepared statement), or, before the pool has one, the
+// statement prepared on the transaction alone (a transaction holds a
+// connection and must not wait for another; the pool's is prepared
+// meanwhile, in the background). own: closed by the caller.
+func (s *Stmts) on(ctx context.Context, db bun.IDB, query string) (st *sql.Stmt, own bool, err error) {
+	tx, inTx := db.(bun.Tx)
+	if !inTx {
+		if st = s.cached(query); st != nil {
+			return st, false, nil
+		}
+		st, err = s.prepare(ctx, query)
+		return st, false, err
 	}
-	if tx, ok := db.(bun.Tx); ok {
+	if st = s.cached(query); st != nil {
 		return tx.Tx.StmtContext(ctx, st), true, nil
 	}
-	return st, false, nil
+	s.mu.Lock()
+	if !s.pending[query] {
+		s.pending[query] = true
+		go func() {
+			s.prepare(context.Background(), query) //nolint:errcheck // tried again on the next use
+			s.mu.Lock()
+			delete(s.pending, query)
+			s.mu.Unlock()
+		}()
+	}
+	s.mu.Unlock()
+	st, err = tx.Tx.PrepareContext(ctx, s.text(query))
+	return st, err == nil, err
 }
 
 // Query runs a prepared query through db (the DB or a bun.Tx).
 func (s *Stmts) Query(ctx context.Context, db bun.IDB, query string, args ...any) (*sql.Rows, error) {
-	st, own, err := s.on(ctx, db, query)
+	st, _, err := s.on(ctx, db, query)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.QueryContext(ctx, s.args(args)...)
-	if own && err != nil {
-		st.Close()
-	}
-	// A transaction's statement closes with the transaction.
-	return rows, err
+	// A transaction's statement closes with the transaction (the rows
+	// are read before it ends).
+	return st.QueryContext(ctx, s.args(args)...)
 }
 
 // Exec runs a prepared statement through db (the DB or a bun.Tx).

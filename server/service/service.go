@@ -153,7 +153,7 @@ func New(d Deps) *Services {
 	s.Passkeys = newPasskeys(s)
 	s.Applications = &Applications{svc: s}
 	s.APIKeys = &APIKeys{svc: s, touched: map[int64]time.Time{}, cache: map[string]cachedKey{}}
-	s.Usage = &Usage{svc: s}
+	s.Usage = newUsage(s)
 	s.OIDC = newOIDC(s)
 	s.ProtectedApps = &ProtectedApps{svc: s}
 	return s
