@@ -91,8 +91,11 @@ test('bulk-suspend three accounts with a dry-run preview, then find them in the 
   await expect(rows.getByTestId('user-status')).toHaveText(['Suspended', 'Suspended', 'Suspended'])
 
   await page.getByTestId('nav-audit').click()
-  await page.getByTestId('audit-filter-action').fill('user.status_changed')
+  await page.getByRole('combobox', { name: 'Action' }).click()
+  await page.keyboard.type('Status changed')
+  await page.locator('.n-base-select-option', { hasText: /^Status changed$/ }).click()
   await page.getByTestId('audit-apply').click()
+  await expect(page).toHaveURL(/action=user\.status_changed/)
   const audit = page.getByTestId('audit-row')
   for (const username of names) await expect(audit.filter({ hasText: username })).toHaveCount(1)
 })

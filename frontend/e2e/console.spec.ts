@@ -50,9 +50,10 @@ test('setup, sign in, audit log, change password, sign out', async ({ page, setu
 
   await test.step('the audit log lists the setup and sign-in events', async () => {
     const rows = page.getByTestId('audit-row')
-    await expect(rows.filter({ hasText: 'setup.completed' })).toHaveCount(1)
-    await expect(rows.filter({ hasText: 'auth.login_succeeded' }).first()).toBeVisible()
-    await rows.filter({ hasText: 'auth.login_succeeded' }).first().click()
+    await expect(rows.filter({ hasText: 'Setup completed' })).toHaveCount(1)
+    const signedIn = rows.filter({ has: page.getByText('Signed in', { exact: true }) })
+    await expect(signedIn.first()).toBeVisible()
+    await signedIn.first().click()
     const drawer = page.getByTestId('audit-drawer')
     await expect(drawer).toBeVisible()
     await expect(page.getByTestId('audit-drawer-ip')).toHaveText('127.0.0.1')
@@ -62,12 +63,13 @@ test('setup, sign in, audit log, change password, sign out', async ({ page, setu
   })
 
   await test.step('audit filters live in the URL', async () => {
-    await page.getByTestId('audit-filter-action').fill('setup.')
+    await page.getByRole('combobox', { name: 'Action' }).click()
+    await page.locator('.n-base-select-option', { hasText: /^All: Setup$/ }).click()
     await page.getByTestId('audit-apply').click()
     await expect(page).toHaveURL(/action=setup\./)
     await expect(page.getByTestId('audit-row')).toHaveCount(1)
     await page.reload()
-    await expect(page.getByTestId('audit-filter-action')).toHaveValue('setup.')
+    await expect(page.getByRole('combobox', { name: 'Action' })).toContainText('All: Setup')
     await expect(page.getByTestId('audit-row')).toHaveCount(1)
     await page.getByTestId('audit-reset').click()
     await expect(page).toHaveURL(/\/admin\/audit$/)

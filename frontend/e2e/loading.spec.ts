@@ -26,6 +26,32 @@ test('the sign-in page asks for its options once', async ({ browser, baseURL }) 
   await context.close()
 })
 
+test('who is signed in is asked before the console script has even run', async ({ browser, baseURL }) => {
+  // public/early.js starts GET /api/me and the setup status while the
+  // browser still fetches and compiles the console (issue 15, time to
+  // interactive); the console then takes those answers.
+  const context = await browser.newContext({ baseURL })
+  const page = await context.newPage()
+  let release = (): void => undefined
+  const held = new Promise<void>((resolve) => (release = resolve))
+  await page.route(/\/assets\/index-[^/]+\.js$/, async (route) => {
+    await held
+    await route.continue()
+  })
+  const me = countCalls(page, '/api/me')
+  const setup = countCalls(page, '/api/setup/status')
+  const asked = page.waitForRequest((r) => new URL(r.url()).pathname === '/api/me', { timeout: 10_000 })
+  await page.goto('/login', { waitUntil: 'commit' })
+  await asked // while the entry script is still held back
+  await expect.poll(() => setup.length).toBe(1)
+  release()
+  await expect(page.getByTestId('login-submit')).toBeEnabled({ timeout: 30_000 })
+  await page.getByTestId('login-identifier').fill('someone')
+  expect(me).toHaveLength(1)
+  expect(setup).toHaveLength(1)
+  await context.close()
+})
+
 test('the Accounts screen asks for each page of the list once', async ({ adminPage: page, adminApi }) => {
   const tag = uniqueTag('ld')
   for (const n of [1, 2, 3]) await createUser(adminApi, { username: `${tag}-${n}`, displayName: `Load ${tag} ${n}` })

@@ -1,13 +1,14 @@
-// Prints the gzip size of the JavaScript a first visit loads: the entry
-// script of frontend/dist/index.html and every chunk it imports statically.
+// Prints the gzip size of the JavaScript a first visit loads: the scripts
+// of frontend/dist/index.html (early.js and the entry) and every chunk the
+// entry imports statically.
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 
 const dist = resolve(import.meta.dirname, '..', 'dist')
 const html = readFileSync(join(dist, 'index.html'), 'utf8')
-const entry = /<script[^>]+src="\/([^"]+\.js)"/.exec(html)?.[1]
-if (!entry) throw new Error('no entry script in frontend/dist/index.html')
+const scripts = [...html.matchAll(/<script[^>]+src="\/([^"]+\.js)"/g)].map((m) => m[1])
+if (!scripts.some((s) => s.startsWith('assets/'))) throw new Error('no entry script in frontend/dist/index.html')
 
 const seen = new Set()
 function visit(file) {
@@ -19,7 +20,7 @@ function visit(file) {
     visit(join('assets', m[1].slice(2)))
   }
 }
-visit(entry)
+for (const s of scripts) visit(s)
 
 let raw = 0
 let gz = 0

@@ -40,11 +40,11 @@ func seedAudit(t *testing.T, app *testkit.App, n int) time.Time {
 		action := "user.updated"
 		switch {
 		case i%50 == 7:
-			action = "settings.security_changed"
+			action = "settings.updated"
 		case i%5 == 1:
-			action = "auth.login"
+			action = "auth.password_reset"
 		case i%5 == 2:
-			action = "auth.login_failed"
+			action = "auth.password_reset_requested"
 		}
 		at := base.Add(time.Duration(i) * time.Minute)
 		if i%9 == 0 {
@@ -70,15 +70,15 @@ func TestAudit_CursorPagesWalkTheLog(t *testing.T) {
 	ac := app.LoginAs(app.SuperAdmin("auditor"))
 	base := seedAudit(t, app, 400)
 	from, to := base.Add(100*time.Minute).Format(time.RFC3339), base.Add(300*time.Minute).Format(time.RFC3339)
-	for _, filter := range []string{"", "action=auth.", "action=settings.", "action=auth.login", "from=" + url.QueryEscape(from) + "&to=" + url.QueryEscape(to),
+	for _, filter := range []string{"", "action=auth.", "action=settings.", "action=auth.password_reset", "from=" + url.QueryEscape(from) + "&to=" + url.QueryEscape(to),
 		"action=settings.&from=" + url.QueryEscape(from), "action=user.&to=" + url.QueryEscape(to)} {
 		var all auditCursorPage
 		ac.GET("/api/admin/audit?perPage=100&" + filter).Expect(200).JSON(&all)
 		// The reference: every row in one plain query.
 		var want []models.AuditEvent
 		q := app.Svc.DB.NewSelect().Model(&want).OrderExpr("a.created_at DESC, a.id DESC")
-		if strings.Contains(filter, "action=auth.login") {
-			q = q.Where("a.action = 'auth.login'")
+		if strings.Contains(filter, "action=auth.password_reset") {
+			q = q.Where("a.action = 'auth.password_reset'")
 		} else if i := strings.Index(filter, "action="); i >= 0 {
 			prefix := strings.SplitN(filter[i+len("action="):], "&", 2)[0]
 			q = q.Where("a.action LIKE ?", prefix+"%")

@@ -2532,6 +2532,14 @@ export interface components {
             };
         };
         /**
+         * @description What an audit event records. TestAuditActions_EveryActionIsDocumented keeps this list
+         *     equal to the actions the server writes; the console names each in English and Chinese.
+         *     settings.updated carries the changed group in details.group; user.role_changed and
+         *     user.status_changed carry details.before and details.after.
+         * @enum {string}
+         */
+        AuditAction: "account.2fa_disabled" | "account.2fa_enabled" | "account.2fa_recovery_codes_regenerated" | "account.email_change_requested" | "account.email_changed" | "account.email_released" | "account.identity_linked" | "account.identity_unlinked" | "account.passkey_added" | "account.passkey_removed" | "account.passkey_renamed" | "account.password_changed" | "account.profile_updated" | "api_key.created" | "api_key.revoked" | "application.consent" | "application.created" | "application.deleted" | "application.grant_revoked" | "application.secret_rotated" | "application.updated" | "auth.account_locked" | "auth.email_verified" | "auth.login_failed" | "auth.login_succeeded" | "auth.logout" | "auth.mfa_failed" | "auth.passkey_used" | "auth.password_reset" | "auth.password_reset_requested" | "auth.reauth_failed" | "auth.registered" | "auth.token_issued" | "identity_provider.created" | "identity_provider.deleted" | "identity_provider.discovered" | "identity_provider.reordered" | "identity_provider.updated" | "mail.discarded" | "mail.failed" | "mail.retried" | "plan.created" | "plan.deleted" | "plan.updated" | "protected_app.created" | "protected_app.deleted" | "protected_app.updated" | "session.revoked" | "session.revoked_others" | "settings.email_test" | "settings.updated" | "setup.completed" | "usage.batch" | "usage.charged" | "user.2fa_reset" | "user.balance_changed" | "user.created" | "user.created_by_cli" | "user.deleted" | "user.password_reset" | "user.password_reset_by_cli" | "user.recovered_by_cli" | "user.registered_via_provider" | "user.role_changed" | "user.sessions_revoked" | "user.status_changed" | "user.unlocked" | "user.unlocked_by_cli" | "user.updated" | "users.exported" | "webhook.created" | "webhook.deleted" | "webhook.disabled" | "webhook.resent" | "webhook.secret_rotated" | "webhook.updated";
+        /**
          * @description Stable code of one field error (`invalid` only for a message the server has no code
          *     for, which TestErrorCodes_EveryFieldMessageHasACode prevents).
          * @enum {string}
@@ -2615,7 +2623,7 @@ export interface components {
             id: number;
             /** Format: date-time */
             createdAt: string;
-            action: string;
+            action: components["schemas"]["AuditAction"];
             actorPublicId: string;
             actorUsername: string;
             targetType: string;

@@ -1,6 +1,7 @@
 // Who is signed in (GET /api/me) and whether first-run setup is pending.
 import { computed, reactive } from 'vue'
 import { ApiError, api, call } from '@/api/client'
+import { earlyFetch } from '@/api/early'
 import type { Role, User } from '@/api/types'
 
 interface SessionState {
@@ -38,7 +39,7 @@ export function loadSession(force = false): Promise<User | null> {
   if (state.loaded && !force) return Promise.resolve(state.user)
   const run = async () => {
     try {
-      state.user = await call(api.GET('/api/me'))
+      state.user = await call(api.GET('/api/me', { fetch: force ? undefined : earlyFetch('/api/me') }))
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) state.user = null
       else throw err
@@ -56,7 +57,7 @@ export function loadSession(force = false): Promise<User | null> {
 export function loadSetupPending(force = false): Promise<boolean> {
   if (state.setupPending !== null && !force) return Promise.resolve(state.setupPending)
   const run = async () => {
-    const answer = await call(api.GET('/api/setup/status'))
+    const answer = await call(api.GET('/api/setup/status', { fetch: force ? undefined : earlyFetch('/api/setup/status') }))
     state.setupPending = answer.pending
     return answer.pending
   }
