@@ -52,6 +52,6 @@ test('the audit log in Chinese', async ({ adminPage: page, adminApi }) => {
   await savePasswordPolicy(adminApi)
   await page.addInitScript(() => localStorage.setItem('gatehouse.locale', 'zh-CN'))
   await page.goto('/admin/audit?action=settings.updated')
-  await expect(page.getByRole('combobox', { name: '操作' })).toContainText('设置已更改')
+  await expect(page.getByTestId('audit-filter-action')).toContainText('设置已更改')
   await expect(page.getByTestId('audit-row').filter({ hasText: '设置已更改：密码策略' }).first()).toBeVisible()
 })
