@@ -3,9 +3,10 @@
 # server, or alone (BENCH_USAGE_ALONE=1: seeds BENCH_USERS accounts in a
 # temporary directory and starts its own server). Targets: entitlement
 # read >= 5,000 req/s at 32 clients; single charges >= 1,000/s at 16
-# clients; batched usage >= 20,000 events/s. Each line ends with the load
-# average and the server's CPU seconds during the workload (user+sys from
-# /proc, which does not depend on the load) per 1,000 requests.
+# clients; batched usage >= 20,000 events/s. Under each loadgen line: req/s
+# (events/s for batches), the server's CPU per request (per event) during
+# the workload (user+sys from /proc/PID/stat, which does not depend on the
+# load) and the load average.
 # Needs: BASE, COOKIE (a super administrator's session), PID, LOADGEN, WORK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,17 +57,28 @@ PY
 "$LOADGEN" -name credit -url "$BASE/api/service/usage/batch" -method POST -bodies "$WORK/credit.json" -header "$AUTH" -n 1 -c 1 >/dev/null
 
 cpu() { awk '{print $14 + $15}' /proc/"$PID"/stat; }
+# U EVENTS_PER_REQUEST loadgen-args...: the loadgen line, then requests
+# (and events) per second, the server's CPU per request (and per event)
+# from /proc/PID/stat, and the load average.
 U() {
-  local t0 t1 out n
+  local per=$1 t0 t1 out n rps ms
+  shift
   t0=$(cpu)
   out=$("$LOADGEN" "$@" -header "$AUTH")
   t1=$(cpu)
   n=$(echo "$out" | sed -E 's/.*requests=([0-9]+).*/\1/')
-  printf '%s  load %s  server CPU %.2f s per 1000 requests\n' "$out" "$(cut -d' ' -f1-3 /proc/loadavg)" \
-    "$(echo "($t1 - $t0) / $(getconf CLK_TCK) * 1000 / ($n + 0.000001)" | bc -l)"
+  rps=$(echo "$out" | sed -E 's/.*rps=([0-9.]+).*/\1/')
+  ms=$(echo "($t1 - $t0) / $(getconf CLK_TCK) * 1000 / ($n + 0.000001)" | bc -l)
+  echo "$out"
+  if [ "$per" -gt 1 ]; then
+    printf '  => %.0f events/s, server CPU %.1f us per event (%.2f ms per request), load %s\n' \
+      "$(echo "$rps * $per" | bc -l)" "$(echo "$ms * 1000 / $per" | bc -l)" "$ms" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  else
+    printf '  => %.0f req/s, server CPU %.3f ms per request, load %s\n' "$rps" "$ms" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  fi
 }
 echo
 echo "service API (targets: entitlements 5000 req/s at 32 clients, charges 1000/s at 16, batch 20000 events/s = 20 batches/s):"
-U -name "GET entitlement" -url "$ENT" -c 32 -d "$DURATION"
-U -name "POST usage charge" -url "$BASE/api/service/usage/charges" -method POST -bodies "$WORK/charges.jsonl" -ok 201 -c 16 -d "$DURATION"
-U -name "POST usage batch (1000 events)" -url "$BASE/api/service/usage/batch" -method POST -bodies "$WORK/batch.json" -c 4 -d "$DURATION"
+U 1 -name "GET entitlement" -url "$ENT" -c 32 -d "$DURATION"
+U 1 -name "POST usage charge" -url "$BASE/api/service/usage/charges" -method POST -bodies "$WORK/charges.jsonl" -ok 201 -c 16 -d "$DURATION"
+U 1000 -name "POST usage batch (1000 events)" -url "$BASE/api/service/usage/batch" -method POST -bodies "$WORK/batch.json" -c 4 -d "$DURATION"
