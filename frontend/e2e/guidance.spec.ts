@@ -58,3 +58,37 @@ test('the sign-in methods tab shows the server’s preview: no refusal beside �
     idp.proc.kill()
   }
 })
+
+test('the password rules stand beside new-password fields before any error, and the sign-in page hints at the confirmation link, in both languages', async ({ adminPage: page, adminApi, browser, baseURL }) => {
+  const anon = await browser.newContext({ baseURL })
+  try {
+    await putGroup(adminApi, 'password-policy', { minLength: 12, blockCommon: true, blockPersonalInfo: false })
+    // Verification needs mail settings; nothing is sent in this test.
+    await putGroup(adminApi, 'email', { host: 'smtp.invalid', port: 25, username: '', password: null, senderName: 'Gatehouse', senderAddress: 'noreply@gatehouse.test', tlsMode: 'none' })
+    await putGroup(adminApi, 'registration', { emailRegistrationEnabled: true, requireEmailVerification: true, allowedDomains: [] })
+
+    await page.goto('/account/security')
+    const rules = page.getByRole('list', { name: 'Password rules' })
+    await expect(rules).toContainText('From 12 to 128 characters.')
+    await expect(rules).toContainText('Not one of the most commonly used passwords.')
+    await expect(rules).not.toContainText('username')
+
+    const visitor = await anon.newPage()
+    await visitor.goto('/login')
+    await expect(visitor.getByText('Registered but not confirmed your email address yet?')).toBeVisible()
+    await visitor.getByRole('link', { name: 'Send the confirmation link again' }).click()
+    await expect(visitor).toHaveURL(/\/check-email$/)
+    await visitor.goto('/register')
+    await expect(visitor.getByRole('list', { name: 'Password rules' })).toContainText('From 12 to 128 characters.')
+
+    await visitor.evaluate(() => localStorage.setItem('gatehouse.locale', 'zh-CN'))
+    await visitor.goto('/login')
+    await expect(visitor.getByText('已注册但尚未确认邮箱地址？')).toBeVisible()
+    await visitor.goto('/register')
+    await expect(visitor.getByRole('list', { name: '密码规则' })).toContainText('长度为 12 到 128 个字符。')
+  } finally {
+    await anon.close()
+    await putGroup(adminApi, 'registration', { emailRegistrationEnabled: false, requireEmailVerification: false })
+    await putGroup(adminApi, 'password-policy', { minLength: 10, blockCommon: true, blockPersonalInfo: true })
+  }
+})

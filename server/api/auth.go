@@ -39,13 +39,24 @@ func (h *Handler) AuthOptions(c *gin.Context) {
 		httpx.Render(c, err)
 		return
 	}
+	policy, err := h.Svc.Settings.PasswordPolicy(ctx)
+	if err != nil {
+		httpx.Render(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{
-		"turnstileSiteKey":    siteKey,
-		"usernameEnabled":     signin.UsernameEnabled,
-		"emailEnabled":        signin.EmailEnabled,
-		"thirdPartyEnabled":   signin.ThirdPartyEnabled,
-		"registrationEnabled": reg.EmailRegistrationEnabled,
-		"providers":           newProviderButtons(providers),
+		// Shown beside every new-password field before the first error.
+		"passwordPolicy": gin.H{"minLength": policy.MinLength, "maxLength": service.MaxPasswordLength,
+			"blockCommon": policy.BlockCommon, "blockPersonalInfo": policy.BlockPersonalInfo},
+		// The sign-in page's static hint (the same for everyone) for people
+		// who registered and have not confirmed their address yet.
+		"emailVerificationRequired": reg.RequireEmailVerification,
+		"turnstileSiteKey":          siteKey,
+		"usernameEnabled":           signin.UsernameEnabled,
+		"emailEnabled":              signin.EmailEnabled,
+		"thirdPartyEnabled":         signin.ThirdPartyEnabled,
+		"registrationEnabled":       reg.EmailRegistrationEnabled,
+		"providers":                 newProviderButtons(providers),
 	})
 }
 

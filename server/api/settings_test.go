@@ -164,3 +164,34 @@ func TestSettings_DryRunAgreesWithTheWriteWhenAProviderIsTheWayIn(t *testing.T) 
 		t.Fatalf("versions: read %v, preview %v, stored %v", cur["version"], preview["version"], stored["version"])
 	}
 }
+
+// TestAuthOptions_PasswordPolicyAndVerification: the public options answer
+// the password policy (shown beside every new-password field before the
+// first error) and whether email verification is on (the sign-in page's
+// static hint for people who have not confirmed yet), from the settings.
+func TestAuthOptions_PasswordPolicyAndVerification(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	var o struct {
+		EmailVerificationRequired bool `json:"emailVerificationRequired"`
+		PasswordPolicy            struct {
+			MinLength         int  `json:"minLength"`
+			MaxLength         int  `json:"maxLength"`
+			BlockCommon       bool `json:"blockCommon"`
+			BlockPersonalInfo bool `json:"blockPersonalInfo"`
+		} `json:"passwordPolicy"`
+	}
+	app.Client().GET("/api/auth/options").Expect(200).JSON(&o)
+	if o.EmailVerificationRequired || o.PasswordPolicy.MinLength != 10 || o.PasswordPolicy.MaxLength != 128 || !o.PasswordPolicy.BlockCommon || !o.PasswordPolicy.BlockPersonalInfo {
+		t.Fatalf("defaults: %+v", o)
+	}
+	c := app.LoginAs(app.SuperAdmin("alice"))
+	c.PUT("/api/admin/settings/password-policy", map[string]any{"version": 0, "minLength": 14, "blockCommon": true, "blockPersonalInfo": false}).Expect(200)
+	c.PUT("/api/admin/settings/email", map[string]any{"version": 0, "host": "smtp.example.com", "port": 587, "username": "", "password": "",
+		"senderName": "Gatehouse", "senderAddress": "noreply@example.com", "tlsMode": "starttls"}).Expect(200)
+	c.PUT("/api/admin/settings/registration", map[string]any{"version": 0, "emailRegistrationEnabled": true, "requireEmailVerification": true, "allowedDomains": []string{}, "allowSubdomains": false, "blockPlusAliases": false}).Expect(200)
+	app.Client().GET("/api/auth/options").Expect(200).JSON(&o)
+	if !o.EmailVerificationRequired || o.PasswordPolicy.MinLength != 14 || o.PasswordPolicy.BlockPersonalInfo {
+		t.Fatalf("after the change: %+v", o)
+	}
+}

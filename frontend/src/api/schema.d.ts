@@ -2546,6 +2546,17 @@ export interface components {
          */
         FieldErrorCode: "invalid" | "required" | "required_with_host" | "required_for_turnstile" | "too_long" | "too_large" | "max_length" | "too_short" | "length_range" | "length_range_line" | "max_size" | "image_too_large" | "too_many_items" | "whole_number_range" | "whole_number_min" | "days_range" | "range" | "idle_timeout_range" | "exceeds_session_lifetime" | "not_negative" | "out_of_range" | "below_zero" | "must_be_string" | "must_be_number" | "must_be_array" | "must_be_object" | "wrong_type" | "one_of" | "invalid_sort" | "after_or_before" | "invalid_cursor" | "invalid_time" | "in_future" | "unknown_api_scope" | "invalid_cidr" | "unknown_field" | "invalid_utf8" | "no_nul" | "no_control_chars" | "single_line" | "invalid_username" | "invalid_email" | "invalid_phone" | "invalid_language" | "invalid_timezone" | "invalid_currency" | "invalid_slug" | "invalid_scope" | "invalid_claim" | "https_url" | "https_url_or_localhost" | "logo_url" | "invalid_data_url" | "image_type" | "image_mismatch" | "invalid_host" | "invalid_protected_host" | "host_outside_cookie_domain" | "host_taken" | "invalid_pem" | "needed_for_verification" | "needs_smtp" | "needs_email_registration" | "needs_password_signin" | "email_registration_on" | "invalid_domain" | "plus_alias" | "domain_not_allowed" | "human_check_failed" | "incorrect" | "refused" | "taken" | "in_use" | "ids_or_filter" | "one_account_only" | "wrong_billing_mode" | "super_admin_only" | "unknown_plan" | "needs_email" | "verified_elsewhere" | "confirm_username" | "session_of_other_account" | "list_every_provider" | "password_same_as_current" | "password_or_generate" | "not_webauthn_answer" | "code_not_current" | "already_your_address" | "fixed_after_creation" | "at_least_one" | "zero_or_range" | "invalid_redirect_uri" | "password_only_spaces" | "password_repeated" | "password_common" | "password_contains_username" | "password_contains_email";
         AuthOptions: {
+            /** @description The password policy every new password is checked against (the console shows it beside each new-password field) */
+            passwordPolicy: {
+                minLength: number;
+                maxLength: number;
+                /** @description commonly used passwords are refused */
+                blockCommon: boolean;
+                /** @description passwords containing the username, email or display name are refused */
+                blockPersonalInfo: boolean;
+            };
+            /** @description new registrations confirm their email address before they can sign in */
+            emailVerificationRequired: boolean;
             usernameEnabled: boolean;
             emailEnabled: boolean;
             thirdPartyEnabled: boolean;

@@ -12,6 +12,7 @@ import { apiKeysMessages } from '@/features/admin/apikeys/locales'
 import { webhooksMessages } from '@/features/admin/webhooks/locales'
 import { applicationsMessages } from '@/features/admin/applications/locales'
 import { apiErrorMessages } from './apiErrors'
+import { passwordPolicyMessages } from '@/components/passwordPolicy'
 
 export const supportedLocales = ['en', 'zh-CN'] as const
 export type Locale = (typeof supportedLocales)[number]
@@ -60,8 +61,8 @@ export function createAppI18n(locale: Locale = initialLocale()) {
     locale,
     fallbackLocale: 'en',
     messages: {
-      en: { ...en, ...accountsMessages.en, ...authSettingsMessages.en, ...authPagesMessages.en, ...accountSecurityMessages.en, ...providerMessages.en, ...integrationsMessages.en, ...apiKeysMessages.en, ...webhooksMessages.en, ...applicationsMessages.en, ...apiErrorMessages.en },
-      'zh-CN': { ...zhCN, ...accountsMessages['zh-CN'], ...authSettingsMessages['zh-CN'], ...authPagesMessages['zh-CN'], ...accountSecurityMessages['zh-CN'], ...providerMessages['zh-CN'], ...integrationsMessages['zh-CN'], ...apiKeysMessages['zh-CN'], ...webhooksMessages['zh-CN'], ...applicationsMessages['zh-CN'], ...apiErrorMessages['zh-CN'] },
+      en: { ...en, ...accountsMessages.en, ...authSettingsMessages.en, ...authPagesMessages.en, ...accountSecurityMessages.en, ...providerMessages.en, ...integrationsMessages.en, ...apiKeysMessages.en, ...webhooksMessages.en, ...applicationsMessages.en, ...apiErrorMessages.en, ...passwordPolicyMessages.en },
+      'zh-CN': { ...zhCN, ...accountsMessages['zh-CN'], ...authSettingsMessages['zh-CN'], ...authPagesMessages['zh-CN'], ...accountSecurityMessages['zh-CN'], ...providerMessages['zh-CN'], ...integrationsMessages['zh-CN'], ...apiKeysMessages['zh-CN'], ...webhooksMessages['zh-CN'], ...applicationsMessages['zh-CN'], ...apiErrorMessages['zh-CN'], ...passwordPolicyMessages['zh-CN'] },
     },
     missingWarn: false,
     fallbackWarn: false,

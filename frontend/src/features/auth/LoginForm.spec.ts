@@ -6,7 +6,15 @@ import { identifierLabelKey } from './identifier'
 import LoginForm from './LoginForm.vue'
 
 function options(usernameEnabled: boolean, emailEnabled: boolean): AuthOptions {
-  return { usernameEnabled, emailEnabled, thirdPartyEnabled: false, registrationEnabled: false, providers: [] }
+  return {
+    usernameEnabled,
+    emailEnabled,
+    thirdPartyEnabled: false,
+    registrationEnabled: false,
+    providers: [],
+    passwordPolicy: { minLength: 10, maxLength: 128, blockCommon: true, blockPersonalInfo: true },
+    emailVerificationRequired: false,
+  }
 }
 
 function label(wrapper: ReturnType<typeof mountWithApp>['wrapper']): string {

@@ -53,6 +53,11 @@ const en = {
     badToken: 'This reset link is not valid any more (it was used or has expired). Ask for a new one.',
     again: 'Ask for a new reset link',
   },
+  // The sign-in page's static hint while email verification is on (the same for everyone).
+  unconfirmed: {
+    hint: 'Registered but not confirmed your email address yet?',
+    link: 'Send the confirmation link again',
+  },
 }
 
 const zhCN: typeof en = {
@@ -107,6 +112,10 @@ const zhCN: typeof en = {
     noToken: '此页面需要密码重置邮件中的链接。',
     badToken: '此重置链接已失效（已被使用或已过期）。请重新获取。',
     again: '重新获取重置链接',
+  },
+  unconfirmed: {
+    hint: '已注册但尚未确认邮箱地址？',
+    link: '重新发送确认链接',
   },
 }
 
