@@ -26,6 +26,12 @@ type LedgerEntry struct {
 	// person); Metadata is the usage event's JSON object ("" for none).
 	ActorKeyID *int64 `bun:"actor_key_id"`
 	Metadata   string `bun:"metadata,notnull"`
+	// ActorKeyPrefix is the key's visible prefix, IdempotencyKey and
+	// UsageType (charge, credit, refund) the usage event's ("" for a
+	// person's change).
+	ActorKeyPrefix string `bun:"actor_key_prefix,notnull"`
+	IdempotencyKey string `bun:"idempotency_key,notnull"`
+	UsageType      string `bun:"usage_type,notnull"`
 }
 
 // LedgerOfUser returns one page of a user's balance changes, newest first.

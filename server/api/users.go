@@ -346,6 +346,11 @@ type LedgerEntry struct {
 	// ViaAPIKey marks a service's usage event; Metadata is its JSON.
 	ViaAPIKey bool            `json:"viaApiKey"`
 	Metadata  json.RawMessage `json:"metadata"`
+	// APIKeyPrefix, IdempotencyKey and UsageType describe a usage event
+	// ("" otherwise).
+	APIKeyPrefix   string `json:"apiKeyPrefix"`
+	IdempotencyKey string `json:"idempotencyKey"`
+	UsageType      string `json:"usageType"`
 }
 
 // UserLedger answers a page of an account's balance changes.
@@ -362,7 +367,8 @@ func (h *Handler) UserLedger(c *gin.Context) {
 	}
 	items := make([]LedgerEntry, len(rows))
 	for i, r := range rows {
-		items[i] = LedgerEntry{ID: r.ID, CreatedAt: r.CreatedAt, Amount: r.Amount, BalanceAfter: r.BalanceAfter, ActorUsername: r.ActorUsername, Reason: r.Reason, BatchID: r.BatchID, ViaAPIKey: r.ActorKeyID != nil}
+		items[i] = LedgerEntry{ID: r.ID, CreatedAt: r.CreatedAt, Amount: r.Amount, BalanceAfter: r.BalanceAfter, ActorUsername: r.ActorUsername, Reason: r.Reason, BatchID: r.BatchID, ViaAPIKey: r.ActorKeyID != nil,
+			APIKeyPrefix: r.ActorKeyPrefix, IdempotencyKey: r.IdempotencyKey, UsageType: r.UsageType}
 		if r.Metadata != "" {
 			items[i].Metadata = json.RawMessage(r.Metadata)
 		}

@@ -547,7 +547,8 @@ func (u *Usage) applyTx(ctx context.Context, tx bun.Tx, actor Actor, events []Us
 				meta = string(e.Metadata)
 			}
 			ledger = append(ledger, models.LedgerEntry{UserID: &id, UserPublicID: acc.PublicID, CreatedAt: now, Amount: e.delta(), BalanceAfter: next,
-				ActorKeyID: &key.ID, ActorUsername: KeyActorLabel(key), Reason: truncate(e.Reason, 500), BatchID: batchID, Metadata: meta})
+				ActorKeyID: &key.ID, ActorUsername: KeyActorLabel(key), Reason: truncate(e.Reason, 500), BatchID: batchID, Metadata: meta,
+				ActorKeyPrefix: key.Prefix, IdempotencyKey: e.IdempotencyKey, UsageType: e.Type})
 			out[i] = UsageResult{Status: UsageApplied}
 			applied++
 			total += e.delta()

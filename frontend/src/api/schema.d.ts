@@ -2202,6 +2202,15 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             } | null;
+            /** @description A usage event's key: its visible prefix (ghk_…); empty for a person's change */
+            apiKeyPrefix?: string;
+            /** @description A usage event's idempotency key; empty for a person's change */
+            idempotencyKey?: string;
+            /**
+             * @description A usage event's type; empty for a person's change
+             * @enum {string}
+             */
+            usageType?: "" | "charge" | "credit" | "refund";
         };
         /** @enum {string} */
         ApiKeyScope: "users:read" | "users:write" | "billing:read" | "billing:charge" | "audit:read";
