@@ -275,8 +275,8 @@ const (
 	balanceQuery       = `SELECT balance FROM users WHERE id = ?`
 	insertChargeQuery  = `INSERT INTO usage_charges (key_id, idempotency_key, user_id, user_public_id, kind, amount, status, balance_after, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key_id, idempotency_key) DO NOTHING RETURNING id`
-	insertLedgerQuery = `INSERT INTO balance_ledger (user_id, user_public_id, created_at, amount, balance_after, actor_id, actor_username, reason, batch_id, actor_key_id, metadata)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertLedgerQuery = `INSERT INTO balance_ledger (user_id, user_public_id, created_at, amount, balance_after, actor_id, actor_username, reason, batch_id, actor_key_id, metadata, actor_key_prefix, idempotency_key, usage_type)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // ChargeBalance adds delta to the account's balance unless the result
@@ -310,6 +310,6 @@ func InsertUsageCharge(ctx context.Context, st *Stmts, db bun.IDB, r *UsageCharg
 
 // InsertLedgerEntry stores one ledger row.
 func InsertLedgerEntry(ctx context.Context, st *Stmts, db bun.IDB, l *LedgerEntry) error {
-	_, err := st.Exec(ctx, db, insertLedgerQuery, l.UserID, l.UserPublicID, l.CreatedAt, l.Amount, l.BalanceAfter, l.ActorID, l.ActorUsername, l.Reason, l.BatchID, l.ActorKeyID, l.Metadata)
+	_, err := st.Exec(ctx, db, insertLedgerQuery, l.UserID, l.UserPublicID, l.CreatedAt, l.Amount, l.BalanceAfter, l.ActorID, l.ActorUsername, l.Reason, l.BatchID, l.ActorKeyID, l.Metadata, l.ActorKeyPrefix, l.IdempotencyKey, l.UsageType)
 	return err
 }

@@ -333,7 +333,8 @@ func (u *Usage) chargeTx(ctx context.Context, tx bun.Tx, actor Actor, e *UsageEv
 		meta = string(e.Metadata)
 	}
 	ledger := []models.LedgerEntry{{UserID: &acc.ID, UserPublicID: acc.PublicID, CreatedAt: now, Amount: d, BalanceAfter: balance,
-		ActorKeyID: &key.ID, ActorUsername: KeyActorLabel(key), Reason: truncate(e.Reason, 500), Metadata: meta}}
+		ActorKeyID: &key.ID, ActorUsername: KeyActorLabel(key), Reason: truncate(e.Reason, 500), Metadata: meta,
+		ActorKeyPrefix: key.Prefix, IdempotencyKey: e.IdempotencyKey, UsageType: e.Type}}
 	if err := models.InsertLedgerEntry(ctx, st, tx, &ledger[0]); err != nil {
 		return UsageResult{}, err
 	}
