@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 # JSON only) and with them the ugorji codec: about 6 MB of the binary.
 TAGS    ?= nomsgpack
 
-.PHONY: all run build build-go frontend node_modules test test-targets test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-apiclient check-api check-deploy release release-check container-check freeze-migrations bench screenshots clean
+.PHONY: all run build build-go frontend node_modules test test-targets test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-apiclient check-api check-deploy release release-check container-check freeze-migrations bench bench-console screenshots clean
 
 all: build
 
@@ -129,8 +129,13 @@ check-deploy:
 	bash scripts/check-deploy.sh
 
 ## bench: Go benchmarks and the load script (see BENCHMARKS.md)
-bench: build
+bench: build bench-console
 	bash scripts/bench.sh
+
+## bench-console: the sign-in page's and Accounts screen's time to
+## interactive in Chromium, with the load average (scripts/bench-console.sh)
+bench-console: build
+	bash scripts/bench-console.sh
 
 clean:
 	rm -rf bin dist frontend/dist/assets frontend/dist/index.html test-results playwright-report
