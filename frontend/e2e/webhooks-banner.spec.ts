@@ -15,11 +15,15 @@ const copy = {
 } as const
 
 function markFailing(dataDir: string, id: string): void {
-  execFileSync('sqlite3', [
+  // Public IDs are base64url (letters, digits, '_' and '-'); anything else
+  // is refused rather than quietly dropped, and the update must hit one row.
+  if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new Error(`unexpected endpoint id ${id}`)
+  const changed = execFileSync('sqlite3', [
     join(dataDir, 'gatehouse.db'),
     '.timeout 5000',
-    `UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'failing', failures = 12, failing_since = '2026-01-01 00:00:00+00:00' WHERE public_id = '${id.replace(/[^A-Za-z0-9_]/g, '')}'`,
-  ])
+    `UPDATE webhook_endpoints SET enabled = 0, disabled_reason = 'failing', failures = 12, failing_since = '2026-01-01 00:00:00+00:00' WHERE public_id = '${id}'; SELECT changes();`,
+  ]).toString().trim()
+  if (changed !== '1') throw new Error(`marking ${id} failing changed ${changed} rows`)
 }
 
 for (const locale of ['en', 'zh-CN'] as const) {
