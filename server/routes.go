@@ -38,7 +38,7 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	// The OpenID Provider (issuer: the base URL). The protocol endpoints are
 	// the op library's; the sign-in step and logout see the session.
 	o := r.Group("", mw.StrictQuery(), h.FreshSettings, rl.Limit(mw.ScopeAPI))
-	o.GET("/.well-known/openid-configuration", h.OpenIDProvider)
+	o.GET("/.well-known/openid-configuration", h.OpenIDDiscovery)
 	o.GET("/oauth/keys", h.OpenIDProvider)
 	o.GET("/oauth/authorize", h.OpenIDProvider)
 	o.GET("/oauth/authorize/callback", h.AuthorizeCallback)

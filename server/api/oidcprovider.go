@@ -70,6 +70,17 @@ func (h *Handler) OpenIDProvider(c *gin.Context) {
 	h.OP.ServeHTTP(c.Writer, c.Request.WithContext(service.WithAppMemo(c.Request.Context())))
 }
 
+// OpenIDDiscovery serves op's discovery document with the response modes
+// Gatehouse answers: query and form_post. op leaves
+// response_modes_supported out, which a client reads as query and
+// fragment.
+func (h *Handler) OpenIDDiscovery(c *gin.Context) {
+	ctx := op.ContextWithIssuer(c.Request.Context(), h.OP.IssuerFromRequest(c.Request))
+	d := op.CreateDiscoveryConfig(ctx, h.OP, h.OP.Storage())
+	d.ResponseModesSupported = []string{"query", "form_post"}
+	op.Discover(c.Writer, d)
+}
+
 // EndSession is RP-initiated logout: op's endpoint, told who the browser
 // is so that the Gatehouse session can end with it.
 func (h *Handler) EndSession(c *gin.Context) {

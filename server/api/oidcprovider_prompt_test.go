@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -352,5 +353,24 @@ func TestOIDCProvider_RefreshSeesAccountChanges(t *testing.T) {
 	otherRoot.POST("/api/admin/users/"+mia.PublicID+"/status", map[string]any{"status": "suspended", "reason": "test"}).Expect(http.StatusOK)
 	if _, err := r.refresh(tok.RefreshToken); err == nil {
 		t.Fatal("a refresh after the suspension (on another instance) succeeded")
+	}
+}
+
+// The discovery document names the response modes the provider answers
+// (query, the default, and form_post), which op leaves out.
+func TestOIDCProvider_DiscoveryNamesResponseModes(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	var d struct {
+		Issuer        string   `json:"issuer"`
+		ResponseModes []string `json:"response_modes_supported"`
+		TokenEndpoint string   `json:"token_endpoint"`
+	}
+	app.Client().GET("/.well-known/openid-configuration").Expect(http.StatusOK).JSON(&d)
+	if !slices.Equal(d.ResponseModes, []string{"query", "form_post"}) {
+		t.Fatalf("response_modes_supported %q", d.ResponseModes)
+	}
+	if d.Issuer == "" || !strings.HasSuffix(d.TokenEndpoint, "/oauth/token") {
+		t.Fatalf("discovery %+v", d)
 	}
 }
