@@ -964,3 +964,54 @@ func TestBulk_AnswerOutlastsTheWriteTimeout(t *testing.T) {
 		t.Fatalf("status %s", got)
 	}
 }
+
+// Issue 15: assigning a plan with a period and no end date saved a
+// subscription that never expired. A new plan without subscriptionExpiresAt
+// now starts a period (now + the plan's periodDays); an explicit null still
+// means no end, and re-sending the current plan changes nothing.
+func TestAccountChanges_PlanWithoutExpiryStartsAPeriod(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	rc := app.LoginAs(app.SuperAdmin("root"))
+	bob := app.Member("bob")
+	p := "/api/admin/users/" + bob.PublicID
+	setBilling(t, app, "period")
+	plan := rc.POST("/api/admin/plans", map[string]any{"name": "Pro", "periodDays": 30}).Expect(201).Map()
+	other := rc.POST("/api/admin/plans", map[string]any{"name": "Team", "periodDays": 365}).Expect(201).Map()
+	expiry := func(d map[string]any) *time.Time {
+		t.Helper()
+		s := d["user"].(map[string]any)["subscription"].(map[string]any)["expiresAt"]
+		if s == nil {
+			return nil
+		}
+		at, err := time.Parse(time.RFC3339Nano, s.(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &at
+	}
+	near := func(at *time.Time, want time.Time) {
+		t.Helper()
+		if at == nil || at.Sub(want).Abs() > time.Minute {
+			t.Fatalf("expiry %v, want about %v", at, want)
+		}
+	}
+	first := expiry(rc.PATCH(p, map[string]any{"planId": plan["id"]}).Expect(200).Map())
+	near(first, app.Clock.Now().Add(30*24*time.Hour))
+	// The same plan again: nothing changes.
+	if again := expiry(rc.PATCH(p, map[string]any{"planId": plan["id"]}).Expect(200).Map()); again == nil || !again.Equal(*first) {
+		t.Fatalf("re-sent plan moved the expiry: %v -> %v", first, again)
+	}
+	// Another plan: a new period of that plan's length.
+	near(expiry(rc.PATCH(p, map[string]any{"planId": other["id"]}).Expect(200).Map()), app.Clock.Now().Add(365*24*time.Hour))
+	// An explicit expiry wins; an explicit null means no end.
+	at := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+	if got := expiry(rc.PATCH(p, map[string]any{"planId": plan["id"], "subscriptionExpiresAt": at}).Expect(200).Map()); got == nil || !got.Equal(at) {
+		t.Fatalf("explicit expiry: %v", got)
+	}
+	if got := expiry(rc.PATCH(p, map[string]any{"planId": other["id"], "subscriptionExpiresAt": nil}).Expect(200).Map()); got != nil {
+		t.Fatalf("explicit null: %v", got)
+	}
+	// Removing the plan leaves the expiry as sent (none here).
+	rc.PATCH(p, map[string]any{"planId": nil}).Expect(200)
+}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -64,6 +65,11 @@ type UserPatch struct {
 
 	prefs   string        // Preferences, encoded by check
 	holders []models.User // accounts that lose the address marked verified (plan)
+	// periodDays: the period of the plan PlanID names (check). A new plan
+	// sent without SubscriptionExpiresAt starts a period of that length
+	// (prepare): assigning a plan with a period no longer saves a
+	// subscription that never ends unless null is sent explicitly.
+	periodDays int
 }
 
 func (p *UserPatch) selfRule() bool  { return false } // role changes: see plan
@@ -86,7 +92,7 @@ func (p *UserPatch) columns() []string {
 	add(p.Timezone != nil, "timezone")
 	add(p.Preferences != nil, "preferences")
 	add(p.PlanID != nil, "plan_id")
-	add(p.SubscriptionExpiresAt != nil, "subscription_expires_at")
+	add(p.SubscriptionExpiresAt != nil || p.PlanID != nil, "subscription_expires_at")
 	return cols
 }
 
@@ -138,14 +144,34 @@ func (p *UserPatch) check(c *changeRun) error {
 		return ErrGrantSuperAdmin
 	}
 	if p.PlanID != nil && *p.PlanID != nil {
-		exists, err := c.db.NewSelect().Model((*models.Plan)(nil)).Where("id = ?", **p.PlanID).Exists(c.ctx)
+		var plan models.Plan
+		err := c.db.NewSelect().Model(&plan).Column("period_days").Where("id = ?", **p.PlanID).Scan(c.ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return problem.Fields{c.field("planId"): "is not a known plan"}.Err()
+		}
 		if err != nil {
 			return err
 		}
-		if !exists {
-			return problem.Fields{c.field("planId"): "is not a known plan"}.Err()
-		}
+		p.periodDays = plan.PeriodDays
 	}
+	return nil
+}
+
+// prepare: a plan other than the account's current one, sent without
+// subscriptionExpiresAt, runs from now for the plan's period. The same plan
+// sent again changes nothing; an explicit null keeps the subscription
+// without end. (planId is accepted on one account at a time: the single
+// endpoint.)
+func (p *UserPatch) prepare(c *changeRun, targets []models.User) error {
+	if p.PlanID == nil || *p.PlanID == nil || p.SubscriptionExpiresAt != nil || p.periodDays <= 0 || len(targets) != 1 {
+		return nil
+	}
+	if equalPtr(*p.PlanID, targets[0].PlanID) {
+		return nil
+	}
+	end := c.now.Add(time.Duration(p.periodDays) * 24 * time.Hour).Truncate(time.Second)
+	pe := &end
+	p.SubscriptionExpiresAt = &pe
 	return nil
 }
 

@@ -811,7 +811,7 @@ export interface paths {
         head?: never;
         /**
          * Change profile, role, region and subscription fields
-         * @description `planId` and `subscriptionExpiresAt` are accepted only in the `period` billing mode (otherwise 422 with a field error on the field). Fields equal to the stored values change nothing and write no history row. Refused with 409 would_lock_out_admins when afterwards no active administrator could sign in by an enabled method.
+         * @description `planId` and `subscriptionExpiresAt` are accepted only in the `period` billing mode (otherwise 422 with a field error on the field). A `planId` other than the account's current plan sent without `subscriptionExpiresAt` starts a period: the expiry becomes now plus the plan's `periodDays`. Send `subscriptionExpiresAt: null` for a subscription without end, or a time for a chosen end. Fields equal to the stored values change nothing and write no history row. Refused with 409 would_lock_out_admins when afterwards no active administrator could sign in by an enabled method.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -2132,7 +2132,10 @@ export interface components {
             role?: "user" | "admin" | "super_admin";
             /** Format: int64 */
             planId?: number | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the subscription ends; null for no end. Left out together with a new `planId`: now plus the plan's `periodDays`.
+             */
             subscriptionExpiresAt?: string | null;
             reason?: string;
         };
