@@ -637,7 +637,7 @@ func freshPostgres(t testing.TB, adminURL string) string {
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { dropPostgres(adminURL, name) })
+	t.Cleanup(func() { dropLater(adminURL, name) })
 	return databaseURL(t, adminURL, name)
 }
 
@@ -661,7 +661,7 @@ func migratedPostgres(t testing.TB, adminURL string) string {
 		t.Fatal(err)
 	}
 	noCommitFlush(t, admin, name)
-	t.Cleanup(func() { dropPostgres(adminURL, name) })
+	t.Cleanup(func() { dropLater(adminURL, name) })
 	return databaseURL(t, adminURL, name)
 }
 
@@ -731,21 +731,41 @@ func makePostgresTemplate(adminURL string) (string, error) {
 	return name, nil
 }
 
-// dropStaleTemplates drops the gh_tpl_<pid>_<n> databases of processes
-// that no longer run on this machine (a test binary cannot drop its own
-// template when it exits: there is no hook for the end of the process).
+// dropStaleTemplates drops the gh_tpl_<pid>_<n> templates and the
+// gh_test_<pid>_<n> test databases of processes that no longer run on this
+// machine (a test binary cannot drop its own template when it exits: there
+// is no hook for the end of the process; nor can it wait for the drops that
+// dropLater left running when its last test ended).
 func dropStaleTemplates(admin *bun.DB) {
 	var names []string
-	if err := admin.NewRaw("SELECT datname FROM pg_database WHERE datname LIKE 'gh\\_tpl\\_%'").Scan(context.Background(), &names); err != nil {
+	if err := admin.NewRaw("SELECT datname FROM pg_database WHERE datname LIKE 'gh\\_tpl\\_%' OR datname LIKE 'gh\\_test\\_%'").Scan(context.Background(), &names); err != nil {
 		return
 	}
 	for _, n := range names {
 		var pid, seq int
-		if _, err := fmt.Sscanf(n, "gh_tpl_%d_%d", &pid, &seq); err != nil || processAlive(pid) {
+		if _, err := fmt.Sscanf(strings.Replace(n, "gh_test_", "gh_tpl_", 1), "gh_tpl_%d_%d", &pid, &seq); err != nil || processAlive(pid) {
 			continue
 		}
 		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + n + " WITH (FORCE)")
 	}
+}
+
+// dropSlots bounds the drops running at once.
+var dropSlots = make(chan struct{}, 2)
+
+// dropLater drops a test's database without keeping the test waiting.
+// DROP DATABASE waits for a checkpoint (PostgreSQL 15 forces one, which
+// writes and syncs every dirty buffer of the server): 0.3-4 s per test
+// that held a -parallel slot doing nothing. The test's own connections are
+// closed by then (its cleanups run in reverse order); WITH (FORCE) ends
+// any left over. A drop still running when the process exits is finished
+// by the next test process's dropStaleTemplates.
+func dropLater(adminURL, name string) {
+	go func() {
+		dropSlots <- struct{}{}
+		defer func() { <-dropSlots }()
+		dropPostgres(adminURL, name)
+	}()
 }
 
 func dropPostgres(adminURL, name string) {
