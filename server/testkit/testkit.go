@@ -706,7 +706,7 @@ func makePostgresTemplate(adminURL string) (string, error) {
 		return "", err
 	}
 	defer admin.Close()
-	dropStaleTemplates(admin)
+	dropStaleTemplates(admin, adminURL)
 	name := fmt.Sprintf("gh_tpl_%d_%d", os.Getpid(), pgTemplateSeq.Add(1))
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
 		return "", err
@@ -736,7 +736,7 @@ func makePostgresTemplate(adminURL string) (string, error) {
 // machine (a test binary cannot drop its own template when it exits: there
 // is no hook for the end of the process; nor can it wait for the drops that
 // dropLater left running when its last test ended).
-func dropStaleTemplates(admin *bun.DB) {
+func dropStaleTemplates(admin *bun.DB, adminURL string) {
 	var names []string
 	if err := admin.NewRaw("SELECT datname FROM pg_database WHERE datname LIKE 'gh\\_tpl\\_%' OR datname LIKE 'gh\\_test\\_%'").Scan(context.Background(), &names); err != nil {
 		return
@@ -746,12 +746,16 @@ func dropStaleTemplates(admin *bun.DB) {
 		if _, err := fmt.Sscanf(strings.Replace(n, "gh_test_", "gh_tpl_", 1), "gh_tpl_%d_%d", &pid, &seq); err != nil || processAlive(pid) {
 			continue
 		}
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + n + " WITH (FORCE)")
+		dropLater(adminURL, n)
 	}
 }
 
-// dropSlots bounds the drops running at once.
-var dropSlots = make(chan struct{}, 2)
+// dropSlots bounds the drops running at once. Drops that wait together
+// share a checkpoint (a checkpoint requested while one runs is served by
+// the next one, whoever asked for it), so with one or two at a time they
+// fell behind the tests: a PostgreSQL run of server/api ended with 154 of
+// its databases still to drop.
+var dropSlots = make(chan struct{}, 8)
 
 // dropLater drops a test's database without keeping the test waiting.
 // DROP DATABASE waits for a checkpoint (PostgreSQL 15 forces one, which
