@@ -143,3 +143,108 @@ func TestPGGridPlans_NoTableScanNoFullSort(t *testing.T) {
 		}
 	}
 }
+
+// explainNodes runs EXPLAIN ANALYZE on q and returns its plan's nodes.
+func explainNodes(t *testing.T, db bun.IDB, q string) []planNode {
+	t.Helper()
+	var out []string
+	if err := db.NewRaw("EXPLAIN (ANALYZE, FORMAT JSON) "+q).Scan(context.Background(), &out); err != nil {
+		t.Fatalf("explain %s: %v", q, err)
+	}
+	var plans []struct {
+		Plan planNode `json:"Plan"`
+	}
+	if err := json.Unmarshal([]byte(strings.Join(out, "")), &plans); err != nil || len(plans) == 0 {
+		t.Fatalf("plan of %s: %v", q, err)
+	}
+	var nodes []planNode
+	var walk func(p planNode)
+	walk = func(p planNode) {
+		nodes = append(nodes, p)
+		for _, c := range p.Plans {
+			walk(c)
+		}
+	}
+	walk(plans[0].Plan)
+	return nodes
+}
+
+// TestPGSearchPlans_WindowAndMatchesReadOnce: on PostgreSQL, the first
+// page of a search sorted by display name with its total (what the
+// accounts grid asks for) walks the window of the display-name order at
+// most once and reads each match from the table at most once, plus the
+// page's rows. Before, the total walked the window and then the page
+// walked it again, and when the window held no page (a first name:
+// "sofia") the total read up to 1,000 matches through the trigram index
+// and the page then read every match again. PostgreSQL only (make
+// test-go-postgres).
+func TestPGSearchPlans_WindowAndMatchesReadOnce(t *testing.T) {
+	app := testkit.NewApp(t)
+	db := app.Svc.DB
+	if models.IsSQLite(db) {
+		t.Skip("PostgreSQL only: set GATEHOUSE_TEST_DATABASE_URL (make test-go-postgres)")
+	}
+	ctx := context.Background()
+	const n, window, limit = 20_000, 2_000, 25
+	if err := app.Svc.Seed(ctx, n, nil); err != nil {
+		t.Fatal(err)
+	}
+	// As autovacuum leaves a settled table: the visibility map lets the
+	// walk read the index alone.
+	if _, err := db.ExecContext(ctx, "VACUUM ANALYZE users"); err != nil {
+		t.Fatal(err)
+	}
+	undo := models.SetPGSearchWindow(window)
+	defer undo()
+	log := &queryLog{}
+	db.AddQueryHook(log)
+	now := time.Now()
+	for _, c := range []struct {
+		q    string
+		desc bool
+	}{{"sofia", false}, {"sofia", true}, {"chen", false}, {"li", false}, {"zzzz", false}} {
+		f := models.UserFilter{Q: c.q}
+		matches, err := models.ApplyUserFilter(db.NewSelect().Model((*models.User)(nil)), f, now).Count(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.mu.Lock()
+		log.qs = nil
+		log.mu.Unlock()
+		users, total, estimate, err := models.SearchUsers(ctx, db, f, models.UserSort{Key: "display_name", Desc: c.desc}, limit, 0, now)
+		if err != nil {
+			t.Fatalf("%q: %v", c.q, err)
+		}
+		if want := min(matches, limit); len(users) != int(want) {
+			t.Fatalf("%q: %d accounts, want %d", c.q, len(users), want)
+		}
+		if wantTotal, wantEst := min(int64(matches), models.SearchCountCap), matches > models.SearchCountCap; total != wantTotal || estimate != wantEst {
+			t.Fatalf("%q: total %d (estimate %v), want %d (%v)", c.q, total, estimate, wantTotal, wantEst)
+		}
+		log.mu.Lock()
+		qs := append([]string(nil), log.qs...)
+		log.mu.Unlock()
+		var walked, read float64
+		for _, q := range qs {
+			for _, p := range explainNodes(t, db, q) {
+				examined := (p.ActualRows + p.RowsRemoved + p.RowsRechecks) * max(p.ActualLoops, 1)
+				switch {
+				case p.Index == "users_display_cover" && p.NodeType != "Bitmap Index Scan":
+					// A walk of the display-name order (a bitmap scan of
+					// it reads a prefix's matches).
+					walked += examined
+				case p.Relation == "users" && (p.NodeType == "Bitmap Heap Scan" || p.NodeType == "Index Scan" || p.NodeType == "Seq Scan"):
+					read += examined
+				}
+			}
+		}
+		// The window's edge comes from the histogram (a thousand buckets)
+		// and takes in every tie of its display name: some slack.
+		if walked > window*1.25 {
+			t.Errorf("%q desc %v: walked %.0f entries of users_display_cover, want at most the window (%d) once\n  %s", c.q, c.desc, walked, window, strings.Join(qs, "\n  "))
+		}
+		if read > float64(matches+limit)*1.05 {
+			t.Errorf("%q desc %v: read %.0f rows of users for %d matches and a page of %d\n  %s", c.q, c.desc, read, matches, limit, strings.Join(qs, "\n  "))
+		}
+	}
+}

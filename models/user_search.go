@@ -362,6 +362,10 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 		}
 		return searchOtherOrder(ctx, db, f, text, s, limit, offset, seek, wantTotal, now)
 	}
+	if text != "" && !IsSQLite(db) && s.Key == "display_name" && offset == 0 && seek == nil {
+		// The total is counted by the same reads as the page.
+		return pgSearchByDisplayName(ctx, db, f, s, limit, wantTotal, now)
+	}
 	lp, total, estimate, err := planList(ctx, db, f, s, offset+limit, wantTotal, now)
 	if err != nil {
 		return nil, 0, false, err
@@ -374,10 +378,6 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	unindexed := IsSQLite(db) && lp.driver != "" && !lp.sorted
 	if offset > 0 && seek == nil {
 		users, err := deferredPage(ctx, db, f, s, lp, unindexed, limit, offset, now)
-		return users, total, estimate, err
-	}
-	if text != "" && !IsSQLite(db) && s.Key == "display_name" && offset == 0 && seek == nil {
-		users, err := pgSearchByDisplayName(ctx, db, f, s, limit, now)
 		return users, total, estimate, err
 	}
 	users, err := bySegments(s, seek, unindexed, limit, func(seg segment, limit int) ([]User, error) {

@@ -38,11 +38,12 @@ func pgWindow(need int, all int64) int {
 }
 
 // pgSearchByDisplayName reads the first page of a text search sorted by
-// display name on PostgreSQL. Left to itself the planner walks the
-// display-name order testing the text on each row of the table,
-// expecting matches spread over the order; a text that is a first name
-// ("sofia") matches only accounts whose names start with it, and the walk
-// read half the table first (18 s at a million accounts). So:
+// display name on PostgreSQL, and its total when wantTotal. Left to
+// itself the planner walks the display-name order testing the text on
+// each row of the table, expecting matches spread over the order; a text
+// that is a first name ("sofia") matches only accounts whose names start
+// with it, and the walk read half the table first (18 s at a million
+// accounts). So:
 //
 //  1. The first pgWindow accounts in display-name order are tested in the
 //     index alone: users_display_cover holds the four searched fields
@@ -55,14 +56,28 @@ func pgWindow(need int, all int64) int {
 //     unless they cluster past the window (a first name: see
 //     BENCHMARKS.md, PostgreSQL).
 //
+// The total comes from the same reads, so that the window is walked at
+// most once and each match read from the table at most once (before,
+// the total walked the window and read up to SearchCountCap matches,
+// then the page did both again): a text alone is counted in the walk
+// itself, up to SearchCountCap+1 matches, and when the window holds no
+// page the query that reads every match counts them. Only a text whose
+// window holds a page but fewer than SearchCountCap+1 matches is then
+// counted through the trigram index (at most SearchCountCap+1 rows
+// read), and a search with other filters whose window holds a page is
+// counted by CountUsersMatching. Past the caps (SearchCountCap for a
+// text alone, CountCap with other filters) the total is an estimate,
+// as CountUsersMatching answers it.
+//
 // The walk's test uses the stored lower-case username and email and the
 // public ID as stored (public IDs are lower-case by construction, as
 // ExactMatch also assumes): calling lower() on each entry cost more than
 // reading it.
-func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit int, now time.Time) ([]User, error) {
+func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit int, wantTotal bool, now time.Time) ([]User, int64, bool, error) {
 	text := searchText(f.Q)
 	rest := f
 	rest.Q = ""
+	onlyText := rest == UserFilter{}
 	dir, cmp := " ASC", " <= "
 	if s.Desc {
 		dir, cmp = " DESC", " >= "
@@ -70,7 +85,7 @@ func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s User
 	order := "lower(w.display_name)" + dir + ", w.id" + dir
 	edge, err := pgWindowBound(ctx, db, s.Desc, limit)
 	if err != nil {
-		return nil, err
+		return nil, 0, false, err
 	}
 	walk := db.NewSelect().TableExpr("users AS w").Column("w.id")
 	if len(edge) > 0 {
@@ -79,8 +94,17 @@ func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s User
 	cond, args := pgWalkCondition(text)
 	walk = walk.Where(cond, args...)
 	var ids []int64
-	if rest == (UserFilter{}) {
-		err = walk.OrderExpr(order).Limit(int64(limit)).Scan(ctx, &ids)
+	counted := -1 // the window's matches, counted up to SearchCountCap+1
+	if onlyText {
+		take := limit
+		if wantTotal {
+			take = max(limit, SearchCountCap+1)
+		}
+		err = walk.OrderExpr(order).Limit(int64(take)).Scan(ctx, &ids)
+		if wantTotal {
+			counted = len(ids)
+		}
+		ids = ids[:min(len(ids), limit)]
 	} else {
 		// The other filters need the table: only the window's text
 		// matches are read from it.
@@ -88,20 +112,65 @@ func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s User
 		err = applyUserSort(ApplyUserFilter(q, rest, now), s, false).Limit(int64(limit)).Scan(ctx, &ids)
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, false, err
+	}
+	if len(ids) >= limit || len(edge) == 0 {
+		users, err := pgUsersByID(ctx, db, ids, s)
+		if err != nil || !wantTotal {
+			return users, 0, false, err
+		}
+		switch {
+		case counted > SearchCountCap:
+			return users, SearchCountCap, true, nil
+		case counted >= 0 && len(edge) == 0:
+			// The window is every account: counted exactly.
+			return users, int64(counted), false, nil
+		case onlyText:
+			total, estimate, err := countCappedPlain(ctx, db, UserFilter{Q: text}, SearchCountCap, time.Time{})
+			return users, total, estimate, err
+		}
+		total, estimate, err := CountUsersMatching(ctx, db, f, now)
+		return users, total, estimate, err
+	}
+	// Every match is read, then sorted (the sort key written so that no
+	// index yields it), and counted by the same read.
+	var page []struct {
+		ID int64 `bun:"id"`
+		N  int64 `bun:"n"`
+	}
+	q := applyTerms(db.NewSelect().TableExpr("users AS u").ColumnExpr("u.id"), f, now, listPlan{})
+	if wantTotal {
+		q = q.ColumnExpr("count(*) OVER () AS n")
+	}
+	err = q.OrderExpr("lower(u.display_name) || ''"+dir).OrderExpr("u.id"+dir).Limit(int64(limit)).Scan(ctx, &page)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	ids = ids[:0]
+	for _, p := range page {
+		ids = append(ids, p.ID)
+	}
+	users, err := pgUsersByID(ctx, db, ids, s)
+	if err != nil || !wantTotal || len(page) == 0 {
+		return users, 0, false, err
+	}
+	most := int64(CountCap)
+	if onlyText {
+		most = SearchCountCap
+	}
+	if page[0].N > most {
+		return users, most, true, nil
+	}
+	return users, page[0].N, false, nil
+}
+
+// pgUsersByID reads the accounts of ids (a page) in order s.
+func pgUsersByID(ctx context.Context, db bun.IDB, ids []int64, s UserSort) ([]User, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
 	var users []User
-	if len(ids) >= limit || len(edge) == 0 {
-		if len(ids) == 0 {
-			return nil, nil
-		}
-		err := applyUserSort(db.NewSelect().Model(&users).Relation("Plan").Where("u.id IN (?)", bun.List(ids)), s, false).Scan(ctx)
-		return users, err
-	}
-	// The sort key written so that no index yields it: every match is
-	// read, then sorted.
-	q := applyTerms(db.NewSelect().Model(&users).Relation("Plan"), f, now, listPlan{})
-	err = q.OrderExpr("lower(u.display_name) || ''" + dir).OrderExpr("u.id" + dir).Limit(int64(limit)).Scan(ctx)
+	err := applyUserSort(db.NewSelect().Model(&users).Relation("Plan").Where("u.id IN (?)", bun.List(ids)), s, false).Scan(ctx)
 	return users, err
 }
 
