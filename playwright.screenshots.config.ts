@@ -8,5 +8,9 @@ export default defineConfig({
   testDir: 'frontend/screenshots',
   globalSetup: undefined,
   reporter: 'list',
-  timeout: 300_000,
+  timeout: 600_000,
+  // A page on a machine busy with other work can take longer than the
+  // suite's 10 s to show: the shots wait for it rather than fail.
+  expect: { timeout: 60_000 },
+  outputDir: 'test-results-screenshots',
 })
