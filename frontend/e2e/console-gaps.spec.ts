@@ -47,18 +47,29 @@ test('bulk delete asks for an unambiguous text and previews in its own words', a
   await expect(page.getByTestId('user-row')).toHaveCount(0)
 })
 
-test('fields say what to type, never "Please Input"', async ({ adminPage: page }) => {
+test('fields say what to type, never "Please Input"', async ({ adminPage: page, adminApi, browser, baseURL }) => {
   await page.goto('/admin/users')
   await page.getByTestId('users-create').click()
   const dialog = page.getByRole('dialog')
   await expect(dialog.getByLabel('Email')).toHaveAttribute('placeholder', 'name@example.com')
   await expect(dialog.getByPlaceholder(/please input/i)).toHaveCount(0)
   await page.keyboard.press('Escape')
-  for (const path of ['/admin/auth/registration', '/account/profile', '/account/security']) {
+  const someone = await createUser(adminApi, { username: uniqueTag('ph') })
+  for (const path of ['/admin/auth/registration', `/admin/users/${someone.publicId}`, '/account/profile', '/account/security']) {
     await page.goto(path)
     await page.waitForLoadState('networkidle')
     await expect(page.getByPlaceholder(/please input/i), path).toHaveCount(0)
   }
+  // Signed out: the sign-in and registration forms.
+  const context = await browser.newContext({ baseURL })
+  const anonymous = await context.newPage()
+  for (const path of ['/login', '/forgot-password']) {
+    await anonymous.goto(path)
+    await expect(anonymous.getByRole('main'), path).toBeVisible()
+    await expect(anonymous.getByRole('textbox').first(), path).toBeVisible()
+    await expect(anonymous.getByPlaceholder(/please input/i), path).toHaveCount(0)
+  }
+  await context.close()
 })
 
 test('links use the theme colour in both themes', async ({ browser, baseURL }) => {
