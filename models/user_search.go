@@ -176,7 +176,7 @@ func applyTerms(q *bun.SelectQuery, f UserFilter, now time.Time, lp listPlan) *b
 	}
 	if f.DormantDays > 0 {
 		x := p(termDormant)
-		q = q.Where("("+x+"u.last_login_at IS NULL OR "+x+"u.last_login_at < ?)", now.Add(-time.Duration(f.DormantDays)*24*time.Hour))
+		q = q.Where("("+x+"u.last_login_at IS NULL OR "+x+"u.last_login_at < ?)", dormantCutoff(f, now))
 	}
 	if text := searchText(f.Q); text != "" {
 		if sqlite && (lp.walk || lp.driver != "") {
@@ -189,6 +189,12 @@ func applyTerms(q *bun.SelectQuery, f UserFilter, now time.Time, lp listPlan) *b
 		}
 	}
 	return q
+}
+
+// dormantCutoff is the sign-in time before which an account counts as
+// dormant under f.
+func dormantCutoff(f UserFilter, now time.Time) time.Time {
+	return now.Add(-time.Duration(f.DormantDays) * 24 * time.Hour)
 }
 
 // applySearch matches text against username, display name, email and
@@ -376,6 +382,14 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	// An index plan sorts what its driver reads: the sort and the seek are
 	// then written so that SQLite does not walk the sort index for them.
 	unindexed := IsSQLite(db) && lp.driver != "" && !lp.sorted
+	if seek == nil && offset == 0 && IsSQLite(db) && lp.walk && f.DormantDays > 0 && s.Key == "last_login" && s.Desc {
+		// Dormant accounts come last in -last_login order: those that
+		// signed in before the cutoff, then those that never did. The
+		// walk starts at the cutoff (a seek to it) instead of walking past
+		// every account that signed in since (dormantDays=3650: the whole
+		// index, 0.13-0.19 s of CPU at a million accounts).
+		seek = &UserKey{Sort: s, T: dormantCutoff(f, now)}
+	}
 	if offset > 0 && seek == nil {
 		users, err := deferredPage(ctx, db, f, s, lp, unindexed, limit, offset, now)
 		return users, total, estimate, err
