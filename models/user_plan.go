@@ -466,14 +466,21 @@ const intersectBound = 200_000
 func searchIntersect(ctx context.Context, db bun.IDB, f UserFilter, term, text string, s UserSort, limit, offset int, seek *UserKey, wantTotal bool, now time.Time) ([]User, int64, bool, error) {
 	rest := f
 	rest.Q = ""
-	index := "users_role_status_login"
-	if term == termUnverified {
-		index = countIndex(term)
-	}
-	sub := db.NewSelect().Model((*User)(nil)).ModelTableExpr("users AS u INDEXED BY " + index).Column("u.id")
-	sub = applyTerms(sub, only(f, term), now, listPlan{driver: term})
-	set := func(q *bun.SelectQuery) *bun.SelectQuery {
-		return q.Where("u.id IN (SELECT "+ftsIDExpr+" FROM users_fts WHERE users_fts MATCH ? INTERSECT ?)", ftsQuery(text), sub)
+	var set func(q *bun.SelectQuery) *bun.SelectQuery
+	if probe, args := intersectProbe(f, term); probe != "" {
+		set = func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("u.id IN (SELECT t.id FROM (SELECT "+ftsIDExpr+" AS id FROM users_fts WHERE users_fts MATCH ?) AS t WHERE "+probe+")", append([]any{ftsQuery(text)}, args...)...)
+		}
+	} else {
+		index := "users_role_status_login"
+		if term == termUnverified {
+			index = countIndex(term)
+		}
+		sub := db.NewSelect().Model((*User)(nil)).ModelTableExpr("users AS u INDEXED BY " + index).Column("u.id")
+		sub = applyTerms(sub, only(f, term), now, listPlan{driver: term})
+		set = func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("u.id IN (SELECT "+ftsIDExpr+" FROM users_fts WHERE users_fts MATCH ? INTERSECT ?)", ftsQuery(text), sub)
+		}
 	}
 	walk := listPlan{walk: true} // every term tested on the rows of the set
 	users, err := bySegments(s, seek, true, limit, func(seg segment, limit int) ([]User, error) {
@@ -497,6 +504,28 @@ func searchIntersect(ctx context.Context, db bun.IDB, f UserFilter, term, text s
 		return users, CountCap, true, nil
 	}
 	return users, total, false, nil
+}
+
+// intersectProbe is the condition that tests one of the search index's
+// matches, t.id, against term (of f) in an index alone, a seek by key
+// and id: a status other than active in users_status_probe (migration
+// 20261206000051), an administrator role in users_staff_id, an
+// unverified email in users_email_unverified. It costs a seek per match
+// of the text, where intersecting read the term's ids whole (100,000
+// suspended accounts for q=chen&status=suspended, 183,000 unverified ones
+// for q=sofia&emailVerified=false) and sorted both sides. "" when term
+// has no such index (status active, role user): the ids are intersected.
+// Each condition repeats its partial index's own.
+func intersectProbe(f UserFilter, term string) (string, []any) {
+	switch {
+	case term == termUnverified:
+		return "EXISTS (SELECT 1 FROM users AS v INDEXED BY users_email_unverified WHERE v.id = t.id AND (v.email IS NULL OR v.email_verified_at IS NULL))", nil
+	case term == termRoleStatus && f.Status != "" && f.Status != StatusActive:
+		return "EXISTS (SELECT 1 FROM users AS v INDEXED BY users_status_probe WHERE v.status = ? AND v.status <> 'active' AND v.id = t.id)", []any{f.Status}
+	case term == termRoleStatus && f.Status == "" && (f.Role == RoleAdmin || f.Role == RoleSuperAdmin):
+		return "EXISTS (SELECT 1 FROM users AS v INDEXED BY users_staff_id WHERE v.role = ? AND v.role <> 'user' AND v.id = t.id)", []any{f.Role}
+	}
+	return "", nil
 }
 
 // sampleCount counts f's matches among the first countSample accounts in
