@@ -16,6 +16,8 @@
 // accounts, acceptable for an administrator's console; the server side
 // streams in constant memory either way.
 
+import { toApiError, type ApiError } from '@/api/client'
+
 /** The first cell of the server's failure line. */
 export const exportFailedMarker = '#gatehouse-export-incomplete'
 
@@ -105,7 +107,7 @@ export class CsvStreamScanner {
 export type ExportFailure =
   | { kind: 'incomplete'; code: string; rows: number } // the server's failure line
   | { kind: 'cut'; rows: number } // the transfer ended early without it
-  | { kind: 'refused'; status: number; message: string } // an error answer before any row
+  | { kind: 'refused'; status: number; error: ApiError } // an error answer before any row (its code and params, worded by the console)
   | { kind: 'aborted'; rows: number } // the administrator cancelled
 
 export class ExportError extends Error {
@@ -140,14 +142,13 @@ export async function fetchExport(url: string, onProgress: (rows: number) => voi
     throw new ExportError({ kind: 'cut', rows: 0 })
   }
   if (!res.ok || !res.body) {
-    let message = res.statusText
+    let body: unknown = null
     try {
-      const body = (await res.json()) as { error?: { message?: string } }
-      message = body.error?.message ?? message
+      body = await res.json()
     } catch {
-      // not JSON
+      // not JSON: toApiError keeps the status only
     }
-    throw new ExportError({ kind: 'refused', status: res.status, message })
+    throw new ExportError({ kind: 'refused', status: res.status, error: toApiError(res.status, body) })
   }
   const scanner = new CsvStreamScanner()
   const decoder = new TextDecoder()
