@@ -12,6 +12,18 @@ function known(t: Translate, te: Has | undefined, key: string): boolean {
   return te ? te(key) : t(key) !== key
 }
 
+/**
+ * The words for one coded answer of the server (an error, or an item of a
+ * list such as a bulk refusal): the code in the console's language, else
+ * the server's English message. This file is the one place in the console
+ * that shows a server message (noRawServerText.spec.ts keeps it so).
+ */
+export function describeCode(coded: { code?: string; message?: string; params?: Record<string, unknown> }, t: Translate, te?: Has): string {
+  const key = `apiErrors.${coded.code}`
+  if (coded.code && known(t, te, key)) return t(key, coded.params ?? {})
+  return coded.message ?? ''
+}
+
 /** The text to show for any error thrown by an API call: the code in the
  * console's language, else the server's English message. */
 export function describeError(err: unknown, t: Translate, te?: Has): string {
@@ -20,10 +32,8 @@ export function describeError(err: unknown, t: Translate, te?: Has): string {
     if (err.code === 'storage_unavailable') return t('errors.storageUnavailable')
     if (err.code === 'recent_sign_in_required') return t('errors.recentSignInRequired')
     if (err.code === 'account_locked') return t('errors.accountLocked')
-    const key = `apiErrors.${err.code}`
-    if (err.code && known(t, te, key)) return t(key, err.detail.params ?? {})
-    if (err.message) return err.message
-    return t('errors.unknown', { status: err.status })
+    const text = describeCode({ code: err.code, message: err.message, params: err.detail.params }, t, te)
+    return text || t('errors.unknown', { status: err.status })
   }
   return t('errors.unknown', { status: 0 })
 }
