@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"strings"
 	texttemplate "text/template"
+	"time"
 )
 
 // Kind names a template.
@@ -53,9 +54,9 @@ var templates = map[string]map[Kind]tmpl{
 	},
 	"zh-CN": {
 		KindTest:           {"Gatehouse 测试邮件", "这是一封来自 Gatehouse 的测试邮件。能看到它，说明 SMTP 设置可用。", "", ""},
-		KindVerify:         {"请确认您的邮箱地址", "{{.Name}}，您好！请确认您的邮箱地址以激活账号。", "确认邮箱地址", "该链接仅可使用一次，将在 {{.Expires}} 后失效。如果不是您本人注册，请忽略此邮件。"},
-		KindReset:          {"重置您的密码", "{{.Name}}，您好！有人请求重置您账号的密码。", "设置新密码", "该链接仅可使用一次，将在 {{.Expires}} 后失效。如果不是您本人操作，请忽略此邮件，密码不会改变。"},
-		KindEmailChange:    {"请确认您的新邮箱地址", "{{.Name}}，您好！请确认这是您账号的新邮箱地址。", "确认新邮箱", "该链接仅可使用一次，将在 {{.Expires}} 后失效。确认之前，仍使用原邮箱地址。"},
+		KindVerify:         {"请确认您的邮箱地址", "{{.Name}}，您好！请确认您的邮箱地址以激活账号。", "确认邮箱地址", "该链接仅可使用一次，将在 {{.Expires}}后失效。如果不是您本人注册，请忽略此邮件。"},
+		KindReset:          {"重置您的密码", "{{.Name}}，您好！有人请求重置您账号的密码。", "设置新密码", "该链接仅可使用一次，将在 {{.Expires}}后失效。如果不是您本人操作，请忽略此邮件，密码不会改变。"},
+		KindEmailChange:    {"请确认您的新邮箱地址", "{{.Name}}，您好！请确认这是您账号的新邮箱地址。", "确认新邮箱", "该链接仅可使用一次，将在 {{.Expires}}后失效。确认之前，仍使用原邮箱地址。"},
 		KindExisting:       {"有人尝试用您的邮箱注册", "{{.Name}}，您好！有人尝试用此邮箱地址注册新账号，但该地址已有账号。", "重置密码", "如果是您本人且忘记了密码，请使用上面的链接；否则请忽略此邮件。"},
 		KindEmailChanged:   {"您账号的邮箱地址已更改", "{{.Name}}，您好！您账号的邮箱地址已更改为 {{.NewAddress}}。此地址不再属于该账号。", "查看账号安全", "如果是您本人操作，无需任何处理。如果不是，请立即登录并修改密码，或联系管理员。"},
 		KindNewDevice:      {"您的账号在新设备上登录", "{{.Name}}，您好！您的账号在一个以前未使用过的设备或浏览器上登录：{{.Device}}，IP 地址 {{.IP}}，时间 {{.Time}}。", "查看账号安全", "如果是您本人，无需任何处理。如果不是，请打开安全页面，退出其他会话并立即修改密码。"},
@@ -77,17 +78,51 @@ type Data struct {
 	// Device, IP and Time describe a sign-in or a change (alerts); Detail
 	// names the passkey.
 	Device, IP, Time, Detail string
+	// TTL is how long the link works; when Expires is empty, Render writes
+	// it there in the message's language ("24 hours", "24 小时").
+	TTL time.Duration
+}
+
+// language is the template set for lang: zh-CN for any Chinese tag,
+// otherwise English.
+func language(lang string) string {
+	if _, ok := templates[lang]; ok {
+		return lang
+	}
+	if strings.HasPrefix(strings.ToLower(lang), "zh") {
+		return "zh-CN"
+	}
+	return "en"
+}
+
+// Duration writes d in words of lang: days past one day, else hours, else
+// minutes ("24 hours", "30 minutes", "2 天").
+func Duration(lang string, d time.Duration) string {
+	n, one, many, zh := int64(d/time.Minute), "minute", "minutes", "分钟"
+	switch {
+	case d > 24*time.Hour && d%(24*time.Hour) == 0:
+		n, one, many, zh = int64(d/(24*time.Hour)), "day", "days", "天"
+	case d >= time.Hour && d%time.Hour == 0:
+		n, one, many, zh = int64(d/time.Hour), "hour", "hours", "小时"
+	}
+	if n < 1 {
+		n = 1
+	}
+	if language(lang) == "zh-CN" {
+		return fmt.Sprintf("%d %s", n, zh)
+	}
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // Render builds a message of kind in lang (falling back to English).
 func Render(kind Kind, lang string, to string, d Data) (Message, error) {
-	set, ok := templates[lang]
-	if !ok {
-		if strings.HasPrefix(strings.ToLower(lang), "zh") {
-			set = templates["zh-CN"]
-		} else {
-			set = templates["en"]
-		}
+	lang = language(lang)
+	set := templates[lang]
+	if d.Expires == "" && d.TTL > 0 {
+		d.Expires = Duration(lang, d.TTL)
 	}
 	t, ok := set[kind]
 	if !ok {
@@ -114,14 +149,14 @@ func Render(kind Kind, lang string, to string, d Data) (Message, error) {
 		text += outro + "\n"
 	}
 	var html bytes.Buffer
-	err = htmlTmpl.Execute(&html, map[string]any{"Subject": t.subject, "Intro": intro, "Action": t.action, "Link": d.Link, "Outro": outro})
+	err = htmlTmpl.Execute(&html, map[string]any{"Lang": lang, "Subject": t.subject, "Intro": intro, "Action": t.action, "Link": d.Link, "Outro": outro})
 	if err != nil {
 		return Message{}, err
 	}
 	return Message{To: to, Subject: t.subject, Text: text, HTML: html.String()}, nil
 }
 
-var htmlTmpl = template.Must(template.New("mail").Parse(`<!doctype html><html><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
+var htmlTmpl = template.Must(template.New("mail").Parse(`<!doctype html><html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
 <body style="font-family:system-ui,-apple-system,sans-serif;line-height:1.5;color:#222;max-width:36em;margin:2em auto">
 <p>{{.Intro}}</p>
 {{if .Link}}<p><a href="{{.Link}}" style="display:inline-block;padding:.6em 1.2em;background:#18a058;color:#fff;border-radius:4px;text-decoration:none">{{.Action}}</a></p>

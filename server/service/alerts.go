@@ -98,10 +98,7 @@ func (a *Alerts) send(ctx context.Context, tx bun.IDB, kind mail.Kind, u *models
 	if !emailSignInAddress(u) {
 		return nil
 	}
-	d.Name = u.DisplayName
-	if d.Name == "" {
-		d.Name = u.Username
-	}
+	d.Name = mailName(u)
 	d.Link = a.svc.BaseURL + securityPagePath
 	d.Time = alertTime(at, u.Timezone)
 	msg, err := mail.Render(kind, u.Language, *u.Email, d)

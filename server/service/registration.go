@@ -90,11 +90,7 @@ func (f *Flows) link(path, token string) string {
 }
 
 func (f *Flows) send(kind mail.Kind, u *models.User, to, link string, ttl time.Duration) {
-	expires := ttl.String()
-	if ttl >= time.Hour {
-		expires = strings.TrimSuffix(ttl.String(), "0m0s")
-	}
-	msg, err := mail.Render(kind, u.Language, to, mail.Data{Name: u.DisplayName, Link: link, Expires: expires})
+	msg, err := mail.Render(kind, u.Language, to, mail.Data{Name: mailName(u), Link: link, TTL: ttl})
 	if err != nil {
 		f.svc.Log.Error("render email", "err", err)
 		return
@@ -441,9 +437,18 @@ func (f *Flows) VerifyEmail(ctx context.Context, actor Actor, token string) (str
 		}
 	})
 	if err == nil && notify != nil {
-		f.sendNotice(mail.KindEmailChanged, notify, oldAddr, mail.Data{Name: notify.DisplayName, Link: f.svc.BaseURL + securityPagePath, NewAddress: email})
+		f.sendNotice(mail.KindEmailChanged, notify, oldAddr, mail.Data{Name: mailName(notify), Link: f.svc.BaseURL + securityPagePath, NewAddress: email})
 	}
 	return email, err
+}
+
+// mailName is how an email greets the account: its display name, else its
+// username (a greeting without a name does not read as a sentence).
+func mailName(u *models.User) string {
+	if n := strings.TrimSpace(u.DisplayName); n != "" {
+		return n
+	}
+	return u.Username
 }
 
 func (f *Flows) sendNotice(kind mail.Kind, u *models.User, to string, d mail.Data) {
