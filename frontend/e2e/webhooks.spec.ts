@@ -19,6 +19,7 @@ const copy = {
     unreachable: 'The server could not be reached.',
     resend: 'Resend',
     resent: 'The event will be sent again.',
+    badUrl: /Enter an https URL|Enter an absolute https URL/,
   },
   'zh-CN': {
     title: 'Webhook',
@@ -34,6 +35,7 @@ const copy = {
     unreachable: 'The server could not be reached.',
     resend: '重新发送',
     resent: '该事件将重新发送。',
+    badUrl: /请输入 https 地址|请输入完整的 https 地址/,
   },
 } as const
 
@@ -48,7 +50,17 @@ for (const locale of ['en', 'zh-CN'] as const) {
 
     await page.getByRole('button', { name: c.add }).click()
     const form = page.getByRole('dialog')
+    // A refused URL: the field says why in the console's language, not
+    // the server's English ("must be ..."), and the words go once the
+    // value changes.
+    await form.getByLabel(c.url).fill('ftp://hooks.example.com/in')
+    await form.getByRole('checkbox', { name: c.event }).check()
+    await form.getByRole('button', { name: c.save }).click()
+    await expect(form.getByText(c.badUrl)).toBeVisible()
+    await expect(form).not.toContainText('must be')
     await form.getByLabel(c.url).fill(url)
+    await expect(form.getByText(c.badUrl)).toHaveCount(0)
+    await form.getByRole('checkbox', { name: c.event }).uncheck()
     await form.getByRole('checkbox', { name: c.event }).check()
     await form.getByRole('button', { name: c.save }).click()
 
