@@ -27,6 +27,9 @@ type setupRequest struct {
 	Password    string `json:"password"`
 	Email       string `json:"email"`
 	DisplayName string `json:"displayName"`
+	// Language is the console's language during setup (en when absent):
+	// the administrator's emails follow it.
+	Language string `json:"language"`
 }
 
 func (r *setupRequest) Validate() error {
@@ -56,7 +59,7 @@ func (h *Handler) Setup(c *gin.Context) {
 	}
 	ctx, actor := c.Request.Context(), middleware.ActorOf(c)
 	u, err := h.Svc.Setup.Complete(ctx, actor, req.Token, service.NewUser{
-		Username: req.Username, Password: req.Password, Email: req.Email, DisplayName: req.DisplayName,
+		Username: req.Username, Password: req.Password, Email: req.Email, DisplayName: req.DisplayName, Language: req.Language,
 	})
 	if err != nil {
 		httpx.Render(c, err)

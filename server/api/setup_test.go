@@ -251,3 +251,29 @@ func TestSetup_SignsInTheNewSuperAdmin(t *testing.T) {
 		t.Fatalf("%d login_succeeded audit entries after setup, want 1", n)
 	}
 }
+
+// The first super administrator's language is the one setup ran in (the
+// console sends its own), so the administrator's emails follow it; en
+// when absent, and a bad tag is a field error.
+func TestSetup_KeepsTheLanguageOfTheSetupPage(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	token := setupToken(t, app)
+	c := app.Client()
+	body := map[string]string{"token": token, "username": "root", "password": "Vivid-Orbit-Tangerine-42", "language": "not a tag"}
+	r := c.POST("/api/setup", body)
+	expectError(t, r, http.StatusUnprocessableEntity, "validation_failed")
+	if r.Fields()["language"] == "" {
+		t.Fatalf("a bad language is not a field error: %s", r.Body)
+	}
+	body["language"] = "zh-CN"
+	var created struct {
+		User struct {
+			Language string `json:"language"`
+		} `json:"user"`
+	}
+	c.POST("/api/setup", body).Expect(http.StatusCreated).JSON(&created)
+	if created.User.Language != "zh-CN" {
+		t.Fatalf("setup in zh-CN made an account in %q", created.User.Language)
+	}
+}

@@ -3360,6 +3360,8 @@ export interface operations {
                     password: string;
                     email?: string;
                     displayName?: string;
+                    /** @description the language of the new account (BCP 47, en or zh-CN; en when absent): the console sends its own, so that the administrator's emails follow it */
+                    language?: string;
                 };
             };
         };

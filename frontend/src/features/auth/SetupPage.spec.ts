@@ -6,7 +6,7 @@ import { stubFetch } from '@/test/fetch'
 import { mountWithApp } from '@/test/mount'
 import SetupPage from './SetupPage.vue'
 
-async function mountAt(path: string) {
+async function mountAt(path: string, locale: 'en' | 'zh-CN' = 'en') {
   const router = createRouter({
     history: createMemoryHistory(),
     routes: [
@@ -15,7 +15,7 @@ async function mountAt(path: string) {
     ],
   })
   await router.push(path)
-  const mounted = mountWithApp(SetupPage, { plugins: [router] })
+  const mounted = mountWithApp(SetupPage, { plugins: [router], locale })
   await flushPromises()
   return { ...mounted, router }
 }
@@ -67,8 +67,16 @@ describe('SetupPage', () => {
     const calls = stubFetch({ 'POST /api/setup': { status: 201, body: { user: {}, signedIn: false } } })
     const { wrapper, router } = await mountAt('/setup?token=t0k')
     await fill(wrapper, { username: ' alice ', email: '', 'display-name': 'Alice', password: 'lantern-orchard-7391', confirm: 'lantern-orchard-7391' })
-    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ token: 't0k', username: 'alice', displayName: 'Alice', password: 'lantern-orchard-7391' })
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ token: 't0k', username: 'alice', displayName: 'Alice', password: 'lantern-orchard-7391', language: 'en' })
     expect(router.currentRoute.value.fullPath).toBe('/login?setup=done')
+    wrapper.unmount()
+  })
+
+  it('creates the account in the language of the page (its emails follow it)', async () => {
+    const calls = stubFetch({ 'POST /api/setup': { status: 201, body: { user: {}, signedIn: false } } })
+    const { wrapper } = await mountAt('/setup?token=t0k', 'zh-CN')
+    await fill(wrapper, { username: 'alice', password: 'lantern-orchard-7391', confirm: 'lantern-orchard-7391' })
+    expect(calls.find((c) => c.method === 'POST')?.body).toMatchObject({ username: 'alice', language: 'zh-CN' })
     wrapper.unmount()
   })
 
