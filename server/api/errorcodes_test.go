@@ -322,3 +322,66 @@ func TestErrorCodes_AnswersCarryCodesAndParams(t *testing.T) {
 		t.Errorf("code %q", body.Error.Code)
 	}
 }
+
+// TestErrorCodes_EveryErrorMessageIsASentence walks the source for the
+// English message of every error (problem.New and problem.Error literals):
+// an API client without the console shows it alone, so it starts with a
+// capital letter (or a digit) and, when written whole, ends with a full
+// stop, question or exclamation mark.
+func TestErrorCodes_EveryErrorMessageIsASentence(t *testing.T) {
+	fset, files := sourceFiles(t)
+	checked := 0
+	check := func(e ast.Expr) {
+		whole := true
+		for {
+			b, ok := e.(*ast.BinaryExpr)
+			if !ok || b.Op != token.ADD {
+				break
+			}
+			e, whole = b.X, false
+		}
+		s, ok := literal(e)
+		if !ok || s == "" {
+			return
+		}
+		checked++
+		r := []rune(s)[0]
+		if !(r >= 'A' && r <= 'Z') && !(r >= '0' && r <= '9') {
+			t.Errorf("%s: %q does not start a sentence", fset.Position(e.Pos()), s)
+		}
+		if whole && !strings.ContainsAny(s[len(s)-1:], ".!?") {
+			t.Errorf("%s: %q does not end a sentence", fset.Position(e.Pos()), s)
+		}
+	}
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.CallExpr:
+				if sel, ok := x.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "New" && len(x.Args) == 3 {
+					if id, ok := sel.X.(*ast.Ident); ok && id.Name == "problem" {
+						check(x.Args[2])
+					}
+				}
+			case *ast.CompositeLit:
+				sel, ok := x.Type.(*ast.SelectorExpr)
+				if !ok || sel.Sel.Name != "Error" {
+					return true
+				}
+				if id, ok := sel.X.(*ast.Ident); !ok || id.Name != "problem" {
+					return true
+				}
+				for _, el := range x.Elts {
+					if kv, ok := el.(*ast.KeyValueExpr); ok {
+						if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Message" {
+							check(kv.Value)
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	if checked < 50 {
+		t.Fatalf("only %d error messages found: the walk misses them", checked)
+	}
+}

@@ -192,7 +192,7 @@ func (h *Handler) DeleteProvider(c *gin.Context) {
 	case "true":
 		confirm = true
 	default:
-		httpx.Render(c, problem.New(problem.BadRequest, "invalid_query", "confirm must be true or false."))
+		httpx.Render(c, problem.New(problem.BadRequest, "invalid_query", "The confirm parameter must be true or false."))
 		return
 	}
 	if err := h.Svc.Providers.Delete(c.Request.Context(), middleware.ActorOf(c), id, confirm); err != nil {

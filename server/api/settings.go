@@ -74,7 +74,7 @@ func (h *Handler) PutSettings(c *gin.Context) {
 	renderSettings(c, v)
 }
 
-var errDryRunParam = problem.New(problem.BadRequest, "invalid_query", "dryRun must be true or false.")
+var errDryRunParam = problem.New(problem.BadRequest, "invalid_query", "The dryRun parameter must be true or false.")
 
 // dryRunParam reads ?dryRun=true|false (absent: false).
 func dryRunParam(c *gin.Context) (bool, error) {

@@ -17,7 +17,7 @@ const ActionAdminRecoveredShell = "user.recovered_by_cli"
 // ErrRecoverNotAdmin refuses the break-glass for an account that is not an
 // administrator: it would hand a shell user's password to an ordinary
 // account and turn sign-in methods on for nothing.
-var ErrRecoverNotAdmin = problem.New(problem.Forbidden, "not_admin", "recover is for administrators and super administrators; use reset-password for other accounts.")
+var ErrRecoverNotAdmin = problem.New(problem.Forbidden, "not_admin", "Recovery (gatehouse recover) is for administrators and super administrators; use a password reset for other accounts.")
 
 // Recovery is what `gatehouse admin recover` changed, in words for the
 // operator, and the account.
