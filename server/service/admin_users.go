@@ -83,8 +83,10 @@ func (s *Users) detail(ctx context.Context, db bun.IDB, publicID string) (*UserD
 		return nil, err
 	}
 	d.ActiveSessions = n
+	// target_type names the partial index audit_target_user (target_id,
+	// id): without it the plan walks every row of these actions.
 	err = db.NewSelect().Model(&d.StatusHistory).
-		Where("a.target_id = ?", u.ID).
+		Where("a.target_type = ?", "user").Where("a.target_id = ?", u.ID).
 		Where("a.action IN (?)", bun.List([]string{ActionUserStatusChanged, ActionUserCreated, ActionUserRoleChanged, ActionSetupCompleted, ActionUserCreatedByShell})).
 		Order("a.id DESC").Limit(50).Scan(ctx)
 	return d, err

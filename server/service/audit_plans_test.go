@@ -164,3 +164,41 @@ func TestAuditPlans_DeepPagesSkipIndexEntriesOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditPlans_AccountDetailHistoryReadsTheTargetIndex (SQLite): the
+// status history of an account's detail (the answer of every single-account
+// change, and the editor) reads the account's own rows through
+// audit_target_user; before, the query did not name target_type, the
+// partial index did not apply, and SQLite walked every row of the five
+// actions through audit_action and sorted them (a status change cost
+// more the more status changes anyone had made).
+func TestAuditPlans_AccountDetailHistoryReadsTheTargetIndex(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	db := app.Svc.DB
+	if !models.IsSQLite(db) {
+		t.Skip("EXPLAIN QUERY PLAN checks are SQLite's")
+	}
+	ctx := context.Background()
+	u := app.Member("histplan")
+	seedAudit(t, db, 500, time.Now().UTC())
+	log := &auditLog{}
+	db.AddQueryHook(log)
+	log.mu.Lock()
+	log.on = true
+	log.mu.Unlock()
+	if _, err := app.Svc.Users.Detail(ctx, u.PublicID); err != nil {
+		t.Fatal(err)
+	}
+	log.mu.Lock()
+	log.on = false
+	queries := log.got
+	log.mu.Unlock()
+	if len(queries) != 1 {
+		t.Fatalf("want the history's one audit query, got %d: %q", len(queries), queries)
+	}
+	plan := strings.Join(explain(t, db, queries[0]), "\n")
+	if !strings.Contains(plan, "audit_target_user") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Fatalf("the history is not read from the account's index in id order\nquery: %s\nplan:\n%s", queries[0], plan)
+	}
+}
