@@ -134,7 +134,15 @@ type webhookTarget struct {
 func (t webhookTarget) wants(typ string) bool { return strings.Contains(t.events, ","+typ+",") }
 
 func newWebhooks(s *Services, allowHTTP bool) *Webhooks {
-	return &Webhooks{svc: s, log: s.Log, client: outbound.NewHTTPClient(), allowHTTP: allowHTTP,
+	client := outbound.NewHTTPClient()
+	// Up to webhookParallel deliveries go to one receiver at once: keep
+	// that many connections to it between batches (net/http keeps two per
+	// host by default, and dials the rest anew for every batch).
+	if tr, ok := client.Transport.(*http.Transport); ok {
+		tr.MaxIdleConnsPerHost = webhookParallel
+		tr.MaxIdleConns = max(tr.MaxIdleConns, 4*webhookParallel)
+	}
+	return &Webhooks{svc: s, log: s.Log, client: client, allowHTTP: allowHTTP,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), ownID: security.NewToken(12)}
 }
 
