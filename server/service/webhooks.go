@@ -912,12 +912,57 @@ func (w *Webhooks) DeliverDue(ctx context.Context) (int, error) {
 		}()
 	}
 	wg.Wait()
+	if err := w.finishDelivered(ctx, rows, owner, outcomes); err != nil {
+		return len(rows), err
+	}
 	for i := range rows {
+		if outcomes[i].ok() {
+			continue
+		}
 		if err := w.finish(ctx, &rows[i], owner, outcomes[i]); err != nil {
 			return len(rows), err
 		}
 	}
 	return len(rows), nil
+}
+
+// finishDelivered records the batch's successful attempts in one UPDATE
+// (each row's response code and duration by a CASE on its id, only while
+// the lease is still this sender's) and each of their endpoints' health
+// once: a batch of 64 deliveries to two endpoints is three statements, not
+// 128.
+func (w *Webhooks) finishDelivered(ctx context.Context, rows []models.WebhookDelivery, owner string, outcomes []deliveryOutcome) error {
+	var ids, endpoints []int64
+	var codes, durations strings.Builder
+	for i := range rows {
+		o := outcomes[i]
+		if !o.ok() {
+			continue
+		}
+		id := strconv.FormatInt(rows[i].ID, 10)
+		ids = append(ids, rows[i].ID)
+		codes.WriteString(" WHEN " + id + " THEN " + strconv.Itoa(o.code))
+		durations.WriteString(" WHEN " + id + " THEN " + strconv.FormatInt(int64(o.duration/time.Millisecond), 10))
+		if !slices.Contains(endpoints, rows[i].EndpointID) {
+			endpoints = append(endpoints, rows[i].EndpointID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	now := w.svc.Now()
+	if _, err := w.svc.DB.NewUpdate().Model((*models.WebhookDelivery)(nil)).
+		Set("status = ?", models.WebhookDelivered).Set("delivered_at = ?", now).
+		Set("lease_owner = ''").Set("lease_until = NULL").Set("updated_at = ?", now).Set("last_attempt_at = ?", now).
+		Set("response_code = CASE id"+codes.String()+" ELSE response_code END").Set("last_error = ''").
+		Set("duration_ms = CASE id"+durations.String()+" ELSE duration_ms END").
+		Where("id IN (?)", bun.In(ids)).Where("lease_owner = ?", owner).Exec(ctx); err != nil {
+		return err
+	}
+	_, err := w.svc.DB.NewUpdate().Model((*models.WebhookEndpoint)(nil)).
+		Set("failures = 0").Set("failing_since = NULL").Set("last_success_at = ?", now).
+		Where("id IN (?)", bun.In(endpoints)).Where("failures <> 0 OR last_success_at IS NULL OR last_success_at < ?", now.Add(-time.Minute)).Exec(ctx)
+	return err
 }
 
 // deliveryOutcome is one attempt's result.
