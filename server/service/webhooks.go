@@ -919,7 +919,7 @@ func (w *Webhooks) DeliverDue(ctx context.Context) (int, error) {
 		if outcomes[i].ok() {
 			continue
 		}
-		if err := w.finish(ctx, &rows[i], owner, outcomes[i]); err != nil {
+		if err := w.finishFailed(ctx, &rows[i], owner, outcomes[i]); err != nil {
 			return len(rows), err
 		}
 	}
@@ -1060,29 +1060,22 @@ func webhookBackoff(attempts int) time.Duration {
 	return min(d, webhookMaxRetry)
 }
 
-// finish records an attempt (only while the lease is still this sender's)
-// and the endpoint's health; an endpoint failing for long is disabled.
-func (w *Webhooks) finish(ctx context.Context, r *models.WebhookDelivery, owner string, o deliveryOutcome) error {
+// finishFailed records a failed attempt (only while the lease is still
+// this sender's): retried with backoff, or failed after webhookRetryFor;
+// the endpoint's failure count grows, and an endpoint failing for long is
+// disabled. Successful attempts are recorded by finishDelivered.
+func (w *Webhooks) finishFailed(ctx context.Context, r *models.WebhookDelivery, owner string, o deliveryOutcome) error {
 	now := w.svc.Now()
 	q := w.svc.DB.NewUpdate().Model((*models.WebhookDelivery)(nil)).
 		Set("lease_owner = ''").Set("lease_until = NULL").Set("updated_at = ?", now).Set("last_attempt_at = ?", now).
 		Set("response_code = ?", o.code).Set("last_error = ?", truncate(o.err, 500)).Set("duration_ms = ?", int(o.duration/time.Millisecond)).
 		Where("id = ?", r.ID).Where("lease_owner = ?", owner)
-	switch {
-	case o.ok():
-		q = q.Set("status = ?", models.WebhookDelivered).Set("delivered_at = ?", now)
-	case now.Sub(r.CreatedAt) >= webhookRetryFor:
+	if now.Sub(r.CreatedAt) >= webhookRetryFor {
 		q = q.Set("status = ?", models.WebhookFailed)
-	default:
+	} else {
 		q = q.Set("status = ?", models.WebhookPending).Set("next_attempt_at = ?", now.Add(webhookBackoff(r.Attempts)))
 	}
 	if _, err := q.Exec(ctx); err != nil {
-		return err
-	}
-	if o.ok() {
-		_, err := w.svc.DB.NewUpdate().Model((*models.WebhookEndpoint)(nil)).
-			Set("failures = 0").Set("failing_since = NULL").Set("last_success_at = ?", now).
-			Where("id = ?", r.EndpointID).Where("failures <> 0 OR last_success_at IS NULL OR last_success_at < ?", now.Add(-time.Minute)).Exec(ctx)
 		return err
 	}
 	w.log.Warn("webhooks: delivery failed", "delivery", r.ID, "attempt", r.Attempts, "code", o.code, "err", o.err)
