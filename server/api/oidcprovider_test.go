@@ -10,10 +10,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"gatehouse/server/service"
 	"gatehouse/server/testkit"
 )
 
@@ -520,3 +522,41 @@ func TestOIDCProvider_ConsentRememberedAndRevoked(t *testing.T) {
 }
 
 func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// The schedule: RotateIfDue (run by every instance's background loop)
+// leaves a key younger than KeyRotationInterval alone and replaces an
+// older one, and the replaced key stays published beside the new one.
+func TestOIDCProvider_ScheduledKeyRotation(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	ctx := context.Background()
+	if err := app.Svc.OIDC.RotateIfDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, err := app.Svc.OIDC.KeySet(ctx)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("keys at start: %d, %v", len(first), err)
+	}
+	app.Clock.Advance(service.KeyRotationInterval - time.Hour)
+	if err := app.Svc.OIDC.RotateIfDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := app.Svc.OIDC.KeySet(ctx); len(keys) != 1 {
+		t.Fatalf("a key younger than the interval was rotated: %d keys", len(keys))
+	}
+	app.Clock.Advance(2 * time.Hour)
+	if err := app.Svc.OIDC.RotateIfDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := app.Svc.OIDC.KeySet(ctx)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("after the interval: %d keys, %v; want the new key and the old one", len(keys), err)
+	}
+	// A second instance's check right after finds the new key young.
+	if err := app.Svc.OIDC.RotateIfDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := app.Svc.OIDC.KeySet(ctx); len(again) != 2 {
+		t.Fatalf("rotated twice: %d keys", len(again))
+	}
+}
