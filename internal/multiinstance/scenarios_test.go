@@ -195,10 +195,10 @@ func TestMultiInstance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		addr := sink.Addr
+		defer sink.Close()
 		root.Settings(a.Base, "email", map[string]any{"host": sink.Host(), "port": sink.Port(), "tlsMode": "none", "username": "", "senderAddress": "noreply@gatehouse.test"})
 		root.Settings(b.Base, "registration", map[string]any{"emailRegistrationEnabled": true, "requireEmailVerification": true})
-		sink.Close()
+		sink.SetDown(true)
 		const n = 10
 		for i := range n {
 			r := c.Client().In(t).Do("POST", lb, "/api/auth/register", map[string]any{"username": fmt.Sprintf("mail%d", i), "email": fmt.Sprintf("mail%d@example.com", i), "password": password})
@@ -221,11 +221,8 @@ func TestMultiInstance(t *testing.T) {
 			}
 			return ""
 		})
-		up, err := mailsink.Start(addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer up.Close()
+		sink.SetDown(false)
+		up := sink
 		Eventually(t, 60*time.Second, func() string {
 			if got := len(up.Messages()); got < n {
 				return fmt.Sprintf("%d of %d emails arrived", got, n)

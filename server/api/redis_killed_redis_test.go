@@ -22,40 +22,58 @@ func privateRedis(t *testing.T) (url string, kill func()) {
 	if err != nil {
 		t.Fatal("redis-server is not on PATH; .ci/run installs it")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// The port is free when picked but another process may take it before
+	// redis-server binds it; then redis-server exits and we pick again.
+	for attempt := 1; ; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		kill = func() {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			cmd.Process.Kill()
+			<-done
+		}
+		t.Cleanup(kill)
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		if waitListening(addr, done) {
+			return "redis://" + addr + "/0", kill
+		}
+		kill()
+		if attempt == 3 {
+			t.Fatal("redis-server did not start (3 tries)")
+		}
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	kill = func() {
+}
+
+// waitListening dials addr until it answers (true), the process ends
+// (false) or 5 seconds pass (false).
+func waitListening(addr string, exited <-chan struct{}) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
 		select {
-		case <-done:
-			return
+		case <-exited:
+			return false
 		default:
 		}
-		cmd.Process.Kill()
-		<-done
-	}
-	t.Cleanup(kill)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(5 * time.Second); ; {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not start")
+			return true
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return "redis://" + addr + "/0", kill
+	return false
 }
 
 // Redis killed under a running instance: the limit (5 a minute) still

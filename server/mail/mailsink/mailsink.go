@@ -14,6 +14,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -39,6 +40,7 @@ type Sink struct {
 	messages []Message
 	logins   []Login
 	notify   chan struct{}
+	ln       *downListener
 }
 
 // Login is one AUTH PLAIN the server accepted (every one is accepted):
@@ -59,11 +61,12 @@ func Start(addr string) (*Sink, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	ln, err := net.Listen("tcp", addr)
+	inner, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{Addr: ln.Addr().String(), notify: make(chan struct{})}
+	ln := &downListener{Listener: inner}
+	s := &Sink{Addr: inner.Addr().String(), notify: make(chan struct{}), ln: ln}
 	s.srv = smtp.NewServer(backend{s})
 	s.srv.Domain = "localhost"
 	s.srv.AllowInsecureAuth = true
@@ -74,6 +77,29 @@ func Start(addr string) (*Sink, error) {
 
 // Close stops the server.
 func (s *Sink) Close() error { return s.srv.Close() }
+
+// SetDown makes the server unreachable (true) or reachable again (false)
+// while it keeps its port: a down sink closes every connection before the
+// greeting, as a crashed mail server behind a live port does. Tests use
+// this rather than Close and a new Start on the same address, because
+// another test process may take the port in between.
+func (s *Sink) SetDown(down bool) { s.ln.down.Store(down) }
+
+// downListener drops accepted connections while down is set.
+type downListener struct {
+	net.Listener
+	down atomic.Bool
+}
+
+func (l *downListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || !l.down.Load() {
+			return c, err
+		}
+		c.Close()
+	}
+}
 
 // Host and Port split Addr.
 func (s *Sink) Host() string { h, _, _ := net.SplitHostPort(s.Addr); return h }
