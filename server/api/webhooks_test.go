@@ -258,6 +258,11 @@ func TestWebhooks_SignedOrderedExactlyOnceAcrossRestart(t *testing.T) {
 // delivery still refused after three days has failed.
 func TestWebhooks_FailingReceiverRetriedThenDisabled(t *testing.T) {
 	app := testkit.NewApp(t, testkit.WithHTTPWebhooks())
+	// This test drives the sender by hand with the fake clock. The
+	// background sender raced it: it read the clock, the test advanced it
+	// an hour, and both attempted in the same millisecond, so the test
+	// never saw the 10 s wait (seen at load 40: waits [20s 40s 1m20s]).
+	app.Svc.Webhooks.Close()
 	rcv := newReceiver(t, http.StatusInternalServerError)
 	super := app.SuperAdmin("root")
 	ac := app.LoginAs(super)
@@ -345,7 +350,12 @@ func TestWebhooks_FailingReceiverRetriedThenDisabled(t *testing.T) {
 	rcv.set(func(r *receiver) { r.status = http.StatusOK })
 	ac.PATCH("/api/admin/webhooks/"+id, map[string]any{"enabled": true}).Expect(http.StatusOK)
 	ac.POST(fmt.Sprintf("/api/admin/webhooks/%s/deliveries/%d/resend", id, log.Items[0].ID), nil).Expect(http.StatusAccepted)
-	waitWebhooks(t, app)
+	if n, err := app.Svc.Webhooks.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("delivering the resend: %d tried, %v", n, err)
+	}
+	if open, err := app.Svc.Webhooks.Pending(ctx); err != nil || open {
+		t.Fatalf("deliveries still open after the resend was delivered (%v)", err)
+	}
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
 	if len(rcv.got) != 1 || rcv.got[0].Type != service.EventAccountCreated {

@@ -342,7 +342,14 @@ func TestPoolTimeout(t *testing.T) {
 		_, err := s.Get(context.Background(), "slow", perMinute10)
 		done <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	// The first Get holds the only connection once its EVALSHA reached
+	// the server (a fixed sleep could lose that race on a loaded machine).
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(strings.Join(f.log(), "\n"), "EVALSHA"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the first Get never reached the server")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	_, err := s.Get(context.Background(), "k", perMinute10)
 	close(release)
 	if !errors.Is(err, ErrPoolTimeout) {
@@ -355,20 +362,26 @@ func TestPoolTimeout(t *testing.T) {
 
 func TestReadTimeout(t *testing.T) {
 	t.Parallel()
+	// The stalled EVALSHA never answers (until the test ends), so Get can
+	// only come back through the read timeout. The timeout is generous
+	// because it also bounds New's SCRIPT LOADs: at 50 ms a loaded machine
+	// (load 40 on 2 cores) timed out the fake's first answer in New.
+	stall := make(chan struct{})
 	f := newFake(t, func(args []string) string {
 		if args[0] == "EVALSHA" {
-			// Far longer than the read timeout, so that a loaded machine
-			// cannot blur the two.
-			time.Sleep(3 * time.Second)
+			<-stall
 		}
 		return scripts(1, 60000)(args)
 	})
-	s := open(t, f.url("?read_timeout=50ms"))
+	t.Cleanup(func() { close(stall) })
+	const timeout = time.Second
+	s := open(t, f.url("?read_timeout="+timeout.String()))
 	start := time.Now()
 	_, err := s.Get(context.Background(), "k", perMinute10)
+	took := time.Since(start)
 	var ne net.Error
-	if err == nil || !errors.As(err, &ne) || !ne.Timeout() || time.Since(start) > 2*time.Second {
-		t.Fatalf("Get against a stalled server: %v after %v, want a timeout after ~50ms", err, time.Since(start))
+	if err == nil || !errors.As(err, &ne) || !ne.Timeout() || took < timeout || took > 20*time.Second {
+		t.Fatalf("Get against a stalled server: %v after %v, want a timeout after %v", err, took, timeout)
 	}
 	if n := strings.Count(strings.Join(f.log(), "\n"), "EVALSHA"); n != 1 {
 		t.Fatalf("%d EVALSHA sent, want 1 (a timed-out hit must not be counted again)", n)
