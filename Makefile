@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 # JSON only) and with them the ugorji codec: about 6 MB of the binary.
 TAGS    ?= nomsgpack
 
-.PHONY: all run build build-go frontend node_modules test test-targets test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-apiclient check-api check-deploy release release-check container-check freeze-migrations bench bench-console screenshots clean
+.PHONY: all run build build-go frontend node_modules test test-targets test-db-targets test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-apiclient check-api check-deploy release release-check container-check freeze-migrations bench bench-console screenshots clean
 
 all: build
 
@@ -42,6 +42,13 @@ test: $(TEST_TARGETS)
 ## runs them one by one to print the seconds of each)
 test-targets:
 	@echo $(TEST_TARGETS)
+
+## test-db-targets: the ones of them that use the PostgreSQL and Redis
+## servers, in order; .ci/run runs them in the background beside the others
+## (after test-go), one after another (test-multiinstance stops PostgreSQL)
+TEST_DB_TARGETS := test-go-postgres test-go-redis test-multiinstance
+test-db-targets:
+	@echo $(TEST_DB_TARGETS)
 
 lint: node_modules
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
