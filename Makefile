@@ -44,8 +44,9 @@ test-targets:
 	@echo $(TEST_TARGETS)
 
 ## test-db-targets: the ones of them that use the PostgreSQL and Redis
-## servers, in order; .ci/run runs them in the background beside the others
-## (after test-go), one after another (test-multiinstance stops PostgreSQL)
+## servers, in order; CI_PARALLEL_DB=1 .ci/run runs them in the background
+## beside the others (after test-go), one after another (test-multiinstance
+## stops PostgreSQL)
 TEST_DB_TARGETS := test-go-postgres test-go-redis test-multiinstance
 test-db-targets:
 	@echo $(TEST_DB_TARGETS)
