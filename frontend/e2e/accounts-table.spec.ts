@@ -62,7 +62,7 @@ async function seed(api: APIRequestContext): Promise<string> {
 
 async function openList(page: Page, q: string): Promise<void> {
   await page.goto(`/admin/users?q=${encodeURIComponent(q)}`)
-  await expect(page.getByTestId('user-row')).toHaveCount(4)
+  await expect(page.getByTestId('user-row')).toHaveCount(4, { timeout: 30_000 }) // the first load, on a busy machine
   await expect(page.getByRole('columnheader', { name: 'Plan' })).toBeVisible()
 }
 
