@@ -22,11 +22,19 @@ var bookkeepingTriggers = []string{"user_counts_update", "user_counts_delete", "
 // auth_epoch once, then recreates the triggers from their stored SQL. The
 // triggers cost three statements per changed row (about 1.5 s per 100,000
 // rows here). All of it happens inside tx, so if anything fails the
-// rollback restores the triggers as well. On PostgreSQL fn runs with the
-// triggers in place (statement triggers there) and deltas are not used.
+// rollback restores the triggers as well.
+//
+// On PostgreSQL the user_counts triggers stand aside while the
+// transaction-local setting gatehouse.bulk_counts is 'on' (migration
+// 20261207000041): fn runs with it set, deltas are applied once, and the
+// setting is cleared again. Per row, those triggers updated the same
+// user_counts rows once per account, each update leaving a row version
+// the next steps over (quadratic: 100,000 accounts took over 15
+// minutes). auth_epoch moves by a statement trigger there, once per
+// statement already.
 func WithBulkBookkeeping(ctx context.Context, tx bun.Tx, deltas map[RoleStatus]int64, fn func(ctx context.Context) error) error {
 	if !IsSQLite(tx) {
-		return fn(ctx)
+		return withBulkCountsPG(ctx, tx, deltas, fn)
 	}
 	var defs []struct {
 		Name string `bun:"name"`
@@ -46,19 +54,44 @@ func WithBulkBookkeeping(ctx context.Context, tx bun.Tx, deltas map[RoleStatus]i
 	if err := fn(ctx); err != nil {
 		return err
 	}
-	for k, n := range deltas {
-		if n == 0 {
-			continue
-		}
-		if _, err := tx.NewRaw("INSERT INTO user_counts (role, status, n) VALUES (?, ?, ?) ON CONFLICT (role, status) DO UPDATE SET n = n + excluded.n", k.Role, k.Status, n).Exec(ctx); err != nil {
-			return err
-		}
+	if err := applyCountDeltas(ctx, tx, deltas); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE auth_epoch SET n = n + 1 WHERE id = 1"); err != nil {
 		return err
 	}
 	for _, d := range defs {
 		if _, err := tx.ExecContext(ctx, d.SQL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withBulkCountsPG runs fn with PostgreSQL's per-row user_counts triggers
+// standing aside and applies deltas after it.
+func withBulkCountsPG(ctx context.Context, tx bun.Tx, deltas map[RoleStatus]int64, fn func(ctx context.Context) error) error {
+	if _, err := tx.ExecContext(ctx, "SELECT set_config('gatehouse.bulk_counts', 'on', true)"); err != nil {
+		return err
+	}
+	if err := fn(ctx); err != nil {
+		return err
+	}
+	if err := applyCountDeltas(ctx, tx, deltas); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "SELECT set_config('gatehouse.bulk_counts', 'off', true)")
+	return err
+}
+
+// applyCountDeltas adds deltas to user_counts, one statement per (role,
+// status).
+func applyCountDeltas(ctx context.Context, tx bun.Tx, deltas map[RoleStatus]int64) error {
+	for k, n := range deltas {
+		if n == 0 {
+			continue
+		}
+		if _, err := tx.NewRaw("INSERT INTO user_counts (role, status, n) VALUES (?, ?, ?) ON CONFLICT (role, status) DO UPDATE SET n = user_counts.n + excluded.n", k.Role, k.Status, n).Exec(ctx); err != nil {
 			return err
 		}
 	}
