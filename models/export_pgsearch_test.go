@@ -13,3 +13,6 @@ func SetTextDriveBound(n int64) func() {
 	textDriveBound = n
 	return func() { textDriveBound = old }
 }
+
+// BookkeepingTriggers are the triggers WithBulkBookkeeping sets aside.
+var BookkeepingTriggers = bookkeepingTriggers

@@ -75,3 +75,65 @@ WHERE coalesce(c.n, 0) <> coalesce(r.rows, 0)`).Scan(ctx, &bad); err != nil {
 		t.Errorf("user_counts differs from the rows: %+v", bad)
 	}
 }
+
+// TestBulkStatusUpdate_RunsNoTrigger: on SQLite the UPDATE of a bulk
+// status change (status, its reason, updated_at; RETURNING the names)
+// runs no trigger program once WithBulkBookkeeping has set the
+// bookkeeping triggers aside: the search index's triggers fire only for
+// the searched columns, and a new trigger on users that fires for any
+// column (a per-row cost on every bulk change) fails here. The check
+// itself is seen to work: a display-name change runs the search index's
+// triggers, and outside WithBulkBookkeeping the status change runs the
+// bookkeeping ones.
+func TestBulkStatusUpdate_RunsNoTrigger(t *testing.T) {
+	app := testkit.NewApp(t)
+	db := app.Svc.DB
+	if !models.IsSQLite(db) {
+		t.Skip("SQLite only (PostgreSQL: TestWithBulkBookkeepingPG_NoPerRowCounts)")
+	}
+	ctx := context.Background()
+	programs := func(q bun.IDB, stmt string) int {
+		t.Helper()
+		rows, err := q.QueryContext(ctx, "EXPLAIN "+stmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		for i := range vals {
+			vals[i] = new(any)
+		}
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(vals...); err != nil {
+				t.Fatal(err)
+			}
+			if op := fmt.Sprint(*vals[1].(*any)); op == "Program" {
+				n++
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	const status = `UPDATE OR FAIL users SET status = 'suspended', status_reason = 'x', updated_at = '2026-01-01 00:00:00' WHERE id IN (SELECT value FROM json_each('[1, 2]')) RETURNING id, public_id, username`
+	if n := programs(db, "UPDATE users SET display_name = 'x' WHERE id = 1"); n == 0 {
+		t.Fatal("a display-name change shows no trigger program: the check sees nothing")
+	}
+	if n := programs(db, status); n == 0 {
+		t.Fatal("a status change outside WithBulkBookkeeping shows no trigger program: the check sees nothing")
+	}
+	err := models.RunInTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		return models.WithBulkBookkeeping(ctx, tx, nil, func(ctx context.Context) error {
+			if n := programs(tx, status); n != 0 {
+				t.Errorf("a bulk status change runs %d trigger programs per row besides the bookkeeping triggers %v; want none", n, models.BookkeepingTriggers)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
