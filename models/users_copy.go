@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -64,6 +66,16 @@ WHERE i.indrelid = 'users'::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	// pg_get_indexdef leaves out the indexes' own statistics targets
+	// (users_display_cover's key has 1,000, whose histogram the search
+	// reads): they are set again after the rebuild.
+	var targets []string
+	if err := conn.NewRaw(`SELECT format('ALTER INDEX %I ALTER COLUMN %s SET STATISTICS %s', c.relname, a.attnum, a.attstattarget)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_attribute a ON a.attrelid = i.indexrelid
+WHERE i.indrelid = 'users'::regclass AND a.attstattarget >= 0 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+ORDER BY c.relname, a.attnum`).Scan(ctx, &targets); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
 	for _, d := range defs {
 		if _, err := conn.ExecContext(ctx, "DROP INDEX "+quoteIdent(d[0])); err != nil {
 			return err
@@ -105,6 +117,11 @@ WHERE i.indrelid = 'users'::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint
 	for _, d := range defs {
 		if _, err := conn.ExecContext(ctx, d[1]); err != nil {
 			return fmt.Errorf("recreate index %s: %w", d[0], err)
+		}
+	}
+	for _, stmt := range targets {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return err
 		}
 	}
 	for _, stmt := range []string{

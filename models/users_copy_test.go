@@ -55,6 +55,22 @@ func TestBulkLoadUsersPG_RowsMatchAnInsert(t *testing.T) {
 	if err := db.NewRaw("SELECT count(*) FROM pg_indexes WHERE tablename = 'users'").Scan(ctx, &indexesBefore); err != nil {
 		t.Fatal(err)
 	}
+	// Per-column statistics targets of the indexes (migration
+	// 20261203000081 gives users_display_cover's key 1,000: the search
+	// reads its histogram).
+	statTargets := func() string {
+		var s string
+		if err := db.NewRaw(`SELECT coalesce(string_agg(c.relname || '.' || a.attnum || '=' || a.attstattarget, ' ' ORDER BY c.relname, a.attnum), '')
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_attribute a ON a.attrelid = i.indexrelid
+WHERE i.indrelid = 'users'::regclass AND a.attstattarget >= 0`).Scan(ctx, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	targetsBefore := statTargets()
+	if targetsBefore == "" {
+		t.Fatal("no index of users has a statistics target of its own (migration 20261203000081 sets one)")
+	}
 	if err := models.InsertUserBatch(ctx, db, &ins, true); err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +116,9 @@ func TestBulkLoadUsersPG_RowsMatchAnInsert(t *testing.T) {
 	}
 	if err := db.NewRaw("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'users'::regclass AND NOT tgisinternal AND tgenabled = 'D'").Scan(ctx, &disabled); err != nil {
 		t.Fatal(err)
+	}
+	if after := statTargets(); after != targetsBefore {
+		t.Errorf("statistics targets of the indexes after the load: %q, before %q", after, targetsBefore)
 	}
 	if indexesAfter != indexesBefore || disabled != 0 {
 		t.Errorf("after the load: %d indexes (before %d), %d triggers disabled", indexesAfter, indexesBefore, disabled)
