@@ -1,5 +1,7 @@
 package models
 
+import "time"
+
 // SetPGSearchWindow fixes the window for a test and returns the undo.
 func SetPGSearchWindow(n int) func() {
 	old := pgSearchWindowFixed
@@ -16,3 +18,11 @@ func SetTextDriveBound(n int64) func() {
 
 // BookkeepingTriggers are the triggers WithBulkBookkeeping sets aside.
 var BookkeepingTriggers = bookkeepingTriggers
+
+// ForgetPGHistogram drops the cached display-name histogram (another
+// test's database may have filled it).
+func ForgetPGHistogram() {
+	pgHistogram.Lock()
+	pgHistogram.at = time.Time{}
+	pgHistogram.Unlock()
+}

@@ -51,7 +51,11 @@ func pgWindow(need int, all int64) int {
 //     that reads no row of the table. If they hold a page of matches
 //     (that also pass the other filters), those are the first matches in
 //     that order, and only the page's rows are read.
-//  2. Else every match is read through the trigram (or prefix) indexes
+//  2. If not, and the display-name histogram puts names with the text
+//     close enough past the window (a last name: pgWalkOn), the walk
+//     goes on from the window's end, up to a budget of index entries
+//     that costs less than reading every match would.
+//  3. Else every match is read through the trigram (or prefix) indexes
 //     and sorted: this costs the number of matches, which is small
 //     unless they cluster past the window (a first name: see
 //     BENCHMARKS.md, PostgreSQL).
@@ -78,43 +82,68 @@ func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s User
 	rest := f
 	rest.Q = ""
 	onlyText := rest == UserFilter{}
-	dir, cmp := " ASC", " <= "
+	dir, cmp, past := " ASC", " <= ", " > "
 	if s.Desc {
-		dir, cmp = " DESC", " >= "
+		dir, cmp, past = " DESC", " >= ", " < "
 	}
 	order := "lower(w.display_name)" + dir + ", w.id" + dir
-	edge, err := pgWindowBound(ctx, db, s.Desc, limit)
+	edge, far, err := pgWindowBound(ctx, db, s.Desc, limit, text)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	walk := db.NewSelect().TableExpr("users AS w").Column("w.id")
-	if len(edge) > 0 {
-		walk = walk.Where("lower(w.display_name)"+cmp+"?", edge[0])
+	take := limit
+	if onlyText && wantTotal {
+		take = max(limit, SearchCountCap+1)
 	}
 	cond, args := pgWalkCondition(text)
-	walk = walk.Where(cond, args...)
-	var ids []int64
-	counted := -1 // the window's matches, counted up to SearchCountCap+1
-	if onlyText {
-		take := limit
-		if wantTotal {
-			take = max(limit, SearchCountCap+1)
+	// walk reads the matches among the accounts after from (nil: from
+	// the first) up to and with to (nil: to the last) in display-name
+	// order, up to n of them.
+	walk := func(from, to []string, n int) ([]int64, error) {
+		w := db.NewSelect().TableExpr("users AS w").Column("w.id")
+		if len(from) > 0 {
+			w = w.Where("lower(w.display_name)"+past+"?", from[0])
 		}
-		err = walk.OrderExpr(order).Limit(int64(take)).Scan(ctx, &ids)
-		if wantTotal {
-			counted = len(ids)
+		if len(to) > 0 {
+			w = w.Where("lower(w.display_name)"+cmp+"?", to[0])
 		}
-		ids = ids[:min(len(ids), limit)]
-	} else {
-		// The other filters need the table: only the window's text
+		w = w.Where(cond, args...)
+		var ids []int64
+		if onlyText {
+			err := w.OrderExpr(order).Limit(int64(n)).Scan(ctx, &ids)
+			return ids, err
+		}
+		// The other filters need the table: only the walk's text
 		// matches are read from it.
-		q := db.NewSelect().Model((*User)(nil)).Column("u.id").Where("u.id IN (?)", walk)
-		err = applyUserSort(ApplyUserFilter(q, rest, now), s, false).Limit(int64(limit)).Scan(ctx, &ids)
+		q := db.NewSelect().Model((*User)(nil)).Column("u.id").Where("u.id IN (?)", w)
+		err := applyUserSort(ApplyUserFilter(q, rest, now), s, false).Limit(int64(n)).Scan(ctx, &ids)
+		return ids, err
 	}
+	ids, err := walk(nil, edge, take)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	if len(ids) >= limit || len(edge) == 0 {
+	// whole: the walk went to the last account.
+	whole := len(edge) == 0
+	if len(ids) < limit && far != nil {
+		// The window held no page, and the histogram puts display names
+		// with the text close enough that walking on to them costs less
+		// than reading every match: the walk goes on from the window's
+		// end (a last name: "tanaka" at 10M, first met after 110,000
+		// accounts of the "ada …" names).
+		more, err := walk(edge, far.to, take-len(ids))
+		if err != nil {
+			return nil, 0, false, err
+		}
+		ids = append(ids, more...)
+		whole = len(far.to) == 0
+	}
+	counted := -1 // the walk's matches, counted up to SearchCountCap+1
+	if onlyText && wantTotal {
+		counted = len(ids)
+	}
+	ids = ids[:min(len(ids), limit)]
+	if len(ids) >= limit || whole {
 		users, err := pgUsersByID(ctx, db, ids, s)
 		if err != nil || !wantTotal {
 			return users, 0, false, err
@@ -122,8 +151,8 @@ func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s User
 		switch {
 		case counted > SearchCountCap:
 			return users, SearchCountCap, true, nil
-		case counted >= 0 && len(edge) == 0:
-			// The window is every account: counted exactly.
+		case counted >= 0 && whole:
+			// The walk read every account: counted exactly.
 			return users, int64(counted), false, nil
 		case onlyText:
 			total, estimate, err := countCappedPlain(ctx, db, UserFilter{Q: text}, SearchCountCap, time.Time{})
@@ -176,26 +205,87 @@ func pgUsersByID(ctx context.Context, db bun.IDB, ids []int64, s UserSort) ([]Us
 
 // pgWindowBound is the last display name (lower-case) of the window of
 // pgWindow accounts in display-name order (from its end when desc), or
-// nil when the window holds every account.
-func pgWindowBound(ctx context.Context, db bun.IDB, desc bool, need int) ([]string, error) {
+// nil when the window holds every account; and, for a search of text,
+// how far past the window the walk goes on when the window holds no
+// page (nil: not at all; see pgWalkOn).
+func pgWindowBound(ctx context.Context, db bun.IDB, desc bool, need int, text string) ([]string, *pgFar, error) {
 	all, err := CountAllUsers(ctx, db)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	window := pgWindow(need, all)
 	if int64(window) >= all {
-		return nil, nil
+		return nil, nil, nil
 	}
-	edge, err := pgWindowEdge(ctx, db, desc, window, all)
-	if err != nil || edge != nil {
-		return edge, err
+	bounds, err := pgDisplayHistogram(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	if edge := pgWindowEdge(bounds, desc, window, all); edge != nil {
+		return edge, pgWalkOn(bounds, desc, window, all, text), nil
 	}
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
 	}
+	var edge []string
 	err = db.NewRaw("SELECT lower(w.display_name) FROM users AS w ORDER BY lower(w.display_name)"+dir+", w.id"+dir+" OFFSET ? LIMIT 1", window-1).Scan(ctx, &edge)
-	return edge, err
+	return edge, nil, err
+}
+
+// pgFar is where the walk past the window ends: the last display name
+// it tests, or nil for the last account.
+type pgFar struct{ to []string }
+
+// pgWalkRatio is how many index entries the walk may test for each
+// match that reading every match would read from the table instead: an
+// entry of users_display_cover costs 0.15-0.3 µs to test, a match read
+// through the trigram index 3 µs (its block in shared buffers, a million
+// accounts) to 10 µs (not, ten million) (BENCHMARKS.md, PostgreSQL).
+const pgWalkRatio = 10
+
+// pgWalkOn decides from the display-name histogram (a thousand buckets
+// of equal counts) whether the first page of a search for text that the
+// window did not hold is cheaper to find by walking on in display-name
+// order than by reading every match: the buckets whose bounds contain
+// the text (or start with it, below MinSubstringLen) estimate both the
+// display names that match and where the first of them is. The walk
+// goes on when that first bound lies within pgWalkRatio entries per
+// estimated match, and then up to that budget; past it, every match is
+// read as before. Only the plan depends on the estimate: the walk's
+// answer is exact wherever it ends. Matches of the other fields are not
+// in the histogram; they only make the walk end sooner.
+func pgWalkOn(bounds []string, desc bool, window int, all int64, text string) *pgFar {
+	if text == "" || len(bounds) < 2 {
+		return nil
+	}
+	buckets := len(bounds) - 1
+	at := func(i int) string { // the i-th bound in walking order
+		if desc {
+			return bounds[buckets-i]
+		}
+		return bounds[i]
+	}
+	short := len([]rune(text)) < MinSubstringLen
+	first, hits := -1, 0
+	for i := 0; i <= buckets; i++ {
+		b := at(i)
+		if (short && strings.HasPrefix(b, text)) || (!short && strings.Contains(b, text)) {
+			if first < 0 {
+				first = i
+			}
+			hits++
+		}
+	}
+	start := int(math.Ceil(float64(window) / float64(all) * float64(buckets)))
+	budget := start + pgWalkRatio*hits
+	if first < 0 || first+1 > budget {
+		return nil
+	}
+	if budget >= buckets {
+		return &pgFar{}
+	}
+	return &pgFar{to: []string{at(budget)}}
 }
 
 // pgSearchTotal counts the matches of a search by text alone up to
@@ -205,7 +295,7 @@ func pgWindowBound(ctx context.Context, db bun.IDB, desc bool, need int) ([]stri
 // and the table is not read. Only a rarer text is counted through the
 // trigram index, which reads each match counted from the table.
 func pgSearchTotal(ctx context.Context, db bun.IDB, text string) (int64, bool, error) {
-	edge, err := pgWindowBound(ctx, db, false, 25)
+	edge, _, err := pgWindowBound(ctx, db, false, 25, "")
 	if err != nil {
 		return 0, false, err
 	}
@@ -252,22 +342,18 @@ func pgWalkCondition(text string) (string, []any) {
 // as much as the walk itself. Nil when there are no statistics yet or
 // the window reaches past the last bucket. Stale statistics only move
 // the window's size; the walk's answer is the same for any edge.
-func pgWindowEdge(ctx context.Context, db bun.IDB, desc bool, window int, all int64) ([]string, error) {
-	bounds, err := pgDisplayHistogram(ctx, db)
-	if err != nil {
-		return nil, err
-	}
+func pgWindowEdge(bounds []string, desc bool, window int, all int64) []string {
 	if len(bounds) < 2 {
-		return nil, nil
+		return nil
 	}
 	k := int(math.Ceil(float64(window) / float64(all) * float64(len(bounds)-1)))
 	if k >= len(bounds)-1 {
-		return nil, nil
+		return nil
 	}
 	if desc {
 		k = len(bounds) - 1 - k
 	}
-	return []string{bounds[k]}, nil
+	return []string{bounds[k]}
 }
 
 // The histogram is read at most once a minute (a read of pg_stats cost
