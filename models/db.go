@@ -33,19 +33,22 @@ var ErrNotFound = errors.New("not found")
 // up front (no deadlock-prone lock upgrades).
 func SQLiteDSN(path string) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
+		fmt.Sprintf("?_pragma=journal_mode(WAL)&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", SQLiteBusyTimeout.Milliseconds()) +
 		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
+
+// SQLiteBusyTimeout is how long a SQLite connection waits for a lock
+// another connection holds before it fails with "database is locked". A
+// database opened meanwhile keeps the value it was opened with; tests that
+// shorten it must not run in parallel with others.
+var SQLiteBusyTimeout = 5 * time.Second
 
 // OpenSQLite opens (creating if needed) the SQLite database at path.
 func OpenSQLite(path string) (*bun.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	sqldb, err := sql.Open("sqlite", SQLiteDSN(path))
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
+	sqldb := sql.OpenDB(&gatedConnector{dsn: SQLiteDSN(path), drv: &gatedDriver{gate: gateFor(path)}})
 	sqldb.SetMaxOpenConns(8)
 	sqldb.SetMaxIdleConns(8)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
@@ -103,8 +106,13 @@ func Open(databaseURL, sqlitePath string) (*bun.DB, error) {
 func IsSQLite(db bun.IDB) bool { return db.Dialect().Name() == dialect.SQLite }
 
 // RunInTx runs fn in a transaction. On SQLite the DSN makes it BEGIN
-// IMMEDIATE, so checks inside fn see no concurrent writer.
+// IMMEDIATE, so checks inside fn see no concurrent writer, after the
+// process's write gate (writegate.go); fn's context must not be used for
+// writes on db itself (ErrNestedWrite).
 func RunInTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if g := gateOf(db); g != nil {
+		return runGated(ctx, db, g, fn)
+	}
 	return db.RunInTx(ctx, nil, fn)
 }
 

@@ -72,7 +72,6 @@ type OIDC struct {
 	svc *Services
 
 	mu       sync.Mutex
-	writeMu  sync.Mutex
 	keysAt   time.Time
 	active   *signingKey
 	keyset   []op.Key
@@ -674,7 +673,6 @@ func (o *OIDC) CreateAccessAndRefreshTokens(ctx context.Context, request op.Toke
 	case *refreshRequest:
 		exp := now.Add(time.Duration(r.app.RefreshTokenTTL) * time.Second)
 		reused := false
-		unlock := o.lockWrites()
 		err := o.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			res, err := tx.NewUpdate().Model((*models.OAuthRefreshToken)(nil)).Set("used_at = ?", now).
 				Where("token_hash = ?", r.hash).Where("used_at IS NULL").Exec(ctx)
@@ -692,7 +690,6 @@ func (o *OIDC) CreateAccessAndRefreshTokens(ctx context.Context, request op.Toke
 			_, err = tx.NewUpdate().Model((*models.OAuthFamily)(nil)).Set("expires_at = ?", exp).Where("id = ?", r.family.ID).Exec(ctx)
 			return err
 		})
-		unlock()
 		if err != nil {
 			return "", "", time.Time{}, err
 		}
@@ -705,19 +702,6 @@ func (o *OIDC) CreateAccessAndRefreshTokens(ctx context.Context, request op.Toke
 		return accessTokenID(r.family.ID, now.Add(time.Duration(r.app.AccessTokenTTL)*time.Second)), token, o.opExpiry(r.app.AccessTokenTTL), nil
 	}
 	return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
-}
-
-// lockWrites queues this instance's token writes on SQLite behind a
-// mutex: SQLite takes one writer at a time, and concurrent transactions
-// that find the write lock taken poll for it with sleeps (busy_timeout),
-// which at 16 clients cost most of the refresh grant's time. On
-// PostgreSQL the rows are distinct and nothing waits.
-func (o *OIDC) lockWrites() func() {
-	if !models.IsSQLite(o.svc.DB) {
-		return func() {}
-	}
-	o.writeMu.Lock()
-	return o.writeMu.Unlock
 }
 
 func (o *OIDC) revokeFamily(ctx context.Context, id, reason string) error {
