@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -842,30 +843,24 @@ func dueArgs(now time.Time) []any {
 func (w *Webhooks) DeliverDue(ctx context.Context) (int, error) {
 	now := w.svc.Now()
 	db := w.svc.DB
-	var ids []int64
-	if err := db.NewSelect().TableExpr("webhook_deliveries AS wd").Column("wd.id").Where(dueWhere, dueArgs(now)...).
-		OrderExpr("wd.id").Limit(webhookBatch).Scan(ctx, &ids); err != nil {
-		return 0, err
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
 	owner := w.ownID + "." + security.NewToken(6)
-	// The conditional UPDATE repeats the condition: of two senders that
-	// picked the same rows, each row goes to one.
+	// One statement claims the batch and answers its rows. The outer
+	// condition repeats the inner one: of two senders that picked the same
+	// rows, each row goes to one (PostgreSQL re-checks it on a row another
+	// sender changed meanwhile).
+	due := db.NewSelect().TableExpr("webhook_deliveries AS wd").Column("wd.id").Where(dueWhere, dueArgs(now)...).
+		OrderExpr("wd.id").Limit(webhookBatch)
+	var rows []models.WebhookDelivery
 	if _, err := db.NewUpdate().TableExpr("webhook_deliveries AS wd").
 		Set("status = ?", models.WebhookSending).Set("lease_owner = ?", owner).Set("lease_until = ?", now.Add(webhookLease)).
 		Set("attempts = attempts + 1").Set("updated_at = ?", now).
-		Where("wd.id IN (?)", bun.In(ids)).Where(dueWhere, dueArgs(now)...).Exec(ctx); err != nil {
-		return 0, err
-	}
-	var rows []models.WebhookDelivery
-	if err := db.NewSelect().Model(&rows).Where("lease_owner = ?", owner).Order("id").Scan(ctx); err != nil {
+		Where("wd.id IN (?)", due).Where(dueWhere, dueArgs(now)...).Returning("*").Exec(ctx, &rows); err != nil {
 		return 0, err
 	}
 	if len(rows) == 0 {
 		return 0, nil
 	}
+	slices.SortFunc(rows, func(a, b models.WebhookDelivery) int { return cmp.Compare(a.ID, b.ID) })
 	eventIDs := make([]int64, 0, len(rows))
 	endpointIDs := []int64{}
 	for _, r := range rows {
