@@ -843,18 +843,23 @@ func dueArgs(now time.Time) []any {
 func (w *Webhooks) DeliverDue(ctx context.Context) (int, error) {
 	now := w.svc.Now()
 	db := w.svc.DB
+	var ids []int64
+	if err := db.NewSelect().TableExpr("webhook_deliveries AS wd").Column("wd.id").Where(dueWhere, dueArgs(now)...).
+		OrderExpr("wd.id").Limit(webhookBatch).Scan(ctx, &ids); err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
 	owner := w.ownID + "." + security.NewToken(6)
-	// One statement claims the batch and answers its rows. The outer
-	// condition repeats the inner one: of two senders that picked the same
-	// rows, each row goes to one (PostgreSQL re-checks it on a row another
-	// sender changed meanwhile).
-	due := db.NewSelect().TableExpr("webhook_deliveries AS wd").Column("wd.id").Where(dueWhere, dueArgs(now)...).
-		OrderExpr("wd.id").Limit(webhookBatch)
+	// The conditional UPDATE repeats the condition: of two senders that
+	// picked the same rows, each row goes to one. It answers the rows it
+	// claimed (RETURNING), so no SELECT of them follows.
 	var rows []models.WebhookDelivery
 	if _, err := db.NewUpdate().TableExpr("webhook_deliveries AS wd").
 		Set("status = ?", models.WebhookSending).Set("lease_owner = ?", owner).Set("lease_until = ?", now.Add(webhookLease)).
 		Set("attempts = attempts + 1").Set("updated_at = ?", now).
-		Where("wd.id IN (?)", due).Where(dueWhere, dueArgs(now)...).Returning("*").Exec(ctx, &rows); err != nil {
+		Where("wd.id IN (?)", bun.In(ids)).Where(dueWhere, dueArgs(now)...).Returning("*").Exec(ctx, &rows); err != nil {
 		return 0, err
 	}
 	if len(rows) == 0 {
