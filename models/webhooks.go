@@ -68,6 +68,7 @@ type WebhookDelivery struct {
 	LeaseUntil    *time.Time `bun:"lease_until"`
 	ResponseCode  int        `bun:"response_code,notnull"`
 	LastError     string     `bun:"last_error,notnull"`
+	ErrorCode     string     `bun:"error_code,notnull"` // the stable reason of LastError (migration 20261207000031)
 	LastAttemptAt *time.Time `bun:"last_attempt_at"`
 	DurationMS    int        `bun:"duration_ms,notnull"`
 	CreatedAt     time.Time  `bun:"created_at,notnull"`

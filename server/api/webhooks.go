@@ -130,19 +130,24 @@ func (h *Handler) RotateWebhookSecret(c *gin.Context) {
 }
 
 type webhookDeliveryJSON struct {
-	ID            int64      `json:"id"`
-	MessageID     string     `json:"messageId"`
-	Type          string     `json:"type"`
-	Status        string     `json:"status"`
-	Attempts      int        `json:"attempts"`
-	ResponseCode  int        `json:"responseCode"`
-	LastError     string     `json:"lastError"`
-	DurationMS    int        `json:"durationMs"`
-	LastAttemptAt *time.Time `json:"lastAttemptAt"`
-	NextAttemptAt *time.Time `json:"nextAttemptAt"`
-	CreatedAt     time.Time  `json:"createdAt"`
-	DeliveredAt   *time.Time `json:"deliveredAt"`
-	Payload       string     `json:"payload"`
+	ID           int64  `json:"id"`
+	MessageID    string `json:"messageId"`
+	Type         string `json:"type"`
+	Status       string `json:"status"`
+	Attempts     int    `json:"attempts"`
+	ResponseCode int    `json:"responseCode"`
+	LastError    string `json:"lastError"`
+	// LastErrorCode is the stable reason of LastError ("" when none) and
+	// LastErrorParams its parameters (bad_status: the status), for the
+	// console to word in the reader's language.
+	LastErrorCode   string         `json:"lastErrorCode"`
+	LastErrorParams map[string]any `json:"lastErrorParams"`
+	DurationMS      int            `json:"durationMs"`
+	LastAttemptAt   *time.Time     `json:"lastAttemptAt"`
+	NextAttemptAt   *time.Time     `json:"nextAttemptAt"`
+	CreatedAt       time.Time      `json:"createdAt"`
+	DeliveredAt     *time.Time     `json:"deliveredAt"`
+	Payload         string         `json:"payload"`
 }
 
 // ListWebhookDeliveries answers a page of an endpoint's delivery log.
@@ -160,7 +165,10 @@ func (h *Handler) ListWebhookDeliveries(c *gin.Context) {
 	items := make([]webhookDeliveryJSON, len(list.Items))
 	for i, d := range list.Items {
 		j := webhookDeliveryJSON{ID: d.ID, MessageID: d.MessageID, Type: d.Type, Status: d.Status, Attempts: d.Attempts, ResponseCode: d.ResponseCode,
-			LastError: d.LastError, DurationMS: d.DurationMS, LastAttemptAt: d.LastAttemptAt, CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt, Payload: d.Payload}
+			LastError: d.LastError, LastErrorCode: d.ErrorCode, LastErrorParams: map[string]any{}, DurationMS: d.DurationMS, LastAttemptAt: d.LastAttemptAt, CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt, Payload: d.Payload}
+		if d.ErrorCode == service.WebhookErrBadStatus {
+			j.LastErrorParams["status"] = d.ResponseCode
+		}
 		if d.Status == models.WebhookPending {
 			t := d.NextAttemptAt
 			j.NextAttemptAt = &t

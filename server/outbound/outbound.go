@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 	"time"
 )
 
@@ -103,6 +104,31 @@ func port(u *url.URL) string {
 		return "80"
 	}
 	return ""
+}
+
+// Reasons finer than the classes, for logs that show why an attempt
+// failed (the webhook delivery log): an unreachable server either refused
+// the connection or its name did not resolve.
+const (
+	ConnectionRefused = "connection_refused"
+	DNS               = "dns"
+)
+
+// Reason is Classify with unreachable split into connection_refused and
+// dns where the error says which.
+func Reason(err error) string {
+	class := Classify(err)
+	if class != Unreachable {
+		return class
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return ConnectionRefused
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return DNS
+	}
+	return class
 }
 
 // Classify sorts a failed exchange into a class: redirect_refused,

@@ -900,7 +900,7 @@ func (w *Webhooks) DeliverDue(ctx context.Context) (int, error) {
 		r := &rows[i]
 		ev, ep := eventByID[r.EventID], endpointByID[r.EndpointID]
 		if ev == nil || ep == nil {
-			outcomes[i] = deliveryOutcome{err: "The event or its endpoint no longer exists."}
+			outcomes[i] = deliveryOutcome{reason: WebhookErrGone, err: "The event or its endpoint no longer exists."}
 			continue
 		}
 		wg.Add(1)
@@ -954,7 +954,7 @@ func (w *Webhooks) finishDelivered(ctx context.Context, rows []models.WebhookDel
 	if _, err := w.svc.DB.NewUpdate().Model((*models.WebhookDelivery)(nil)).
 		Set("status = ?", models.WebhookDelivered).Set("delivered_at = ?", now).
 		Set("lease_owner = ''").Set("lease_until = NULL").Set("updated_at = ?", now).Set("last_attempt_at = ?", now).
-		Set("response_code = CASE id"+codes.String()+" ELSE response_code END").Set("last_error = ''").
+		Set("response_code = CASE id"+codes.String()+" ELSE response_code END").Set("last_error = ''").Set("error_code = ''").
 		Set("duration_ms = CASE id"+durations.String()+" ELSE duration_ms END").
 		Where("id IN (?)", bun.In(ids)).Where("lease_owner = ?", owner).Exec(ctx); err != nil {
 		return err
@@ -965,9 +965,22 @@ func (w *Webhooks) finishDelivered(ctx context.Context, rows []models.WebhookDel
 	return err
 }
 
+// Reason codes of a failed delivery attempt (webhook_deliveries.error_code,
+// the delivery log's lastErrorCode) besides outbound's timeout,
+// connection_refused, dns, unreachable, tls, redirect_refused and
+// bad_response. bad_status has the receiver's status as its parameter.
+const (
+	WebhookErrBadStatus        = "bad_status"
+	WebhookErrSecretUnreadable = "secret_unreadable"
+	WebhookErrURLNotAllowed    = "url_not_allowed"
+	WebhookErrGone             = "gone"
+	WebhookErrExpired          = "expired"
+)
+
 // deliveryOutcome is one attempt's result.
 type deliveryOutcome struct {
 	code     int
+	reason   string // the stable code of err
 	err      string
 	duration time.Duration
 }
@@ -1017,10 +1030,10 @@ func SignWebhook(keys [][]byte, id string, ts int64, body []byte) string {
 
 func (w *Webhooks) send(ep *models.WebhookEndpoint, ev *models.WebhookEvent, keys [][]byte) deliveryOutcome {
 	if len(keys) == 0 {
-		return deliveryOutcome{err: "The signing secret cannot be read (was the secret key changed?)."}
+		return deliveryOutcome{reason: WebhookErrSecretUnreadable, err: "The signing secret cannot be read (was the secret key changed?)."}
 	}
 	if msg := w.checkURL(ep.URL); msg != "" {
-		return deliveryOutcome{err: "The endpoint URL is no longer allowed: " + msg + "."}
+		return deliveryOutcome{reason: WebhookErrURLNotAllowed, err: "The endpoint URL is no longer allowed: " + msg + "."}
 	}
 	id := WebhookMessageID(ev.ID)
 	ts := time.Now().Unix()
@@ -1029,7 +1042,7 @@ func (w *Webhooks) send(ep *models.WebhookEndpoint, ev *models.WebhookEvent, key
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, strings.NewReader(ev.Payload))
 	if err != nil {
-		return deliveryOutcome{err: outbound.Message(outbound.BadResponse)}
+		return deliveryOutcome{reason: outbound.BadResponse, err: outbound.Message(outbound.BadResponse)}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Gatehouse-Webhooks/1")
@@ -1040,12 +1053,13 @@ func (w *Webhooks) send(ep *models.WebhookEndpoint, ev *models.WebhookEvent, key
 	res, err := w.client.Do(req)
 	took := time.Since(start)
 	if err != nil {
-		return deliveryOutcome{err: outbound.Message(outbound.Classify(err)), duration: took}
+		return deliveryOutcome{reason: outbound.Reason(err), err: outbound.Message(outbound.Classify(err)), duration: took}
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	res.Body.Close()
 	o := deliveryOutcome{code: res.StatusCode, duration: took}
 	if !o.ok() {
+		o.reason = WebhookErrBadStatus
 		o.err = fmt.Sprintf("The receiver answered HTTP %d.", res.StatusCode)
 	}
 	return o
@@ -1068,7 +1082,7 @@ func (w *Webhooks) finishFailed(ctx context.Context, r *models.WebhookDelivery, 
 	now := w.svc.Now()
 	q := w.svc.DB.NewUpdate().Model((*models.WebhookDelivery)(nil)).
 		Set("lease_owner = ''").Set("lease_until = NULL").Set("updated_at = ?", now).Set("last_attempt_at = ?", now).
-		Set("response_code = ?", o.code).Set("last_error = ?", truncate(o.err, 500)).Set("duration_ms = ?", int(o.duration/time.Millisecond)).
+		Set("response_code = ?", o.code).Set("last_error = ?", truncate(o.err, 500)).Set("error_code = ?", o.reason).Set("duration_ms = ?", int(o.duration/time.Millisecond)).
 		Where("id = ?", r.ID).Where("lease_owner = ?", owner)
 	if now.Sub(r.CreatedAt) >= webhookRetryFor {
 		q = q.Set("status = ?", models.WebhookFailed)
@@ -1113,6 +1127,7 @@ func (w *Webhooks) Sweep(ctx context.Context) error {
 	db := w.svc.DB
 	if _, err := db.NewUpdate().Model((*models.WebhookDelivery)(nil)).Set("status = ?", models.WebhookFailed).Set("updated_at = ?", now).
 		Set("last_error = CASE WHEN last_error = '' THEN ? ELSE last_error END", "Not delivered within the retry period.").
+		Set("error_code = CASE WHEN error_code = '' THEN ? ELSE error_code END", WebhookErrExpired).
 		Where("status = ?", models.WebhookPending).Where("created_at <= ?", now.Add(-webhookRetryFor)).Exec(ctx); err != nil {
 		return err
 	}
