@@ -170,15 +170,20 @@ func (h *Handler) ForwardAuth(c *gin.Context) {
 			}
 			c.Header("Location", h.signInURL(original))
 		}
+		if app == nil {
+			// Nothing to sign in for: a browser gets the page.
+			h.renderRefusal(c, httpx.ErrUnauthenticated, http.StatusUnauthorized, refusedHost, nil, original)
+			return
+		}
 		httpx.Render(c, httpx.ErrUnauthenticated)
 		return
 	}
 	if app == nil {
-		httpx.Render(c, errForwardHostUnknown)
+		h.renderRefusal(c, errForwardHostUnknown, http.StatusForbidden, refusedHost, user, original)
 		return
 	}
 	if !app.Allows(user.Role) {
-		httpx.Render(c, errForwardRoleRefused)
+		h.renderRefusal(c, errForwardRoleRefused, http.StatusForbidden, refusedRole, user, original)
 		return
 	}
 	hd := c.Writer.Header()

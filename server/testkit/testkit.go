@@ -374,6 +374,9 @@ func (c *Client) Cookie(name string) *http.Cookie {
 	return nil
 }
 
+// Pages (forward auth's refusal page for a browser) are checked as text.
+func init() { openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder) }
+
 // checkSpec validates the response against the OpenAPI document: the
 // route and status must be documented and the body must match its schema.
 func (a *App) checkSpec(r *Response) {

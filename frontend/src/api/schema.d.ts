@@ -952,6 +952,12 @@ export interface paths {
          *     of that host lets pass; 403 for another role or a host no protected app names; without a
          *     valid session 401 with a Location header to the sign-in start (nginx), or with
          *     redirect=true a 302 there (Caddy, Traefik). Not rate limited.
+         *
+         *     A browser's page load (Accept names text/html) that is refused with 403, or with 401 where
+         *     no sign-in is offered (a host no protected app names), gets a small HTML page instead of
+         *     the JSON error, in the account's language when signed in, else the Accept-Language one
+         *     (en or zh-CN), saying why, with links to sign in as someone else and to the account page.
+         *     The status is the same; API clients (application/json, *\/* or no Accept) get the JSON.
          */
         get: operations["forwardAuth"];
         put?: never;
@@ -1975,7 +1981,18 @@ export interface components {
             attempts: number;
             /** @description the receiver's HTTP status of the last attempt; 0 when it did not answer */
             responseCode: number;
+            /** @description the last failure in English words (for people reading the API); lastErrorCode says the same as a code */
             lastError: string;
+            /**
+             * @description the stable reason of the last failed attempt: timeout (no answer in time), connection_refused, dns (the host name did not resolve), unreachable (another network failure), tls (no secure connection: certificate or handshake), redirect_refused (a redirect to another origin), bad_status (the receiver answered a status other than 2xx: lastErrorParams.status), bad_response, secret_unreadable (the signing secret cannot be decrypted), url_not_allowed (the endpoint URL is no longer allowed), gone (the event or endpoint was deleted), expired (not delivered within the retry period); "" when the last attempt succeeded, none was made, or it failed before reason codes were recorded (then only lastError says why)
+             * @enum {string}
+             */
+            lastErrorCode: "" | "timeout" | "connection_refused" | "dns" | "unreachable" | "tls" | "redirect_refused" | "bad_status" | "bad_response" | "secret_unreadable" | "url_not_allowed" | "gone" | "expired";
+            /** @description the parameters of lastErrorCode: {status} for bad_status; {} otherwise */
+            lastErrorParams: {
+                /** @description bad_status: the receiver's HTTP status */
+                status?: number;
+            };
             durationMs: number;
             /** Format: date-time */
             lastAttemptAt: string | null;
@@ -2890,6 +2907,16 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The error; for a browser's page load (Accept names text/html) a page explaining it */
+        ErrorOrRefusalPage: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+                "text/html": string;
             };
         };
     };
@@ -4836,8 +4863,8 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["Error"];
-            401: components["responses"]["Error"];
-            403: components["responses"]["Error"];
+            401: components["responses"]["ErrorOrRefusalPage"];
+            403: components["responses"]["ErrorOrRefusalPage"];
             503: components["responses"]["Error"];
         };
     };
