@@ -81,3 +81,13 @@ export function setLocale(locale: Locale): void {
   }
   if (typeof document !== 'undefined') document.documentElement.lang = locale
 }
+
+/**
+ * At sign-in the console takes the account's language (the one the account
+ * page edits and the language switcher saves), when it is one the console
+ * speaks.
+ */
+export function applyAccountLocale(account: { language?: string | null }): void {
+  const match = matchLocale(account.language)
+  if (match) setLocale(match)
+}
