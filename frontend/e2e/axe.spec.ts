@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { Browser, Page } from '@playwright/test'
+import type { APIRequestContext, Browser, Page } from '@playwright/test'
 import { createUser, expect, root, test, uniqueTag, type User } from './admin-fixtures'
 
 // axe-core on every console screen and its main dialogs, in English and
@@ -10,9 +10,16 @@ import { createUser, expect, root, test, uniqueTag, type User } from './admin-fi
 // The violations of a whole combination are collected and reported together
 // so that one run shows everything that is wrong.
 //
-// Adding a screen: add an entry to `publicScreens` or `consoleScreens`
-// below (a path, what shows that it has rendered, and any dialogs opened
-// from it). Nothing else needs to change.
+// Adding a screen: add an entry to `publicScreens`, `consoleScreens` or
+// `billingScreens` below (a path, what shows that it has rendered, and any
+// dialogs opened from it). Nothing else needs to change.
+//
+// Billing modes: the account editor shows other things in the period mode
+// (plan, expiry and the "no end date" warning) and the usage mode (balance,
+// ledger and the balance dialog). `billingScreens` switch the mode through
+// the API first and reach the editor through the Billing page, which
+// refreshes the console's copy of the mode (no reload); the mode is set back
+// to self at the end of each combination.
 //
 // Cost: the axe source (half a megabyte) is injected once per page load and
 // screens are reached by the console's own router (no reload), so a check
@@ -33,6 +40,8 @@ interface Dialog {
 }
 
 interface Screen {
+  /** Runs before the screen is visited (e.g. a billing mode). */
+  setup?: (page: Page) => Promise<unknown>
   /** Where to go (a function when it depends on the test's data). */
   path: string | (() => string)
   /** Resolves once the screen shows what axe should check. */
@@ -43,6 +52,10 @@ interface Screen {
 }
 
 let target: User
+/** An account with a plan and no end date (the period mode's warning). */
+let subscriber: User
+/** The worker's super administrator API (billing mode switches). */
+let api: APIRequestContext
 /** The consent page of an open authorization request of the super administrator. */
 let consentPath = '/consent'
 
@@ -208,6 +221,46 @@ const consoleScreens: Screen[] = [
   { path: '/no-access', ready: main },
 ]
 
+type BillingMode = 'self' | 'period' | 'usage'
+
+async function setBillingMode(client: APIRequestContext, mode: BillingMode): Promise<void> {
+  const current = (await (await client.get('/api/admin/settings/billing')).json()) as { version: number }
+  const res = await client.put('/api/admin/settings/billing', { data: { mode, currency: 'USD', version: current.version } })
+  expect(res.status(), await res.text()).toBe(200)
+}
+
+/** Sets the mode, then opens the Billing page: it refreshes the console's copy of the mode. */
+async function billingMode(page: Page, mode: BillingMode): Promise<void> {
+  await setBillingMode(api, mode)
+  await visit(page, '/admin/billing')
+  await expect(page.getByTestId(`billing-mode-${mode}`).getByRole('radio')).toBeChecked()
+}
+
+/** The account editor in the period and usage billing modes (after consoleScreens, same sign-in). */
+const billingScreens: Screen[] = [
+  {
+    name: '/admin/users/:id (period mode, no end date)',
+    setup: (page) => billingMode(page, 'period'),
+    path: () => `/admin/users/${subscriber.publicId}`,
+    ready: (page) => expect(page.getByTestId('user-expires-never')).toBeVisible(),
+  },
+  {
+    name: '/admin/users/:id (usage mode)',
+    setup: (page) => billingMode(page, 'usage'),
+    path: () => `/admin/users/${target.publicId}`,
+    ready: (page) => expect(page.getByTestId('user-balance')).toBeVisible(),
+    dialogs: [
+      {
+        name: 'balance dialog',
+        open: async (page) => {
+          await page.getByTestId('user-balance-change').click()
+          await dialogShown(page)
+        },
+      },
+    ],
+  },
+]
+
 type Combination = { locale: 'en' | 'zh-CN'; theme: 'light' | 'dark'; size: 'desktop' | 'phone' }
 const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } }
 const combinations: Combination[] = []
@@ -222,8 +275,15 @@ test.describe.configure({ mode: 'parallel' })
 
 test.beforeAll(async ({ adminApi }) => {
   target = await createUser(adminApi, { username: uniqueTag('axe'), email: `${uniqueTag('axe')}@example.com` })
-  // A plan (for the billing list).
-  await adminApi.post('/api/admin/plans', { data: { name: 'Monthly', periodDays: 30, price: 900, currency: 'USD' } })
+  // A plan (for the billing list), held with no end date by subscriber.
+  const plan = await adminApi.post('/api/admin/plans', { data: { name: 'Monthly', periodDays: 30, priceMinor: 900 } })
+  expect(plan.status(), await plan.text()).toBe(201)
+  const planBody = (await plan.json()) as { id?: number; plan?: { id: number } }
+  subscriber = await createUser(adminApi, { username: uniqueTag('axesub'), email: `${uniqueTag('axesub')}@example.com` })
+  await setBillingMode(adminApi, 'period')
+  const held = await adminApi.patch(`/api/admin/users/${subscriber.publicId}`, { data: { planId: planBody.plan?.id ?? planBody.id, subscriptionExpiresAt: null } })
+  expect(held.status(), await held.text()).toBe(200)
+  await setBillingMode(adminApi, 'self')
   // A third-party OpenID application: the super administrator allowed it
   // once (a grant on the Security page) and is asked again (prompt=consent:
   // the consent page).
@@ -329,6 +389,7 @@ async function closeDialog(page: Page): Promise<void> {
 
 async function checkScreens(page: Page, screens: Screen[], found: Found[]): Promise<void> {
   for (const s of screens) {
+    await s.setup?.(page)
     const path = typeof s.path === 'function' ? s.path() : s.path
     const name = s.name ?? path
     await visit(page, path)
@@ -343,9 +404,10 @@ async function checkScreens(page: Page, screens: Screen[], found: Found[]): Prom
 }
 
 for (const c of combinations) {
-  test(`axe: no serious or critical violations (${c.locale}, ${c.theme}, ${c.size})`, async ({ browser, baseURL }) => {
+  test(`axe: no serious or critical violations (${c.locale}, ${c.theme}, ${c.size})`, async ({ browser, baseURL, adminApi }) => {
     test.setTimeout(Number(process.env.AXE_TIMEOUT_MS ?? 180_000))
     const found: Found[] = []
+    api = adminApi
     const context = await openContext(browser, baseURL!, c)
     const page = await context.newPage()
     trackRequests(page)
@@ -358,8 +420,10 @@ for (const c of combinations) {
       // A full load: the console reads the new session.
       await page.goto('/admin/users')
       await checkScreens(page, consoleScreens, found)
+      await checkScreens(page, billingScreens, found)
     } finally {
       await context.close()
+      await setBillingMode(adminApi, 'self')
     }
     const report = found.map((f) => `${f.where}: [${f.impact}] ${f.id} — ${f.help}\n    ${f.targets.join('\n    ')}`).join('\n')
     expect(found.length, `serious/critical axe violations:\n${report}`).toBe(0)
