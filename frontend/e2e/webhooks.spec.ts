@@ -16,7 +16,7 @@ const copy = {
     done: 'Done',
     log: 'Delivery log',
     refresh: 'Refresh',
-    unreachable: 'The server could not be reached.',
+    refused: 'The receiver refused the connection.',
     resend: 'Resend',
     resent: 'The event will be sent again.',
     badUrl: /Enter an https URL|Enter an absolute https URL/,
@@ -32,7 +32,7 @@ const copy = {
     done: '完成',
     log: '投递日志',
     refresh: '刷新',
-    unreachable: 'The server could not be reached.',
+    refused: '接收方拒绝了连接。',
     resend: '重新发送',
     resent: '该事件将重新发送。',
     badUrl: /请输入 https 地址|请输入完整的 https 地址/,
@@ -43,7 +43,8 @@ for (const locale of ['en', 'zh-CN'] as const) {
   test(`webhooks: create, secret shown once, delivery log, resend (${locale})`, async ({ adminPage: page, adminApi }) => {
     const c = copy[locale]
     await page.addInitScript((l) => localStorage.setItem('gatehouse.locale', l), locale)
-    // Nothing listens on port 1: every attempt fails as unreachable.
+    // Nothing listens on port 1: every attempt fails, the connection refused
+    // (worded from the delivery's reason code in the console's language).
     const url = `https://127.0.0.1:1/${uniqueTag('hook')}`
     await page.goto('/admin/webhooks')
     await expect(page.getByRole('heading', { name: c.title, level: 1 })).toBeVisible()
@@ -78,7 +79,7 @@ for (const locale of ['en', 'zh-CN'] as const) {
     const log = page.getByTestId('webhook-log')
     await expect(async () => {
       await log.getByRole('button', { name: c.refresh }).click()
-      await expect(log).toContainText(c.unreachable, { timeout: 1000 })
+      await expect(log).toContainText(c.refused, { timeout: 1000 })
     }).toPass({ timeout: 20_000 })
     await expect(log).toContainText(c.event)
     await log.getByRole('button', { name: new RegExp(`^${c.resend} msg_`) }).first().click()
