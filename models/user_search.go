@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -355,8 +356,8 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 		if byDriver, term, m, err = searchByDriver(ctx, db, f, text, now); err != nil {
 			return nil, 0, false, err
 		}
-		if byDriver && term == termRoleStatus && m > textDriveBound && m <= intersectBound {
-			return searchIntersect(ctx, db, f, termRoleStatus, text, s, limit, offset, seek, wantTotal, now)
+		if byDriver && (term == termRoleStatus || term == termTwoFactor) && m > textDriveBound && m <= intersectBound {
+			return searchIntersect(ctx, db, f, term, text, s, limit, offset, seek, wantTotal, now)
 		}
 		if f.EmailVerified != nil && !*f.EmailVerified && (!byDriver || (term == termUnverified && m > textDriveBound)) {
 			return searchIntersect(ctx, db, f, termUnverified, text, s, limit, offset, seek, wantTotal, now)
@@ -474,6 +475,24 @@ func searchTotal(ctx context.Context, db bun.IDB, f UserFilter, match string, no
 // finished the last eight-character group it started; only those
 // candidates are read from users and sorted exactly.
 func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text string, s UserSort, limit, offset int, seek *UserKey, wantTotal bool, now time.Time) ([]User, int64, bool, error) {
+	users, err := displayOrderPage(ctx, db, f, text, nil, s, limit, offset, seek, now)
+	if err != nil || !wantTotal {
+		return users, 0, false, err
+	}
+	total, estimate, err := searchTotal(ctx, db, f, ftsQuery(text), now)
+	return users, total, estimate, err
+}
+
+// displayOrderPage reads a page of searchDisplayOrder. When in is not
+// nil (ascending ids), only the matches among in are candidates.
+func displayOrderPage(ctx context.Context, db bun.IDB, f UserFilter, text string, in []int64, s UserSort, limit, offset int, seek *UserKey, now time.Time) ([]User, error) {
+	member := func(id int64) bool {
+		if in == nil {
+			return true
+		}
+		_, ok := slices.BinarySearch(in, id)
+		return ok
+	}
 	match := ftsQuery(text)
 	rest := f
 	rest.Q = ""
@@ -486,13 +505,14 @@ func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text stri
 	}
 	need := offset + limit
 	// Accounts indexed under -id have no display key: always candidates.
-	var cands []int64
-	if err := db.NewRaw("SELECT -rowid FROM users_fts WHERE users_fts MATCH ? AND rowid < 0", match).Scan(ctx, &cands); err != nil {
-		return nil, 0, false, err
+	var high []int64
+	if err := db.NewRaw("SELECT -rowid FROM users_fts WHERE users_fts MATCH ? AND rowid < 0", match).Scan(ctx, &high); err != nil {
+		return nil, err
 	}
+	cands := slices.DeleteFunc(high, func(id int64) bool { return !member(id) })
 	accepted, err := countPassing(ctx, db, rest, seg, onlyText, cands, now)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, err
 	}
 	cmpOp, order := ">", "ASC"
 	var after int64 = -1
@@ -514,15 +534,18 @@ func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text stri
 	for !done {
 		var rowids []int64
 		if err := db.NewRaw("SELECT rowid FROM users_fts WHERE users_fts MATCH ? AND rowid "+cmpOp+" ? ORDER BY rowid "+order+" LIMIT ?", match, after, batch).Scan(ctx, &rowids); err != nil {
-			return nil, 0, false, err
+			return nil, err
 		}
 		for _, rowid := range rowids {
+			if !member(rowid & ftsIDMask) {
+				continue
+			}
 			if g := rowid >> ftsIDBits; g != group {
 				// A group boundary: stop once enough candidates pass.
 				if accepted+len(pending) >= need && len(pending) > 0 {
 					n, err := countPassing(ctx, db, rest, seg, onlyText, pending, now)
 					if err != nil {
-						return nil, 0, false, err
+						return nil, err
 					}
 					accepted, pending = accepted+n, pending[:0]
 				}
@@ -547,14 +570,10 @@ func searchDisplayOrder(ctx context.Context, db bun.IDB, f UserFilter, text stri
 			q = seg(q)
 		}
 		if err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx); err != nil {
-			return nil, 0, false, err
+			return nil, err
 		}
 	}
-	if !wantTotal {
-		return users, 0, false, nil
-	}
-	total, estimate, err := searchTotal(ctx, db, f, match, now)
-	return users, total, estimate, err
+	return users, nil
 }
 
 // displayKey is the display-name group of name in the search index's
