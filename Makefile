@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X gatehouse/server/cli.Version=$(VERSION)
 # JSON only) and with them the ugorji codec: about 6 MB of the binary.
 TAGS    ?= nomsgpack
 
-.PHONY: all run build build-go frontend node_modules test test-targets test-db-targets test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e lint check-apiclient check-api check-deploy release release-check container-check freeze-migrations bench bench-console screenshots clean
+.PHONY: all run build build-go frontend node_modules test test-targets test-db-targets test-go test-go-postgres test-go-redis test-multiinstance test-unit test-e2e test-e2e-run lint check-apiclient check-api check-deploy release release-check container-check freeze-migrations bench bench-console screenshots clean
 
 all: build
 
@@ -44,9 +44,9 @@ test-targets:
 	@echo $(TEST_TARGETS)
 
 ## test-db-targets: the ones of them that use the PostgreSQL and Redis
-## servers, in order; CI_PARALLEL_DB=1 .ci/run runs them in the background
-## beside the others (after test-go), one after another (test-multiinstance
-## stops PostgreSQL)
+## servers, in order; .ci/run runs them in the background beside the
+## others (after test-go), one after another (test-multiinstance stops
+## PostgreSQL)
 TEST_DB_TARGETS := test-go-postgres test-go-redis test-multiinstance
 test-db-targets:
 	@echo $(TEST_DB_TARGETS)
@@ -102,6 +102,11 @@ test-unit: node_modules
 	$(NPM) run test:unit
 
 test-e2e: build
+	$(MAKE) test-e2e-run
+
+## test-e2e-run: the Playwright suite against the console and binary
+## already built (make build); .ci/run starts release-check beside it
+test-e2e-run:
 	$(GO) build -o bin/mailsink ./internal/devtools/mailsink
 	$(GO) build -o bin/mockoidc ./internal/devtools/mockoidc
 	$(GO) build -o bin/protectedapp ./internal/devtools/protectedapp
@@ -120,7 +125,8 @@ release: frontend
 
 ## release-check: the release twice from one console build, compared file by
 ## file, then the linux/amd64 archive's smoke test (CI runs it after
-## test-e2e has built the console)
+## test-e2e has built the console; .ci/run starts it beside the Playwright
+## run, test-e2e-run)
 release-check:
 	GO=$(GO) TAGS='$(TAGS)' bash scripts/release-check.sh
 
