@@ -28,7 +28,14 @@ export default defineConfig({
     reducedMotion: 'reduce',
     locale: 'en-US',
     timezoneId: 'UTC',
-    trace: 'retain-on-failure',
+    // A failed test keeps a trace of DOM snapshots, network and console
+    // (with the screenshot below), but no screencast: the screencast's
+    // frames cost every test, passing or not, most of the trace's price
+    // (accounts.spec.ts, one worker, process CPU user + system at load
+    // 36-50: 40 s without a trace, 46 s with snapshots only, 73 s with
+    // the screencast too, one test of that run timing out at 120 s;
+    // BENCHMARKS.md, "CI time, session 11").
+    trace: { mode: 'retain-on-failure', screenshots: false },
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: process.env.GATEHOUSE_CHROMIUM ?? '/usr/bin/chromium',

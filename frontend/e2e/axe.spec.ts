@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { APIRequestContext, Browser, Page } from '@playwright/test'
 import { createUser, expect, root, test, uniqueTag, type User } from './admin-fixtures'
+import { settled, trackRequests, visit } from './nav'
 
 // axe-core on every console screen and its main dialogs, in English and
 // Chinese, light and dark, at 1280×800 and 390×844: zero serious or critical
@@ -24,7 +25,9 @@ import { createUser, expect, root, test, uniqueTag, type User } from './admin-fi
 // Cost: the axe source (half a megabyte) is injected once per page load and
 // screens are reached by the console's own router (no reload), so a check
 // costs only axe's analysis. The combinations run in parallel when
-// Playwright has more than one worker.
+// Playwright has more than one worker. (Signing in through the form
+// instead of the API saves the second page load but no measurable CPU:
+// 30.4 s against 30.0 s for one combination, BENCHMARKS.md, session 11.)
 
 const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
 // axe-core as @axe-core/playwright ships it (the same version its builder injects).
@@ -333,31 +336,8 @@ interface Found {
   targets: string[]
 }
 
-/** Goes to path through the console's router (a full load only the first time). */
-async function visit(page: Page, path: string): Promise<void> {
-  const routed = await page.evaluate(async (to) => {
-    const app = (document.querySelector('#app') as { __vue_app__?: { config: { globalProperties: Record<string, unknown> } } } | null)?.__vue_app__
-    const router = app?.config.globalProperties.$router as { push: (to: string) => Promise<unknown> } | undefined
-    if (!router) return false
-    await router.push(to)
-    return true
-  }, path).catch(() => false)
-  if (!routed) await page.goto(path)
-}
-
-/** Requests in flight per page: a screen is checked once its data has arrived. */
-const inFlight = new WeakMap<Page, Set<unknown>>()
-
-function trackRequests(page: Page): void {
-  const pending = new Set<unknown>()
-  inFlight.set(page, pending)
-  page.on('request', (r) => pending.add(r))
-  page.on('requestfinished', (r) => pending.delete(r))
-  page.on('requestfailed', (r) => pending.delete(r))
-}
-
 async function check(page: Page, where: string, found: Found[], include?: string): Promise<void> {
-  await expect.poll(() => inFlight.get(page)?.size ?? 0, { intervals: [20, 50, 100] }).toBe(0)
+  await settled(page)
   // Late renders and colour transitions have settled (axe would measure a
   // colour halfway through its transition).
   await page.waitForFunction(

@@ -1,5 +1,6 @@
 import type { Page } from '@playwright/test'
 import { createUser, expect, test, uniqueTag } from './admin-fixtures'
+import { settled, trackRequests, visit } from './nav'
 
 // The console at 390×844 (a phone): no screen scrolls sideways, the menu is
 // a drawer, the accounts list is a list of cards with selection, the
@@ -36,10 +37,14 @@ test('every screen fits 390 px without sideways scrolling', async ({ adminPage: 
     '/account/security',
     '/account/providers',
   ]
+  // One load, then the console's router from screen to screen (a reload
+  // per screen cost a second or more each and checked nothing more).
+  trackRequests(page)
   for (const path of screens) {
-    await page.goto(path)
+    await visit(page, path)
+    await expect(page).toHaveURL(path)
     await expect(page.getByRole('main')).toBeVisible()
-    await page.waitForLoadState('networkidle')
+    await settled(page)
     await expectNoSideways(page, path)
   }
   await page.context().clearCookies()
