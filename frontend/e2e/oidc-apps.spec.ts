@@ -148,6 +148,13 @@ test('OpenID applications: register in the console, consent, revoke, first-party
   const clientId = await shown.getByLabel('Client ID').inputValue()
   const secret = await shown.getByLabel('Client secret').inputValue()
   expect(secret).toMatch(/^ghs_/)
+  // Copy puts the secret itself on the clipboard (read back through the
+  // page, with the permissions Chromium asks for) and says so.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: issuer })
+  await page.evaluate(() => navigator.clipboard.writeText('not the secret'))
+  await shown.getByRole('button', { name: 'Copy secret' }).click()
+  await expect(page.getByText('Copied.')).toBeVisible()
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret)
   await shown.getByRole('button', { name: 'Done' }).click()
   await expect(shown).toBeHidden()
   const row = page.getByTestId('oidc-app-row').filter({ hasText: `Partner ${tag}` })
