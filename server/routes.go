@@ -40,7 +40,7 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	o := r.Group("", mw.StrictQuery(), h.FreshSettings, rl.Limit(mw.ScopeAPI))
 	o.GET("/.well-known/openid-configuration", h.OpenIDDiscovery)
 	o.GET("/oauth/keys", h.OpenIDProvider)
-	o.GET("/oauth/authorize", h.OpenIDProvider)
+	o.GET("/oauth/authorize", h.Authorize)
 	o.GET("/oauth/authorize/callback", h.AuthorizeCallback)
 	o.GET("/oauth/resume", authn, h.ResumeAuthorize)
 	o.POST("/oauth/token", h.OpenIDProvider)

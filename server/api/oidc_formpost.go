@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"html/template"
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -12,6 +14,7 @@ import (
 
 	"gatehouse/server/httpx"
 	"gatehouse/server/security"
+	"gatehouse/server/service"
 )
 
 // response_mode=form_post (OAuth 2.0 Form Post Response Mode): the
@@ -78,6 +81,15 @@ func formPostPage(c *gin.Context, redirect string, fields url.Values) {
 // answered here for response_mode=form_post.
 func (h *Handler) AuthorizeCallback(c *gin.Context) {
 	r, err := h.Svc.OIDC.RequestByID(c.Request.Context(), c.Query("id"))
+	if err == nil && r.Req.Denied {
+		// Declined on the consent page: answered once, in its mode.
+		if err := h.Svc.OIDC.Cancel(c.Request.Context(), r.ID); err != nil {
+			httpx.Render(c, err)
+			return
+		}
+		h.authError(c, r, oidc.ErrAccessDenied().WithDescription("The person declined the request."))
+		return
+	}
 	if err != nil || r.GetResponseMode() != oidc.ResponseModeFormPost {
 		h.OP.ServeHTTP(c.Writer, c.Request)
 		return
@@ -97,3 +109,46 @@ func (h *Handler) AuthorizeCallback(c *gin.Context) {
 	}
 	formPostPage(c, r.GetRedirectURI(), v)
 }
+
+// Authorize is op's authorization endpoint. op answers a request it
+// refuses after checking the client and the redirect URI (a public client
+// without PKCE, say) with a redirect carrying the error in the query, in
+// every mode; in response_mode=form_post that error is posted instead.
+func (h *Handler) Authorize(c *gin.Context) {
+	r := c.Request.WithContext(service.WithAppMemo(c.Request.Context()))
+	if r.FormValue("response_mode") != string(oidc.ResponseModeFormPost) {
+		h.OP.ServeHTTP(c.Writer, r)
+		return
+	}
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	h.OP.ServeHTTP(rec, r)
+	redirect := r.FormValue("redirect_uri")
+	if loc := rec.header.Get("Location"); rec.status == http.StatusFound && redirect != "" && strings.HasPrefix(loc, redirect) {
+		if u, err := url.Parse(loc); err == nil && u.Query().Get("error") != "" {
+			fields := u.Query()
+			if orig, err := url.Parse(redirect); err == nil {
+				for k := range orig.Query() {
+					fields.Del(k)
+				}
+			}
+			formPostPage(c, redirect, fields)
+			return
+		}
+	}
+	for k, v := range rec.header {
+		c.Writer.Header()[k] = v
+	}
+	c.Status(rec.status)
+	_, _ = c.Writer.Write(rec.body.Bytes())
+}
+
+// recorder keeps op's answer for Authorize to look at.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *recorder) Header() http.Header         { return w.header }
+func (w *recorder) WriteHeader(status int)      { w.status = status }
+func (w *recorder) Write(b []byte) (int, error) { return w.body.Write(b) }

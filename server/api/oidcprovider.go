@@ -70,14 +70,19 @@ func (h *Handler) OpenIDProvider(c *gin.Context) {
 	h.OP.ServeHTTP(c.Writer, c.Request.WithContext(service.WithAppMemo(c.Request.Context())))
 }
 
+// ResponseModes are the response modes every authorization answer (the
+// code, and errors from op, the sign-in step and the consent page) comes
+// in: query (the default), fragment (op's, and the consent page's denial
+// through the callback) and form_post (oidc_formpost.go).
+var ResponseModes = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFragment), string(oidc.ResponseModeFormPost)}
+
 // OpenIDDiscovery serves op's discovery document with the response modes
-// Gatehouse answers: query and form_post. op leaves
-// response_modes_supported out, which a client reads as query and
-// fragment.
+// Gatehouse answers. op leaves response_modes_supported out, which a
+// client reads as query and fragment.
 func (h *Handler) OpenIDDiscovery(c *gin.Context) {
 	ctx := op.ContextWithIssuer(c.Request.Context(), h.OP.IssuerFromRequest(c.Request))
 	d := op.CreateDiscoveryConfig(ctx, h.OP, h.OP.Storage())
-	d.ResponseModesSupported = []string{"query", "form_post"}
+	d.ResponseModesSupported = ResponseModes
 	op.Discover(c.Writer, d)
 }
 
@@ -306,11 +311,13 @@ func (h *Handler) AnswerConsentRequest(c *gin.Context) {
 		return
 	}
 	if !*req.Approve {
-		if err := h.Svc.OIDC.Cancel(ctx, r.ID); err != nil {
-			httpx.Render(c, err)
+		// The callback answers access_denied in the request's response
+		// mode (query, fragment or the form_post page).
+		if err := h.Svc.OIDC.Deny(ctx, r); err != nil {
+			httpx.Render(c, errRequestExpired)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"redirectUrl": denyURL(r)})
+		c.JSON(http.StatusOK, gin.H{"redirectUrl": callbackPath(r.ID)})
 		return
 	}
 	if err := h.complete(c, r.ID, actor); err != nil {
@@ -318,20 +325,4 @@ func (h *Handler) AnswerConsentRequest(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"redirectUrl": callbackPath(r.ID)})
-}
-
-// denyURL is the application's redirect URI with error=access_denied.
-func denyURL(r *service.AuthRequest) string {
-	u, err := url.Parse(r.GetRedirectURI())
-	if err != nil {
-		return "/"
-	}
-	q := u.Query()
-	q.Set("error", "access_denied")
-	q.Set("error_description", "The person declined the request.")
-	if s := r.GetState(); s != "" {
-		q.Set("state", s)
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }

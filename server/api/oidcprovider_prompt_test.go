@@ -357,7 +357,7 @@ func TestOIDCProvider_RefreshSeesAccountChanges(t *testing.T) {
 }
 
 // The discovery document names the response modes the provider answers
-// (query, the default, and form_post), which op leaves out.
+// (query, the default, fragment and form_post), which op leaves out.
 func TestOIDCProvider_DiscoveryNamesResponseModes(t *testing.T) {
 	t.Parallel()
 	app := testkit.NewApp(t)
@@ -367,10 +367,86 @@ func TestOIDCProvider_DiscoveryNamesResponseModes(t *testing.T) {
 		TokenEndpoint string   `json:"token_endpoint"`
 	}
 	app.Client().GET("/.well-known/openid-configuration").Expect(http.StatusOK).JSON(&d)
-	if !slices.Equal(d.ResponseModes, []string{"query", "form_post"}) {
+	if !slices.Equal(d.ResponseModes, []string{"query", "fragment", "form_post"}) {
 		t.Fatalf("response_modes_supported %q", d.ResponseModes)
 	}
 	if d.Issuer == "" || !strings.HasSuffix(d.TokenEndpoint, "/oauth/token") {
 		t.Fatalf("discovery %+v", d)
+	}
+}
+
+// TestOIDCProvider_ResponseModesInEveryAnswer: each mode discovery names
+// carries every answer: the code and a consent denial in the fragment with
+// response_mode=fragment; a denial, and an error op finds in the request
+// itself (a public client without PKCE), posted with form_post.
+func TestOIDCProvider_ResponseModesInEveryAnswer(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	root := app.LoginAs(app.SuperAdmin("root"))
+	mia := app.Member("mia")
+	c := app.LoginAs(mia)
+	frag := oauth2.SetAuthURLParam("response_mode", "fragment")
+	fp := oauth2.SetAuthURLParam("response_mode", "form_post")
+	fragment := func(u *url.URL) url.Values {
+		t.Helper()
+		if u.RawQuery != "" {
+			t.Fatalf("fragment mode answered in the query: %s", u)
+		}
+		v, err := url.ParseQuery(u.Fragment)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	// The code, in the fragment.
+	id, secret := registerApp(t, root, map[string]any{"name": "Wiki", "firstParty": true})
+	wiki := newRP(t, app, id, secret)
+	verifier := oauth2.GenerateVerifier()
+	v := fragment(browse(t, app, c, wiki.conf.AuthCodeURL("st-f", oauth2.S256ChallengeOption(verifier), gooidc.Nonce("n-1"), frag)))
+	if v.Get("state") != "st-f" || v.Get("code") == "" {
+		t.Fatalf("fragment %v", v)
+	}
+	cb, _ := url.Parse(rpCallback + "?code=" + url.QueryEscape(v.Get("code")))
+	if _, idt := wiki.exchange(cb, verifier); idt.Subject != mia.PublicID {
+		t.Fatalf("sub %s", idt.Subject)
+	}
+
+	// A consent denial, in the mode the request asked for.
+	pid, psecret := registerApp(t, root, map[string]any{"name": "Partner"})
+	partner := newRP(t, app, pid, psecret)
+	deny := func(mode oauth2.AuthCodeOption, state string) string {
+		t.Helper()
+		loc := browse(t, app, c, partner.conf.AuthCodeURL(state, oauth2.S256ChallengeOption("x"), mode))
+		if loc.Path != "/consent" {
+			t.Fatalf("third-party app went to %s", loc)
+		}
+		var out struct {
+			RedirectURL string `json:"redirectUrl"`
+		}
+		c.POST("/api/oauth/consent/"+loc.Query().Get("request"), map[string]any{"approve": false}).Expect(http.StatusOK).JSON(&out)
+		return out.RedirectURL
+	}
+	if v := fragment(browse(t, app, c, deny(frag, "st-d"))); v.Get("error") != "access_denied" || v.Get("state") != "st-d" {
+		t.Fatalf("denial in fragment mode: %v", v)
+	}
+	next := deny(fp, "st-p")
+	if u, _ := url.Parse(next); u.Host != "" {
+		t.Fatalf("denial in form_post mode sent the browser to %s, not to the page that posts it", next)
+	}
+	if v := formPost(t, app, c, next); v.Get("error") != "access_denied" || v.Get("state") != "st-p" || v.Get("code") != "" {
+		t.Fatalf("denial in form_post mode: %v", v)
+	}
+	// In query mode (the default) it is still in the query.
+	if u := browse(t, app, c, deny(oauth2.SetAuthURLParam("response_mode", "query"), "st-q")); u.Query().Get("error") != "access_denied" || u.Query().Get("state") != "st-q" {
+		t.Fatalf("denial in query mode: %s", u)
+	}
+
+	// An error op finds in the request, posted too.
+	pubID, _ := registerApp(t, root, map[string]any{"name": "SPA", "clientType": "public", "firstParty": true})
+	pub := newRP(t, app, pubID, "")
+	start, _ := url.Parse(pub.conf.AuthCodeURL("st-e", fp))
+	if v := formPost(t, app, c, start.RequestURI()); v.Get("error") != "invalid_request" || v.Get("state") != "st-e" {
+		t.Fatalf("request error in form_post mode: %v", v)
 	}
 }

@@ -483,8 +483,8 @@ func TestOIDCProvider_ConsentRememberedAndRevoked(t *testing.T) {
 		RedirectURL string `json:"redirectUrl"`
 	}
 	c.POST("/api/oauth/consent/"+reqID, map[string]any{"approve": false}).Expect(http.StatusOK).JSON(&deny)
-	if u, _ := url.Parse(deny.RedirectURL); u.Query().Get("error") != "access_denied" || u.Query().Get("state") != "st" {
-		t.Fatalf("deny went to %s", deny.RedirectURL)
+	if u := browse(t, app, c, deny.RedirectURL); u.Host != "rp.example.com" || u.Query().Get("error") != "access_denied" || u.Query().Get("state") != "st" {
+		t.Fatalf("deny went to %s", u)
 	}
 
 	// Approve: the flow goes on to the code.

@@ -266,6 +266,9 @@ type storedRequest struct {
 	Method        string   `json:"codeChallengeMethod"`
 	Prompt        []string `json:"prompt"`
 	MaxAge        *uint    `json:"maxAge"`
+	// Denied: the person declined on the consent page; the callback
+	// answers access_denied in the request's response mode.
+	Denied bool `json:"denied,omitempty"`
 }
 
 // AuthRequest is an authorization request in flight (op.AuthRequest).
@@ -476,7 +479,26 @@ func (o *OIDC) BindUser(ctx context.Context, id string, u *models.User) error {
 	return err
 }
 
-// Cancel ends a request (consent denied).
+// Deny records that the person declined the request on the consent
+// page; the callback then answers access_denied (and cancels it).
+func (o *OIDC) Deny(ctx context.Context, r *AuthRequest) error {
+	r.Req.Denied = true
+	raw, err := json.Marshal(r.Req)
+	if err != nil {
+		return err
+	}
+	res, err := o.svc.DB.NewUpdate().Model((*models.OAuthAuthRequest)(nil)).Set("request = ?", string(raw)).
+		Where("id = ?", r.ID).Where("code_hash IS NULL").Where("NOT done").Where("expires_at > ?", o.svc.Now().UTC()).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errRequestGone
+	}
+	return nil
+}
+
+// Cancel ends a request (consent denied, and answered).
 func (o *OIDC) Cancel(ctx context.Context, id string) error {
 	_, err := o.svc.DB.NewUpdate().Model((*models.OAuthAuthRequest)(nil)).Set("expires_at = ?", o.svc.Now().UTC()).
 		Where("id = ?", id).Where("code_hash IS NULL").Exec(ctx)
