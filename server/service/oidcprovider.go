@@ -907,6 +907,11 @@ func userinfo(info *oidc.UserInfo, u *models.User, scopes []string) {
 			if u.Email != nil {
 				info.Email = *u.Email
 				info.EmailVerified = oidc.Bool(u.EmailVerifiedAt != nil)
+				if u.EmailVerifiedAt == nil {
+					// op leaves a false email_verified out (omitempty);
+					// the claim is said either way.
+					info.AppendClaims("email_verified", false)
+				}
 			}
 		case oidc.ScopeProfile:
 			info.Name = u.DisplayName
@@ -965,11 +970,16 @@ func (o *OIDC) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, to
 }
 
 // SetIntrospectionFromToken answers introspection (RFC 7662) to a
-// confidential client (op authenticates it).
+// confidential client (op authenticates it) about its own tokens.
 func (o *OIDC) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	f, a, u, exp, err := o.accessToken(ctx, tokenID, subject)
 	if err != nil {
 		return err
+	}
+	if a.ClientID != clientID {
+		// Another application's token: inactive to this client (it
+		// would otherwise learn who signed in elsewhere).
+		return errors.New("the token was issued to another application")
 	}
 	scopes := decodeScopes(f.Scopes)
 	info := new(oidc.UserInfo)
