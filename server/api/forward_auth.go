@@ -189,9 +189,14 @@ func (h *Handler) ForwardAuth(c *gin.Context) {
 	hd := c.Writer.Header()
 	hd.Set("X-Gatehouse-User", user.PublicID)
 	hd.Set("X-Gatehouse-Username", user.Username)
+	// Every header, empty when the account has no address: a proxy that
+	// copies only the headers answered (Caddy's copy_headers) would
+	// otherwise pass a visitor's own X-Gatehouse-Email on to the app.
+	email := ""
 	if user.Email != nil {
-		hd.Set("X-Gatehouse-Email", headerValue(*user.Email))
+		email = headerValue(*user.Email)
 	}
+	hd.Set("X-Gatehouse-Email", email)
 	hd.Set("X-Gatehouse-Name", headerValue(user.DisplayName))
 	hd.Set("X-Gatehouse-Role", user.Role)
 	c.Status(http.StatusOK)

@@ -97,6 +97,29 @@ func TestForwardAuth_ActiveSessionPassesWithIdentityHeaders(t *testing.T) {
 	check(c, appHost, "/", "Authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l").Expect(http.StatusOK)
 }
 
+// An account without an address or a display name still gets every
+// identity header, empty: a proxy that copies only the headers Gatehouse
+// answers (Caddy's copy_headers, Traefik's authResponseHeaders) then
+// replaces a visitor's own X-Gatehouse-Email instead of passing it on.
+func TestForwardAuth_EveryIdentityHeaderIsAnswered(t *testing.T) {
+	t.Parallel()
+	app, root := forwardApp(t)
+	createProtectedApp(t, root, "Wiki", []string{appHost}, []string{"user", "admin", "super_admin"})
+	nomail := app.CreateUser(testkit.UserSpec{Username: "nomail"})
+	if nomail.Email != nil {
+		t.Fatalf("the account has an address: %s", *nomail.Email)
+	}
+	r := check(proxyClient(t, app, nomail), appHost, "/", "X-Gatehouse-Email", "boss@example.com").Expect(http.StatusOK)
+	for _, k := range []string{"X-Gatehouse-User", "X-Gatehouse-Username", "X-Gatehouse-Email", "X-Gatehouse-Name", "X-Gatehouse-Role"} {
+		if _, ok := r.Header[k]; !ok {
+			t.Errorf("no %s header: %v", k, r.Header)
+		}
+	}
+	if v := r.Header.Get("X-Gatehouse-Email"); v != "" {
+		t.Errorf("X-Gatehouse-Email %q for an account without an address", v)
+	}
+}
+
 func TestForwardAuth_WithoutSessionSignInIsOffered(t *testing.T) {
 	t.Parallel()
 	app, root := forwardApp(t)
