@@ -2,12 +2,18 @@ package api_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
 	"gatehouse/models"
@@ -309,4 +315,70 @@ func appByClientID(t *testing.T, c *testkit.Client, clientID string) int64 {
 	}
 	t.Fatalf("no application %s", clientID)
 	return 0
+}
+
+// TestOIDCProvider_SigningKeyMadeAtStartAndSealed: the first start makes
+// one signing key; its private half is stored sealed (the secret box of
+// the other secrets), opens to the key whose public half the JWKS
+// publishes, and the JWKS carries no private part.
+func TestOIDCProvider_SigningKeyMadeAtStartAndSealed(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	var rows []models.SigningKey
+	if err := app.Svc.DB.NewSelect().Model(&rows).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("%d signing keys after the first start, want 1", len(rows))
+	}
+	k := rows[0]
+	if der, err := base64.StdEncoding.DecodeString(k.PrivateKeySealed); err == nil {
+		if _, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+			t.Fatal("the private key is stored in the clear")
+		}
+	}
+	plain, err := app.Svc.Box.Open(k.PrivateKeySealed)
+	if err != nil {
+		t.Fatalf("the stored key does not open with the secret box: %v", err)
+	}
+	der, _ := base64.StdEncoding.DecodeString(plain)
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(app.Client().GET("/oauth/keys").Expect(http.StatusOK).Body)
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal([]byte(body), &set); err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Keys) != 1 || set.Keys[0].KeyID != k.ID || !set.Keys[0].IsPublic() || strings.Contains(body, `"d"`) {
+		t.Fatalf("JWKS %s", body)
+	}
+	if !priv.(*ecdsa.PrivateKey).PublicKey.Equal(set.Keys[0].Key) {
+		t.Fatal("the published key is not the stored key's public half")
+	}
+}
+
+// TestOIDCProvider_PKCEForConfidentialClients: a confidential client may
+// leave PKCE out, and when it sends it, only S256 is accepted.
+func TestOIDCProvider_PKCEForConfidentialClients(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	root := app.LoginAs(app.SuperAdmin("root"))
+	mia := app.Member("mia")
+	c := app.LoginAs(mia)
+	id, secret := registerApp(t, root, map[string]any{"name": "Wiki", "firstParty": true})
+	r := newRP(t, app, id, secret)
+	cb := browse(t, app, c, r.conf.AuthCodeURL("s", gooidc.Nonce("n-1")))
+	tok, err := r.conf.Exchange(r.ctx, cb.Query().Get("code"))
+	if err != nil {
+		t.Fatalf("a confidential client without PKCE: %v (callback %s)", err, cb)
+	}
+	if r.claimsOf(tok)["sub"] != mia.PublicID {
+		t.Fatal("wrong subject")
+	}
+	cb = browse(t, app, c, r.conf.AuthCodeURL("s", oauth2.SetAuthURLParam("code_challenge", "abc"), oauth2.SetAuthURLParam("code_challenge_method", "plain")))
+	if cb.Query().Get("error") != "invalid_request" || cb.Query().Get("code") != "" {
+		t.Fatalf("plain PKCE from a confidential client: %s", cb)
+	}
 }
