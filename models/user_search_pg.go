@@ -162,16 +162,29 @@ func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s User
 		return users, total, estimate, err
 	}
 	// Every match is read, then sorted (the sort key written so that no
-	// index yields it), and counted by the same read.
+	// index yields it), and counted by the same read. In a transaction
+	// of its own with JIT compilation off and a work_mem that keeps the
+	// trigram bitmap exact: at 10M accounts the planner's cost of this
+	// read passes jit_above_cost, and compiling took 0.5 s ("sofia") to
+	// 8.1 s ("li"); the default 4 MB made the bitmap lossy, rechecking
+	// 396,169 more rows for "sofia" (62 s at load 50 as it was, 30 s
+	// without both; BENCHMARKS.md).
 	var page []struct {
 		ID int64 `bun:"id"`
 		N  int64 `bun:"n"`
 	}
-	q := applyTerms(db.NewSelect().TableExpr("users AS u").ColumnExpr("u.id"), f, now, listPlan{})
-	if wantTotal {
-		q = q.ColumnExpr("count(*) OVER () AS n")
-	}
-	err = q.OrderExpr("lower(u.display_name) || ''"+dir).OrderExpr("u.id"+dir).Limit(int64(limit)).Scan(ctx, &page)
+	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for _, set := range []string{"SET LOCAL jit = off", "SET LOCAL work_mem = '32MB'"} {
+			if _, err := tx.ExecContext(ctx, set); err != nil {
+				return err
+			}
+		}
+		q := applyTerms(tx.NewSelect().TableExpr("users AS u").ColumnExpr("u.id"), f, now, listPlan{})
+		if wantTotal {
+			q = q.ColumnExpr("count(*) OVER () AS n")
+		}
+		return q.OrderExpr("lower(u.display_name) || ''"+dir).OrderExpr("u.id"+dir).Limit(int64(limit)).Scan(ctx, &page)
+	})
 	if err != nil {
 		return nil, 0, false, err
 	}
