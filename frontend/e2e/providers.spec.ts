@@ -71,6 +71,27 @@ test('an administrator adds a provider by discovery, a person signs in with it, 
       await ctx.close()
     })
 
+    await test.step('a person whose account speaks Chinese signs in with the provider: the console switches to Chinese', async () => {
+      // The sign-in form applies the account's language itself; a provider
+      // sign-in ends with the console loading afresh (issue 15).
+      const name = `${tag}b`
+      const list = (await (await adminApi.get(`/api/admin/users?q=${name}`)).json()) as { items: { username: string; publicId: string }[] }
+      const linker = list.items.find((u) => u.username === name)
+      expect(linker).toBeTruthy()
+      const res = await adminApi.patch(`/api/admin/users/${linker!.publicId}`, { data: { language: 'zh-CN' } })
+      expect(res.status(), await res.text()).toBe(200)
+      const ctx = await browser.newContext({ baseURL, locale: 'en-US' })
+      const p = await ctx.newPage()
+      await p.goto('/login')
+      await expect(p.locator('html')).toHaveAttribute('lang', 'en')
+      await queuePerson(idp, { sub: `${tag}-link`, username: name, email: `${name}@example.com` })
+      await p.getByTestId('provider-mock').click()
+      await expect(p).toHaveURL(/\/account\//)
+      await expect(p.locator('html')).toHaveAttribute('lang', 'zh-CN')
+      await expect(p).toHaveTitle(/个人资料/)
+      await ctx.close()
+    })
+
     await test.step('an administrator sees the links on the account pages and unlinks one', async () => {
       const list = (await (await adminApi.get(`/api/admin/users?q=${tag}`)).json()) as { items: { username: string; publicId: string }[] }
       const made = list.items.find((u) => u.username === tag)

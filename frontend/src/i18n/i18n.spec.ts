@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import en from './locales/en'
 import zhCN from './locales/zh-CN'
-import { createAppI18n, matchLocale, supportedLocales } from '.'
+import { applyLocaleAfterSignIn, createAppI18n, i18n, markSignInLeaving, matchLocale, setLocale, supportedLocales } from '.'
 
 function keys(value: unknown, prefix = ''): string[] {
   if (typeof value !== 'object' || value === null) return [prefix]
@@ -51,5 +51,30 @@ describe('every message of the assembled app', () => {
       }
     }
     expect(failures).toEqual([])
+  })
+})
+
+describe('the account language after a sign-in that leaves the console', () => {
+  // A provider sign-in is a full-page round trip: the console loads afresh
+  // and learns who is signed in from GET /api/me. The sign-in form applies
+  // the account's language itself (issue 15).
+  it('is applied once, on the first signed-in load after the provider button', () => {
+    setLocale('en')
+    markSignInLeaving()
+    applyLocaleAfterSignIn({ language: 'zh-CN' })
+    expect(i18n.global.locale.value).toBe('zh-CN')
+    // Later loads keep whatever the person chose since (the language switch).
+    setLocale('en')
+    applyLocaleAfterSignIn({ language: 'zh-CN' })
+    expect(i18n.global.locale.value).toBe('en')
+  })
+
+  it('leaves the language alone without a provider sign-in, or for a language the console does not speak', () => {
+    setLocale('en')
+    applyLocaleAfterSignIn({ language: 'zh-CN' })
+    expect(i18n.global.locale.value).toBe('en')
+    markSignInLeaving()
+    applyLocaleAfterSignIn({ language: 'fr' })
+    expect(i18n.global.locale.value).toBe('en')
   })
 })

@@ -91,3 +91,30 @@ export function applyAccountLocale(account: { language?: string | null }): void 
   const match = matchLocale(account.language)
   if (match) setLocale(match)
 }
+
+// A sign-in through a provider leaves the console for the provider's pages
+// and comes back as a fresh page load: the provider button leaves a mark in
+// sessionStorage (same tab, same origin), and the first load that finds a
+// signed-in account takes its language, as the sign-in form does.
+const signInMarkKey = 'gatehouse.signInLeaving'
+
+/** Called as a provider sign-in leaves the console. */
+export function markSignInLeaving(): void {
+  try {
+    sessionStorage.setItem(signInMarkKey, '1')
+  } catch {
+    // Storage disabled: the language stays the browser's.
+  }
+}
+
+/** On a signed-in load: the account's language if a provider sign-in just came back. */
+export function applyLocaleAfterSignIn(account: { language?: string | null }): void {
+  let marked = false
+  try {
+    marked = sessionStorage.getItem(signInMarkKey) !== null
+    sessionStorage.removeItem(signInMarkKey)
+  } catch {
+    return
+  }
+  if (marked) applyAccountLocale(account)
+}

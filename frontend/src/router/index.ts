@@ -1,9 +1,9 @@
 import { watch } from 'vue'
 import { createRouter, createWebHistory, loadRouteLocation, type RouteLocationNormalized, type Router } from 'vue-router'
 import { setUnauthorizedHandler } from '@/api/client'
-import { i18n } from '@/i18n'
+import { applyLocaleAfterSignIn, i18n } from '@/i18n'
 import { confirmLeave } from '@/composables/useUnsavedChanges'
-import { loadSession, loadSetupPending, setUser } from '@/stores/session'
+import { loadSession, loadSetupPending, setUser, useSession } from '@/stores/session'
 import { decideNavigation } from './guard'
 import { routes } from './routes'
 
@@ -21,6 +21,9 @@ export function createAppRouter(): Router {
     // while the guard waits for its answers (a redirect wastes little).
     void loadRouteLocation(to).catch(() => undefined)
     const decision = await decideNavigation(to, { setupPending: () => loadSetupPending(), currentUser: () => loadSession() })
+    // Back from a provider sign-in: the console speaks the account's language.
+    const me = useSession().state.user
+    if (me) applyLocaleAfterSignIn(me)
     // Allowed: start the page's own calls alongside its chunks.
     if (decision === true) to.meta.prefetch?.(to)
     return decision
