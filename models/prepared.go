@@ -24,6 +24,8 @@ type Stmts struct {
 	db *bun.DB
 	pg bool
 
+	texts selectTexts // Select's statements, built by bun
+
 	mu      sync.Mutex
 	m       map[string]*sql.Stmt
 	pending map[string]bool // being prepared in the background

@@ -208,3 +208,32 @@ func EmailVerifiedElsewhere(ctx context.Context, db bun.IDB, email string, excep
 func CountActiveSuperAdmins(ctx context.Context, db bun.IDB) (int64, error) {
 	return db.NewSelect().Model((*User)(nil)).Where("role = ?", RoleSuperAdmin).Where("status = ?", StatusActive).Count(ctx)
 }
+
+// UserByPublicIDPrepared is UserByPublicID as prepared statements (the
+// account, then its plan when it has one): every single-account change
+// answers with the account's detail.
+func UserByPublicIDPrepared(ctx context.Context, st *Stmts, db bun.IDB, publicID string) (*User, error) {
+	u := new(User)
+	err := st.Select(ctx, db, "user_by_public_id", func(db bun.IDB) *bun.SelectQuery {
+		return db.NewSelect().Model((*User)(nil)).Where("u.public_id = ?", bun.Safe("?"))
+	}, u, publicID)
+	if err != nil {
+		return nil, err
+	}
+	if u.ID == 0 {
+		return nil, ErrNotFound
+	}
+	if u.PlanID != nil {
+		p := new(Plan)
+		err := st.Select(ctx, db, "plan_by_id", func(db bun.IDB) *bun.SelectQuery {
+			return db.NewSelect().Model((*Plan)(nil)).Where("p.id = ?", bun.Safe("?"))
+		}, p, *u.PlanID)
+		if err != nil {
+			return nil, err
+		}
+		if p.ID != 0 {
+			u.Plan = p
+		}
+	}
+	return u, nil
+}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -88,6 +89,10 @@ func ableAdmins(db bun.IDB, signin SigninSettings) *bun.SelectQuery {
 type adminAccess struct {
 	settings *Settings
 	able     map[int64]bool
+	// signin is the sign-in settings group as the transaction read it in
+	// beginAdminAccess: an account change does not write settings, so
+	// check needs no second read.
+	signin *SigninSettings
 }
 
 // beginAdminAccess locks (see lockAdminAccess) and reads who can sign in.
@@ -107,18 +112,62 @@ func beginAdminAccess(ctx context.Context, tx bun.IDB, settings *Settings) (*adm
 	return g, nil
 }
 
-func (g *adminAccess) ableIDs(ctx context.Context, tx bun.IDB) ([]int64, error) {
+// signinOf reads the sign-in settings through tx, once per guard.
+func (g *adminAccess) signinOf(ctx context.Context, tx bun.IDB) (SigninSettings, error) {
+	if g.signin != nil {
+		return *g.signin, nil
+	}
 	signin, _, err := getGroup[SigninSettings](ctx, g.settings, tx, GroupSignin, false)
+	if err != nil {
+		return signin, err
+	}
+	g.signin = &signin
+	return signin, nil
+}
+
+func (g *adminAccess) ableIDs(ctx context.Context, tx bun.IDB) ([]int64, error) {
+	signin, err := g.signinOf(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	q := ableAdmins(tx, signin)
 	ids := []int64{}
-	if q == nil {
+	where, args := ableAdminsWhere(signin)
+	if where == "" {
 		return ids, nil
 	}
-	err = q.Column("u.id").Scan(ctx, &ids)
-	return ids, err
+	// A prepared statement (every account change that touches access runs
+	// it; the text depends on the settings alone).
+	rows, err := g.settings.stmts.Query(ctx, tx, "SELECT u.id FROM users AS u WHERE "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// ableAdminsWhere is ableAdmins's condition as SQL text with ? arguments
+// (for prepared statements), or "" when no path is enabled (ableAdmins nil).
+func ableAdminsWhere(signin SigninSettings) (string, []any) {
+	either := []string{byPasskey}
+	var args []any
+	if signin.UsernameEnabled {
+		either = append(either, byPassword)
+	}
+	if signin.EmailEnabled {
+		either = append(either, byEmail)
+	}
+	if signin.ThirdPartyEnabled {
+		either = append(either, byProvider)
+		args = append(args, true)
+	}
+	return "u.role IN ('" + models.RoleAdmin + "', '" + models.RoleSuperAdmin + "') AND u.status = '" + models.StatusActive + "' AND ((" + strings.Join(either, ") OR (") + "))", args
 }
 
 // canSignIn reports whether the account could sign in before the change.
@@ -133,20 +182,29 @@ func (g *adminAccess) check(ctx context.Context, tx bun.IDB, leaving ...int64) e
 	if len(g.able) == 0 {
 		return nil
 	}
-	signin, _, err := getGroup[SigninSettings](ctx, g.settings, tx, GroupSignin, false)
+	signin, err := g.signinOf(ctx, tx)
 	if err != nil {
 		return err
 	}
-	q := ableAdmins(tx, signin)
-	if q == nil {
-		return ErrLastAdminAccess
-	}
-	if len(leaving) > 0 {
+	var ok bool
+	if len(leaving) == 0 {
+		// After every change: a prepared statement.
+		where, args := ableAdminsWhere(signin)
+		if where == "" {
+			return ErrLastAdminAccess
+		}
+		if err := g.settings.stmts.QueryRow(ctx, tx, "SELECT EXISTS (SELECT 1 FROM users AS u WHERE "+where+" LIMIT 1)", args, &ok); err != nil {
+			return err
+		}
+	} else {
+		q := ableAdmins(tx, signin)
+		if q == nil {
+			return ErrLastAdminAccess
+		}
 		q = q.Where("u.id NOT IN (?)", bun.List(leaving))
-	}
-	ok, err := q.Limit(1).Exists(ctx)
-	if err != nil {
-		return err
+		if ok, err = q.Column("u.id").Limit(1).Exists(ctx); err != nil {
+			return err
+		}
 	}
 	if ok {
 		return nil

@@ -72,24 +72,39 @@ func (s *Users) Detail(ctx context.Context, publicID string) (*UserDetail, error
 	return s.detail(ctx, s.svc.DB, publicID)
 }
 
+// detail reads the account, its active sessions' count and its status
+// history through prepared statements (the answer of every single-account
+// change; parsing these statements anew cost about a sixth of a status
+// change's CPU).
 func (s *Users) detail(ctx context.Context, db bun.IDB, publicID string) (*UserDetail, error) {
-	u, err := loadTarget(ctx, db, publicID)
-	if err != nil {
+	st := s.svc.Stmts
+	u, err := models.UserByPublicIDPrepared(ctx, st, db, publicID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, errNotFound("The account")
+	} else if err != nil {
 		return nil, err
 	}
 	d := &UserDetail{User: u}
-	n, err := db.NewSelect().Model((*models.Session)(nil)).Where("user_id = ?", u.ID).Where("expires_at > ?", s.svc.Now()).Count(ctx)
-	if err != nil {
+	if err := st.QueryRow(ctx, db, activeSessionsQuery, []any{u.ID, s.svc.Now()}, &d.ActiveSessions); err != nil {
 		return nil, err
 	}
-	d.ActiveSessions = n
-	// target_type names the partial index audit_target_user (target_id,
-	// id): without it the plan walks every row of these actions.
-	err = db.NewSelect().Model(&d.StatusHistory).
-		Where("a.target_type = ?", "user").Where("a.target_id = ?", u.ID).
-		Where("a.action IN (?)", bun.List([]string{ActionUserStatusChanged, ActionUserCreated, ActionUserRoleChanged, ActionSetupCompleted, ActionUserCreatedByShell})).
-		Order("a.id DESC").Limit(50).Scan(ctx)
+	d.StatusHistory = []models.AuditEvent{}
+	err = st.Select(ctx, db, "account_status_history", statusHistory, &d.StatusHistory, u.ID)
 	return d, err
+}
+
+// activeSessionsQuery counts an account's sessions that have not expired.
+const activeSessionsQuery = "SELECT count(*) FROM sessions WHERE user_id = ? AND expires_at > ?"
+
+// statusHistory is the detail's history: the account's last 50 status,
+// role and creation rows. target_type names the partial index
+// audit_target_user (target_id, id): without it the plan walks every row
+// of these actions. The account's id is the statement's one argument.
+func statusHistory(db bun.IDB) *bun.SelectQuery {
+	return db.NewSelect().Model((*models.AuditEvent)(nil)).
+		Where("a.target_type = ?", "user").Where("a.target_id = ?", bun.Safe("?")).
+		Where("a.action IN (?)", bun.List([]string{ActionUserStatusChanged, ActionUserCreated, ActionUserRoleChanged, ActionSetupCompleted, ActionUserCreatedByShell})).
+		Order("a.id DESC").Limit(50)
 }
 
 // Search lists accounts. An exact public ID, email or username typed in

@@ -58,6 +58,8 @@ type AuditObject struct {
 // transaction so that an action and its record commit together.
 type Audit struct {
 	now Clock
+	// stmts runs the one-row insert as a prepared statement (nil: bun).
+	stmts *models.Stmts
 	// hook sees every written entry in the same transaction (webhook
 	// events are a projection of the account rows).
 	hook func(ctx context.Context, db bun.IDB, entries []AuditEntry, now time.Time) error
@@ -69,11 +71,22 @@ func (a *Audit) Write(ctx context.Context, db bun.IDB, e AuditEntry) error {
 	if err != nil {
 		return err
 	}
-	if _, err = db.NewInsert().Model(row).Exec(ctx); err != nil || a.hook == nil {
+	if a.stmts != nil {
+		_, err = a.stmts.Exec(ctx, db, insertAuditQuery, row.CreatedAt, row.ActorID, row.ActorPublicID, row.ActorUsername, row.Action,
+			row.TargetType, row.TargetID, row.TargetPublicID, row.TargetLabel, row.Reason, row.IP, row.UserAgent, row.Details, row.BatchID)
+	} else {
+		_, err = db.NewInsert().Model(row).Exec(ctx)
+	}
+	if err != nil || a.hook == nil {
 		return err
 	}
 	return a.hook(ctx, db, []AuditEntry{e}, row.CreatedAt)
 }
+
+// insertAuditQuery is Write's insert (every account change, sign-in and
+// failed sign-in writes one row).
+const insertAuditQuery = `INSERT INTO audit_events (created_at, actor_id, actor_public_id, actor_username, action, target_type, target_id, target_public_id, target_label, reason, ip, user_agent, details, batch_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func (a *Audit) row(e AuditEntry) (*models.AuditEvent, error) {
 	details := "{}"

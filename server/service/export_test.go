@@ -32,3 +32,9 @@ func IssueResetTokenForTest(ctx context.Context, f *Flows, u *models.User, email
 	})
 	return token, err
 }
+
+// StatusHistoryQueryForTest is the text of the detail's status-history
+// statement (a prepared statement; its one argument is the account's id).
+func StatusHistoryQueryForTest(s *Services) string {
+	return s.Stmts.Text(s.DB, "account_status_history", statusHistory)
+}

@@ -135,7 +135,7 @@ func New(d Deps) *Services {
 	}
 	s := &Services{Deps: d, Stmts: models.NewStmts(d.DB)}
 	s.Settings = &Settings{deps: d, stmts: s.Stmts, cache: map[string]cachedSetting{}}
-	s.Audit = &Audit{now: d.Now}
+	s.Audit = &Audit{now: d.Now, stmts: s.Stmts}
 	s.Webhooks = newWebhooks(s, d.WebhooksAllowHTTPLoopback)
 	s.Audit.hook = s.Webhooks.record
 	s.Alerts = &Alerts{svc: s}

@@ -30,6 +30,9 @@ type Settings struct {
 	mu    sync.Mutex
 	cache map[string]cachedSetting
 	epoch int64 // the settings_epoch value the cache entries were loaded under
+	// mergedJSON is each stored text's JSON merged over its group's
+	// defaults (see merged); callers never change the bytes.
+	mergedJSON map[mergedKey][]byte
 
 	fingerprint string    // of this instance's secret key
 	keyWarned   time.Time // when a rotated key was last logged
@@ -110,31 +113,21 @@ func (s *Settings) raw(ctx context.Context, db bun.IDB, group string, useCache b
 	if !ok {
 		return nil, 0, fmt.Errorf("unknown settings group %q", group)
 	}
-	raw, err := json.Marshal(g.defaults())
-	if err != nil {
+	// The stored row, read through db (a transaction's reads see its own
+	// snapshot): a prepared statement, since the account changes read
+	// groups in every transaction.
+	var value string
+	var version int64
+	err := s.stmts.QueryRow(ctx, db, settingRowQuery, []any{group}, &value, &version)
+	stored := err == nil
+	switch {
+	case stored:
+	case errors.Is(err, sql.ErrNoRows):
+	default:
 		return nil, 0, err
 	}
-	var version int64
-	row, err := models.SettingByGroup(ctx, db, group)
-	switch {
-	case err == nil:
-		// Stored values are merged over the defaults so that fields added
-		// in later versions get their default.
-		merged := map[string]json.RawMessage{}
-		_ = json.Unmarshal(raw, &merged)
-		stored := map[string]json.RawMessage{}
-		if err := json.Unmarshal([]byte(row.Value), &stored); err != nil {
-			return nil, 0, fmt.Errorf("settings group %s is corrupt: %w", group, err)
-		}
-		for k, v := range stored {
-			merged[k] = v
-		}
-		if raw, err = json.Marshal(merged); err != nil {
-			return nil, 0, err
-		}
-		version = row.Version
-	case errors.Is(err, models.ErrNotFound):
-	default:
+	raw, err := s.merged(group, g, stored, value)
+	if err != nil {
 		return nil, 0, err
 	}
 	if useCache {
@@ -146,6 +139,57 @@ func (s *Settings) raw(ctx context.Context, db bun.IDB, group string, useCache b
 	}
 	return raw, version, nil
 }
+
+// settingRowQuery reads one group's stored row.
+const settingRowQuery = "SELECT value, version FROM settings WHERE group_name = ?"
+
+// mergedKey is a group's stored JSON (or its absence).
+type mergedKey struct {
+	group, value string
+	stored       bool
+}
+
+// merged answers a group's JSON: the stored values merged over the
+// defaults, so that fields added in later versions get their default. The
+// result depends on the stored text alone, so it is kept per text (the
+// last few texts of each group).
+func (s *Settings) merged(group string, g settingsGroup, stored bool, value string) ([]byte, error) {
+	key := mergedKey{group: group, value: value, stored: stored}
+	s.mu.Lock()
+	raw, ok := s.mergedJSON[key]
+	s.mu.Unlock()
+	if ok {
+		return raw, nil
+	}
+	raw, err := json.Marshal(g.defaults())
+	if err != nil {
+		return nil, err
+	}
+	if stored {
+		merged := map[string]json.RawMessage{}
+		_ = json.Unmarshal(raw, &merged)
+		fields := map[string]json.RawMessage{}
+		if err := json.Unmarshal([]byte(value), &fields); err != nil {
+			return nil, fmt.Errorf("settings group %s is corrupt: %w", group, err)
+		}
+		for k, v := range fields {
+			merged[k] = v
+		}
+		if raw, err = json.Marshal(merged); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	if s.mergedJSON == nil || len(s.mergedJSON) >= maxMergedJSON {
+		s.mergedJSON = map[mergedKey][]byte{}
+	}
+	s.mergedJSON[key] = raw
+	s.mu.Unlock()
+	return raw, nil
+}
+
+// maxMergedJSON bounds Settings.mergedJSON (emptied when full).
+const maxMergedJSON = 64
 
 func getGroup[T any](ctx context.Context, s *Settings, db bun.IDB, group string, useCache bool) (T, int64, error) {
 	var v T

@@ -565,6 +565,7 @@ func (w *Webhooks) record(ctx context.Context, db bun.IDB, entries []AuditEntry,
 		return err
 	}
 	templates := map[payloadKey]*payloadTemplate{}
+	ownEndpoint := false // some event row names its endpoint
 	for _, e := range entries {
 		typ, ok := webhookEventOf[e.Action]
 		if !ok || e.Target == nil {
@@ -604,6 +605,7 @@ func (w *Webhooks) record(ctx context.Context, db bun.IDB, entries []AuditEntry,
 						return err
 					}
 					rows = append(rows, row)
+					ownEndpoint = true
 				}
 			}
 		} else {
@@ -641,6 +643,15 @@ func (w *Webhooks) record(ctx context.Context, db bun.IDB, entries []AuditEntry,
 			}
 		}
 	}
+	if len(rows) == 1 && !ownEndpoint && len(wanted) == 1 {
+		// One account changed (every single-account change): the event
+		// and its deliveries by prepared statements.
+		err := w.recordOne(ctx, db, &rows[0], wanted[rows[0].Type], now)
+		if err == nil {
+			w.Wake()
+		}
+		return err
+	}
 	if err := flush(); err != nil {
 		return err
 	}
@@ -652,8 +663,11 @@ WHERE ev.run_key = ?
 ORDER BY ev.id, e.id`, append([]any{models.WebhookPending, now, now, now}, append(args, runKey)...)...).Exec(ctx)
 		return err
 	}
-	if err := insert("e.id = ev.endpoint_id"); err != nil {
-		return err
+	// Events of one endpoint (a balance threshold crossed) only.
+	if ownEndpoint {
+		if err := insert("e.id = ev.endpoint_id"); err != nil {
+			return err
+		}
 	}
 	for typ, ids := range wanted {
 		if err := insert("ev.endpoint_id IS NULL AND ev.type = ? AND e.id IN (?)", typ, bun.In(ids)); err != nil {
@@ -663,6 +677,31 @@ ORDER BY ev.id, e.id`, append([]any{models.WebhookPending, now, now, now}, appen
 	w.Wake()
 	return nil
 }
+
+// recordOne writes one event (of no endpoint of its own) and its
+// deliveries to endpoints, in endpoint order, as prepared statements.
+func (w *Webhooks) recordOne(ctx context.Context, db bun.IDB, ev *models.WebhookEvent, endpoints []int64, now time.Time) error {
+	st := w.svc.Stmts
+	var id int64
+	if err := st.QueryRow(ctx, db, insertEventQuery, []any{ev.Type, ev.AccountID, ev.RunKey, ev.Payload, ev.CreatedAt}, &id); err != nil {
+		return err
+	}
+	if len(endpoints) == 0 {
+		return nil
+	}
+	const row = "(?, ?, ?, ?, 0, ?, '', 0, '', 0, ?, ?)"
+	args := make([]any, 0, 7*len(endpoints))
+	for _, e := range endpoints {
+		args = append(args, e, id, ev.AccountID, models.WebhookPending, now, now, now)
+	}
+	_, err := st.Exec(ctx, db, insertDeliveriesQuery+strings.Repeat(row+", ", len(endpoints)-1)+row, args...)
+	return err
+}
+
+const (
+	insertEventQuery      = "INSERT INTO webhook_events (type, account_id, endpoint_id, run_key, payload, created_at) VALUES (?, ?, NULL, ?, ?, ?) RETURNING id"
+	insertDeliveriesQuery = "INSERT INTO webhook_deliveries (endpoint_id, event_id, account_id, status, attempts, next_attempt_at, lease_owner, response_code, last_error, duration_ms, created_at, updated_at) VALUES "
+)
 
 // recordUsage raises account.balance_low for the ledger rows of service
 // usage events (in the order they were applied) that take a balance from
