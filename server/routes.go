@@ -41,6 +41,7 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	o.GET("/.well-known/openid-configuration", h.OpenIDDiscovery)
 	o.GET("/oauth/keys", h.OpenIDProvider)
 	o.GET("/oauth/authorize", h.Authorize)
+	o.POST("/oauth/authorize", h.Authorize) // OpenID Connect Core 3.1.2.1: GET and POST
 	o.GET("/oauth/authorize/callback", h.AuthorizeCallback)
 	o.GET("/oauth/resume", authn, h.ResumeAuthorize)
 	o.POST("/oauth/token", h.OpenIDProvider)

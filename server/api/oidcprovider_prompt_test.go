@@ -450,3 +450,43 @@ func TestOIDCProvider_ResponseModesInEveryAnswer(t *testing.T) {
 		t.Fatalf("request error in form_post mode: %v", v)
 	}
 }
+
+// OpenID Connect Core 3.1.2.1: the authorization endpoint takes GET and
+// POST. A relying party that posts its request from its own page does so
+// cross-site, without Gatehouse's (SameSite=Lax) cookie; the browser then
+// follows the redirect to the sign-in step as usual.
+func TestOIDCProvider_AuthorizeByPOST(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	root := app.LoginAs(app.SuperAdmin("root"))
+	mia := app.Member("mia")
+	c := app.LoginAs(mia)
+	id, secret := registerApp(t, root, map[string]any{"name": "Wiki", "firstParty": true})
+	wiki := newRP(t, app, id, secret)
+	verifier := oauth2.GenerateVerifier()
+	start, err := url.Parse(wiki.conf.AuthCodeURL("st-post", oauth2.S256ChallengeOption(verifier), gooidc.Nonce("n-post")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, app.URL+start.Path, strings.NewReader(start.RawQuery))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://rp.example.com")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound && res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST %s: %d %s", start.Path, res.StatusCode, body)
+	}
+	cb := browse(t, app, c, res.Header.Get("Location"))
+	if cb.Query().Get("state") != "st-post" {
+		t.Fatalf("callback %s", cb)
+	}
+	_, idt := wiki.exchange(cb, verifier)
+	if idt.Subject != mia.PublicID || idt.Nonce != "n-post" {
+		t.Fatalf("sub %s nonce %q", idt.Subject, idt.Nonce)
+	}
+}

@@ -48,7 +48,12 @@ export interface paths {
         /** Authorization endpoint (code flow; PKCE S256 required for public clients; nonce, state, prompt=none|consent) */
         get: operations["oauthAuthorize"];
         put?: never;
-        post?: never;
+        /**
+         * Authorization endpoint by POST (OpenID Connect Core 3.1.2.1); the parameters of the GET in a form body
+         * @description Accepted cross-site (the relying party's page may post it); it stores the request and
+         *     redirects the browser to the sign-in step exactly as the GET does.
+         */
+        post: operations["oauthAuthorizePost"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2981,6 +2986,38 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Redirect (to the sign-in page, the consent page or the application's redirect URI) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A request that cannot be sent back to the application (unknown client or redirect URI) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["Error"];
+        };
+    };
+    oauthAuthorizePost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    [key: string]: string;
+                };
+            };
+        };
         responses: {
             /** @description Redirect (to the sign-in page, the consent page or the application's redirect URI) */
             302: {
