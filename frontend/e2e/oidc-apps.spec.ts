@@ -224,3 +224,40 @@ test('OpenID applications: register in the console, consent, revoke, first-party
     await rp.close()
   }
 })
+
+test('an administrator reads the applications without controls that change them', async ({ adminApi, browser, baseURL }) => {
+  const tag = uniqueTag('ra')
+  const oidc = await adminApi.post('/api/admin/applications', { data: { name: `Reader ${tag}`, firstParty: true, redirectUris: ['https://rp.example.com/cb'] } })
+  expect(oidc.status(), await oidc.text()).toBe(201)
+  // Without a cookie domain a protected app lives on Gatehouse's host name.
+  const host = `${new URL(baseURL!).hostname}:${20000 + Math.floor(Math.random() * 20000)}`
+  const guarded = await adminApi.post('/api/admin/protected-apps', { data: { name: `Guarded ${tag}`, hosts: [host], allowedRoles: ['user'] } })
+  expect(guarded.status(), await guarded.text()).toBe(201)
+  const name = uniqueTag('adm')
+  await createUser(adminApi, { username: name, email: `${name}@example.com`, role: 'admin' })
+  const ctx = await browser.newContext({ baseURL })
+  const page = await ctx.newPage()
+  try {
+    expect((await page.request.post('/api/auth/login', { data: { identifier: name, password: 'meadow-copper-4417' } })).status()).toBe(200)
+
+    await page.goto('/admin/applications')
+    await expect(page.getByTestId('oidc-apps-read-only')).toBeVisible(loaded)
+    const row = page.getByTestId('oidc-app-row').filter({ hasText: `Reader ${tag}` })
+    await expect(row).toBeVisible()
+    await expect(page.getByRole('button', { name: 'Add OpenID application' })).toHaveCount(0)
+    await expect(row.getByRole('button')).toHaveCount(0)
+
+    await page.getByText('Protected apps', { exact: true }).click()
+    await expect(page.getByTestId('protected-apps-read-only')).toBeVisible(loaded)
+    const prow = page.getByTestId('protected-app-row').filter({ hasText: `Guarded ${tag}` })
+    await expect(prow).toContainText(host)
+    await expect(page.getByTestId('protected-app-create')).toHaveCount(0)
+    await expect(prow.getByRole('button')).toHaveCount(0)
+
+    // The API refuses what the screen does not offer.
+    const refused = await page.request.post('/api/admin/applications', { data: { name: `Mine ${tag}`, firstParty: true, redirectUris: ['https://rp.example.com/cb'] } })
+    expect(refused.status()).toBe(403)
+  } finally {
+    await ctx.close()
+  }
+})
