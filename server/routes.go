@@ -50,6 +50,7 @@ func routes(r *gin.Engine, h *api.Handler, authn gin.HandlerFunc, rl *mw.RateLim
 	o.POST("/oauth/revoke", h.OpenIDProvider)
 	o.POST("/oauth/introspect", h.OpenIDProvider)
 	o.GET("/oauth/end_session", authn, h.EndSession)
+	o.POST("/oauth/end_session", h.EndSessionByPOST) // RP-Initiated Logout 1.0 §2: GET and POST
 
 	a := r.Group("/api")
 	a.GET("/health", h.Health)

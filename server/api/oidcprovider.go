@@ -93,6 +93,21 @@ func (h *Handler) EndSession(c *gin.Context) {
 	h.OP.ServeHTTP(c.Writer, r)
 }
 
+// EndSessionByPOST answers RP-initiated logout sent as a form POST
+// (RP-Initiated Logout 1.0 §2 asks for GET and POST). A relying party's
+// page posts it cross-site, where the browser leaves out Gatehouse's
+// SameSite=Lax session cookie, so the request becomes the same GET (303 to
+// a path on this origin): that top-level navigation carries the session,
+// and EndSession makes every check.
+func (h *Handler) EndSessionByPOST(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
+	if err := c.Request.ParseForm(); err != nil {
+		httpx.Render(c, problem.New(problem.BadRequest, "bad_body", "The request body could not be read."))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/oauth/end_session?"+c.Request.Form.Encode())
+}
+
 var errRequestExpired = problem.New(problem.NotFound, "not_found", "The sign-in request was not found or has expired; start again from the application.")
 
 // ResumeAuthorize is where op sends the browser for sign-in: without a

@@ -560,3 +560,44 @@ func TestOIDCProvider_ScheduledKeyRotation(t *testing.T) {
 		t.Fatalf("rotated twice: %d keys", len(again))
 	}
 }
+
+// RP-Initiated Logout 1.0 §2: the logout endpoint takes GET and POST. A
+// relying party's page posts it cross-site, where the browser leaves out
+// Gatehouse's SameSite=Lax cookie; the POST is turned into the same GET
+// (303), a top-level navigation that carries the session, so the logout
+// ends the Gatehouse session as the GET does.
+func TestOIDCProvider_LogoutByPOST(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	root := app.LoginAs(app.SuperAdmin("root"))
+	id, secret := registerApp(t, root, map[string]any{"name": "Wiki", "firstParty": true, "postLogoutRedirectUris": []string{"https://rp.example.com/bye"}})
+	r := newRP(t, app, id, secret)
+	c := app.LoginAs(app.Member("mia"))
+	tok, _ := r.login(c)
+	hint, _ := tok.Extra("id_token").(string)
+
+	form := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://rp.example.com/bye"}, "state": {"z"}}
+	req, _ := http.NewRequest(http.MethodPost, app.URL+"/oauth/end_session", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://rp.example.com")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusSeeOther || loc == nil || loc.Host != "" || loc.Path != "/oauth/end_session" {
+		t.Fatalf("POST /oauth/end_session: %d %s %s", res.StatusCode, res.Header.Get("Location"), body)
+	}
+	c.GET("/api/me").Expect(http.StatusOK)
+	out := browse(t, app, c, loc.String())
+	if out.Host != "rp.example.com" || out.Path != "/bye" || out.Query().Get("state") != "z" {
+		t.Fatalf("logout went to %s", out)
+	}
+	c.GET("/api/me").Expect(http.StatusUnauthorized)
+	if _, err := r.refresh(tok.RefreshToken); err == nil {
+		t.Fatal("refresh token survived the logout")
+	}
+}

@@ -104,8 +104,9 @@ func CrossOrigin(next http.Handler) http.Handler {
 	// (secret or PKCE), never a cookie; browser apps call them cross-site.
 	// An authorization request may be posted by the relying party's page
 	// (OpenID Connect Core 3.1.2.1); it only stores the request and sends the
-	// browser on to the sign-in step, which is a GET with the session.
-	for _, p := range []string{"POST /oauth/authorize", "POST /oauth/token", "POST /oauth/revoke", "POST /oauth/introspect", "POST /oauth/userinfo"} {
+	// browser on to the sign-in step, which is a GET with the session. A
+	// logout request posted the same way is only turned into its GET.
+	for _, p := range []string{"POST /oauth/authorize", "POST /oauth/end_session", "POST /oauth/token", "POST /oauth/revoke", "POST /oauth/introspect", "POST /oauth/userinfo"} {
 		cop.AddInsecureBypassPattern(p)
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -182,7 +182,12 @@ export interface paths {
          */
         get: operations["oauthEndSession"];
         put?: never;
-        post?: never;
+        /**
+         * RP-initiated logout by POST (RP-Initiated Logout 1.0 §2); the parameters of the GET in a form body
+         * @description Accepted cross-site. Answers 303 to the same request as a GET on this origin, so that the
+         *     browser's navigation carries its session (a cross-site POST does not) and the GET does the logout.
+         */
+        post: operations["oauthEndSessionPost"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3301,6 +3306,32 @@ export interface operations {
                 };
                 content?: never;
             };
+            429: components["responses"]["Error"];
+        };
+    };
+    oauthEndSessionPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Redirect to GET /oauth/end_session with the same parameters */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error"];
             429: components["responses"]["Error"];
         };
     };
