@@ -108,6 +108,9 @@ test('a user enrols two-factor authentication, signs in with a code, and loses t
   let secret = ''
   await test.step('enrol on the Security page with a code computed from the secret', async () => {
     await signIn(u, tag, password)
+    // The sign-in answer must have set the session before the next page
+    // load (under load the goto could cancel it: CI at 928925f).
+    await expect(u).not.toHaveURL(/\/login/, { timeout: 30_000 })
     await u.goto('/account/security')
     // Adding a way in asks for the current password; a wrong one is shown next to the field.
     const current = u.getByTestId('two-factor-start').getByLabel('Current password')
