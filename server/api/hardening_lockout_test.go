@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -129,51 +130,57 @@ func TestHardening_AdminLockoutGuardEmailPath(t *testing.T) {
 func TestHardening_AdminLockoutGuardConcurrent(t *testing.T) {
 	t.Parallel()
 	for round := 0; round < 5; round++ {
-		app := testkit.NewApp(t)
-		boss := app.CreateUser(testkit.UserSpec{Username: "boss", Role: models.RoleSuperAdmin})
-		bc := app.LoginAs(boss)
-		ana, ben := app.Admin("ana"), app.Admin("ben")
-		// boss has no email: with only email sign-in on, ana and ben are
-		// the two administrators who can sign in.
-		if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("email = NULL, email_lower = NULL").Where("id = ?", boss.ID).Exec(t.Context()); err != nil {
-			t.Fatal(err)
+		// A subtest per round: its app and database connections are closed
+		// when the round ends.
+		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) { adminLockoutGuardRound(t, round) })
+	}
+}
+
+func adminLockoutGuardRound(t *testing.T, round int) {
+	app := testkit.NewApp(t)
+	boss := app.CreateUser(testkit.UserSpec{Username: "boss", Role: models.RoleSuperAdmin})
+	bc := app.LoginAs(boss)
+	ana, ben := app.Admin("ana"), app.Admin("ben")
+	// boss has no email: with only email sign-in on, ana and ben are
+	// the two administrators who can sign in.
+	if _, err := app.Svc.DB.NewUpdate().Model((*models.User)(nil)).Set("email = NULL, email_lower = NULL").Where("id = ?", boss.ID).Exec(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	setSignin(t, app, false, true)
+	var wg sync.WaitGroup
+	codes := make([]int, 4)
+	reqs := []func() int{
+		func() int {
+			return bc.POST("/api/admin/users/"+ana.PublicID+"/status", map[string]any{"status": "suspended"}).Status
+		},
+		func() int {
+			return bc.PATCH("/api/admin/users/"+ben.PublicID, map[string]any{"role": "user"}).Status
+		},
+		func() int {
+			return bc.POST("/api/admin/users/bulk", bulkBody("delete", nil, false, ana.PublicID)).Status
+		},
+		func() int {
+			return bc.DELETE("/api/admin/users/" + ben.PublicID + "?confirm=ben").Status
+		},
+	}
+	for i, f := range reqs {
+		wg.Add(1)
+		go func() { defer wg.Done(); codes[i] = f() }()
+	}
+	wg.Wait()
+	var able int
+	for _, name := range []string{"ana", "ben"} {
+		u, err := models.UserByUsername(t.Context(), app.Svc.DB, name)
+		if err == nil && u.Role == models.RoleAdmin && u.Status == models.StatusActive {
+			able++
 		}
-		setSignin(t, app, false, true)
-		var wg sync.WaitGroup
-		codes := make([]int, 4)
-		reqs := []func() int{
-			func() int {
-				return bc.POST("/api/admin/users/"+ana.PublicID+"/status", map[string]any{"status": "suspended"}).Status
-			},
-			func() int {
-				return bc.PATCH("/api/admin/users/"+ben.PublicID, map[string]any{"role": "user"}).Status
-			},
-			func() int {
-				return bc.POST("/api/admin/users/bulk", bulkBody("delete", nil, false, ana.PublicID)).Status
-			},
-			func() int {
-				return bc.DELETE("/api/admin/users/" + ben.PublicID + "?confirm=ben").Status
-			},
-		}
-		for i, f := range reqs {
-			wg.Add(1)
-			go func() { defer wg.Done(); codes[i] = f() }()
-		}
-		wg.Wait()
-		var able int
-		for _, name := range []string{"ana", "ben"} {
-			u, err := models.UserByUsername(t.Context(), app.Svc.DB, name)
-			if err == nil && u.Role == models.RoleAdmin && u.Status == models.StatusActive {
-				able++
-			}
-		}
-		if able != 1 {
-			t.Fatalf("round %d: %d administrators can still sign in (answers %v)", round, able, codes)
-		}
-		for _, c := range codes {
-			if c != http.StatusOK && c != http.StatusNoContent && c != http.StatusConflict && c != http.StatusNotFound {
-				t.Fatalf("round %d: answers %v", round, codes)
-			}
+	}
+	if able != 1 {
+		t.Fatalf("round %d: %d administrators can still sign in (answers %v)", round, able, codes)
+	}
+	for _, c := range codes {
+		if c != http.StatusOK && c != http.StatusNoContent && c != http.StatusConflict && c != http.StatusNotFound {
+			t.Fatalf("round %d: answers %v", round, codes)
 		}
 	}
 }

@@ -218,36 +218,42 @@ func TestProtections(t *testing.T) {
 func TestLastSuperAdminUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	for round := 0; round < 15; round++ {
-		app := testkit.NewApp(t)
-		a, b := app.SuperAdmin("alpha"), app.SuperAdmin("beta")
-		ca, cb := app.LoginAs(a), app.LoginAs(b)
-		actions := []func(c *testkit.Client, target *testkit.User) *testkit.Response{
-			func(c *testkit.Client, tg *testkit.User) *testkit.Response {
-				return c.POST("/api/admin/users/"+tg.PublicID+"/status", map[string]any{"status": "suspended"})
-			},
-			func(c *testkit.Client, tg *testkit.User) *testkit.Response {
-				return c.PATCH("/api/admin/users/"+tg.PublicID, map[string]any{"role": "user"})
-			},
-			func(c *testkit.Client, tg *testkit.User) *testkit.Response {
-				return c.DELETE("/api/admin/users/" + tg.PublicID + "?confirm=" + tg.Username)
-			},
-			func(c *testkit.Client, tg *testkit.User) *testkit.Response {
-				return c.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": []string{tg.PublicID}, "params": map[string]any{"status": "deactivated"}})
-			},
-		}
-		act := actions[round%len(actions)]
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() { defer wg.Done(); act(ca, b) }()
-		go func() { defer wg.Done(); act(cb, a) }()
-		wg.Wait()
-		n, err := models.CountActiveSuperAdmins(t.Context(), app.Svc.DB)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n < 1 {
-			t.Fatalf("round %d: no active super administrator left", round)
-		}
+		// A subtest per round: its app (and, on PostgreSQL, its database
+		// connections) is closed when the round ends, not when all 15 do.
+		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) { lastSuperAdminRound(t, round) })
+	}
+}
+
+func lastSuperAdminRound(t *testing.T, round int) {
+	app := testkit.NewApp(t)
+	a, b := app.SuperAdmin("alpha"), app.SuperAdmin("beta")
+	ca, cb := app.LoginAs(a), app.LoginAs(b)
+	actions := []func(c *testkit.Client, target *testkit.User) *testkit.Response{
+		func(c *testkit.Client, tg *testkit.User) *testkit.Response {
+			return c.POST("/api/admin/users/"+tg.PublicID+"/status", map[string]any{"status": "suspended"})
+		},
+		func(c *testkit.Client, tg *testkit.User) *testkit.Response {
+			return c.PATCH("/api/admin/users/"+tg.PublicID, map[string]any{"role": "user"})
+		},
+		func(c *testkit.Client, tg *testkit.User) *testkit.Response {
+			return c.DELETE("/api/admin/users/" + tg.PublicID + "?confirm=" + tg.Username)
+		},
+		func(c *testkit.Client, tg *testkit.User) *testkit.Response {
+			return c.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": []string{tg.PublicID}, "params": map[string]any{"status": "deactivated"}})
+		},
+	}
+	act := actions[round%len(actions)]
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); act(ca, b) }()
+	go func() { defer wg.Done(); act(cb, a) }()
+	wg.Wait()
+	n, err := models.CountActiveSuperAdmins(t.Context(), app.Svc.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 1 {
+		t.Fatalf("round %d: no active super administrator left", round)
 	}
 }
 

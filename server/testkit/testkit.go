@@ -29,6 +29,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"gatehouse/internal/openapidoc"
 	"gatehouse/models"
@@ -124,6 +125,7 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fewIdleConns(db)
 	t.Cleanup(func() { db.Close() })
 	clock := &Clock{t: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)}
 	app := start(t, cfg, db, box, clock, log)
@@ -131,6 +133,18 @@ func NewApp(t testing.TB, opts ...Option) *App {
 	// the limiter back on with SetSecurity.
 	app.SetSecurity(func(s *service.SecuritySettings) { s.RateLimitEnabled = false })
 	return app
+}
+
+// fewIdleConns keeps at most two idle connections in a PostgreSQL test
+// app's pool (production keeps up to models.PostgresMaxConns). The API and
+// service suites run side by side, two tests each at a time, and a test's
+// connections live until it ends: with every pool keeping what its busiest
+// moment opened, the server's max_connections (100) ran out and a test
+// failed with "too many clients already" (CI at b4923d7).
+func fewIdleConns(db *bun.DB) {
+	if db.Dialect().Name() == dialect.PG {
+		db.DB.SetMaxIdleConns(2)
+	}
 }
 
 // start serves a Server on db through httptest.
@@ -171,6 +185,7 @@ func (a *App) Instance() *App {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fewIdleConns(db)
 	t.Cleanup(func() { db.Close() })
 	key, err := security.LoadOrCreateKey(cfg.SecretKey, cfg.KeyPath())
 	if err != nil {
