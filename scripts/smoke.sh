@@ -32,7 +32,14 @@ echo "$ver" | head -1
 [ -z "$want_version" ] || echo "$ver" | grep -qx "gatehouse $want_version" || fail "version says '$ver', want $want_version"
 [ -z "$want_commit" ] || echo "$ver" | grep -qx "commit $want_commit" || fail "version says '$ver', want commit $want_commit"
 
-port=$(( 20000 + RANDOM % 20000 ))
+# A random port that nothing listens on yet (and its neighbour, which the
+# second serve below tries): release-check runs beside the Playwright suite,
+# whose servers listen on ports of their own.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 50); do
+  port=$(( 20000 + RANDOM % 20000 ))
+  port_busy "$port" || port_busy "$((port + 1))" || break
+done
 base="http://127.0.0.1:$port"
 data="$work/data"
 "$bin" serve --data "$data" --http "127.0.0.1:$port" >"$work/out.log" 2>"$work/err.log" &

@@ -468,16 +468,7 @@ func TestOIDCProvider_AuthorizeByPOST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, app.URL+start.Path, strings.NewReader(start.RawQuery))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", "https://rp.example.com")
-	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	res, body := crossSitePost(t, app.URL+start.Path, start.RawQuery)
 	if res.StatusCode != http.StatusFound && res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("POST %s: %d %s", start.Path, res.StatusCode, body)
 	}

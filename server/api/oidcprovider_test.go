@@ -577,16 +577,7 @@ func TestOIDCProvider_LogoutByPOST(t *testing.T) {
 	hint, _ := tok.Extra("id_token").(string)
 
 	form := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://rp.example.com/bye"}, "state": {"z"}}
-	req, _ := http.NewRequest(http.MethodPost, app.URL+"/oauth/end_session", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", "https://rp.example.com")
-	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	res, body := crossSitePost(t, app.URL+"/oauth/end_session", form.Encode())
 	loc, _ := url.Parse(res.Header.Get("Location"))
 	if res.StatusCode != http.StatusSeeOther || loc == nil || loc.Host != "" || loc.Path != "/oauth/end_session" {
 		t.Fatalf("POST /oauth/end_session: %d %s %s", res.StatusCode, res.Header.Get("Location"), body)
@@ -600,4 +591,25 @@ func TestOIDCProvider_LogoutByPOST(t *testing.T) {
 	if _, err := r.refresh(tok.RefreshToken); err == nil {
 		t.Fatal("refresh token survived the logout")
 	}
+}
+
+// crossSitePost posts form as a browser does from the application's page
+// (another site, without the SameSite=Lax session cookie) and answers the
+// response without following its redirect.
+func crossSitePost(t *testing.T, target, form string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://rp.example.com")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, body
 }
