@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -46,11 +47,14 @@ func main() {
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { //nolint:errcheck
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		// Every value of a header, joined: a proxy that adds Gatehouse's
+		// value beside a visitor's own (instead of replacing it) shows both.
+		all := func(name string) string { return strings.Join(r.Header.Values(name), " | ") }
 		_ = page.Execute(w, map[string]string{
 			"Host": r.Host, "Path": r.URL.RequestURI(),
-			"User": r.Header.Get("X-Gatehouse-User"), "Username": r.Header.Get("X-Gatehouse-Username"),
-			"Email": r.Header.Get("X-Gatehouse-Email"), "Name": r.Header.Get("X-Gatehouse-Name"),
-			"Role": r.Header.Get("X-Gatehouse-Role"),
+			"User": all("X-Gatehouse-User"), "Username": all("X-Gatehouse-Username"),
+			"Email": all("X-Gatehouse-Email"), "Name": all("X-Gatehouse-Name"),
+			"Role": all("X-Gatehouse-Role"),
 		})
 	}))
 	fmt.Printf("HTTP %s\n", ln.Addr())
