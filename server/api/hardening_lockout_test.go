@@ -226,3 +226,34 @@ func TestHardening_AdminLockoutGuardConcurrentWithSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestHardening_AdminLockoutGuardEmptyPasswordHash: an empty password hash
+// is no password (models.User.HasPassword; sign-in never accepts one), so
+// an administrator holding one is no way in for the guard either, as for
+// the super administrators' way-in rule (SuperAdminsWithoutWayIn): with
+// root's hash empty, ana is the last administrator who can sign in, and
+// suspending her, singly or in bulk, is refused.
+func TestHardening_AdminLockoutGuardEmptyPasswordHash(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	root := app.SuperAdmin("root")
+	rc := app.LoginAs(root)
+	ana := app.Admin("ana")
+	if _, err := app.Svc.DB.NewUpdate().Table("users").Set("password_hash = ''").Where("id = ?", root.ID).Exec(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectError(t, rc.POST("/api/admin/users/"+ana.PublicID+"/status", map[string]any{"status": "suspended", "reason": "x"}), 409, "would_lock_out_admins")
+	var res struct {
+		Changed int `json:"changed"`
+		Refused []struct {
+			Code string `json:"code"`
+		} `json:"refused"`
+	}
+	rc.POST("/api/admin/users/bulk", bulkBody("set_status", map[string]any{"status": "suspended"}, true, ana.PublicID)).Expect(200).JSON(&res)
+	if res.Changed != 0 || len(res.Refused) != 1 || res.Refused[0].Code != "would_lock_out_admins" {
+		t.Fatalf("bulk dry run %+v", res)
+	}
+	if u := userByUsername(t, app, "ana"); u.Status != models.StatusActive {
+		t.Fatalf("ana %s", u.Status)
+	}
+}

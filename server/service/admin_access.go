@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"strings"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -37,46 +36,20 @@ func lockAdminAccess(ctx context.Context, db bun.IDB) error {
 	return err
 }
 
-// How an active administrator signs in, per path (the user table is
-// aliased u). By email only with an address sign-in finds: verified, or
-// vouched for by an administrator or the shell (models.UserByEmail).
-const (
-	byPassword = "u.password_hash IS NOT NULL"
-	byEmail    = "u.password_hash IS NOT NULL AND u.email IS NOT NULL AND (u.email_verified_at IS NOT NULL OR u.email_vouched = TRUE)"
-	byProvider = "EXISTS (SELECT 1 FROM user_identities AS i JOIN identity_providers AS p ON p.id = i.provider_id WHERE i.user_id = u.id AND p.login_enabled = ?)"
-	// A passkey signs in on its own (passwordless), whatever the settings.
-	byPasskey = "u.passkey_count > 0"
-)
+// activeAdminsWhere is the active administrators and super
+// administrators (the user table aliased u).
+const activeAdminsWhere = "u.role IN ('" + models.RoleAdmin + "', '" + models.RoleSuperAdmin + "') AND u.status = '" + models.StatusActive + "'"
 
 // activeAdmins selects the active administrators and super administrators.
 func activeAdmins(db bun.IDB) *bun.SelectQuery {
-	return db.NewSelect().Model((*models.User)(nil)).
-		Where("u.role IN (?)", bun.List([]string{models.RoleAdmin, models.RoleSuperAdmin})).
-		Where("u.status = ?", models.StatusActive)
+	return db.NewSelect().Model((*models.User)(nil)).Where(activeAdminsWhere)
 }
 
 // ableAdmins selects the active administrators who can sign in by at least
-// one path enabled in signin, or with a passkey.
+// one path enabled in signin, or with a passkey (wayInWhere).
 func ableAdmins(db bun.IDB, signin SigninSettings) *bun.SelectQuery {
-	either := []func(*bun.SelectQuery) *bun.SelectQuery{func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byPasskey) }}
-	if signin.UsernameEnabled {
-		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byPassword) })
-	}
-	if signin.EmailEnabled {
-		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byEmail) })
-	}
-	if signin.ThirdPartyEnabled {
-		either = append(either, func(q *bun.SelectQuery) *bun.SelectQuery { return q.WhereOr(byProvider, true) })
-	}
-	if len(either) == 0 {
-		return nil
-	}
-	return activeAdmins(db).WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-		for _, f := range either {
-			q = f(q)
-		}
-		return q
-	})
+	ways, args := wayInWhere(signin)
+	return activeAdmins(db).Where("("+ways+")", args...)
 }
 
 // adminAccess is the guard "an administrator can still sign in by some
@@ -132,9 +105,6 @@ func (g *adminAccess) ableIDs(ctx context.Context, tx bun.IDB) ([]int64, error) 
 	}
 	ids := []int64{}
 	where, args := ableAdminsWhere(signin)
-	if where == "" {
-		return ids, nil
-	}
 	// A prepared statement (every account change that touches access runs
 	// it; the text depends on the settings alone).
 	rows, err := g.settings.stmts.Query(ctx, tx, "SELECT u.id FROM users AS u WHERE "+where, args...)
@@ -153,21 +123,10 @@ func (g *adminAccess) ableIDs(ctx context.Context, tx bun.IDB) ([]int64, error) 
 }
 
 // ableAdminsWhere is ableAdmins's condition as SQL text with ? arguments
-// (for prepared statements), or "" when no path is enabled (ableAdmins nil).
+// (for prepared statements).
 func ableAdminsWhere(signin SigninSettings) (string, []any) {
-	either := []string{byPasskey}
-	var args []any
-	if signin.UsernameEnabled {
-		either = append(either, byPassword)
-	}
-	if signin.EmailEnabled {
-		either = append(either, byEmail)
-	}
-	if signin.ThirdPartyEnabled {
-		either = append(either, byProvider)
-		args = append(args, true)
-	}
-	return "u.role IN ('" + models.RoleAdmin + "', '" + models.RoleSuperAdmin + "') AND u.status = '" + models.StatusActive + "' AND ((" + strings.Join(either, ") OR (") + "))", args
+	ways, args := wayInWhere(signin)
+	return activeAdminsWhere + " AND (" + ways + ")", args
 }
 
 // canSignIn reports whether the account could sign in before the change.
@@ -190,18 +149,11 @@ func (g *adminAccess) check(ctx context.Context, tx bun.IDB, leaving ...int64) e
 	if len(leaving) == 0 {
 		// After every change: a prepared statement.
 		where, args := ableAdminsWhere(signin)
-		if where == "" {
-			return ErrLastAdminAccess
-		}
 		if err := g.settings.stmts.QueryRow(ctx, tx, "SELECT EXISTS (SELECT 1 FROM users AS u WHERE "+where+" LIMIT 1)", args, &ok); err != nil {
 			return err
 		}
 	} else {
-		q := ableAdmins(tx, signin)
-		if q == nil {
-			return ErrLastAdminAccess
-		}
-		q = q.Where("u.id NOT IN (?)", bun.List(leaving))
+		q := ableAdmins(tx, signin).Where("u.id NOT IN (?)", bun.List(leaving))
 		if ok, err = q.Column("u.id").Limit(1).Exists(ctx); err != nil {
 			return err
 		}

@@ -138,11 +138,7 @@ func adminSignIn(ctx context.Context, db bun.IDB, signin SigninSettings) (AdminS
 	} else if n > 0 {
 		out.Paths = append(out.Paths, SignInPath{Path: "passkey", Admins: n})
 	}
-	q := ableAdmins(db, signin)
-	if q == nil {
-		return out, nil
-	}
-	total, err := q.Count(ctx)
+	total, err := ableAdmins(db, signin).Count(ctx)
 	out.Total = total
 	return out, err
 }

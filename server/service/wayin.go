@@ -21,15 +21,37 @@ import (
 // change, in the same transaction: any account change, provider change or
 // settings change can be checked this way.
 func SuperAdminsWithoutWayIn(ctx context.Context, db bun.IDB, signin SigninSettings) ([]DependentAccount, error) {
-	const (
-		byPassword = "(u.password_hash IS NOT NULL AND u.password_hash <> '')"
-		byEmail    = "(u.password_hash IS NOT NULL AND u.password_hash <> '' AND u.email IS NOT NULL AND (u.email_verified_at IS NOT NULL OR u.email_vouched = TRUE))"
-		byProvider = "EXISTS (SELECT 1 FROM user_identities AS i JOIN identity_providers AS p ON p.id = i.provider_id WHERE i.user_id = u.id AND p.login_enabled = ?)"
-		byPasskey  = "u.passkey_count > 0"
-	)
+	ways, args := wayInWhere(signin)
 	q := db.NewSelect().Model((*models.User)(nil)).Column("u.public_id", "u.username", "u.role").
 		Where("u.role = ?", models.RoleSuperAdmin).
-		Where("u.status = ?", models.StatusActive)
+		Where("u.status = ?", models.StatusActive).
+		Where("NOT ("+ways+")", args...)
+	out := []DependentAccount{}
+	err := q.Order("u.username_lower").Scan(ctx, &out)
+	return out, err
+}
+
+// How an account signs in, per path (the user table is aliased u). A
+// password is a non-empty hash (models.User.HasPassword). By email only
+// with an address sign-in finds: verified, or vouched for by an
+// administrator or the shell (models.UserByEmail; emailSignInAddress).
+const (
+	byPassword = "u.password_hash IS NOT NULL AND u.password_hash <> ''"
+	byEmail    = "u.password_hash IS NOT NULL AND u.password_hash <> '' AND u.email IS NOT NULL AND (u.email_verified_at IS NOT NULL OR u.email_vouched = TRUE)"
+	byProvider = "EXISTS (SELECT 1 FROM user_identities AS i JOIN identity_providers AS p ON p.id = i.provider_id WHERE i.user_id = u.id AND p.login_enabled = ?)"
+	// A passkey signs in on its own (passwordless), whatever the settings.
+	byPasskey = "u.passkey_count > 0"
+)
+
+// wayInWhere is the one rule "which sign-in paths count": the condition,
+// as SQL text with ? arguments, that an account (aliased u) can sign in by
+// some path signin leaves on: a password with username sign-in, a
+// password and an address with email sign-in, an identity at a provider
+// whose login is on while third-party sign-in is on, or a passkey. Both
+// guards use it: the super administrators' way in (SuperAdminsWithoutWayIn)
+// and the last administrator who can sign in (adminAccess). The text
+// depends on the settings alone (prepared statements key on it).
+func wayInWhere(signin SigninSettings) (string, []any) {
 	ways := []string{byPasskey}
 	var args []any
 	if signin.UsernameEnabled {
@@ -42,10 +64,7 @@ func SuperAdminsWithoutWayIn(ctx context.Context, db bun.IDB, signin SigninSetti
 		ways = append(ways, byProvider)
 		args = append(args, true)
 	}
-	q = q.Where("NOT ("+strings.Join(ways, " OR ")+")", args...)
-	out := []DependentAccount{}
-	err := q.Order("u.username_lower").Scan(ctx, &out)
-	return out, err
+	return "(" + strings.Join(ways, ") OR (") + ")", args
 }
 
 // GuardSuperAdminsWayIn refuses a change already written in db (the error
