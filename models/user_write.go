@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"reflect"
 	"slices"
@@ -96,6 +97,20 @@ const (
 // The result holds only the rows q selects: super administrators locked
 // beside them are left out. sizeHint presizes the result.
 func LockUsers(ctx context.Context, db bun.IDB, q *bun.SelectQuery, cols []string, lock UserLock, sizeHint int) ([]User, error) {
+	return lockUsers(ctx, nil, db, q, nil, cols, lock, sizeHint)
+}
+
+// LockUserPrepared is LockUsers for the one account publicID, as a
+// prepared statement (the text depends on cols and lock alone): a single
+// change's target read.
+func LockUserPrepared(ctx context.Context, st *Stmts, db bun.IDB, publicID string, cols []string, lock UserLock) ([]User, error) {
+	q := db.NewSelect().Model((*User)(nil)).Where("u.public_id = ?", bun.Safe("?"))
+	return lockUsers(ctx, st, db, q, []any{publicID}, cols, lock, 1)
+}
+
+// lockUsers is LockUsers; with st, q's text holds a ? for each of args and
+// runs as a prepared statement (the super administrators' second read too).
+func lockUsers(ctx context.Context, st *Stmts, db bun.IDB, q *bun.SelectQuery, args []any, cols []string, lock UserLock, sizeHint int) ([]User, error) {
 	exprs := make([]string, len(cols))
 	hasRole := false
 	for i, c := range cols {
@@ -126,7 +141,13 @@ func LockUsers(ctx context.Context, db bun.IDB, q *bun.SelectQuery, cols []strin
 	if lock != ReadOnly {
 		q = q.Order("u.id").For("UPDATE OF u")
 	}
-	rows, err := db.QueryContext(ctx, q.String())
+	query := func(q *bun.SelectQuery) (*sql.Rows, error) {
+		if st != nil {
+			return st.Query(ctx, db, q.String(), slices.Clone(args)...)
+		}
+		return db.QueryContext(ctx, q.String())
+	}
+	rows, err := query(q)
 	if err != nil {
 		return nil, err
 	}
@@ -154,13 +175,21 @@ func LockUsers(ctx context.Context, db bun.IDB, q *bun.SelectQuery, cols []strin
 	if superTargets == nil || supers == 0 {
 		return out, nil
 	}
-	var keep []int64
-	if err := superTargets.Scan(ctx, &keep); err != nil {
+	kept := map[int64]bool{}
+	rows, err = query(superTargets)
+	if err != nil {
 		return nil, err
 	}
-	kept := make(map[int64]bool, len(keep))
-	for _, id := range keep {
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
 		kept[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	targets := out[:0]
 	for _, u := range out {
@@ -224,6 +253,53 @@ func UpdateUsersNamed(ctx context.Context, db bun.IDB, ids []int64, now time.Tim
 	return scanNames(ctx, db, sql, named)
 }
 
+// UpdateUsersSet is UpdateUsersNamed for a change that sets columns to
+// values (cols[i] = vals[i], besides updated_at = now) as a prepared
+// statement: its text depends on the columns alone, the ids travel as one
+// parameter (a status change parsed its UPDATE anew every time).
+func UpdateUsersSet(ctx context.Context, st *Stmts, db bun.IDB, ids []int64, now time.Time, cols []string, vals []any, named func(UserName)) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	q := db.NewUpdate().Model((*User)(nil)).Set("updated_at = ?", bun.Safe("?"))
+	for _, c := range cols {
+		q = q.Set(c+" = ?", bun.Safe("?"))
+	}
+	if named != nil {
+		q = q.Returning("id, public_id, username")
+	}
+	where, idsArg := idsParam(db, "id", ids)
+	sql := q.Where(where, bun.Safe("?")).String()
+	if IsSQLite(db) {
+		const head = "UPDATE "
+		if !strings.HasPrefix(sql, head) {
+			return fmt.Errorf("models: unexpected update %q", sql[:min(len(sql), 40)])
+		}
+		sql = "UPDATE OR FAIL " + sql[len(head):]
+	}
+	args := append(append([]any{now}, vals...), idsArg)
+	if named == nil {
+		_, err := st.Exec(ctx, db, sql, args...)
+		return err
+	}
+	rows, err := st.Query(ctx, db, sql, args...)
+	if err != nil {
+		return err
+	}
+	return scanNameRows(rows, named)
+}
+
+// idsParam is the condition "col is one of ids" with one ? for the ids and
+// the argument that goes there: a JSON array for json_each on SQLite, an
+// array on PostgreSQL (the text does not depend on the ids: prepared
+// statements take it).
+func idsParam(db bun.IDB, col string, ids []int64) (string, any) {
+	if IsSQLite(db) {
+		return col + " IN (SELECT value FROM json_each(?))", idsJSON(ids)
+	}
+	return col + " = ANY(?::bigint[])", idsArray(ids)
+}
+
 // UserNamesOf reports the public ID and username of the accounts ids
 // (those that exist).
 func UserNamesOf(ctx context.Context, db bun.IDB, ids []int64, named func(UserName)) error {
@@ -247,6 +323,10 @@ func scanNames(ctx context.Context, db bun.IDB, sql string, named func(UserName)
 	if err != nil {
 		return err
 	}
+	return scanNameRows(rows, named)
+}
+
+func scanNameRows(rows *sql.Rows, named func(UserName)) error {
 	defer rows.Close()
 	var n UserName
 	for rows.Next() {
@@ -300,15 +380,22 @@ func DeleteUsers(ctx context.Context, db bun.IDB, ids []int64) error {
 
 // EndSessionsOf deletes every session and access token of the accounts
 // ids, revokes their application tokens (OAuthFamily), and returns how many sessions each had.
-func EndSessionsOf(ctx context.Context, db bun.IDB, ids []int64) (map[int64]int64, error) {
-	if _, err := inIDs(db, db.NewDelete().Model((*AccessToken)(nil)), "user_id", ids).Exec(ctx); err != nil {
+func EndSessionsOf(ctx context.Context, st *Stmts, db bun.IDB, ids []int64) (map[int64]int64, error) {
+	if len(ids) == 0 {
+		return map[int64]int64{}, nil
+	}
+	// Prepared statements: the ids are one parameter (idsParam).
+	where, idsArg := idsParam(db, "user_id", ids)
+	if _, err := st.Exec(ctx, db, db.NewDelete().Model((*AccessToken)(nil)).Where(where, bun.Safe("?")).String(), idsArg); err != nil {
 		return nil, err
 	}
 	// The applications' tokens of the accounts end with their sessions.
-	if err := RevokeFamiliesOfUsers(ctx, db, ids, time.Now().UTC(), "sessions_ended"); err != nil {
+	revoke := db.NewUpdate().Model((*OAuthFamily)(nil)).Set("revoked_at = ?", bun.Safe("?")).Set("revoke_reason = ?", bun.Safe("?")).
+		Where("revoked_at IS NULL").Where(where, bun.Safe("?")).String()
+	if _, err := st.Exec(ctx, db, revoke, time.Now().UTC(), "sessions_ended", idsArg); err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, inIDs(db, db.NewDelete().Model((*Session)(nil)), "user_id", ids).Returning("user_id").String())
+	rows, err := st.Query(ctx, db, db.NewDelete().Model((*Session)(nil)).Where(where, bun.Safe("?")).Returning("user_id").String(), idsArg)
 	if err != nil {
 		return nil, err
 	}

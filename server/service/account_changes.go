@@ -371,9 +371,7 @@ func (s StatusChange) plan(c *changeRun, u *models.User) (*effect, error) {
 }
 
 func (s StatusChange) write(ctx context.Context, c *changeRun, tx bun.IDB, planned []*effect) error {
-	return c.updateUsers(ctx, tx, planned, func(q *bun.UpdateQuery) *bun.UpdateQuery {
-		return q.Set("status = ?", s.Status).Set("status_reason = ?", truncate(c.reason, 500))
-	})
+	return c.updateUsersSet(ctx, tx, planned, []string{"status", "status_reason"}, s.Status, truncate(c.reason, 500))
 }
 
 func (s StatusChange) audit(e *effect) (string, string, map[string]any) {

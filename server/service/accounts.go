@@ -116,6 +116,16 @@ func (c *changeRun) updateUsers(ctx context.Context, tx bun.IDB, planned []*effe
 	return models.UpdateUsersNamed(ctx, tx, ids(planned), c.now, set, func(n models.UserName) { nameEffect(planned, n) })
 }
 
+// updateUsersSet is updateUsers for a change that sets columns to values
+// (cols[i] = vals[i]): one prepared statement (models.UpdateUsersSet).
+func (c *changeRun) updateUsersSet(ctx context.Context, tx bun.IDB, planned []*effect, cols []string, vals ...any) error {
+	var named func(models.UserName)
+	if c.namesLater {
+		named = func(n models.UserName) { nameEffect(planned, n) }
+	}
+	return models.UpdateUsersSet(ctx, c.svc.Stmts, tx, ids(planned), c.now, cols, vals, named)
+}
+
 // nameEffect fills in the names of the planned target n.ID (planned is in
 // id order).
 func nameEffect(planned []*effect, n models.UserName) {
@@ -287,7 +297,14 @@ func (s *Users) lockTargets(ctx context.Context, db bun.IDB, t Targets, cols []s
 	found := map[string]bool{}
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		got, err := models.LockUsers(ctx, db, models.UsersByPublicIDs(db, part), cols, lock, len(part))
+		var got []models.User
+		var err error
+		if len(part) == 1 {
+			// A single change (and a bulk of one): a prepared statement.
+			got, err = models.LockUserPrepared(ctx, s.svc.Stmts, db, part[0], cols, lock)
+		} else {
+			got, err = models.LockUsers(ctx, db, models.UsersByPublicIDs(db, part), cols, lock, len(part))
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -462,7 +479,7 @@ func (s *Users) write(ctx context.Context, db bun.IDB, c *changeRun, ch AccountC
 		}
 	}
 	if len(endFor) > 0 {
-		counts, err := models.EndSessionsOf(ctx, db, endFor)
+		counts, err := models.EndSessionsOf(ctx, s.svc.Stmts, db, endFor)
 		if err != nil {
 			return err
 		}
