@@ -4,6 +4,7 @@ import vue from '@vitejs/plugin-vue'
 import type { Plugin } from 'vite'
 import { defineConfig } from 'vitest/config'
 import { naiveA11y } from './frontend/build/naiveA11y'
+import { routePreload, type RoutePreload } from './frontend/build/routePreload'
 
 // bundledPackages writes dist/bundled-packages.json: the npm packages whose
 // code is in the built console, with their versions. The release reads it
@@ -37,11 +38,22 @@ function bundledPackages(): Plugin {
   }
 }
 
+// Pages whose chunks route-preload.js asks for as the page opens, before the
+// entry script has run (frontend/build/routePreload.ts): the screens whose
+// time to interactive is measured (BENCHMARKS.md, "Console"), the landing
+// page of each area and the account editor. Paths follow src/router/routes.ts.
+const routePreloads: RoutePreload[] = [
+  { path: '^/login/?$', modules: ['features/auth/LoginPage.vue'] },
+  { path: '^/admin(/users)?/?$', modules: ['features/admin/AdminLayout.vue', 'features/admin/users/UsersListPage.vue'] },
+  { path: '^/admin/users/[^/]+/?$', modules: ['features/admin/AdminLayout.vue', 'features/admin/users/UserPage.vue'] },
+  { path: '^/account(/profile)?/?$', modules: ['features/account/AccountLayout.vue', 'features/account/ProfilePage.vue'] },
+]
+
 // The console lives in frontend/ and is built into frontend/dist, which the Go
 // binary embeds. package.json stays at the repository root.
 export default defineConfig({
   root: fileURLToPath(new URL('./frontend', import.meta.url)),
-  plugins: [naiveA11y(), vue(), bundledPackages()],
+  plugins: [naiveA11y(), vue(), bundledPackages(), routePreload(routePreloads, fileURLToPath(new URL('./frontend/src', import.meta.url)))],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./frontend/src', import.meta.url)) },
   },
