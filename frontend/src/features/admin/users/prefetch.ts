@@ -3,9 +3,11 @@
 // allowed (see stores/prefetch.ts). The list is keyed by the API query, so
 // the page takes it only when it asks for exactly that page.
 import type { LocationQuery } from 'vue-router'
+import { i18n } from '@/i18n'
 import { prefetch, take, type Taken } from '@/stores/prefetch'
 import { listUsers } from './api'
 import { parseUserQuery, toApiQuery } from './query'
+import { warmRelativeTime } from './time'
 import type { UserListQuery } from './types'
 import { loadBilling } from './useBilling'
 
@@ -20,6 +22,8 @@ export function prefetchAccountsScreen(routeQuery: LocationQuery): void {
   prefetch(key(query), () => listUsers(query))
   // Errors show when the page asks again on mount.
   loadBilling().catch(() => undefined)
+  // While the answers are on their way: the list's times need a formatter.
+  warmRelativeTime(i18n.global.locale.value)
 }
 
 export function takeUserList(query: UserListQuery): Taken<UserListPage> {

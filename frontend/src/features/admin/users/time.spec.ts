@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest'
-import { isLockedNow, relativeTime } from './time'
+import { describe, expect, it, vi } from 'vitest'
+import { isLockedNow, relativeTime, resetRelativeTime } from './time'
+import { prefetchAccountsScreen } from './prefetch'
+import { resetPrefetch } from '@/stores/prefetch'
 
 const now = Date.parse('2026-03-10T12:00:00Z')
 
@@ -26,5 +28,30 @@ describe('isLockedNow', () => {
     expect(isLockedNow(null, now)).toBe(false)
     expect(isLockedNow('2026-03-10T11:00:00Z', now)).toBe(false)
     expect(isLockedNow('2026-03-10T13:00:00Z', now)).toBe(true)
+  })
+})
+
+describe('the formatter of the Accounts screen', () => {
+  it("is made by the router's prefetch, before the list renders (issue 15)", () => {
+    resetRelativeTime()
+    vi.stubGlobal('fetch', vi.fn(() => new Promise<Response>(() => undefined)))
+    const Real = Intl.RelativeTimeFormat
+    let made = 0
+    Intl.RelativeTimeFormat = class extends Real {
+      constructor(...args: ConstructorParameters<typeof Real>) {
+        super(...args)
+        made++
+      }
+    }
+    try {
+      prefetchAccountsScreen({})
+      expect(made).toBe(1)
+      expect(relativeTime('2026-03-10T09:00:00Z', now, 'en')).toBe('3 hours ago')
+      expect(made).toBe(1)
+    } finally {
+      Intl.RelativeTimeFormat = Real
+      vi.unstubAllGlobals()
+      resetPrefetch()
+    }
   })
 })
