@@ -37,7 +37,9 @@ describe('the formatter of the Accounts screen', () => {
     vi.stubGlobal('fetch', vi.fn(() => new Promise<Response>(() => undefined)))
     const Real = Intl.RelativeTimeFormat
     let made = 0
-    Intl.RelativeTimeFormat = class extends Real {
+    // Counts the formatters made (Intl's members are writable; the lib types say readonly).
+    const intl = Intl as { RelativeTimeFormat: typeof Real }
+    intl.RelativeTimeFormat = class extends Real {
       constructor(...args: ConstructorParameters<typeof Real>) {
         super(...args)
         made++
@@ -49,7 +51,7 @@ describe('the formatter of the Accounts screen', () => {
       expect(relativeTime('2026-03-10T09:00:00Z', now, 'en')).toBe('3 hours ago')
       expect(made).toBe(1)
     } finally {
-      Intl.RelativeTimeFormat = Real
+      intl.RelativeTimeFormat = Real
       vi.unstubAllGlobals()
       resetPrefetch()
     }
