@@ -39,6 +39,11 @@ func TestEmails_FollowTheAccountLanguageAndReadAsSentences(t *testing.T) {
 			t.Errorf("Chinese reset email lacks %q:\n%s", want, zh.Text)
 		}
 	}
+	// The link names the language: the page it opens speaks it, whatever
+	// the browser's language (issue 15).
+	if !regexp.MustCompile(`/reset-password\?token=[A-Za-z0-9_%-]+&lang=zh-CN\s`).MatchString(zh.Text) {
+		t.Errorf("the Chinese reset link does not name its language:\n%s", zh.Text)
+	}
 	if !strings.Contains(zh.HTML, `<html lang="zh-CN">`) {
 		t.Errorf("Chinese email HTML has no lang: %s", zh.HTML)
 	}

@@ -95,6 +95,12 @@ func language(lang string) string {
 	return "en"
 }
 
+// Language is the language Render writes lang in ("zh-CN" or "en"): the
+// links of an email name it, so that the page a link opens speaks it too.
+func Language(lang string) string {
+	return language(lang)
+}
+
 // Duration writes d in words of lang: days past one day, else hours, else
 // minutes ("24 hours", "30 minutes", "2 天").
 func Duration(lang string, d time.Duration) string {

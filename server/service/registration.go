@@ -84,9 +84,15 @@ func (f *Flows) issueToken(ctx context.Context, tx bun.IDB, u *models.User, purp
 }
 
 // link builds a console URL from the configured base URL (never the
-// request's Host header).
-func (f *Flows) link(path, token string) string {
-	return f.svc.BaseURL + path + "?token=" + url.QueryEscape(token)
+// request's Host header). It names the language of u's email (lang=), so
+// that the page it opens speaks the account's language whatever the
+// browser's (issue 15).
+func (f *Flows) link(path, token string, u *models.User) string {
+	link := f.svc.BaseURL + path + "?token=" + url.QueryEscape(token)
+	if u != nil && u.Language != "" {
+		link += "&lang=" + url.QueryEscape(mail.Language(u.Language))
+	}
+	return link
 }
 
 func (f *Flows) send(kind mail.Kind, u *models.User, to, link string, ttl time.Duration) {
@@ -234,7 +240,7 @@ func (f *Flows) Register(ctx context.Context, actor Actor, in RegisterInput) (bo
 		return false, err
 	}
 	if token != "" {
-		f.send(mail.KindVerify, u, email, f.link("/verify-email", token), verifyTokenTTL)
+		f.send(mail.KindVerify, u, email, f.link("/verify-email", token, u), verifyTokenTTL)
 	}
 	return reg.RequireEmailVerification, nil
 }
@@ -494,7 +500,7 @@ func (f *Flows) resendVerification(ctx context.Context, email string) error {
 			return err
 		}
 		if token != "" {
-			f.send(mail.KindVerify, u, derefString(u.Email), f.link("/verify-email", token), verifyTokenTTL)
+			f.send(mail.KindVerify, u, derefString(u.Email), f.link("/verify-email", token, u), verifyTokenTTL)
 		}
 	}
 	return nil
@@ -528,7 +534,7 @@ func (f *Flows) forgotPassword(ctx context.Context, actor Actor, email string) e
 		return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionPasswordResetAsked, Actor: actor, Target: u})
 	})
 	if err == nil && token != "" {
-		f.send(mail.KindReset, u, derefString(u.Email), f.link("/reset-password", token), resetTokenTTL)
+		f.send(mail.KindReset, u, derefString(u.Email), f.link("/reset-password", token, u), resetTokenTTL)
 	}
 	return err
 }
@@ -696,7 +702,7 @@ func (f *Flows) RequestEmailChange(ctx context.Context, actor Actor, email, pass
 		return f.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionEmailChangeAsked, Actor: actor, Target: u, Details: map[string]any{"to": email}})
 	})
 	if err == nil && token != "" {
-		f.send(mail.KindEmailChange, u, email, f.link("/verify-email", token), verifyTokenTTL)
+		f.send(mail.KindEmailChange, u, email, f.link("/verify-email", token, u), verifyTokenTTL)
 	}
 	return err
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import en from './locales/en'
 import zhCN from './locales/zh-CN'
-import { applyLocaleAfterSignIn, createAppI18n, i18n, markSignInLeaving, matchLocale, setLocale, supportedLocales } from '.'
+import { applyLocaleAfterSignIn, createAppI18n, i18n, linkedLocale, markSignInLeaving, matchLocale, setLocale, supportedLocales } from '.'
 
 function keys(value: unknown, prefix = ''): string[] {
   if (typeof value !== 'object' || value === null) return [prefix]
@@ -33,6 +33,15 @@ describe('matchLocale', () => {
     [null, null],
   ] as const)('%j -> %j', (tag, expected) => {
     expect(matchLocale(tag)).toBe(expected)
+  })
+})
+
+describe('linkedLocale', () => {
+  it('takes the language an emailed link names', () => {
+    expect(linkedLocale('?token=abc&lang=zh-CN')).toBe('zh-CN')
+    expect(linkedLocale('?lang=en')).toBe('en')
+    expect(linkedLocale('?token=abc')).toBeNull()
+    expect(linkedLocale('?lang=fr')).toBeNull()
   })
 })
 

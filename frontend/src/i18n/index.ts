@@ -44,7 +44,23 @@ function readStoredLocale(): Locale | null {
   }
 }
 
+/**
+ * The language a link names (?lang=zh-CN): the links of the emails carry
+ * the account's language, so the page they open speaks it whatever the
+ * browser's language (issue 15). It is not remembered: the page's language
+ * switcher still decides for the browser.
+ */
+export function linkedLocale(search = typeof location === 'undefined' ? '' : location.search): Locale | null {
+  try {
+    return matchLocale(new URLSearchParams(search).get('lang'))
+  } catch {
+    return null
+  }
+}
+
 export function initialLocale(): Locale {
+  const linked = linkedLocale()
+  if (linked) return linked
   const stored = readStoredLocale()
   if (stored) return stored
   const languages = typeof navigator === 'undefined' ? [] : (navigator.languages ?? [navigator.language])
