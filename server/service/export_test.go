@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -37,4 +38,9 @@ func IssueResetTokenForTest(ctx context.Context, f *Flows, u *models.User, email
 // statement (a prepared statement; its one argument is the account's id).
 func StatusHistoryQueryForTest(s *Services) string {
 	return s.Stmts.Text(s.DB, "account_status_history", statusHistory)
+}
+
+// DueQueryForTest is the sender's SELECT of due deliveries at now.
+func DueQueryForTest(svc *Services, now time.Time) string {
+	return dueQuery(svc.DB, now).String()
 }

@@ -877,14 +877,19 @@ func dueArgs(now time.Time) []any {
 	return []any{models.WebhookPending, now, models.WebhookSending, now, true, models.WebhookPending, models.WebhookSending}
 }
 
+// dueQuery selects the ids of the next batch of due deliveries.
+func dueQuery(db bun.IDB, now time.Time) *bun.SelectQuery {
+	return db.NewSelect().TableExpr("webhook_deliveries AS wd").Column("wd.id").Where(dueWhere, dueArgs(now)...).
+		OrderExpr("wd.id").Limit(webhookBatch)
+}
+
 // DeliverDue claims and delivers one batch of due deliveries and answers
 // how many it tried.
 func (w *Webhooks) DeliverDue(ctx context.Context) (int, error) {
 	now := w.svc.Now()
 	db := w.svc.DB
 	var ids []int64
-	if err := db.NewSelect().TableExpr("webhook_deliveries AS wd").Column("wd.id").Where(dueWhere, dueArgs(now)...).
-		OrderExpr("wd.id").Limit(webhookBatch).Scan(ctx, &ids); err != nil {
+	if err := dueQuery(db, now).Scan(ctx, &ids); err != nil {
 		return 0, err
 	}
 	if len(ids) == 0 {
