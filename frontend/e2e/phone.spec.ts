@@ -77,6 +77,11 @@ test('on a phone: menu drawer, find an account, select it, open it, change its s
     await expect(page.getByLabel('Role')).toBeVisible()
     await page.getByRole('button', { name: 'Filters', exact: true }).click()
     await page.getByRole('searchbox').fill(tag)
+    // Both accounts are new, so they may already show on the unfiltered
+    // first page; the search's answer replaces the list and clears a
+    // selection made before it. Wait for it: only these two remain.
+    await expect(page).toHaveURL(new RegExp(`q=${tag}`))
+    await expect(page.getByRole('checkbox', { name: /^Select (?!every)/ })).toHaveCount(2)
     await expect(page.getByRole('link', { name: `One ${tag}` })).toBeVisible()
     await expect(page.getByRole('link', { name: `Two ${tag}` })).toBeVisible()
     await expectNoSideways(page, 'accounts list')
