@@ -29,6 +29,8 @@ type Stmts struct {
 	mu      sync.Mutex
 	m       map[string]*sql.Stmt
 	pending map[string]bool // being prepared in the background
+	closed  bool
+	bg      sync.WaitGroup // the background prepares
 }
 
 // NewStmts prepares lazily, on first use of each statement.
@@ -38,6 +40,13 @@ func NewStmts(db *bun.DB) *Stmts {
 
 // Close closes the prepared statements.
 func (s *Stmts) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	// A background prepare still running would open a connection after
+	// the database is closed (on SQLite, a new connection recreates the
+	// database's files: a test's data directory could not be removed).
+	s.bg.Wait()
 	s.mu.Lock()
 	m := s.m
 	s.m = map[string]*sql.Stmt{}
@@ -113,9 +122,11 @@ func (s *Stmts) on(ctx context.Context, db bun.IDB, query string) (st *sql.Stmt,
 		return tx.Tx.StmtContext(ctx, st), true, nil
 	}
 	s.mu.Lock()
-	if !s.pending[query] {
+	if !s.pending[query] && !s.closed {
 		s.pending[query] = true
+		s.bg.Add(1)
 		go func() {
+			defer s.bg.Done()
 			s.prepare(context.Background(), query) //nolint:errcheck // tried again on the next use
 			s.mu.Lock()
 			delete(s.pending, query)

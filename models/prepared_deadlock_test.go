@@ -110,3 +110,49 @@ func TestStmts_ClosingADuplicateNeverHoldsTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Close waits for the statements being prepared in the background: one
+// still running opened a connection after the database was closed, and on
+// SQLite a new connection recreated the database's files while a test's
+// data directory was being removed (TestHardening_KeyMismatchRefused:
+// "directory not empty").
+func TestStmts_CloseWaitsForBackgroundPrepares(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open("", dir+"/stmts.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	finished := false
+	afterPrepareHook = func() {
+		time.Sleep(300 * time.Millisecond)
+		mu.Lock()
+		finished = true
+		mu.Unlock()
+	}
+	t.Cleanup(func() { afterPrepareHook = nil })
+	s := NewStmts(db)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not prepared on the pool yet: the transaction prepares its own copy
+	// and the pool's is prepared in the background.
+	if _, err := s.Exec(ctx, tx, "INSERT INTO t (id, n) VALUES (?, ?)", 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if !finished {
+		t.Fatal("Close returned while a statement was still being prepared in the background")
+	}
+}
