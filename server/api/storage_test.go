@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
 
 	"gatehouse/models"
 	"gatehouse/server/testkit"
@@ -26,7 +29,7 @@ func TestFullOrReadOnlyDatabaseAnswers503AndKeepsNothing(t *testing.T) {
 
 	// One connection, so that the per-connection setting holds for every
 	// request.
-	db.SetMaxOpenConns(1)
+	onlyConnection(t, db)
 	exec := func(query string) {
 		t.Helper()
 		if _, err := db.ExecContext(ctx, query); err != nil {
@@ -108,4 +111,66 @@ func TestFullOrReadOnlyDatabaseAnswers503AndKeepsNothing(t *testing.T) {
 		exec("SET default_transaction_read_only = off")
 	}
 	c.POST("/api/admin/users", map[string]any{"username": "after", "password": "Another-Long-Passphrase"}).Expect(201)
+}
+
+// onlyConnection leaves db with one connection, so that a per-connection
+// setting (PRAGMA max_page_count, SET default_transaction_read_only) holds
+// for every request. SetMaxOpenConns(1) alone does not do it: a connection
+// that a background job (a statement being prepared, a webhook sender)
+// holds at that moment stays open, the setting can land on another one,
+// and that one is closed when it comes back to the over-full pool. The
+// writes then went on (CI at 27266c1 on PostgreSQL: "5,000 accounts
+// fitted"). So wait until the others have come back and been closed.
+func onlyConnection(t *testing.T, db *bun.DB) {
+	t.Helper()
+	db.SetMaxOpenConns(1)
+	deadline := time.Now().Add(10 * time.Second)
+	for db.Stats().OpenConnections > 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open 10 s after the pool was limited to one", db.Stats().OpenConnections)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A connection busy elsewhere while the pool is limited to one: the
+// setting made afterwards still holds for the connection every later
+// request gets.
+func TestOnlyConnectionOutlastsABusyConnection(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	ctx := context.Background()
+	db := app.Svc.DB
+	setting, set, show := "PRAGMA cache_size", "PRAGMA cache_size = -1234", "PRAGMA cache_size"
+	if !models.IsSQLite(db) {
+		setting, set, show = "work_mem", "SET work_mem = '1234kB'", "SHOW work_mem"
+	}
+	// Two connections open, one of them held by "a background job".
+	busy, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle.Close()
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		busy.Close()
+		close(released)
+	}()
+	onlyConnection(t, db)
+	if _, err := db.ExecContext(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	<-released
+	var got string
+	if err := db.NewRaw(show).Scan(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "-1234" && got != "1234kB" {
+		t.Fatalf("%s after the busy connection came back: %q", setting, got)
+	}
 }
