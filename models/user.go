@@ -84,6 +84,7 @@ type User struct {
 	PasskeyCount          int        `bun:"passkey_count,notnull"`
 	FailedLogins          int        `bun:"failed_logins,notnull"`
 	LockedUntil           *time.Time `bun:"locked_until"`
+	SignInAttemptAt       *time.Time `bun:"sign_in_attempt_at"` // the latest attempt counted in FailedLogins
 	Balance               int64      `bun:"balance,notnull"`
 	PlanID                *int64     `bun:"plan_id"`
 	SubscriptionExpiresAt *time.Time `bun:"subscription_expires_at"`

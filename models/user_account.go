@@ -99,11 +99,13 @@ func RehashPassword(ctx context.Context, db bun.IDB, id int64, stored, hash stri
 // ReserveSignInAttempt counts one sign-in attempt before its secret is
 // checked, unless threshold attempts are counted already or the lock
 // holds at now; an expired lock starts a new count. It reports whether
-// the attempt was counted.
+// the attempt was counted, and records now as the time of the latest
+// counted attempt (sign_in_attempt_at, which LockStuckCount judges by).
 func ReserveSignInAttempt(ctx context.Context, db bun.IDB, id int64, threshold int, now time.Time) (bool, error) {
 	res, err := db.NewUpdate().Model((*User)(nil)).
 		Set("failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END").
 		Set("locked_until = NULL").
+		Set("sign_in_attempt_at = ?", now).
 		Where("id = ?", id).
 		Where("(locked_until IS NULL AND failed_logins < ?) OR (locked_until IS NOT NULL AND locked_until <= ?)", threshold, now).
 		Exec(ctx)
@@ -146,17 +148,29 @@ func LockAfterFailures(ctx context.Context, db bun.IDB, id int64, until time.Tim
 	return n == 1, nil
 }
 
-// LockStuckCount turns a count that stayed at the threshold without a lock
-// into a lock until until, and reports whether it did.
-func LockStuckCount(ctx context.Context, db bun.IDB, id int64, until time.Time) (bool, error) {
+// LockStuckCount turns a count that stayed at threshold without a lock,
+// and saw no counted attempt after stuckBefore (its checks never ended),
+// into a lock until until. It reports whether it did; it does not when an
+// attempt was counted since, the count fell below threshold, or a lock is
+// set already.
+func LockStuckCount(ctx context.Context, db bun.IDB, id int64, until, stuckBefore time.Time, threshold int) (bool, error) {
 	res, err := db.NewUpdate().Model((*User)(nil)).
 		Set("locked_until = ?", until).
-		Where("id = ?", id).Where("locked_until IS NULL").Exec(ctx)
+		Where("id = ?", id).Where("locked_until IS NULL").Where("failed_logins >= ?", threshold).
+		Where("(sign_in_attempt_at IS NULL OR sign_in_attempt_at <= ?)", stuckBefore).
+		Exec(ctx)
 	if err != nil {
 		return false, err
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// SignInCountState reads an account's lock and the time of its latest
+// counted sign-in attempt.
+func SignInCountState(ctx context.Context, db bun.IDB, id int64) (lockedUntil, attemptAt *time.Time, err error) {
+	err = db.NewSelect().Model((*User)(nil)).Column("locked_until", "sign_in_attempt_at").Where("id = ?", id).Scan(ctx, &lockedUntil, &attemptAt)
+	return lockedUntil, attemptAt, err
 }
 
 // LockedUntilOf reads an account's lock.

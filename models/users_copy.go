@@ -19,7 +19,7 @@ import (
 // gives).
 const userCopyColumns = "public_id, username, username_lower, display_name, email, email_lower, email_verified_at, email_vouched, " +
 	"phone, language, timezone, preferences, role, status, status_reason, password_hash, password_changed_at, must_change_password, " +
-	"totp_secret, totp_pending_secret, totp_enabled_at, totp_last_step, passkey_count, failed_logins, locked_until, balance, plan_id, " +
+	"totp_secret, totp_pending_secret, totp_enabled_at, totp_last_step, passkey_count, failed_logins, locked_until, sign_in_attempt_at, balance, plan_id, " +
 	"subscription_expires_at, last_login_at, last_login_ip, created_at, updated_at"
 
 // BulkLoadUsersPG adds accounts to the users table on PostgreSQL as a bulk
@@ -180,6 +180,7 @@ func appendUserCopyRow(b []byte, u *User) []byte {
 	b = strconv.AppendInt(append(b, '\t'), int64(u.PasskeyCount), 10)
 	b = strconv.AppendInt(append(b, '\t'), int64(u.FailedLogins), 10)
 	b = copyTime(append(b, '\t'), u.LockedUntil)
+	b = copyTime(append(b, '\t'), u.SignInAttemptAt)
 	b = strconv.AppendInt(append(b, '\t'), u.Balance, 10)
 	if u.PlanID == nil {
 		b = append(b, "\t\\N"...)

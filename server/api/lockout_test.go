@@ -212,3 +212,56 @@ func TestEveryRefusalLooksTheSame(t *testing.T) {
 	}
 	app.LoginAs(alice)
 }
+
+// Checks still running past the wait for them (a server stalled for
+// seconds) must not turn a right password into a lock: the attempt that
+// found the count full is refused as a locked one is, but nothing is
+// locked, and the account signs in as soon as the checks end. Only a count
+// that has seen no attempt for a minute (checks that never ended) becomes
+// a lock, which expires like any other.
+func TestSlowChecksInFlightNeverLockTheAccount(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	app.SetSecurity(func(s *service.SecuritySettings) { s.LockThreshold = 3; s.LockDurationSeconds = 600 })
+	alice := app.Member("alice")
+	ctx := context.Background()
+	inFlight := func() {
+		t.Helper()
+		for range 3 { // what three sign-ins do before they check their secrets
+			if ok, err := models.ReserveSignInAttempt(ctx, app.Svc.DB, alice.ID, 3, app.Clock.Now()); err != nil || !ok {
+				t.Fatalf("reserve: %v %v", ok, err)
+			}
+		}
+	}
+
+	inFlight()
+	expectError(t, app.Client().POST("/api/auth/login", creds("alice", alice.Password)), http.StatusUnauthorized, "invalid_credentials")
+	row := app.Reload(alice)
+	if row.LockedUntil != nil || row.FailedLogins != 3 {
+		t.Fatalf("after a sign-in that outwaited three checks in flight: locked_until=%v failed_logins=%d", row.LockedUntil, row.FailedLogins)
+	}
+	if rows := auditRows(t, app, service.ActionAccountLocked, alice.PublicID); len(rows) != 0 {
+		t.Fatalf("checks in flight locked the account: %+v", rows)
+	}
+	// The checks end (right passwords clear the count): alice signs in.
+	if err := models.ClearFailedSignIns(ctx, app.Svc.DB, alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	app.Client().POST("/api/auth/login", creds("alice", alice.Password)).Expect(http.StatusOK)
+
+	// Checks that never end: a minute later the full count is a lock.
+	inFlight()
+	app.Clock.Advance(stuckAfter)
+	expectError(t, app.Client().POST("/api/auth/login", creds("alice", alice.Password)), http.StatusUnauthorized, "invalid_credentials")
+	if app.Reload(alice).LockedUntil == nil {
+		t.Fatal("a count full for a minute with no attempt did not lock")
+	}
+	if rows := auditRows(t, app, service.ActionAccountLocked, alice.PublicID); len(rows) != 1 {
+		t.Fatalf("%d account.locked audit rows for the stuck count", len(rows))
+	}
+	app.Clock.Advance(601 * time.Second)
+	app.Client().POST("/api/auth/login", creds("alice", alice.Password)).Expect(http.StatusOK)
+}
+
+// stuckAfter is a little more than service.stuckAttemptAge.
+const stuckAfter = time.Minute + time.Second

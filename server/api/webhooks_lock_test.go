@@ -108,8 +108,9 @@ func TestWebhooks_LockedWrittenWithTheLock(t *testing.T) {
 		t.Fatalf("audit rows for a rolled-back lock: %d", len(rows))
 	}
 	restore()
-	// The count stays at the threshold: the next attempt locks (after the
-	// wait for attempts in flight) and that lock raises its event.
+	// The count stays at the threshold: once it has seen no attempt for a
+	// minute, the next attempt locks and that lock raises its event.
+	app.Clock.Advance(stuckAfter)
 	app.Client().POST("/api/auth/login", creds("bob", bob.Password)).Expect(http.StatusUnauthorized)
 	if app.Reload(bob).LockedUntil == nil {
 		t.Fatal("bob is not locked after the stuck count")

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -117,6 +118,10 @@ func (a *Auth) Login(ctx context.Context, actor Actor, identifier, password stri
 	ok, err := a.checkSecret(ctx, user, sec, !user.TwoFactorEnabled(), func() (bool, error) {
 		return a.checkPassword(ctx, user, password)
 	})
+	if errors.Is(err, errAttemptsInFlight) {
+		a.auditFailure(ctx, actor, user, identifier, "attempts_in_flight")
+		return nil, "", ErrInvalidCredentials
+	}
 	if errors.Is(err, errLocked) {
 		a.auditFailure(ctx, actor, user, identifier, "locked")
 		return nil, "", ErrInvalidCredentials
@@ -242,10 +247,25 @@ func (a *Auth) lock(ctx context.Context, user *models.User, sec SecuritySettings
 	})
 }
 
+// stuckAttemptAge is how long a count may stay at the threshold without a
+// lock, with no attempt counted, before it is judged stuck: left by checks
+// that never ended (a process that died mid-check, a lock whose
+// transaction failed, a threshold lowered below the count). No check of a
+// secret runs this long (the hasher's queue, one hash, the database's busy
+// timeout).
+const stuckAttemptAge = time.Minute
+
+// errAttemptsInFlight: threshold attempts were still being checked when
+// the wait for them ended. The attempt is refused as a locked one is (the
+// same answer), but nothing is locked: they may all be right.
+var errAttemptsInFlight = fmt.Errorf("%w: the attempts in flight did not end", errLocked)
+
 // reserveAttempt counts one attempt before the secret is checked. It fails
 // with errLocked while the lock holds. An expired lock starts a new count.
 // When threshold attempts are already in flight (not yet known to have
-// failed), it waits briefly for them to finish.
+// failed), it waits briefly for them to finish, and refuses with
+// errAttemptsInFlight when they do not. A count that has stayed full for
+// stuckAttemptAge becomes a lock, which expires like any other.
 func (a *Auth) reserveAttempt(ctx context.Context, user *models.User, sec SecuritySettings) error {
 	userID := user.ID
 	threshold := sec.LockThreshold
@@ -259,24 +279,30 @@ func (a *Auth) reserveAttempt(ctx context.Context, user *models.User, sec Securi
 		if counted {
 			return nil
 		}
-		lockedUntil, err := models.LockedUntilOf(ctx, a.deps.DB, userID)
+		lockedUntil, attemptAt, err := models.SignInCountState(ctx, a.deps.DB, userID)
 		if err != nil {
 			return err
 		}
 		if lockedUntil != nil && lockedUntil.After(now) {
 			return errLocked
 		}
-		if time.Now().After(deadline) {
-			// The count stayed at the threshold without a lock (the
-			// threshold was lowered, or a process died mid-check): turn it
-			// into a real lock so that it expires like any other.
+		if stuckBefore := now.Add(-stuckAttemptAge); attemptAt == nil || !attemptAt.After(stuckBefore) {
 			until := now.Add(time.Duration(sec.LockDurationSeconds) * time.Second)
+			var locked bool
 			if err := a.lock(ctx, user, sec, until, func(ctx context.Context, tx bun.Tx) (bool, error) {
-				return models.LockStuckCount(ctx, tx, user.ID, until)
+				var err error
+				locked, err = models.LockStuckCount(ctx, tx, user.ID, until, stuckBefore, threshold)
+				return locked, err
 			}); err != nil {
 				return err
 			}
-			return errLocked
+			if locked {
+				return errLocked
+			}
+			// The count moved meanwhile: look again.
+		}
+		if time.Now().After(deadline) {
+			return errAttemptsInFlight
 		}
 		select {
 		case <-ctx.Done():
