@@ -89,3 +89,44 @@ test('the Accounts screen asks for each page of the list once', async ({ adminPa
   expect(lists).toHaveLength(2)
   expect(lists[1]).toContain('sort=-display_name')
 })
+
+test("the Accounts screen's first page is asked for before the console script has run, and asked once", async ({ adminPage: page }) => {
+  // public/early.js asks for the default list as soon as GET /api/me has
+  // answered with an administrator (issue 15, time to interactive); before,
+  // the list was asked only once the entry had run, the guard had passed
+  // and the router had started the page. Seen failing first (no list call
+  // while the entry was held back).
+  let release = (): void => undefined
+  const held = new Promise<void>((resolve) => (release = resolve))
+  await page.route(/\/assets\/index-[^/]+\.js$/, async (route) => {
+    await held
+    await route.continue()
+  })
+  const lists = countCalls(page, '/api/admin/users')
+  const asked = page.waitForRequest((r) => new URL(r.url()).pathname === '/api/admin/users', { timeout: 10_000 })
+  await page.goto('/admin/users', { waitUntil: 'commit' })
+  await asked // while the entry script is still held back
+  release()
+  await expect(page.getByTestId('user-row').first()).toBeVisible({ timeout: 30_000 })
+  expect(lists).toEqual(['?sort=-id&page=1&perPage=20'])
+})
+
+test('early.js asks for no list for a visitor who is signed out or not an administrator', async ({ browser, baseURL, adminApi }) => {
+  // Signed out: the sign-in page, no refused list call and no "session ended" message.
+  const context = await browser.newContext({ baseURL })
+  const page = await context.newPage()
+  const lists = countCalls(page, '/api/admin/users')
+  await page.goto('/admin/users')
+  await expect(page.getByTestId('login-submit')).toBeEnabled()
+  await expect(page.getByText('Your session has ended. Please sign in again.')).toHaveCount(0)
+  expect(lists).toEqual([])
+
+  // A normal user: the "no access" page, and no list call either.
+  const tag = uniqueTag('el')
+  await createUser(adminApi, { username: `${tag}-ann`, password: 'meadow-copper-4417' })
+  expect((await page.request.post('/api/auth/login', { data: { identifier: `${tag}-ann`, password: 'meadow-copper-4417' } })).status()).toBe(200)
+  await page.goto('/admin/users')
+  await expect(page.getByRole('heading', { name: 'No access' })).toBeVisible()
+  expect(lists).toEqual([])
+  await context.close()
+})

@@ -14,8 +14,9 @@ import type {
   UserListQuery,
 } from './types'
 
-export function listUsers(query: UserListQuery) {
-  return call(api.GET('/api/admin/users', { params: { query } }))
+/** fetch: how to send it (fetchEarlyFirst for the first page early.js may have asked for). */
+export function listUsers(query: UserListQuery, fetch?: (input: Request) => Promise<Response>) {
+  return call(api.GET('/api/admin/users', { params: { query }, fetch }))
 }
 
 export function createUser(body: CreateUserRequest) {

@@ -3,6 +3,7 @@
 // allowed (see stores/prefetch.ts). The list is keyed by the API query, so
 // the page takes it only when it asks for exactly that page.
 import type { LocationQuery } from 'vue-router'
+import { fetchEarlyFirst } from '@/api/early'
 import { i18n } from '@/i18n'
 import { prefetch, take, type Taken } from '@/stores/prefetch'
 import { listUsers } from './api'
@@ -19,7 +20,8 @@ function key(query: UserListQuery): string {
 
 export function prefetchAccountsScreen(routeQuery: LocationQuery): void {
   const query = toApiQuery(parseUserQuery(routeQuery))
-  prefetch(key(query), () => listUsers(query))
+  // The default first page may already be on its way (public/early.js).
+  prefetch(key(query), () => listUsers(query, fetchEarlyFirst))
   // Errors show when the page asks again on mount.
   loadBilling().catch(() => undefined)
   // While the answers are on their way: the list's times need a formatter.
