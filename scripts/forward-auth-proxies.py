@@ -245,6 +245,17 @@ global:
     check("bob, duplicated lower/upper-case X-Gatehouse-Email and -Name spoofed: app sees an empty email and the name bob",
           txt.startswith("HTTP/1.1 200") and f.get("email") == "" and f.get("name") == "bob" and f.get("username") == "bob", txt[:200] + str(f))
 
+    # Identity headers spelt with underscores: Traefik passes them on
+    # (another name to it) and CGI/PHP/WSGI apps read them as the real
+    # ones; Gatehouse refuses the request (403).
+    under = {"X-Gatehouse_Email": "evil@example.net", "X_Gatehouse_Role": "super_admin"}
+    s, _, t, _ = req(pp, "GET", "/", host=app_host, cookie=cookies["bob"], headers=under)
+    f = fields(t)
+    # (nginx and Caddy 2.11 drop them before they reach Gatehouse or the app.)
+    passed = (s == 403 and "Protected app" not in t) or (
+        s == 200 and f.get("underscored") == "" and f.get("email") == "" and f.get("role") == "user")
+    check("bob with X-Gatehouse_Email / X_Gatehouse_Role: refused, or dropped before the app", passed, f"{s} {f}")
+
     # 3. A role the app does not allow.
     s, _, t, _ = req(pp, "GET", "/", host=ops_host, cookie=cookies["alice"])
     check("alice (user) on the administrators' app: 403, app not reached", s == 403 and "Protected app" not in t, f"{s}")

@@ -34,13 +34,34 @@ import (
 // (--trusted-proxy, the same list gin uses for X-Forwarded-For); from
 // anyone else the host is unknown and the answer 401 or 403. The
 // X-Gatehouse-* headers of the request are never read: the proxy
-// configurations in the README overwrite them with the answer's.
+// configurations in the README overwrite them with the answer's. A
+// request that names one of them with underscores is refused
+// (forgedIdentityHeader).
 
 var (
 	errForwardHostUnknown = problem.New(problem.Forbidden, "forward_auth_host_unknown", "No protected app has this host, or the request did not come through a trusted proxy.")
 	errForwardRoleRefused = problem.New(problem.Forbidden, "forward_auth_role_refused", "Your account's role may not use this app.")
 	errReturnURL          = problem.New(problem.BadRequest, "invalid_return_url", "The return address is not a page of a protected app.")
+	errForwardHeader      = problem.New(problem.Forbidden, "forward_auth_header_refused", "The request names a Gatehouse identity header with underscores; only the proxy sets identity headers.")
 )
+
+// forgedIdentityHeader returns the first header of the request that names
+// an X-Gatehouse-* identity header with underscores (X-Gatehouse_Email,
+// x_gatehouse_role). Caddy and Traefik pass such a header on to the app
+// untouched, since to them it is another name, while apps behind CGI, PHP
+// or WSGI read it as the identity header itself (both spellings become
+// HTTP_X_GATEHOUSE_EMAIL). Both proxies hand the visitor's headers to
+// forward auth, so refusing the request here protects every configuration.
+// (nginx drops headers with underscores unless underscores_in_headers is
+// on.) The hyphenated names are harmless: the proxies overwrite them.
+func forgedIdentityHeader(h http.Header) string {
+	for name := range h {
+		if strings.Contains(name, "_") && strings.HasPrefix(strings.ToLower(strings.ReplaceAll(name, "_", "-")), "x-gatehouse-") {
+			return name
+		}
+	}
+	return ""
+}
 
 // forwardSignInPath starts a sign-in for a protected app (rd: where to
 // return).
@@ -147,6 +168,11 @@ func (h *Handler) signInURL(original *url.URL) string {
 // ForwardAuth answers a reverse proxy's per-request check.
 func (h *Handler) ForwardAuth(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
+	if name := forgedIdentityHeader(c.Request.Header); name != "" {
+		h.Svc.Log.WarnContext(c.Request.Context(), "forward auth: request refused for an identity header with underscores", "header", headerValue(name[:min(len(name), 64)]), "ip", c.ClientIP())
+		httpx.Render(c, errForwardHeader)
+		return
+	}
 	original := h.originalRequest(c)
 	var app *service.ProtectedApp
 	if original != nil {

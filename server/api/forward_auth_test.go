@@ -402,3 +402,35 @@ func TestForwardAuth_ProtectedAppsAreManagedBySuperAdmins(t *testing.T) {
 		}
 	}
 }
+
+// A header that names an identity header with underscores (X-Gatehouse_Email,
+// x_gatehouse_role) is refused. Caddy and Traefik pass such headers on to
+// the app untouched (they are other names to them), and apps behind CGI,
+// PHP or WSGI read X-Gatehouse_Email and X-Gatehouse-Email as the same
+// HTTP_X_GATEHOUSE_EMAIL, so a visitor could name herself. Both proxies
+// hand the visitor's headers to forward auth, which refuses them here, for
+// every proxy configuration. The hyphenated names stay harmless: the
+// proxies overwrite them with the answer's.
+func TestForwardAuth_UnderscoreIdentityHeadersAreRefused(t *testing.T) {
+	t.Parallel()
+	app, root := forwardApp(t)
+	createProtectedApp(t, root, "Wiki", []string{appHost}, []string{"user", "admin", "super_admin"})
+	alice := app.CreateUser(testkit.UserSpec{Username: "alice", Email: "alice@example.com"})
+	c := proxyClient(t, app, alice)
+	for _, name := range []string{"X-Gatehouse_Email", "x_gatehouse_role", "X_GATEHOUSE-USERNAME", "X-Gatehouse_Anything"} {
+		r := check(c, appHost, "/", name, "root")
+		if r.Status != http.StatusForbidden || errorCode(t, r) != "forward_auth_header_refused" {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+		if r.Header.Get("X-Gatehouse-User") != "" {
+			t.Errorf("%s: answered identity headers", name)
+		}
+	}
+	// Signed out too: no sign-in is offered to a forged request.
+	r := check(app.Client(), appHost, "/", "X-Gatehouse_Role", "super_admin")
+	if r.Status != http.StatusForbidden || r.Header.Get("Location") != "" {
+		t.Errorf("signed out: %d, Location %q", r.Status, r.Header.Get("Location"))
+	}
+	// Other underscore headers are the app's business.
+	check(c, appHost, "/", "X_Request_Id", "abc", "X-Gatehouse", "x").Expect(http.StatusOK)
+}

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 )
@@ -32,6 +33,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <dt>Email</dt><dd data-testid="email">{{.Email}}</dd>
 <dt>Name</dt><dd data-testid="name">{{.Name}}</dd>
 <dt>Role</dt><dd data-testid="role">{{.Role}}</dd>
+<dt>Identity headers spelt with underscores</dt><dd data-testid="underscored">{{.Underscored}}</dd>
 </dl>
 </main></body></html>
 `))
@@ -50,11 +52,20 @@ func main() {
 		// Every value of a header, joined: a proxy that adds Gatehouse's
 		// value beside a visitor's own (instead of replacing it) shows both.
 		all := func(name string) string { return strings.Join(r.Header.Values(name), " | ") }
+		// Names such as X-Gatehouse_Email, which CGI, PHP and WSGI apps
+		// read as the identity headers themselves: none may arrive.
+		var underscored []string
+		for name := range r.Header {
+			if strings.Contains(name, "_") && strings.Contains(strings.ToLower(name), "gatehouse") {
+				underscored = append(underscored, name)
+			}
+		}
+		sort.Strings(underscored)
 		_ = page.Execute(w, map[string]string{
 			"Host": r.Host, "Path": r.URL.RequestURI(),
 			"User": all("X-Gatehouse-User"), "Username": all("X-Gatehouse-Username"),
 			"Email": all("X-Gatehouse-Email"), "Name": all("X-Gatehouse-Name"),
-			"Role": all("X-Gatehouse-Role"),
+			"Role": all("X-Gatehouse-Role"), "Underscored": strings.Join(underscored, " "),
 		})
 	}))
 	fmt.Printf("HTTP %s\n", ln.Addr())
