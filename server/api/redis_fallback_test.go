@@ -18,8 +18,9 @@ import (
 
 // hungRedis is a TCP listener that accepts connections and never answers:
 // a Redis that hangs (stopped with SIGSTOP, or a network that drops
-// packets after the handshake).
-func hungRedis(t *testing.T) string {
+// packets after the handshake). received returns every byte the clients
+// sent it so far.
+func hungRedis(t *testing.T) (url string, received func() string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -27,6 +28,7 @@ func hungRedis(t *testing.T) string {
 	}
 	var mu sync.Mutex
 	var conns []net.Conn
+	var got strings.Builder
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -36,6 +38,18 @@ func hungRedis(t *testing.T) string {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
+			go func() {
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					mu.Lock()
+					got.Write(buf[:n])
+					mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			}()
 		}
 	}()
 	t.Cleanup(func() {
@@ -46,7 +60,11 @@ func hungRedis(t *testing.T) string {
 		}
 		mu.Unlock()
 	})
-	return "redis://" + ln.Addr().String() + "/0"
+	return "redis://" + ln.Addr().String() + "/0", func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return got.String()
+	}
 }
 
 // deadRedis is an address where nothing listens.
@@ -96,16 +114,25 @@ func readyBody(t *testing.T, app *testkit.App) (int, map[string]any) {
 	return r.Status, body
 }
 
-// A Redis that accepts connections and never answers costs a sign-in at
-// most the short Redis timeout once: the circuit opens, the instance counts
-// in memory, and the limit (5 a minute) still holds.
+// A Redis that accepts connections and never answers at start: the
+// instance starts with the circuit open, its sign-ins never wait on Redis
+// (no rate-limit command reaches it, only the background probe's PINGs),
+// and the limit (5 a minute) still holds, counted in memory. The time of a
+// sign-in is logged, and bounded only far above what a loaded machine
+// adds: at load 25 (CI at 8cd79c0) one took 537 ms with no Redis command
+// sent, against an earlier 500 ms bound. A sign-in that waited on the
+// client's default timeouts took 9.5 s.
 func TestRedisHung_SignInStaysFastAndLimited(t *testing.T) {
-	app := testkit.NewApp(t, func(c *testkit.Config) { c.RedisURL = hungRedis(t); c.Metrics = true })
+	url, received := hungRedis(t)
+	app := testkit.NewApp(t, func(c *testkit.Config) { c.RedisURL = url; c.Metrics = true })
 	app.SetSecurity(func(s *service.SecuritySettings) { s.RateLimitEnabled = true; s.AuthRateLimitPerMinute = 5 })
 	statuses, slowest := signInBurst(t, app.Client(), 8)
 	t.Logf("hung Redis: statuses %v, slowest sign-in %v", statuses, slowest)
-	if slowest > 500*time.Millisecond {
-		t.Errorf("slowest sign-in took %v with a hung Redis; want under 500ms", slowest)
+	if got := received(); strings.Contains(got, "EVAL") {
+		t.Errorf("a rate-limit command was sent to the hung Redis while its circuit was open: %q", got)
+	}
+	if slowest > 3*time.Second {
+		t.Errorf("slowest sign-in took %v with a hung Redis", slowest)
 	}
 	if n := count(statuses, 429); n < 3 {
 		t.Errorf("statuses %v: %d refused, want at least 3 of 8 over a limit of 5", statuses, n)
