@@ -79,9 +79,18 @@ func orderedIndex(term string, f UserFilter, s UserSort) string {
 		if s.Key == "last_login" && f.Role != "" && f.Status != "" {
 			return "users_role_status_login"
 		}
+		if s.Key == "id" && f.Role == "" && f.Status != "" && f.Status != StatusActive {
+			// A status other than active in id order: the partial
+			// (status, id) index (migration 20261206000051).
+			return statusProbeIndex
+		}
 	}
 	return ""
 }
+
+// statusProbeIndex holds the accounts of every status but active, by
+// status and id.
+const statusProbeIndex = "users_status_probe"
 
 // coveredRead reports whether reading term's accounts whole and sorting
 // them for f in order s needs no table row: the (role, status,
@@ -156,6 +165,14 @@ type listPlan struct {
 	covered bool
 	// empty: the filter's exact count is 0; nothing is read.
 	empty bool
+	// perRole (with covered, a status without a role in last sign-in
+	// order): the (role, status, last_login_at, id) index yields each
+	// role's accounts of the status in that order, so the page's ids are
+	// the first of each role's range, merged (perRoleIDs): a few entries
+	// per role instead of every account of the status read and sorted
+	// (status=suspended sort=-last_login at a million accounts: 100,000
+	// entries, 50-59 ms of CPU).
+	perRole bool
 }
 
 // drivers are f's terms that an index can read, each with the condition
@@ -348,7 +365,42 @@ func planList(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, need in
 			chosen, cost = listPlan{driver: c.term, sorted: true, index: idx}, oc
 		}
 	}
+	if chosen.covered && s.Key == "last_login" && f.Role == "" {
+		// Each range is read in order: a cursor's key seeks it.
+		chosen.perRole, chosen.sorted = true, true
+	}
 	return chosen, total, estimate, nil
+}
+
+// perRoleIDs selects the ids of a perRole plan's page, in order s: the
+// first offset+limit entries of each role's range of the (role, status,
+// last_login_at, id) index (after seg's key), merged and sorted (at most
+// three times offset+limit entries), past offset, up to limit.
+func perRoleIDs(db bun.IDB, f UserFilter, s UserSort, seg segment, limit, offset int, now time.Time) *bun.RawQuery {
+	need := int64(offset + limit)
+	var arms []any
+	for _, role := range allRoles {
+		g := f
+		g.Role = role
+		arm := db.NewSelect().Model((*User)(nil)).ModelTableExpr("users AS u INDEXED BY users_role_status_login").Column("u.id", "u.last_login_at")
+		arm = applyTerms(arm, g, now, listPlan{driver: termRoleStatus, sorted: true})
+		if seg != nil {
+			arm = seg(arm)
+		}
+		arms = append(arms, applyUserSort(arm, s, false).Limit(need))
+	}
+	dir := " ASC"
+	if s.Desc {
+		dir = " DESC"
+	}
+	// SQLite sorts NULLs first ascending and last descending, as the
+	// index and the page do.
+	page, args := " LIMIT ?", append(arms, int64(limit))
+	if offset > 0 {
+		// (A page after a cursor has no OFFSET at all.)
+		page, args = page+" OFFSET ?", append(args, int64(offset))
+	}
+	return db.NewRaw("SELECT a.id FROM (SELECT * FROM (?) UNION ALL SELECT * FROM (?) UNION ALL SELECT * FROM (?)) AS a ORDER BY a.last_login_at"+dir+", a.id"+dir+page, args...)
 }
 
 // termCount is how many accounts term alone (of f) matches, and whether
