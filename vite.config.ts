@@ -78,5 +78,10 @@ export default defineConfig({
     environment: 'happy-dom',
     include: ['src/**/*.spec.ts'],
     restoreMocks: true,
+    // Hang guards, not speed checks: CI runs these beside the PostgreSQL
+    // suite, and at load 25 (CI at 8cd79c0) five tests that take 0.2-2 s
+    // alone passed the default 5 s.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
   },
 })

@@ -43,7 +43,7 @@ describe('BulkDialog', () => {
     const { wrapper } = mountWithApp(BulkDialog, {
       props: { show: true, action: 'set_status', target: { publicIds: ['p1', 'p2', 'p3'] }, count: 3, currency: 'USD' },
     })
-    await vi.waitFor(() => expect(q('bulk-preview-changed')).not.toBeNull())
+    await vi.waitFor(() => expect(q('bulk-preview-changed')).not.toBeNull(), { timeout: 10_000 })
     expect(calls).toHaveLength(1)
     expect(calls[0]!.body).toMatchObject({ action: 'set_status', publicIds: ['p1', 'p2', 'p3'], params: { status: 'suspended' }, dryRun: true })
     expect(q('bulk-preview-changed')!.textContent).toContain('2 accounts will change')
@@ -61,7 +61,7 @@ describe('BulkDialog', () => {
     const { wrapper, inner } = mountWithApp(BulkDialog, {
       props: { show: true, action: 'set_status', target: { publicIds: ['p1', 'p2', 'p3'] }, count: 3, currency: 'USD' },
     })
-    await vi.waitFor(() => expect(q('bulk-refused')).not.toBeNull())
+    await vi.waitFor(() => expect(q('bulk-refused')).not.toBeNull(), { timeout: 10_000 })
     const confirm = q('bulk-confirm') as HTMLButtonElement
     expect(confirm.disabled).toBe(true)
     q('bulk-skip-refused')!.click()
@@ -85,7 +85,7 @@ describe('BulkDialog', () => {
     const { wrapper } = mountWithApp(BulkDialog, {
       props: { show: true, action: 'delete', target: { filter: { status: 'deactivated' } }, count: 2, currency: '' },
     })
-    await vi.waitFor(() => expect(q('bulk-preview-changed')).not.toBeNull())
+    await vi.waitFor(() => expect(q('bulk-preview-changed')).not.toBeNull(), { timeout: 10_000 })
     expect((q('bulk-confirm') as HTMLButtonElement).disabled).toBe(true)
     const input = q('bulk-type-confirm') as HTMLInputElement
     for (const wrong of ['2', 'DELETE', 'delete 3']) {
