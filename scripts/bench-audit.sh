@@ -15,23 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${BENCH_AUDIT_N:-20}
-PORT=${BENCH_PORT:-18184}
-BIN=${BIN:-bin/gatehouse}
 : "${BENCH_AUDIT_DATA:?}"
-TMP=$(mktemp -d /tmp/gatehouse-bench-audit.XXXXXX)
-LOADGEN=$TMP/loadgen
-BASE=http://127.0.0.1:$PORT
-PID=""
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-go build -o "$LOADGEN" ./internal/devtools/loadgen
-$BIN admin create --data "$BENCH_AUDIT_DATA" --username benchadmin --password 'Bench-Admin-Passphrase-1' >/dev/null 2>&1 || true
-$BIN serve --data "$BENCH_AUDIT_DATA" --http 127.0.0.1:$PORT --log-level error >"$TMP/server.log" 2>&1 &
-PID=$!
-until curl -fs "$BASE/api/health" >/dev/null 2>&1; do sleep 0.1; done
-COOKIE=$(curl -fs -c - -H 'Content-Type: application/json' -d '{"identifier":"benchadmin","password":"Bench-Admin-Passphrase-1"}' "$BASE/api/auth/login" | awk '/gatehouse_session/ {print $6"="$7}')
-VERSION=$(curl -fs -H "Cookie: $COOKIE" "$BASE/api/admin/settings/security" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
-curl -fs -o /dev/null -X PUT -H "Cookie: $COOKIE" -H 'Content-Type: application/json' "$BASE/api/admin/settings/security" \
-  -d "{\"version\":$VERSION,\"sessionLifetimeSeconds\":604800,\"sessionIdleTimeoutSeconds\":0,\"accessTokenLifetimeSeconds\":900,\"lockThreshold\":10,\"lockDurationSeconds\":900,\"rateLimitEnabled\":false,\"rateLimitPerMinute\":600,\"authRateLimitPerMinute\":20}"
+. scripts/bench-serve.sh
+bench_serve "$BENCH_AUDIT_DATA" "${BENCH_PORT:-18184}" bench-audit
 A="$BASE/api/admin/audit"
 FROM=$(date -u -d '-200 days' +%Y-%m-%dT%H:%M:%SZ); TO=$(date -u -d '-170 days' +%Y-%m-%dT%H:%M:%SZ); DAY=$(date -u -d '-100 days' +%Y-%m-%dT%H:%M:%SZ); DAY2=$(date -u -d '-99 days' +%Y-%m-%dT%H:%M:%SZ)
 FILTERS=${BENCH_AUDIT_FILTERS:-"- action=user. action=auth. action=settings. action=auth.login_failed from=$DAY&to=$DAY2 from=$FROM to=$FROM \

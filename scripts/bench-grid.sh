@@ -23,22 +23,8 @@ cd "$(dirname "$0")/.."
 N=${BENCH_GRID_N:-20}
 
 if [ -n "${BENCH_GRID_DATA:-}" ]; then
-  PORT=${BENCH_PORT:-18183}
-  BIN=${BIN:-bin/gatehouse}
-  TMP=$(mktemp -d /tmp/gatehouse-bench-grid.XXXXXX)
-  LOADGEN=$TMP/loadgen
-  BASE=http://127.0.0.1:$PORT
-  PID=""
-  trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-  go build -o "$LOADGEN" ./internal/devtools/loadgen
-  $BIN admin create --data "$BENCH_GRID_DATA" --username benchadmin --password 'Bench-Admin-Passphrase-1' >/dev/null 2>&1 || true
-  $BIN serve --data "$BENCH_GRID_DATA" --http 127.0.0.1:$PORT --log-level error >"$TMP/server.log" 2>&1 &
-  PID=$!
-  until curl -fs "$BASE/api/health" >/dev/null 2>&1; do sleep 0.1; done
-  COOKIE=$(curl -fs -c - -H 'Content-Type: application/json' -d '{"identifier":"benchadmin","password":"Bench-Admin-Passphrase-1"}' "$BASE/api/auth/login" | awk '/gatehouse_session/ {print $6"="$7}')
-  VERSION=$(curl -fs -H "Cookie: $COOKIE" "$BASE/api/admin/settings/security" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
-  curl -fs -o /dev/null -X PUT -H "Cookie: $COOKIE" -H 'Content-Type: application/json' "$BASE/api/admin/settings/security" \
-    -d "{\"version\":$VERSION,\"sessionLifetimeSeconds\":604800,\"sessionIdleTimeoutSeconds\":0,\"accessTokenLifetimeSeconds\":900,\"lockThreshold\":10,\"lockDurationSeconds\":900,\"rateLimitEnabled\":false,\"rateLimitPerMinute\":600,\"authRateLimitPerMinute\":20}"
+  . scripts/bench-serve.sh
+  bench_serve "$BENCH_GRID_DATA" "${BENCH_PORT:-18183}" bench-grid
 fi
 : "${BASE:?}" "${COOKIE:?}" "${PID:?}" "${LOADGEN:?}"
 U="$BASE/api/admin/users"
