@@ -131,13 +131,6 @@ func TestListPlans_EveryFilterAndSortMatchesAPlainQuery(t *testing.T) {
 			if err := models.ApplyUserSort(models.ApplyUserFilter(db.NewSelect().Model(&all), f, now), s).Scan(ctx); err != nil {
 				t.Fatal(err)
 			}
-			ids := func(us []models.User) string {
-				var b strings.Builder
-				for _, u := range us {
-					fmt.Fprint(&b, u.ID, " ")
-				}
-				return b.String()
-			}
 			window := func(from, n int) []models.User { return all[min(from, len(all)):min(from+n, len(all))] }
 			page, total, estimate, err := models.SearchUsers(ctx, db, f, s, 25, 0, now)
 			if err != nil {
@@ -500,13 +493,6 @@ func TestListPlans_StatusInSignInOrderMergesEachRole(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ids := func(us []models.User) string {
-		var b strings.Builder
-		for _, u := range us {
-			fmt.Fprint(&b, u.ID, " ")
-		}
-		return b.String()
-	}
 	for _, f := range []models.UserFilter{{Status: "suspended"}, {Status: "suspended", DormantDays: 30}} {
 		for _, sortKey := range []string{"last_login", "-last_login"} {
 			s, _ := models.ParseUserSort(sortKey)
@@ -564,4 +550,13 @@ func TestListPlans_StatusInSignInOrderMergesEachRole(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ids lists the accounts' ids in order, for comparing pages.
+func ids(us []models.User) string {
+	var b strings.Builder
+	for _, u := range us {
+		fmt.Fprint(&b, u.ID, " ")
+	}
+	return b.String()
 }
