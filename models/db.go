@@ -48,9 +48,10 @@ func OpenSQLite(path string) (*bun.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	sqldb := sql.OpenDB(&gatedConnector{dsn: SQLiteDSN(path), drv: &gatedDriver{gate: gateFor(path)}})
-	sqldb.SetMaxOpenConns(8)
-	sqldb.SetMaxIdleConns(8)
+	sqldb := sql.OpenDB(&gatedConnector{dsn: SQLiteDSN(path), drv: &gatedDriver{gate: gateFor(path), writer: &pinnedWriter{}}})
+	// 8 for readers and single statements, one more for the pinned writer.
+	sqldb.SetMaxOpenConns(9)
+	sqldb.SetMaxIdleConns(9)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	db := bun.NewDB(sqldb, sqlitedialect.New())
 	if err := db.Ping(); err != nil {

@@ -103,6 +103,10 @@ func gateFor(path string) *writeGate {
 type gateHold struct {
 	g     *writeGate
 	state atomic.Int32 // holdTaken, holdBegun or holdDone
+	// owned: runGated took the gate itself before BEGIN (the pinned
+	// writer's path), so BEGIN must not take it again, nor the
+	// transaction's end give it back.
+	owned bool
 }
 
 const (
@@ -127,7 +131,9 @@ func gateOf(db *bun.DB) *writeGate {
 }
 
 // runGated is RunInTx on SQLite: it marks the context, so that a write
-// with it outside the transaction fails with ErrNestedWrite.
+// with it outside the transaction fails with ErrNestedWrite. The
+// transaction runs on the database's pinned writer connection when it
+// has one (see pinnedWriter), else on any pooled connection.
 func runGated(ctx context.Context, db *bun.DB, g *writeGate, fn func(ctx context.Context, tx bun.Tx) error) error {
 	if h := holdOf(ctx); h != nil && h.g == g && h.state.Load() != holdDone {
 		return ErrNestedWrite
@@ -135,7 +141,143 @@ func runGated(ctx context.Context, db *bun.DB, g *writeGate, fn func(ctx context
 	h := &gateHold{g: g}
 	h.state.Store(holdTaken)
 	defer h.state.Store(holdDone)
-	return db.RunInTx(context.WithValue(ctx, gateKey{}, h), nil, fn)
+	hctx := context.WithValue(ctx, gateKey{}, h)
+	if w := writerOf(db); w != nil {
+		// The connection first (taking it may wait for the pool), then
+		// the gate, as on every other path.
+		if conn, ok := w.get(ctx, db); ok {
+			if err := g.acquire(ctx); err != nil {
+				return err
+			}
+			h.owned = true
+			broken, err := runPinned(hctx, conn, fn)
+			g.release()
+			if !broken {
+				return err
+			}
+			// The pinned connection broke before the transaction began
+			// (database/sql dropped it): drop it, and run this one on
+			// the pool.
+			w.drop(conn)
+			h.owned = false
+			h.state.Store(holdTaken)
+		}
+	}
+	return db.RunInTx(hctx, nil, fn)
+}
+
+// runPinned is bun's RunInTx on the pinned connection, whose gate the
+// caller holds. The transaction does not end by itself when ctx is
+// cancelled (that rollback would run in the background, after the gate
+// was given back); fn's statements still stop with ctx, and the
+// transaction then rolls back here. broken says that the transaction
+// could not begin because the connection is gone.
+func runPinned(ctx context.Context, conn bun.Conn, fn func(ctx context.Context, tx bun.Tx) error) (broken bool, err error) {
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn), err
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(ctx, tx); err != nil {
+		return false, err
+	}
+	done = true
+	return false, tx.Commit()
+}
+
+// pinnedWriter is the one pooled connection that a SQLite database's
+// write transactions (RunInTx) run on. SQLite runs one writer at a time
+// anyway (the gate queues them), and a connection's page cache is
+// dropped whenever another connection wrote to the file (WAL): on a
+// pooled connection nearly every transaction read its pages again with a
+// pread each (14% of the CPU of a webhook fan-out change, issue 20). The
+// pinned connection keeps the pages its transactions read and wrote, so
+// only other connections' writes (single statements outside a
+// transaction, bulk changes) cost it its cache. It is taken from the
+// pool on the first transaction and given back when the database is
+// closed (or Unpin is called); one that breaks is replaced.
+type pinnedWriter struct {
+	mu     sync.Mutex
+	conn   *bun.Conn
+	closed bool
+}
+
+// writerOf is db's pinned writer, or nil when db is no SQLite database
+// OpenSQLite opened.
+func writerOf(db *bun.DB) *pinnedWriter {
+	if d, ok := db.DB.Driver().(*gatedDriver); ok {
+		return d.writer
+	}
+	return nil
+}
+
+// get answers the pinned connection, taking it from db's pool first when
+// there is none; false when the writer was closed or no connection could
+// be had (the caller then uses the pool).
+func (w *pinnedWriter) get(ctx context.Context, db *bun.DB) (bun.Conn, bool) {
+	w.mu.Lock()
+	if w.conn != nil || w.closed {
+		defer w.mu.Unlock()
+		if w.conn == nil {
+			return bun.Conn{}, false
+		}
+		return *w.conn, true
+	}
+	w.mu.Unlock()
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return bun.Conn{}, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn != nil || w.closed {
+		// Another transaction pinned one meanwhile, or the database closed.
+		c.Close()
+		if w.conn == nil {
+			return bun.Conn{}, false
+		}
+		return *w.conn, true
+	}
+	w.conn = &c
+	return c, true
+}
+
+// drop forgets conn (when it is still the pinned one) and closes it.
+func (w *pinnedWriter) drop(conn bun.Conn) {
+	w.mu.Lock()
+	if w.conn != nil && w.conn.Conn == conn.Conn {
+		w.conn = nil
+	}
+	w.mu.Unlock()
+	conn.Close()
+}
+
+// close gives the pinned connection back for good; a transaction running
+// on it finishes first (sql.Conn.Close waits for it).
+func (w *pinnedWriter) close() error {
+	w.mu.Lock()
+	c := w.conn
+	w.conn, w.closed = nil, true
+	w.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	return c.Close()
+}
+
+// Unpin gives a SQLite database's pinned writer connection back to the
+// pool for good: its write transactions then run on any pooled
+// connection. For tests that need every statement on one connection
+// (a per-connection PRAGMA). No-op on PostgreSQL.
+func Unpin(db *bun.DB) {
+	if w := writerOf(db); w != nil {
+		w.close() //nolint:errcheck
+	}
 }
 
 // gatedConnector opens modernc SQLite connections that pass the gate.
@@ -147,8 +289,12 @@ type gatedConnector struct {
 func (c *gatedConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
 func (c *gatedConnector) Driver() driver.Driver                        { return c.drv }
 
+// Close is called by sql.DB.Close: the pinned connection goes too.
+func (c *gatedConnector) Close() error { return c.drv.writer.close() }
+
 type gatedDriver struct {
-	gate *writeGate
+	gate   *writeGate
+	writer *pinnedWriter
 }
 
 // sqliteDriver is the driver modernc registers as "sqlite".
@@ -192,10 +338,15 @@ type gatedConn struct {
 // enter takes the gate for a write outside a transaction or for a
 // transaction's BEGIN; it fails with ErrNestedWrite when ctx is that of
 // an open RunInTx transaction. It returns whether the caller must release
-// the gate (always, when it returns no error).
+// the gate: always when it returns no error, except for the BEGIN of a
+// transaction whose gate runGated took itself.
 func (c *gatedConn) enter(ctx context.Context, begin bool) (own bool, err error) {
 	if h := holdOf(ctx); h != nil && h.g == c.gate {
-		if !(begin && h.state.CompareAndSwap(holdTaken, holdBegun)) && h.state.Load() != holdDone {
+		if begin && h.state.CompareAndSwap(holdTaken, holdBegun) {
+			if h.owned {
+				return false, nil // runGated took it
+			}
+		} else if h.state.Load() != holdDone {
 			return false, ErrNestedWrite
 		}
 	}
