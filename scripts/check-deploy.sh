@@ -24,3 +24,20 @@ grep -qE '^VOLUME \["/data"\]$' $c || { echo "check-deploy: $c must declare the 
 grep -qE 'CMD \["/usr/bin/gatehouse", "healthcheck"\]' $c || { echo "check-deploy: $c must check health with gatehouse healthcheck" >&2; exit 1; }
 grep -q 'CGO_ENABLED=0' $c || { echo "check-deploy: $c must build a static binary" >&2; exit 1; }
 echo "check-deploy: $c keeps its promises"
+
+# The forward-auth configurations are shown in the README as copy-paste
+# blocks; each file must appear there whole, as one fenced block, so that
+# the README never shows a configuration other than the one CI runs
+# (nginx, in frontend/e2e/forward-auth.spec.ts) and the proxies script
+# checks (scripts/forward-auth-proxies.py).
+python3 - <<'PY'
+import pathlib, re, sys
+readme = pathlib.Path("README.md").read_text()
+bad = []
+for f in sorted(pathlib.Path("deploy/forward-auth").iterdir()):
+    if not re.search(r"```[a-z]*\n" + re.escape(f.read_text()) + r"```\n", readme):
+        bad.append(str(f))
+if bad:
+    sys.exit("check-deploy: README.md does not show these files verbatim as a fenced block: " + ", ".join(bad))
+print("check-deploy: README.md shows deploy/forward-auth/* verbatim")
+PY
