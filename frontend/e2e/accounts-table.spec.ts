@@ -6,6 +6,7 @@
 // (axe checks pages as they rest and never hovers).
 import type { APIRequestContext, Page } from '@playwright/test'
 import { createUser, expect, test, uniqueTag, type User } from './admin-fixtures'
+import { installColorMath } from './contrast'
 
 test.use({ viewport: { width: 1280, height: 800 } })
 test.setTimeout(180_000)
@@ -116,41 +117,14 @@ test('at 1280 px with plans, the default columns fit: no cell wraps, nothing scr
 
 /** The contrast of each status tag's text with what is behind it, in the page. */
 async function tagContrasts(page: Page): Promise<{ label: string; ratio: number; fg: string; bg: string }[]> {
+  await installColorMath(page)
   return page.evaluate(() => {
-    type Rgba = [number, number, number, number]
-    const parse = (c: string): Rgba => {
-      const m = c.match(/rgba?\(([^)]+)\)/)
-      if (!m) return [0, 0, 0, 0]
-      const p = m[1]!.split(/[ ,/]+/).filter(Boolean).map(Number)
-      return [p[0]!, p[1]!, p[2]!, p[3] ?? 1]
-    }
-    const over = (top: Rgba, bottom: Rgba): Rgba => {
-      const a = top[3] + bottom[3] * (1 - top[3])
-      if (a === 0) return [0, 0, 0, 0]
-      const mix = (i: number) => (top[i]! * top[3] + bottom[i]! * bottom[3] * (1 - top[3])) / a
-      return [mix(0), mix(1), mix(2), a]
-    }
-    const background = (el: Element): Rgba => {
-      const layers: Rgba[] = []
-      for (let e: Element | null = el; e; e = e.parentElement) layers.push(parse(getComputedStyle(e).backgroundColor))
-      let bg: Rgba = [255, 255, 255, 1]
-      for (const layer of layers.reverse()) bg = over(layer, bg)
-      return bg
-    }
-    const lum = (c: Rgba) => {
-      const f = (v: number) => {
-        const s = v / 255
-        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
-      }
-      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2])
-    }
-    const hex = (c: Rgba) => '#' + c.slice(0, 3).map((v) => Math.round(v).toString(16).padStart(2, '0')).join('')
+    const { parse, over, background, contrast, hex } = window.__ghColor
     return [...document.querySelectorAll<HTMLElement>('[data-testid="user-row"] .n-tag')].map((tag) => {
       const bg = background(tag)
       const fg = over(parse(getComputedStyle(tag).color), bg)
-      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a)
       const row = tag.closest('[data-testid="user-row"]')?.getAttribute('data-username') ?? ''
-      return { label: `${row} ${tag.textContent?.trim()}`, ratio: (hi! + 0.05) / (lo! + 0.05), fg: hex(fg), bg: hex(bg) }
+      return { label: `${row} ${tag.textContent?.trim()}`, ratio: contrast(fg, bg), fg: hex(fg), bg: hex(bg) }
     })
   })
 }

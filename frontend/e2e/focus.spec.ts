@@ -6,6 +6,7 @@
 // what is behind it, in both themes. axe has no rule for this.
 import type { Page } from '@playwright/test'
 import { expect, test } from './admin-fixtures'
+import { installColorMath } from './contrast'
 
 test.use({ viewport: { width: 1280, height: 800 } })
 
@@ -18,41 +19,11 @@ interface Stop {
 
 /** Describes the focused element and measures its focus indicator. */
 async function focusedStop(page: Page): Promise<Stop | null> {
+  await installColorMath(page)
   return page.evaluate(() => {
     const el = document.activeElement as HTMLElement | null
     if (!el || el === document.body) return null
-    type Rgba = [number, number, number, number]
-    const parse = (c: string): Rgba => {
-      const m = c.match(/rgba?\(([^)]+)\)/)
-      if (!m) return [0, 0, 0, 0]
-      const p = m[1]!.split(/[ ,/]+/).filter(Boolean).map(Number)
-      return [p[0]!, p[1]!, p[2]!, p[3] ?? 1]
-    }
-    const over = (top: Rgba, bottom: Rgba): Rgba => {
-      const a = top[3] + bottom[3] * (1 - top[3])
-      if (a === 0) return [0, 0, 0, 0]
-      const mix = (i: number) => (top[i]! * top[3] + bottom[i]! * bottom[3] * (1 - top[3])) / a
-      return [mix(0), mix(1), mix(2), a]
-    }
-    // What is behind an element: the backgrounds of it and its ancestors.
-    const background = (e: Element): Rgba => {
-      const layers: Rgba[] = []
-      for (let x: Element | null = e; x; x = x.parentElement) layers.push(parse(getComputedStyle(x).backgroundColor))
-      let bg: Rgba = [255, 255, 255, 1]
-      for (const layer of layers.reverse()) bg = over(layer, bg)
-      return bg
-    }
-    const lum = (c: Rgba) => {
-      const f = (v: number) => {
-        const s = v / 255
-        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
-      }
-      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2])
-    }
-    const contrast = (a: Rgba, b: Rgba) => {
-      const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x)
-      return (hi! + 0.05) / (lo! + 0.05)
-    }
+    const { parse, over, background, contrast } = window.__ghColor
     // The indicator may sit on the control, on the box naive-ui draws
     // around it (an input's wrapper, a menu item), or on that box's border
     // layer: the control, three ancestors, and the border layers inside
