@@ -16,7 +16,10 @@
 #   BENCH_GRID_DATA=/path/to/copy BIN=bin/gatehouse bash scripts/bench-grid.sh
 # It then starts its own server on it, signs in as benchadmin (password
 # Bench-Admin-Passphrase-1, created when missing) and turns the rate
-# limiter off. BENCH_GRID_FILTERS / BENCH_GRID_SORTS (space-separated)
+# limiter off. On PostgreSQL, BENCH_DATABASE_URL names the database and
+# BENCH_GRID_DATA the directory of its key (see bench-serve.sh); the CPU
+# per request then adds the server's database backends (10 ms ticks).
+# BENCH_GRID_FILTERS / BENCH_GRID_SORTS (space-separated)
 # pick cells; BENCH_GRID_OUT keeps the lines in a file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +43,12 @@ status=pending&emailVerified=true status=suspended&emailVerified=true role=admin
 SORTS=${BENCH_GRID_SORTS:-"id -id last_login -last_login updated -updated display_name -display_name"}
 
 # cpu: nanoseconds the server's threads have run so far.
-cpu() { cat /proc/"$PID"/task/*/schedstat 2>/dev/null | awk '{s+=$1} END {printf "%.0f", s}'; }
+cpu() {
+  local own db=0
+  own=$(cat /proc/"$PID"/task/*/schedstat 2>/dev/null | awk '{s+=$1} END {printf "%.0f", s}')
+  if declare -F bench_db_cpu >/dev/null; then db=$(bench_db_cpu); fi
+  echo $(( own + db ))
+}
 
 echo "list grid (filter x sort, $N requests a cell, p95 target 50 ms; cpu = server CPU ms per request), start $(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for F in $FILTERS; do
