@@ -4,11 +4,9 @@
 // the page takes it only when it asks for exactly that page.
 import type { LocationQuery } from 'vue-router'
 import { fetchEarlyFirst } from '@/api/early'
-import { i18n } from '@/i18n'
 import { prefetch, take, type Taken } from '@/stores/prefetch'
 import { listUsers } from './api'
 import { parseUserQuery, toApiQuery } from './query'
-import { warmRelativeTime } from './time'
 import type { UserListQuery } from './types'
 import { loadBilling } from './useBilling'
 
@@ -24,8 +22,6 @@ export function prefetchAccountsScreen(routeQuery: LocationQuery): void {
   prefetch(key(query), () => listUsers(query, fetchEarlyFirst))
   // Errors show when the page asks again on mount.
   loadBilling().catch(() => undefined)
-  // While the answers are on their way: the list's times need a formatter.
-  warmRelativeTime(i18n.global.locale.value)
 }
 
 export function takeUserList(query: UserListQuery): Taken<UserListPage> {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { isLockedNow, relativeTime, resetRelativeTime } from './time'
+import { formatRelative, isLockedNow, relativeTime, resetRelativeTime } from './time'
 import { prefetchAccountsScreen } from './prefetch'
 import { resetPrefetch } from '@/stores/prefetch'
 
@@ -31,10 +31,23 @@ describe('isLockedNow', () => {
   })
 })
 
-describe('the formatter of the Accounts screen', () => {
-  it("is made by the router's prefetch, before the list renders (issue 15)", () => {
+describe("the Accounts screen's relative times (issue 15)", () => {
+  const unitsUsed = ['second', 'minute', 'hour', 'day', 'week', 'month', 'year'] as const
+
+  it('are the words of Intl.RelativeTimeFormat with numeric: auto, in both languages', () => {
+    for (const locale of ['en', 'zh-CN']) {
+      const intl = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })
+      for (const unit of unitsUsed) {
+        for (let n = -1200; n <= 1200; n += n > -60 && n < 60 ? 1 : 7) {
+          if (n === 0 && unit !== 'second') continue // relativeTime never asks for these
+          expect(formatRelative(n, unit, locale), `${locale} ${n} ${unit}`).toBe(intl.format(n, unit))
+        }
+      }
+    }
+  })
+
+  it('need no Intl.RelativeTimeFormat in English or Chinese (its first use loads locale data)', () => {
     resetRelativeTime()
-    vi.stubGlobal('fetch', vi.fn(() => new Promise<Response>(() => undefined)))
     const Real = Intl.RelativeTimeFormat
     let made = 0
     // Counts the formatters made (Intl's members are writable; the lib types say readonly).
@@ -46,9 +59,15 @@ describe('the formatter of the Accounts screen', () => {
       }
     }
     try {
+      vi.stubGlobal('fetch', vi.fn(() => new Promise<Response>(() => undefined)))
       prefetchAccountsScreen({})
-      expect(made).toBe(1)
-      expect(relativeTime('2026-03-10T09:00:00Z', now, 'en')).toBe('3 hours ago')
+      for (const iso of ['2026-03-10T09:00:00Z', '2026-03-09T12:00:00Z', '2026-03-10T11:59:50Z', '2024-03-10T12:00:00Z']) {
+        relativeTime(iso, now, 'en')
+        relativeTime(iso, now, 'zh-CN')
+      }
+      expect(made).toBe(0)
+      // Other languages still get the browser's words.
+      expect(relativeTime('2026-03-10T09:00:00Z', now, 'de')).toBe('vor 3 Stunden')
       expect(made).toBe(1)
     } finally {
       intl.RelativeTimeFormat = Real
