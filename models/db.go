@@ -151,12 +151,17 @@ func RunBulkTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx 
 	return err
 }
 
-// bulkCacheKiB is the page cache of a bulk change's connection: 32 MiB.
+// bulkCacheKiB is the page cache of a bulk change's connection: 8 MiB.
 // It counts in the server's resident memory beside the Go heap (see the
-// soft limit in cli.tuneGC); 64 MiB saved little CPU (a status change of
-// 100,000 accounts dirties some 280 MB of pages either way) and put the
+// soft limit in cli.tuneGC), at about twice its size: modernc's allocator
+// gives each 4 KiB page with its header an 8 KiB slot. A status change of
+// 100,000 accounts at 1,000,000 dirties some 280 MB of pages whatever the
+// cache, most of them (the table's) touched once; measured over HTTP
+// (BENCHMARKS.md, session 14, h2) 8 MiB cost no more CPU than 32 MiB and
+// kept the server at 200-241 MiB against 254-273 MiB, while the default
+// 2 MB cost half as much CPU again. 64 MiB saved little CPU and put the
 // server past 256 MiB.
-const bulkCacheKiB = 32 << 10
+const bulkCacheKiB = 8 << 10
 
 // restoreBulkConn gives the bulk connection its defaults back and returns
 // it to the pool (or drops it, when that fails), then checkpoints the log

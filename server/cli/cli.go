@@ -185,9 +185,9 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // sixth of the CPU of an authenticated request. Measured on the 2-core
 // development machine, GET /api/me with 32 clients: 6,900-7,200 req/s
 // with the default, 7,800-9,200 with this; idle memory is unchanged.
-// The limit covers the Go heap only: SQLite's page caches (32 MiB for a
-// bulk change's connection, models.RunBulkTx) and the mapped binary come
-// on top, and the server's whole resident set is to stay within 256 MiB.
+// The limit covers the Go heap only: SQLite's page caches (8 MiB, some 16
+// MiB resident, for a bulk change's connection, models.RunBulkTx) and the
+// mapped binary come on top, and the server's whole resident set is to stay within 256 MiB.
 // With 256 MiB here a bulk status change of 100,000 accounts peaked at
 // 366-419 MB (its live heap is some 60 MB; the rest was headroom).
 func tuneGC() {
