@@ -386,12 +386,13 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	// An index plan sorts what its driver reads: the sort and the seek are
 	// then written so that SQLite does not walk the sort index for them.
 	unindexed := IsSQLite(db) && lp.driver != "" && !lp.sorted
-	if seek == nil && offset == 0 && IsSQLite(db) && lp.walk && f.DormantDays > 0 && s.Key == "last_login" && s.Desc {
+	if seek == nil && offset == 0 && (lp.walk || !IsSQLite(db)) && f.DormantDays > 0 && s.Key == "last_login" && s.Desc {
 		// Dormant accounts come last in -last_login order: those that
 		// signed in before the cutoff, then those that never did. The
 		// walk starts at the cutoff (a seek to it) instead of walking past
 		// every account that signed in since (dormantDays=3650: the whole
-		// index, 0.13-0.19 s of CPU at a million accounts).
+		// index, 0.13-0.19 s of CPU at a million accounts; on PostgreSQL,
+		// which walked users_last_login testing each row, 3.6 s).
 		seek = &UserKey{Sort: s, T: dormantCutoff(f, now)}
 	}
 	if offset > 0 && seek == nil {
@@ -717,7 +718,32 @@ func CountUsersMatching(ctx context.Context, db bun.IDB, f UserFilter, now time.
 		}
 		most = SearchCountCap
 	}
+	if !IsSQLite(db) && (f == UserFilter{DormantDays: f.DormantDays}) {
+		return pgDormantCount(ctx, db, dormantCutoff(f, now), most)
+	}
 	return countCappedPlain(ctx, db, f, most, now)
+}
+
+// pgDormantCount counts the accounts that never signed in or last did
+// before cutoff, exactly up to most, as two ranges of users_last_login
+// read from the index alone. The filter's own condition (an OR of the
+// two) is no range of any index: PostgreSQL read the table until it had
+// most+1 matches, 0.1-0.7 s of CPU at a million accounts when few are
+// dormant.
+func pgDormantCount(ctx context.Context, db bun.IDB, cutoff time.Time, most int) (int64, bool, error) {
+	var before, never int64
+	if err := db.NewRaw("SELECT count(*) FROM (SELECT 1 FROM users WHERE last_login_at < ? LIMIT ?) AS matching", cutoff, most+1).Scan(ctx, &before); err != nil {
+		return 0, false, err
+	}
+	if before <= int64(most) {
+		if err := db.NewRaw("SELECT count(*) FROM (SELECT 1 FROM users WHERE last_login_at IS NULL LIMIT ?) AS matching", int64(most)+1-before).Scan(ctx, &never); err != nil {
+			return 0, false, err
+		}
+	}
+	if before+never > int64(most) {
+		return int64(most), true, nil
+	}
+	return before + never, false, nil
 }
 
 // countCappedPlain counts f's matches as the planner reads them, exactly
