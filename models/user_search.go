@@ -383,6 +383,10 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	if lp.empty {
 		return nil, total, estimate, nil
 	}
+	if !IsSQLite(db) && wantTotal && !estimate && total <= pgFewMatches && seek == nil && (f != UserFilter{}) {
+		users, err := pgFewMatchesPage(ctx, db, f, s, limit, offset, total, now)
+		return users, total, estimate, err
+	}
 	// An index plan sorts what its driver reads: the sort and the seek are
 	// then written so that SQLite does not walk the sort index for them.
 	unindexed := IsSQLite(db) && lp.driver != "" && !lp.sorted
@@ -430,6 +434,46 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 		return users, err
 	})
 	return users, total, estimate, err
+}
+
+// pgFewMatches is the exact total up to which PostgreSQL reads a
+// filtered page as "every match, then sorted" (pgFewMatchesPage).
+const pgFewMatches = 1_000
+
+// pgFewMatchesPage reads a page of a filter whose exact total (known
+// from the count) is at most pgFewMatches: the matches' ids first, in a
+// query of their own with no order (so the planner reads them the
+// cheapest way, e.g. users_verified_inactive for a rare status with a
+// verified email), then the page's rows among them by id, sorted.
+// Written as one statement, PostgreSQL walked the sort's index and
+// tested every row against the filter: status=pending&emailVerified=true
+// (no account at a million) read all 40,000 pending accounts in
+// last sign-in order, 0.2-0.55 s of CPU for an empty page.
+func pgFewMatchesPage(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limit, offset int, total int64, now time.Time) ([]User, error) {
+	if total == 0 || int64(offset) >= total {
+		return nil, nil
+	}
+	var ids []int64
+	q := applyTerms(db.NewSelect().Model((*User)(nil)).Column("u.id"), f, now, listPlan{}).Limit(pgFewMatches + 1)
+	if err := q.Scan(ctx, &ids); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	// The page's ids: sorted behind a fence (OFFSET 0), or the planner
+	// walks the sort's index again testing each entry against the list.
+	var page []int64
+	sorted := db.NewSelect().TableExpr("(SELECT * FROM users WHERE id IN (?) OFFSET 0) AS u", bun.In(ids)).Column("u.id")
+	if err := applyUserSort(sorted, s, false).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx, &page); err != nil {
+		return nil, err
+	}
+	if len(page) == 0 {
+		return nil, nil
+	}
+	var users []User
+	err := applyUserSort(db.NewSelect().Model(&users).Relation("Plan").Where("u.id IN (?)", bun.In(page)), s, false).Scan(ctx)
+	return users, err
 }
 
 // deferredPage reads a page by number past the first: the skipped rows
