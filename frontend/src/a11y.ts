@@ -61,7 +61,7 @@ function fixFormItem(item: Element): void {
   const labelId = label && text ? ensureId(label, 'fl') : null
   if (!labelId) return
   const control = blank.querySelector(
-    '.n-base-selection, input:not([type="hidden"]):not(.n-base-selection-input), textarea, [role="switch"], [role="checkbox"], [role="radiogroup"], .n-radio-group',
+    '.n-base-selection, [role="combobox"], input:not([type="hidden"]):not(.n-base-selection-input), textarea, [role="switch"], [role="checkbox"], [role="radiogroup"], .n-radio-group',
   )
   if (!control) return
   if (control.classList.contains('n-base-selection')) fixSelection(control, labelId)
