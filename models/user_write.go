@@ -268,7 +268,7 @@ func UpdateUsersSet(ctx context.Context, st *Stmts, db bun.IDB, ids []int64, now
 	if named != nil {
 		q = q.Returning("id, public_id, username")
 	}
-	where, _ := idsParam(db, "id", ids)
+	where, idsArg := idsParam(db, "id", ids)
 	sql := q.Where(where, bun.Safe("?")).String()
 	if IsSQLite(db) {
 		const head = "UPDATE "
@@ -277,100 +277,16 @@ func UpdateUsersSet(ctx context.Context, st *Stmts, db bun.IDB, ids []int64, now
 		}
 		sql = "UPDATE OR FAIL " + sql[len(head):]
 	}
-	run := func(ids []int64) error {
-		_, idsArg := idsParam(db, "id", ids)
-		args := append(append([]any{now}, vals...), idsArg)
-		if named == nil {
-			_, err := st.Exec(ctx, db, sql, args...)
-			return err
-		}
-		rows, err := st.Query(ctx, db, sql, args...)
-		if err != nil {
-			return err
-		}
-		return scanNameRows(rows, named)
+	args := append(append([]any{now}, vals...), idsArg)
+	if named == nil {
+		_, err := st.Exec(ctx, db, sql, args...)
+		return err
 	}
-	if !IsSQLite(db) || len(ids) < 2*updateGroupRows {
-		return run(ids)
-	}
-	groups, err := groupsByUpdatedAt(ctx, db, ids)
+	rows, err := st.Query(ctx, db, sql, args...)
 	if err != nil {
 		return err
 	}
-	for _, g := range groups {
-		if err := run(g); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// updateGroupRows is the size of one group of a large UpdateUsersSet on
-// SQLite (groupsByUpdatedAt).
-const updateGroupRows = 12_500
-
-// updatedAtSample is how many of the ids groupsByUpdatedAt looks at to
-// tell accounts changed at different times from accounts changed together.
-const updatedAtSample = 64
-
-// groupsByUpdatedAt splits ids, many accounts to change on SQLite, into
-// groups of updateGroupRows by their current updated_at, each group in id
-// order. One statement rewrites the rows in id order and moves each
-// account's users_updated entry from wherever its old updated_at put it:
-// for accounts last changed at different times that is a random leaf of
-// the index for every row, and the leaves go to the log and come back
-// many times over (half the statement at 1,000,000 accounts, BENCHMARKS.md
-// h4). A group's old entries share a stretch of the index that stays in
-// the cache; accounts changed together (equal updated_at) stay in id
-// order. C shell, 100,575 of 1,000,000 accounts with random updated_at,
-// 8 MiB cache: 7.0 CPU s in one statement, 4.6 s in eight (session 14 h2).
-// The order is read from users_updated alone (updated_at, id: no table
-// page).
-func groupsByUpdatedAt(ctx context.Context, db bun.IDB, ids []int64) ([][]int64, error) {
-	// Reading the order scans the whole index (0.8 CPU s at 1,000,000
-	// accounts), which buys nothing when the accounts were changed
-	// together: a sample of their updated_at decides.
-	step := max(len(ids)/updatedAtSample, 1)
-	sample := make([]int64, 0, updatedAtSample+1)
-	for i := 0; i < len(ids); i += step {
-		sample = append(sample, ids[i])
-	}
-	var distinct int
-	if err := db.QueryRowContext(ctx, "SELECT count(DISTINCT updated_at) FROM users WHERE id IN (SELECT value FROM json_each(?))", idsJSON(sample)).Scan(&distinct); err != nil {
-		return nil, err
-	}
-	if distinct <= len(sample)/4 {
-		return [][]int64{ids}, nil
-	}
-	rows, err := db.QueryContext(ctx, "SELECT id FROM users INDEXED BY users_updated WHERE id IN (SELECT value FROM json_each(?)) ORDER BY updated_at, id", idsJSON(ids))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	order := make([]int64, 0, len(ids))
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		order = append(order, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(order) != len(ids) {
-		// An id without a row: the statement changes what exists, as one
-		// statement over ids would.
-		order = slices.Clone(ids)
-		slices.Sort(order)
-	}
-	var groups [][]int64
-	for start := 0; start < len(order); start += updateGroupRows {
-		g := order[start:min(start+updateGroupRows, len(order))]
-		slices.Sort(g)
-		groups = append(groups, g)
-	}
-	return groups, nil
+	return scanNameRows(rows, named)
 }
 
 // idsParam is the condition "col is one of ids" with one ? for the ids and
