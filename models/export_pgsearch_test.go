@@ -26,3 +26,20 @@ func ForgetPGHistogram() {
 	pgHistogram.at = time.Time{}
 	pgHistogram.Unlock()
 }
+
+// SetPGSummarySegment sets the accounts per summary segment for a test
+// and returns the undo.
+func SetPGSummarySegment(n int) func() {
+	old := pgSummarySegment
+	pgSummarySegment = n
+	return func() { pgSummarySegment = old }
+}
+
+// PGSummaryWalked is the number of candidate-segment runs that searches
+// through the summary have walked so far, and the segments in them.
+func PGSummaryWalked() (runs, segments int64) {
+	return pgSummaryWalked.Load(), pgSummarySegsWalked.Load()
+}
+
+// SummaryGrams exposes summaryGrams.
+var SummaryGrams = summaryGrams

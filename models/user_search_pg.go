@@ -82,6 +82,12 @@ func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s User
 	rest := f
 	rest.Q = ""
 	onlyText := rest == UserFilter{}
+	if onlyText {
+		users, total, estimate, ok, err := pgSearchBySummary(ctx, db, text, s, limit, wantTotal)
+		if err != nil || ok {
+			return users, total, estimate, err
+		}
+	}
 	dir, cmp, past := " ASC", " <= ", " > "
 	if s.Desc {
 		dir, cmp, past = " DESC", " >= ", " < "

@@ -63,7 +63,7 @@ func (s *Services) Seed(ctx context.Context, n int, progress func(done int)) err
 	// PostgreSQL: one COPY with the indexes and row triggers set aside
 	// (models.BulkLoadUsersPG); a multi-row INSERT per thousand accounts
 	// kept every index up to date row by row (about 900 accounts/s).
-	return models.BulkLoadUsersPG(ctx, conn, make([]models.User, 0, seedBatch), func(users []models.User, done int) []models.User {
+	err = models.BulkLoadUsersPG(ctx, conn, make([]models.User, 0, seedBatch), func(users []models.User, done int) []models.User {
 		if done >= n {
 			return users[:0]
 		}
@@ -73,6 +73,16 @@ func (s *Services) Seed(ctx context.Context, n int, progress func(done int)) err
 			progress(done)
 		}
 	})
+	if err != nil {
+		return err
+	}
+	// The search summary (models.BuildSearchSummary), streamed in
+	// display-name order, once there are enough accounts to need it.
+	if want, err := models.SearchSummaryWanted(ctx, s.DB); err != nil || !want {
+		return err
+	}
+	_, err = models.BuildSearchSummary(ctx, s.DB)
+	return err
 }
 
 // seedBatch is the number of accounts per INSERT statement.

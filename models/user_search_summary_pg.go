@@ -1,0 +1,413 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// The display-order segment summary (PostgreSQL; migration
+// 20261211000031): a build splits the display-name order into segments
+// of pgSummarySegment accounts and records, for each segment, the grams
+// of its accounts' lower-cased username, email and display name (every
+// 3-character substring, and chr(1) + the first 2 characters). A search
+// sorted by display name for a text whose grams each must occur in a
+// matching account's segment then walks only the segments that hold all
+// of them, in order, in users_display_cover (index-only), and stops at
+// the page or at the count cap. Why: a first name ("sofia", "li") has
+// its first page 5-7.8M entries into the order at 10M accounts, and
+// reading every match through the trigram index cost 1.5-2.8 s of CPU
+// (BENCHMARKS.md, PostgreSQL, fourth pass).
+
+// pgSummarySegment is the number of accounts per segment of a build (a
+// variable for tests).
+var pgSummarySegment = 10_000
+
+// pgSummaryMin is the fewest accounts for which a summary is built (by
+// the seed, or automatically by a search that finds none): below it the
+// window walk and the trigram index answer in a few milliseconds.
+var pgSummaryMin int64 = 100_000
+
+// pgSummaryLockKey is the advisory lock a build holds: one build at a
+// time per database.
+const pgSummaryLockKey int64 = 0x4761746753756d31
+
+// pgPublicIDAlphabet is the alphabet of public IDs (security.NewPublicID).
+// Their grams are not in the summary, so only a text with a character
+// outside it (which no public ID can contain) is pruned by the summary.
+const pgPublicIDAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// summaryGrams is the grams a search text needs in a segment, nil when
+// the summary cannot prune the search: a text shorter than 2 characters,
+// or one that a public ID could match.
+func summaryGrams(text string) []string {
+	n := utf8.RuneCountInString(text)
+	if n < 2 || !strings.ContainsFunc(text, func(r rune) bool { return !strings.ContainsRune(pgPublicIDAlphabet, r) }) {
+		return nil
+	}
+	if n < MinSubstringLen {
+		return []string{"\x01" + text}
+	}
+	seen := map[string]bool{}
+	var out []string
+	addGrams(text, func(g string) {
+		if !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	})
+	return out
+}
+
+// addGrams calls add with every 3-character substring of s, as the
+// migration's user_search_grams_of.
+func addGrams(s string, add func(string)) {
+	// starts holds the byte offsets of the last 3 runes' starts.
+	var starts [3]int
+	k := 0
+	for i := range s {
+		if k >= 3 {
+			add(s[starts[k%3]:i])
+		}
+		starts[k%3] = i
+		k++
+	}
+	if k >= 3 {
+		add(s[starts[k%3]:])
+	}
+}
+
+// fieldGrams calls add with the grams of one searched field of an account.
+func fieldGrams(s string, add func(string)) {
+	addGrams(s, add)
+	if utf8.RuneCountInString(s) >= 2 {
+		_, a := utf8.DecodeRuneInString(s)
+		_, b := utf8.DecodeRuneInString(s[a:])
+		add("\x01" + s[:a+b])
+	}
+}
+
+// pgSummaryState is the current build, if any, as a search reads it.
+type pgSummaryState struct {
+	Build    *int  `bun:"current_build"`
+	Segments int   `bun:"segments"`
+	Built    int64 `bun:"built_accounts"`
+	CCollate bool  `bun:"c_collate"`
+}
+
+func readSummaryState(ctx context.Context, db bun.IDB) (pgSummaryState, error) {
+	var st pgSummaryState
+	err := db.NewRaw(`SELECT s.current_build, s.segments, s.built_accounts,
+(SELECT d.datcollate IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8') FROM pg_database d WHERE d.datname = current_database()) AS c_collate
+FROM user_search_state s`).Scan(ctx, &st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return pgSummaryState{}, nil
+	}
+	return st, err
+}
+
+// pgRun is a range of consecutive candidate segments: from the lower
+// bound of the first (nil: from the first account) to the lower bound of
+// the one after the last (nil: to the last account), exclusive.
+type pgRun struct {
+	loName, hiName *string
+	loID, hiID     *int64
+	segs           int
+}
+
+// pgSummaryWalked and pgSummarySegsWalked count the runs of candidate
+// segments that searches through the summary walked, and the segments in
+// them (tests).
+var pgSummaryWalked, pgSummarySegsWalked atomic.Int64
+
+// pgSearchBySummary reads the first page of a search by text alone sorted
+// by display name, and its total when wantTotal, through the summary: ok
+// is false when the summary cannot answer it (no build yet, a text it
+// cannot prune, or one whose grams occur in more than a quarter of the
+// segments), and the caller plans as before.
+func pgSearchBySummary(ctx context.Context, db bun.IDB, text string, s UserSort, limit int, wantTotal bool) (users []User, total int64, estimate, ok bool, err error) {
+	grams := summaryGrams(text)
+	if grams == nil {
+		return nil, 0, false, false, nil
+	}
+	st, err := readSummaryState(ctx, db)
+	if err != nil || st.Build == nil {
+		maybeBuildSummary(ctx, db, st)
+		return nil, 0, false, false, err
+	}
+	maybeBuildSummary(ctx, db, st)
+	if utf8.RuneCountInString(text) < MinSubstringLen && !st.CCollate {
+		// A prefix is searched as a range of the collation's order, which
+		// only in C order holds exactly the strings that start with it.
+		return nil, 0, false, false, nil
+	}
+	build := *st.Build
+	var cands []struct {
+		Seg    int     `bun:"seg"`
+		LoName string  `bun:"lo_name"`
+		LoID   int64   `bun:"lo_id"`
+		HiName *string `bun:"hi_name"`
+		HiID   *int64  `bun:"hi_id"`
+	}
+	err = db.NewRaw(`SELECT g.seg, s.lo_name, s.lo_id, n.lo_name AS hi_name, n.lo_id AS hi_id
+FROM (SELECT seg FROM user_search_grams WHERE build = ? AND gram IN (?) GROUP BY seg HAVING count(*) = ?) AS g
+JOIN user_search_segments s ON s.build = ? AND s.seg = g.seg
+LEFT JOIN user_search_segments n ON n.build = ? AND n.seg = g.seg + 1
+ORDER BY g.seg`, build, bun.In(grams), len(grams), build, build).Scan(ctx, &cands)
+	if err != nil {
+		return nil, 0, false, false, err
+	}
+	if len(cands) > max(2, st.Segments/4) {
+		return nil, 0, false, false, nil
+	}
+	var runs []pgRun
+	for i, c := range cands {
+		if i > 0 && cands[i-1].Seg+1 == c.Seg {
+			runs[len(runs)-1].hiName, runs[len(runs)-1].hiID = c.HiName, c.HiID
+			runs[len(runs)-1].segs++
+			continue
+		}
+		r := pgRun{hiName: c.HiName, hiID: c.HiID, segs: 1}
+		if c.Seg > 0 {
+			name, id := c.LoName, c.LoID
+			r.loName, r.loID = &name, &id
+		}
+		runs = append(runs, r)
+	}
+	dir := " ASC"
+	if s.Desc {
+		dir = " DESC"
+		for i, j := 0, len(runs)-1; i < j; i, j = i+1, j-1 {
+			runs[i], runs[j] = runs[j], runs[i]
+		}
+	}
+	take := limit
+	if wantTotal {
+		take = max(limit, SearchCountCap+1)
+	}
+	cond, args := pgWalkCondition(text)
+	var ids []int64
+	for _, r := range runs {
+		w := db.NewSelect().TableExpr("users AS w").Column("w.id")
+		if r.loName != nil {
+			w = w.Where("(lower(w.display_name), w.id) >= (?, ?)", *r.loName, *r.loID)
+		}
+		if r.hiName != nil {
+			w = w.Where("(lower(w.display_name), w.id) < (?, ?)", *r.hiName, *r.hiID)
+		}
+		var more []int64
+		if err := w.Where(cond, args...).OrderExpr("lower(w.display_name)"+dir+", w.id"+dir).Limit(int64(take-len(ids))).Scan(ctx, &more); err != nil {
+			return nil, 0, false, false, err
+		}
+		pgSummaryWalked.Add(1)
+		pgSummarySegsWalked.Add(int64(r.segs))
+		ids = append(ids, more...)
+		if len(ids) >= take {
+			break
+		}
+	}
+	counted := len(ids)
+	users, err = pgUsersByID(ctx, db, ids[:min(len(ids), limit)], s)
+	if err != nil || !wantTotal {
+		return users, 0, false, true, err
+	}
+	if counted > SearchCountCap {
+		return users, SearchCountCap, true, true, nil
+	}
+	// Every candidate segment was walked: every match counted.
+	return users, int64(counted), false, true, nil
+}
+
+// pgSummaryBuilding is set while this process runs a build it started
+// from a search.
+var pgSummaryBuilding atomic.Bool
+
+// PGSummaryAutoBuild is whether a search that finds no summary (or one
+// the accounts have outgrown) starts a build in the background (off in
+// tests, which build explicitly).
+var PGSummaryAutoBuild = true
+
+// maybeBuildSummary starts a build in the background when the accounts
+// have outgrown the current one (twice as many as it was built from) or
+// there is none and pgSummaryMin accounts exist.
+func maybeBuildSummary(ctx context.Context, idb bun.IDB, st pgSummaryState) {
+	db, ok := idb.(*bun.DB)
+	if !ok || !PGSummaryAutoBuild || pgSummaryBuilding.Load() {
+		return
+	}
+	all, err := CountAllUsers(ctx, db)
+	if err != nil || all < pgSummaryMin || (st.Build != nil && all <= 2*st.Built) {
+		return
+	}
+	if !pgSummaryBuilding.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer pgSummaryBuilding.Store(false)
+		BuildSearchSummary(context.Background(), db) //nolint:errcheck // the next search tries again
+	}()
+}
+
+// BuildSearchSummary builds the search summary anew from the accounts in
+// display-name order, streamed a segment at a time (never one aggregate
+// over the table), and makes it current. It returns false without
+// building when another build holds the lock, on SQLite, or when there
+// are no accounts. Accounts inserted or changed while it runs are noted
+// by the trigger (user_search_changed) and caught up before the build
+// becomes current, with writes to users held for that moment only.
+func BuildSearchSummary(ctx context.Context, db *bun.DB) (bool, error) {
+	if IsSQLite(db) {
+		return false, nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	var locked bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", pgSummaryLockKey).Scan(&locked); err != nil {
+		return false, err
+	}
+	if !locked {
+		return false, nil
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", pgSummaryLockKey) //nolint:errcheck
+	// Start: from here on every write to the searched fields is noted.
+	// The SHARE lock waits for writers that began before (their trigger
+	// read rebuilding false) and keeps new ones out until the flag is
+	// committed.
+	var build int
+	err = conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "LOCK TABLE users IN SHARE MODE"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM user_search_changed"); err != nil {
+			return err
+		}
+		return tx.NewRaw("UPDATE user_search_state SET rebuilding = true, last_build = last_build + 1 RETURNING last_build").Scan(ctx, &build)
+	})
+	if err != nil {
+		return false, err
+	}
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		bg := context.WithoutCancel(ctx)
+		conn.ExecContext(bg, "UPDATE user_search_state SET rebuilding = false")         //nolint:errcheck
+		conn.ExecContext(bg, "DELETE FROM user_search_grams WHERE build = ?", build)    //nolint:errcheck
+		conn.ExecContext(bg, "DELETE FROM user_search_segments WHERE build = ?", build) //nolint:errcheck
+	}()
+	type row struct {
+		Name  string `bun:"name"`
+		ID    int64  `bun:"id"`
+		User  string `bun:"username_lower"`
+		Email string `bun:"email_lower"`
+	}
+	var (
+		rows  []row
+		segs  int
+		count int64
+		grams = map[string]struct{}{}
+		list  []string
+	)
+	for {
+		q := conn.NewSelect().TableExpr("users AS u").
+			ColumnExpr("lower(u.display_name) AS name, u.id, u.username_lower, coalesce(u.email_lower, '') AS email_lower").
+			OrderExpr("lower(u.display_name), u.id").Limit(int64(pgSummarySegment))
+		if len(rows) > 0 {
+			last := rows[len(rows)-1]
+			q = q.Where("(lower(u.display_name), u.id) > (?, ?)", last.Name, last.ID)
+		}
+		rows = rows[:0]
+		if err := q.Scan(ctx, &rows); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, err
+		}
+		if len(rows) == 0 {
+			break
+		}
+		clear(grams)
+		add := func(g string) { grams[g] = struct{}{} }
+		for i := range rows {
+			fieldGrams(rows[i].Name, add)
+			fieldGrams(rows[i].User, add)
+			fieldGrams(rows[i].Email, add)
+		}
+		list = list[:0]
+		for g := range grams {
+			list = append(list, g)
+		}
+		if _, err := conn.NewRaw("INSERT INTO user_search_segments (build, seg, lo_name, lo_id) VALUES (?, ?, ?, ?)", build, segs, rows[0].Name, rows[0].ID).Exec(ctx); err != nil {
+			return false, err
+		}
+		if _, err := conn.NewRaw("INSERT INTO user_search_grams (build, gram, seg) SELECT ?, unnest(?::text[]), ?", build, pgdialect.Array(list), segs).Exec(ctx); err != nil {
+			return false, fmt.Errorf("segment %d: %w", segs, err)
+		}
+		segs++
+		count += int64(len(rows))
+		if len(rows) < pgSummarySegment {
+			break
+		}
+	}
+	if segs == 0 {
+		return false, nil
+	}
+	// Catch up the accounts written since the start, then make the build
+	// current, with writes held off (SHARE) so that none is missed.
+	err = conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for _, stmt := range []string{
+			"LOCK TABLE users IN SHARE MODE",
+			`INSERT INTO user_search_grams (build, gram, seg)
+SELECT ?0, g, user_search_seg(?0, lower(u.display_name), u.id)
+FROM users u JOIN user_search_changed c ON c.id = u.id,
+LATERAL user_search_grams_of(u.username_lower, u.email_lower, lower(u.display_name)) AS g
+ON CONFLICT DO NOTHING`,
+			"DELETE FROM user_search_changed",
+			"UPDATE user_search_state SET current_build = ?0, rebuilding = false, built_accounts = ?1, segments = ?2",
+		} {
+			if _, err := tx.NewRaw(stmt, build, count, segs).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	done = true
+	// The builds before are no longer read.
+	for _, stmt := range []string{"DELETE FROM user_search_grams WHERE build <> ?", "DELETE FROM user_search_segments WHERE build <> ?"} {
+		if _, err := conn.NewRaw(stmt, build).Exec(ctx); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// DropSearchSummary makes the search plan without a summary (a bulk load
+// that set the trigger aside) until the next build.
+func DropSearchSummary(ctx context.Context, db bun.IDB) error {
+	if IsSQLite(db) {
+		return nil
+	}
+	_, err := db.ExecContext(ctx, "UPDATE user_search_state SET current_build = NULL, segments = 0, built_accounts = 0")
+	return err
+}
+
+// SearchSummaryWanted is whether a seed of PostgreSQL should build the
+// summary after loading all accounts.
+func SearchSummaryWanted(ctx context.Context, db bun.IDB) (bool, error) {
+	if IsSQLite(db) {
+		return false, nil
+	}
+	all, err := CountAllUsers(ctx, db)
+	return all >= pgSummaryMin, err
+}
