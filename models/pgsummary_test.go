@@ -81,9 +81,12 @@ func checkSearchesMatchPlain(t *testing.T, db bun.IDB, texts []string) {
 			}
 			if len(got) == 25 {
 				k := models.KeyOf(&got[24], s)
-				next, err := models.UsersAfter(ctx, db, f, s, &k, 25, now)
+				next, total2, _, err := models.SeekUsers(ctx, db, f, s, k, 25, now)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if total2 != total {
+					t.Errorf("%q desc %v, page 2: total %d, want %d", text, desc, total2, total)
 				}
 				rest := want[25:min(50, len(want))]
 				if len(next) != len(rest) {
@@ -191,6 +194,21 @@ func TestPGSearchSummary_WalksOnlyCandidateSegments(t *testing.T) {
 			_, after := models.PGSummaryWalked()
 			if walked := after - before; walked < holding || walked > holding+2 {
 				t.Errorf("%q desc %v: walked %d segments of %d, %d hold a match", c.text, desc, walked, all, holding)
+			}
+			// A page by cursor walks from the cursor's segment on, and
+			// its total the candidates again.
+			var key models.UserKey
+			if err := db.NewSelect().Table("users").Column("display_name", "id").Where(c.cond).OrderExpr("lower(display_name) "+map[bool]string{true: "DESC", false: "ASC"}[desc]+", id "+map[bool]string{true: "DESC", false: "ASC"}[desc]).Limit(1).Scan(ctx, &key.S, &key.ID); err != nil {
+				t.Fatal(err)
+			}
+			key.Sort = models.UserSort{Key: "display_name", Desc: desc}
+			_, before = models.PGSummaryWalked()
+			if _, _, _, err := models.SeekUsers(ctx, db, models.UserFilter{Q: c.text}, key.Sort, key, 25, now); err != nil {
+				t.Fatal(err)
+			}
+			_, after = models.PGSummaryWalked()
+			if walked := after - before; walked < holding || walked > 2*holding+4 {
+				t.Errorf("%q desc %v, by cursor: walked %d segments of %d, %d hold a match", c.text, desc, walked, all, holding)
 			}
 		}
 	}

@@ -376,6 +376,19 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 		// The total is counted by the same reads as the page.
 		return pgSearchByDisplayName(ctx, db, f, s, limit, wantTotal, now)
 	}
+	if text != "" && !IsSQLite(db) && s.Key == "display_name" && offset == 0 && seek != nil && (f == UserFilter{Q: f.Q}) {
+		// A later page by cursor: through the search summary when it
+		// can prune the text (pgSearchBySummary); so is the total
+		// (pgSearchTotal).
+		users, _, _, ok, err := pgSearchBySummary(ctx, db, text, s, seek, limit, false)
+		if err != nil || (ok && !wantTotal) {
+			return users, 0, false, err
+		}
+		if ok {
+			total, estimate, err := CountUsersMatching(ctx, db, f, now)
+			return users, total, estimate, err
+		}
+	}
 	lp, total, estimate, err := planList(ctx, db, f, s, offset+limit, wantTotal, now)
 	if err != nil {
 		return nil, 0, false, err

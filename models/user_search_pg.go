@@ -83,7 +83,7 @@ func pgSearchByDisplayName(ctx context.Context, db bun.IDB, f UserFilter, s User
 	rest.Q = ""
 	onlyText := rest == UserFilter{}
 	if onlyText {
-		users, total, estimate, ok, err := pgSearchBySummary(ctx, db, text, s, limit, wantTotal)
+		users, total, estimate, ok, err := pgSearchBySummary(ctx, db, text, s, nil, limit, wantTotal)
 		if err != nil || ok {
 			return users, total, estimate, err
 		}
@@ -314,6 +314,11 @@ func pgWalkOn(bounds []string, desc bool, window int, all int64, text string) *p
 // and the table is not read. Only a rarer text is counted through the
 // trigram index, which reads each match counted from the table.
 func pgSearchTotal(ctx context.Context, db bun.IDB, text string) (int64, bool, error) {
+	// Through the search summary when it prunes the text: its candidate
+	// segments are walked to the cap.
+	if _, n, estimate, ok, err := pgSearchBySummary(ctx, db, text, UserSort{Key: "display_name"}, nil, 0, true); err != nil || ok {
+		return n, estimate, err
+	}
 	edge, _, err := pgWindowBound(ctx, db, false, 25, "")
 	if err != nil {
 		return 0, false, err

@@ -128,11 +128,12 @@ type pgRun struct {
 var pgSummaryWalked, pgSummarySegsWalked atomic.Int64
 
 // pgSearchBySummary reads the first page of a search by text alone sorted
-// by display name, and its total when wantTotal, through the summary: ok
+// by display name (after the cursor after, if any), and its total when
+// wantTotal, through the summary: ok
 // is false when the summary cannot answer it (no build yet, a text it
 // cannot prune, or one whose grams occur in more than a quarter of the
 // segments), and the caller plans as before.
-func pgSearchBySummary(ctx context.Context, db bun.IDB, text string, s UserSort, limit int, wantTotal bool) (users []User, total int64, estimate, ok bool, err error) {
+func pgSearchBySummary(ctx context.Context, db bun.IDB, text string, s UserSort, after *UserKey, limit int, wantTotal bool) (users []User, total int64, estimate, ok bool, err error) {
 	grams := summaryGrams(text)
 	if grams == nil {
 		return nil, 0, false, false, nil
@@ -155,12 +156,25 @@ func pgSearchBySummary(ctx context.Context, db bun.IDB, text string, s UserSort,
 		LoID   int64   `bun:"lo_id"`
 		HiName *string `bun:"hi_name"`
 		HiID   *int64  `bun:"hi_id"`
+		// Past: the segment holds no account after the cursor in walking
+		// order (it is skipped).
+		Past bool `bun:"past"`
 	}
-	err = db.NewRaw(`SELECT g.seg, s.lo_name, s.lo_id, n.lo_name AS hi_name, n.lo_id AS hi_id
+	past := "false"
+	var pastArgs []any
+	if after != nil {
+		if s.Desc {
+			past = "s.seg > 0 AND (s.lo_name, s.lo_id) >= (lower(?), ?)"
+		} else {
+			past = "n.seg IS NOT NULL AND (n.lo_name, n.lo_id) <= (lower(?), ?)"
+		}
+		pastArgs = []any{after.S, after.ID}
+	}
+	err = db.NewRaw(`SELECT g.seg, s.lo_name, s.lo_id, n.lo_name AS hi_name, n.lo_id AS hi_id, `+past+` AS past
 FROM (SELECT seg FROM user_search_grams WHERE build = ? AND gram IN (?) GROUP BY seg HAVING count(*) = ?) AS g
 JOIN user_search_segments s ON s.build = ? AND s.seg = g.seg
 LEFT JOIN user_search_segments n ON n.build = ? AND n.seg = g.seg + 1
-ORDER BY g.seg`, build, bun.In(grams), len(grams), build, build).Scan(ctx, &cands)
+ORDER BY g.seg`, append(pastArgs, build, bun.In(grams), len(grams), build, build)...).Scan(ctx, &cands)
 	if err != nil {
 		return nil, 0, false, false, err
 	}
@@ -169,7 +183,10 @@ ORDER BY g.seg`, build, bun.In(grams), len(grams), build, build).Scan(ctx, &cand
 	}
 	var runs []pgRun
 	for i, c := range cands {
-		if i > 0 && cands[i-1].Seg+1 == c.Seg {
+		if c.Past {
+			continue
+		}
+		if i > 0 && cands[i-1].Seg+1 == c.Seg && !cands[i-1].Past {
 			runs[len(runs)-1].hiName, runs[len(runs)-1].hiID = c.HiName, c.HiID
 			runs[len(runs)-1].segs++
 			continue
@@ -201,6 +218,14 @@ ORDER BY g.seg`, build, bun.In(grams), len(grams), build, build).Scan(ctx, &cand
 		}
 		if r.hiName != nil {
 			w = w.Where("(lower(w.display_name), w.id) < (?, ?)", *r.hiName, *r.hiID)
+		}
+		if after != nil {
+			// The run that holds the cursor starts (or ends) at it.
+			op := " > "
+			if s.Desc {
+				op = " < "
+			}
+			w = w.Where("(lower(w.display_name), w.id)"+op+"(lower(?), ?)", after.S, after.ID)
 		}
 		var more []int64
 		if err := w.Where(cond, args...).OrderExpr("lower(w.display_name)"+dir+", w.id"+dir).Limit(int64(take-len(ids))).Scan(ctx, &more); err != nil {
