@@ -37,7 +37,7 @@ func init() {
 		}
 		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			for _, stmt := range []string{
-				`CREATE TABLE user_search_state (
+				`CREATE TABLE IF NOT EXISTS user_search_state (
   one boolean PRIMARY KEY DEFAULT true CHECK (one),
   current_build integer,
   last_build integer NOT NULL DEFAULT 0,
@@ -45,24 +45,24 @@ func init() {
   built_accounts bigint NOT NULL DEFAULT 0,
   segments integer NOT NULL DEFAULT 0
 )`,
-				`INSERT INTO user_search_state DEFAULT VALUES`,
-				`CREATE TABLE user_search_segments (
+				`INSERT INTO user_search_state DEFAULT VALUES ON CONFLICT DO NOTHING`,
+				`CREATE TABLE IF NOT EXISTS user_search_segments (
   build integer NOT NULL,
   seg integer NOT NULL,
   lo_name text NOT NULL,
   lo_id bigint NOT NULL,
   PRIMARY KEY (build, seg)
 )`,
-				`CREATE INDEX user_search_segments_lo ON user_search_segments (build, lo_name, lo_id)`,
-				`CREATE TABLE user_search_grams (
+				`CREATE INDEX IF NOT EXISTS user_search_segments_lo ON user_search_segments (build, lo_name, lo_id)`,
+				`CREATE TABLE IF NOT EXISTS user_search_grams (
   build integer NOT NULL,
   gram text NOT NULL,
   seg integer NOT NULL,
   PRIMARY KEY (build, gram, seg)
 )`,
-				`CREATE TABLE user_search_changed (id bigint PRIMARY KEY)`,
+				`CREATE TABLE IF NOT EXISTS user_search_changed (id bigint PRIMARY KEY)`,
 				// The grams of an account's searched fields (lower-cased).
-				`CREATE FUNCTION user_search_grams_of(VARIADIC f text[]) RETURNS SETOF text
+				`CREATE OR REPLACE FUNCTION user_search_grams_of(VARIADIC f text[]) RETURNS SETOF text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT DISTINCT g FROM (
   SELECT substr(x, i, 3) AS g FROM unnest(f) AS x, generate_series(1, length(x) - 2) AS i WHERE x IS NOT NULL
@@ -72,13 +72,13 @@ SELECT DISTINCT g FROM (
 $$`,
 				// The segment of key (name, id) in build b: the last whose
 				// lower bound is at or before it, else the first.
-				`CREATE FUNCTION user_search_seg(b integer, name text, id bigint) RETURNS integer
+				`CREATE OR REPLACE FUNCTION user_search_seg(b integer, name text, id bigint) RETURNS integer
 LANGUAGE sql STABLE AS $$
 SELECT coalesce(
   (SELECT s.seg FROM user_search_segments s WHERE s.build = b AND (s.lo_name, s.lo_id) <= (name, id) ORDER BY s.lo_name DESC, s.lo_id DESC LIMIT 1),
   0)
 $$`,
-				`CREATE FUNCTION user_search_grams_track() RETURNS trigger LANGUAGE plpgsql AS $$
+				`CREATE OR REPLACE FUNCTION user_search_grams_track() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   b integer;
   r boolean;
@@ -96,6 +96,8 @@ BEGIN
   RETURN NULL;
 END
 $$`,
+				`DROP TRIGGER IF EXISTS user_search_grams_insert ON users`,
+				`DROP TRIGGER IF EXISTS user_search_grams_update ON users`,
 				`CREATE TRIGGER user_search_grams_insert AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION user_search_grams_track()`,
 				`CREATE TRIGGER user_search_grams_update AFTER UPDATE OF username_lower, email_lower, display_name ON users FOR EACH ROW
 WHEN (old.username_lower IS DISTINCT FROM new.username_lower OR old.email_lower IS DISTINCT FROM new.email_lower OR old.display_name IS DISTINCT FROM new.display_name)
