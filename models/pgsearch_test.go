@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +51,77 @@ func TestPGSearchByDisplayName_FirstPageMatchesAPlainQuery(t *testing.T) {
 			}
 		}
 		undo()
+	}
+}
+
+// TestPGSearchTotal_PrefixPastTheCapReadsNoRow: the total of a 2-character
+// prefix that one field's index alone holds more than SearchCountCap
+// times is the capped estimate, found in that index, without reading
+// accounts from the table. Before, the four prefix ranges were counted
+// together (a bitmap of them, then a row read from the table per match up
+// to the cap): "ya" and "k7", whose public-ID prefixes hold about 9,800
+// accounts at 10M, spent 0.4-1 s waiting for those rows. PostgreSQL only
+// (make test-go-postgres).
+func TestPGSearchTotal_PrefixPastTheCapReadsNoRow(t *testing.T) {
+	app := testkit.NewApp(t)
+	db := app.Svc.DB
+	if models.IsSQLite(db) {
+		t.Skip("PostgreSQL only: set GATEHOUSE_TEST_DATABASE_URL (make test-go-postgres)")
+	}
+	ctx := context.Background()
+	if err := app.Svc.Seed(ctx, 3000, nil); err != nil {
+		t.Fatal(err)
+	}
+	// 1,500 usernames that start with "zq": past the cap in the
+	// username index alone; their display names are spread.
+	if _, err := db.ExecContext(ctx, "UPDATE users SET username = 'zq' || username, username_lower = 'zq' || username_lower WHERE id % 2 = 0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "VACUUM (ANALYZE) users"); err != nil {
+		t.Fatal(err)
+	}
+	undo := models.SetPGSearchWindow(200)
+	defer undo()
+	log := &queryLog{}
+	db.AddQueryHook(log)
+	now := time.Now()
+	for _, s := range []models.UserSort{{Key: "display_name"}, {Key: "display_name", Desc: true}, {Key: "id", Desc: true}} {
+		f := models.UserFilter{Q: "zq"}
+		log.mu.Lock()
+		log.qs = nil
+		log.mu.Unlock()
+		got, total, estimate, err := models.SearchUsers(ctx, db, f, s, 25, 0, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != models.SearchCountCap || !estimate {
+			t.Fatalf("%+v: total %d (estimate %v), want %d, an estimate", s, total, estimate, models.SearchCountCap)
+		}
+		var want []models.User
+		if err := models.ApplyUserSort(models.ApplyUserFilter(db.NewSelect().Model(&want), f, now), s).Limit(25).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%+v: %d rows, want %d", s, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].ID != want[i].ID {
+				t.Fatalf("%+v: row %d is %d, want %d", s, i, got[i].ID, want[i].ID)
+			}
+		}
+		log.mu.Lock()
+		qs := append([]string(nil), log.qs...)
+		log.mu.Unlock()
+		for _, q := range qs {
+			if !strings.Contains(q, "count(") {
+				continue
+			}
+			for _, n := range explainNodes(t, db, q) {
+				examined := (n.ActualRows + n.RowsRemoved + n.RowsRechecks) * max(n.ActualLoops, 1)
+				if n.Relation == "users" && n.NodeType != "Index Only Scan" && examined > 100 {
+					t.Errorf("%+v: the total reads %.0f accounts from the table (%s %s)\n  in: %s", s, examined, n.NodeType, n.Index, q)
+				}
+			}
+		}
 	}
 }
