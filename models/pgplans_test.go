@@ -247,6 +247,12 @@ func TestPGSearchPlans_WindowAndMatchesReadOnce(t *testing.T) {
 		log.mu.Unlock()
 		var walked, read float64
 		for _, q := range qs {
+			if strings.HasPrefix(q, "SELECT count(*) FROM (SELECT 1 FROM users WHERE") {
+				// A prefix's range in one field's own index, counted
+				// index-only up to the cap (models.pgPrefixPastCap): it
+				// reads the range's entries, not a walk.
+				continue
+			}
 			for _, p := range explainNodes(t, db, q) {
 				examined := (p.ActualRows + p.RowsRemoved + p.RowsRechecks) * max(p.ActualLoops, 1)
 				switch {

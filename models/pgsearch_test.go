@@ -125,3 +125,94 @@ func TestPGSearchTotal_PrefixPastTheCapReadsNoRow(t *testing.T) {
 		}
 	}
 }
+
+// TestPGSearch_PrefixPastTheCapWalksToThePageOnly: the first page of a
+// 2-character prefix sorted by display name, with its total, walks the
+// display-name order only as far as the page when one field's own index
+// holds more than SearchCountCap of the prefix (the total is then the
+// capped estimate whatever the walk counts). Before, the walk went on to
+// SearchCountCap+1 matches or the window's end to count them: "ya" at
+// 10M tested 69,332 entries of users_display_cover (3,238 index pages)
+// to count 72 matches, for a page found in the first 16,740. Pages and totals equal a plain query's
+// and CountUsersMatching's; a prefix under the cap is still counted
+// exactly. PostgreSQL only (make test-go-postgres).
+func TestPGSearch_PrefixPastTheCapWalksToThePageOnly(t *testing.T) {
+	app := testkit.NewApp(t)
+	db := app.Svc.DB
+	if models.IsSQLite(db) {
+		t.Skip("PostgreSQL only: set GATEHOUSE_TEST_DATABASE_URL (make test-go-postgres)")
+	}
+	ctx := context.Background()
+	if err := app.Svc.Seed(ctx, 20_000, nil); err != nil {
+		t.Fatal(err)
+	}
+	// 10,000 usernames that start with "zq" (past the cap in the
+	// username index alone), their display names spread over the order;
+	// 40 that start with "zw" (under it).
+	for _, stmt := range []string{
+		"UPDATE users SET username = 'zq' || username, username_lower = 'zq' || username_lower WHERE id % 2 = 0",
+		"UPDATE users SET username = 'zw' || username, username_lower = 'zw' || username_lower WHERE id % 500 = 1",
+		"VACUUM (ANALYZE) users",
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	undo := models.SetPGSearchWindow(4000)
+	defer undo()
+	log := &queryLog{}
+	db.AddQueryHook(log)
+	now := time.Now()
+	for _, c := range []struct {
+		q    string
+		desc bool
+	}{{"zq", false}, {"zq", true}, {"zw", false}, {"zw", true}} {
+		f := models.UserFilter{Q: c.q}
+		s := models.UserSort{Key: "display_name", Desc: c.desc}
+		log.mu.Lock()
+		log.qs = nil
+		log.mu.Unlock()
+		got, total, estimate, err := models.SearchUsers(ctx, db, f, s, 25, 0, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.mu.Lock()
+		qs := append([]string(nil), log.qs...)
+		log.mu.Unlock()
+		wantTotal, wantEst, err := models.CountUsersMatching(ctx, db, f, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != wantTotal || estimate != wantEst {
+			t.Fatalf("%+v: total %d (estimate %v), want %d (%v)", c, total, estimate, wantTotal, wantEst)
+		}
+		var want []models.User
+		if err := models.ApplyUserSort(models.ApplyUserFilter(db.NewSelect().Model(&want), f, now), s).Limit(25).Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%+v: %d rows, want %d", c, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].ID != want[i].ID {
+				t.Fatalf("%+v: row %d is %d, want %d", c, i, got[i].ID, want[i].ID)
+			}
+		}
+		if c.q != "zq" {
+			continue
+		}
+		// Half the accounts match: the page is within the first 60 or
+		// so entries; counting to the cap walked about 2,000.
+		var walked float64
+		for _, q := range qs {
+			for _, n := range explainNodes(t, db, q) {
+				if n.Index == "users_display_cover" && n.NodeType != "Bitmap Index Scan" || n.NodeType == "Seq Scan" && n.Relation == "users" {
+					walked += (n.ActualRows + n.RowsRemoved + n.RowsRechecks) * max(n.ActualLoops, 1)
+				}
+			}
+		}
+		if walked > 200 {
+			t.Errorf("%+v: walked %.0f entries of users_display_cover for a page of 25\n  %s", c, walked, strings.Join(qs, "\n  "))
+		}
+	}
+}
