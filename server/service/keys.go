@@ -31,6 +31,8 @@ var SealedColumns = []SealedColumn{
 	{"oidc_states", "state_hash", "verifier_sealed"},
 	{"mail_outbox", "id", "body"},
 	{"oauth_signing_keys", "id", "private_key_sealed"},
+	{"webhook_endpoints", "id", "secret"},
+	{"webhook_endpoints", "id", "previous_secret"},
 }
 
 // ErrSecretKeyChanged is what an instance answers once another process
