@@ -613,8 +613,10 @@ func newKey(cfg *config.Config, stdout, stderr io.Writer) *cobra.Command {
 	rotate := &cobra.Command{
 		Use:   "rotate [--new-key-file FILE]",
 		Short: "Re-encrypt every stored secret under a new key (safe while instances run)",
-		Long: "Re-encrypts the SMTP password, the Turnstile secret, identity-provider client secrets and TOTP\n" +
-			"secrets under a new key in one transaction and records the new key's fingerprint.\n" +
+		Long: "Re-encrypts every stored secret (the SMTP password, the Turnstile secret, identity-provider\n" +
+			"client secrets, TOTP secrets, pending provider sign-ins, queued emails, OpenID Provider signing\n" +
+			"keys, webhook endpoint secrets) under a new key in one transaction and records the new key's\n" +
+			"fingerprint.\n" +
 			"With the key file of the data directory, the new key replaces secret.key (the old one is kept\n" +
 			"as secret.key.previous for older backups). With GATEHOUSE_SECRET_KEY, pass --new-key-file: the\n" +
 			"new key is read from FILE, or written there when FILE does not exist yet.\n" +

@@ -270,3 +270,56 @@ func mustKey(t *testing.T, s string) []byte {
 	}
 	return k
 }
+
+// With the key in GATEHOUSE_SECRET_KEY, `key rotate` needs --new-key-file
+// (a usage error without it, nothing changed); given a file that does not
+// exist, it writes a new key there and the database takes it: the old key
+// is refused afterwards and the new one opens the data directory. A second
+// rotation reads the key already in the file it is given.
+func TestHardening_KeyRotateNewKeyFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	k1 := "GATEHOUSE_SECRET_KEY=" + randomKey(t)
+	if code, out := gatehouseProc(t, []string{k1}, "--data", dir, "admin", "create", "--username", "root", "--password", goodPassword); code != 0 {
+		t.Fatalf("admin create: exit %d\n%s", code, out)
+	}
+	if code, out := gatehouseProc(t, []string{k1}, "--data", dir, "key", "rotate"); code != 2 || !strings.Contains(out, "--new-key-file") {
+		t.Fatalf("rotate without --new-key-file: exit %d\n%s", code, out)
+	}
+	if code, out := gatehouseProc(t, []string{k1}, "--data", dir, "admin", "unlock", "root"); code != 0 {
+		t.Fatalf("the refused rotation changed the key: exit %d\n%s", code, out)
+	}
+
+	file := filepath.Join(t.TempDir(), "next.key")
+	code, out := gatehouseProc(t, []string{k1}, "--data", dir, "key", "rotate", "--new-key-file", file)
+	if code != 0 || !strings.Contains(out, "written to "+file) {
+		t.Fatalf("rotate --new-key-file: exit %d\n%s", code, out)
+	}
+	written, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2 := "GATEHOUSE_SECRET_KEY=" + strings.TrimSpace(string(written))
+	if code, out := gatehouseProc(t, []string{k1}, "--data", dir, "admin", "unlock", "root"); code != 1 || !strings.Contains(out, "secret key") {
+		t.Fatalf("the old key after rotate: exit %d\n%s", code, out)
+	}
+	if code, out := gatehouseProc(t, []string{k2}, "--data", dir, "admin", "unlock", "root"); code != 0 {
+		t.Fatalf("the written key after rotate: exit %d\n%s", code, out)
+	}
+
+	// A file that exists: its key is the new one.
+	k3 := randomKey(t)
+	file3 := filepath.Join(t.TempDir(), "third.key")
+	if err := os.WriteFile(file3, []byte(k3+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := gatehouseProc(t, []string{k2}, "--data", dir, "key", "rotate", "--new-key-file", file3); code != 0 {
+		t.Fatalf("rotate to a given key: exit %d\n%s", code, out)
+	}
+	if code, out := gatehouseProc(t, []string{"GATEHOUSE_SECRET_KEY=" + k3}, "--data", dir, "admin", "unlock", "root"); code != 0 {
+		t.Fatalf("the given key after rotate: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secret.key")); err == nil {
+		t.Fatal("a key file appeared in the data directory although the key comes from the environment")
+	}
+}
