@@ -118,7 +118,7 @@ func TestCreateAndEditUser(t *testing.T) {
 		t.Fatal(created.Role)
 	}
 	// An admin cannot create a super administrator.
-	c.POST("/api/admin/users", map[string]any{"username": "frank", "password": "Another-Long-Passphrase", "role": "super_admin"}).Expect(403)
+	expectError(t, c.POST("/api/admin/users", map[string]any{"username": "frank", "password": "Another-Long-Passphrase", "role": "super_admin"}), 403, "super_admin_grant")
 	r = c.POST("/api/admin/users", map[string]any{"username": "ERIN", "password": "Another-Long-Passphrase"}).Expect(422)
 	if r.Fields()["username"] == "" {
 		t.Fatal(r.Fields())
@@ -325,7 +325,7 @@ func TestBulkDryRunAndAllOrNothing(t *testing.T) {
 	}
 	// Bad requests.
 	ac.POST("/api/admin/users/bulk", map[string]any{"action": "explode", "publicIds": ids}).Expect(422)
-	ac.POST("/api/admin/users/bulk", map[string]any{"action": "set_role", "publicIds": ids, "params": map[string]any{"role": "super_admin"}}).Expect(403)
+	expectError(t, ac.POST("/api/admin/users/bulk", map[string]any{"action": "set_role", "publicIds": ids, "params": map[string]any{"role": "super_admin"}}), 403, "super_admin_grant")
 	ac.POST("/api/admin/users/bulk", map[string]any{"action": "delete", "filter": map[string]any{"sort": "x"}}).Expect(400)
 	big := make([]string, 10001)
 	for i := range big {

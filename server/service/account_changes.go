@@ -140,8 +140,10 @@ func (p *UserPatch) check(c *changeRun) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	if p.Role != nil && *p.Role == models.RoleSuperAdmin && (c.actor.User == nil || c.actor.User.Role != models.RoleSuperAdmin) {
-		return ErrGrantSuperAdmin
+	if p.Role != nil {
+		if err := mayGrantRole(c.actor, *p.Role); err != nil {
+			return err
+		}
 	}
 	if p.PlanID != nil && *p.PlanID != nil {
 		var plan models.Plan

@@ -136,10 +136,20 @@ func (s *Users) Search(ctx context.Context, f models.UserFilter, sort models.Use
 	return out, total, estimate, nil
 }
 
+// mayGrantRole answers ErrGrantSuperAdmin when actor may not give an
+// account role: only a super administrator grants super administrator, on
+// creation (Create) and on a change (UserPatch) alike.
+func mayGrantRole(actor Actor, role string) error {
+	if role == models.RoleSuperAdmin && (actor.User == nil || actor.User.Role != models.RoleSuperAdmin) {
+		return ErrGrantSuperAdmin
+	}
+	return nil
+}
+
 // Create adds an account. Only a super administrator may create another.
 func (s *Users) Create(ctx context.Context, actor Actor, in NewUser) (*models.User, error) {
-	if in.Role == models.RoleSuperAdmin && actor.User.Role != models.RoleSuperAdmin {
-		return nil, ErrGrantSuperAdmin
+	if err := mayGrantRole(actor, in.Role); err != nil {
+		return nil, err
 	}
 	if in.Status == "" {
 		in.Status = models.StatusActive
