@@ -18,6 +18,10 @@ import (
 const (
 	GuardedTimeout     = 100 * time.Millisecond
 	guardedPoolTimeout = 200 * time.Millisecond
+)
+
+// Variables so that the tests can shorten them.
+var (
 	// probeInterval is how often an open circuit asks Redis whether it is
 	// back (PING, off the request path).
 	probeInterval = time.Second
