@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -100,12 +101,15 @@ type pgSummaryState struct {
 	Segments int   `bun:"segments"`
 	Built    int64 `bun:"built_accounts"`
 	CCollate bool  `bun:"c_collate"`
+	// PublicTrgm: users_public_id_trgm is built and valid.
+	PublicTrgm bool `bun:"public_trgm"`
 }
 
 func readSummaryState(ctx context.Context, db bun.IDB) (pgSummaryState, error) {
 	var st pgSummaryState
 	err := db.NewRaw(`SELECT s.current_build, s.segments, s.built_accounts,
-(SELECT d.datcollate IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8') FROM pg_database d WHERE d.datname = current_database()) AS c_collate
+(SELECT d.datcollate IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8') FROM pg_database d WHERE d.datname = current_database()) AS c_collate,
+coalesce((SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass('users_public_id_trgm')), false) AS public_trgm
 FROM user_search_state s`).Scan(ctx, &st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return pgSummaryState{}, nil
@@ -135,8 +139,19 @@ var pgSummaryWalked, pgSummarySegsWalked atomic.Int64
 // segments), and the caller plans as before.
 func pgSearchBySummary(ctx context.Context, db bun.IDB, text string, s UserSort, after *UserKey, limit int, wantTotal bool) (users []User, total int64, estimate, ok bool, err error) {
 	grams := summaryGrams(text)
+	// publicApart: a public ID could hold the text, so its public-ID
+	// matches are looked up apart and merged (pgPublicIDMatches).
+	publicApart := false
 	if grams == nil {
-		return nil, 0, false, false, nil
+		if utf8.RuneCountInString(text) < pgPublicApartLen {
+			return nil, 0, false, false, nil
+		}
+		addGrams(text, func(g string) {
+			if !slices.Contains(grams, g) {
+				grams = append(grams, g)
+			}
+		})
+		publicApart = true
 	}
 	st, err := readSummaryState(ctx, db)
 	if err != nil || st.Build == nil {
@@ -147,6 +162,13 @@ func pgSearchBySummary(ctx context.Context, db bun.IDB, text string, s UserSort,
 	if utf8.RuneCountInString(text) < MinSubstringLen && !st.CCollate {
 		// A prefix is searched as a range of the collation's order, which
 		// only in C order holds exactly the strings that start with it.
+		return nil, 0, false, false, nil
+	}
+	if publicApart && (!st.PublicTrgm || !st.CCollate) {
+		// The merge orders display names byte by byte, as C order does.
+		if !st.PublicTrgm {
+			maybeBuildPublicIDIndex(ctx, db)
+		}
 		return nil, 0, false, false, nil
 	}
 	build := *st.Build
@@ -205,14 +227,32 @@ ORDER BY g.seg`, append(pastArgs, build, bun.In(grams), len(grams), build, build
 			runs[i], runs[j] = runs[j], runs[i]
 		}
 	}
+	// A prefix that one field's own index holds past the cap: the
+	// total is the capped estimate, and the walk goes only to the page.
+	pastCap := false
+	if wantTotal && utf8.RuneCountInString(text) < MinSubstringLen {
+		if pastCap, err = pgPrefixPastCap(ctx, db, text); err != nil {
+			return nil, 0, false, false, err
+		}
+	}
 	take := limit
-	if wantTotal {
+	if wantTotal && !pastCap {
 		take = max(limit, SearchCountCap+1)
 	}
+	var extra []pgKeyed
+	if publicApart {
+		var found bool
+		if extra, found, err = pgPublicIDMatches(ctx, db, text, s, after); err != nil || !found {
+			return nil, 0, false, false, err
+		}
+	}
 	cond, args := pgWalkCondition(text)
-	var ids []int64
+	var keyed []pgKeyed
 	for _, r := range runs {
-		w := db.NewSelect().TableExpr("users AS w").Column("w.id")
+		if take == 0 {
+			break
+		}
+		w := db.NewSelect().TableExpr("users AS w").ColumnExpr("lower(w.display_name) AS name, w.id")
 		if r.loName != nil {
 			w = w.Where("(lower(w.display_name), w.id) >= (?, ?)", *r.loName, *r.loID)
 		}
@@ -227,28 +267,178 @@ ORDER BY g.seg`, append(pastArgs, build, bun.In(grams), len(grams), build, build
 			}
 			w = w.Where("(lower(w.display_name), w.id)"+op+"(lower(?), ?)", after.S, after.ID)
 		}
-		var more []int64
-		if err := w.Where(cond, args...).OrderExpr("lower(w.display_name)"+dir+", w.id"+dir).Limit(int64(take-len(ids))).Scan(ctx, &more); err != nil {
+		var more []pgKeyed
+		if err := w.Where(cond, args...).OrderExpr("lower(w.display_name)"+dir+", w.id"+dir).Limit(int64(take-len(keyed))).Scan(ctx, &more); err != nil {
 			return nil, 0, false, false, err
 		}
 		pgSummaryWalked.Add(1)
 		pgSummarySegsWalked.Add(int64(r.segs))
-		ids = append(ids, more...)
-		if len(ids) >= take {
+		keyed = append(keyed, more...)
+		if len(keyed) >= take {
 			break
 		}
 	}
-	counted := len(ids)
-	users, err = pgUsersByID(ctx, db, ids[:min(len(ids), limit)], s)
+	if publicApart {
+		keyed = mergeKeyed(keyed, extra, len(keyed) >= take, s.Desc)
+	}
+	ids := make([]int64, 0, min(len(keyed), limit))
+	for _, k := range keyed[:min(len(keyed), limit)] {
+		ids = append(ids, k.ID)
+	}
+	counted := len(keyed)
+	users, err = pgUsersByID(ctx, db, ids, s)
 	if err != nil || !wantTotal {
 		return users, 0, false, true, err
 	}
-	if counted > SearchCountCap {
+	if pastCap || counted > SearchCountCap {
 		return users, SearchCountCap, true, true, nil
 	}
 	// Every candidate segment was walked: every match counted.
 	return users, int64(counted), false, true, nil
 }
+
+// pgPublicApartLen is the shortest text in the public-ID alphabet that
+// the summary prunes, its public-ID matches looked up apart: about
+// N·12/32^4 accounts hold a given 4 characters in their public IDs (120
+// at 10M), but a 3-character text about 4,000.
+const pgPublicApartLen = 4
+
+// pgPublicApartMost is the most public-ID matches merged into a walk
+// through the summary; past it the text plans without the summary.
+const pgPublicApartMost = 2000
+
+// pgKeyed is an account in display-name order.
+type pgKeyed struct {
+	Name string `bun:"name"`
+	ID   int64  `bun:"id"`
+}
+
+// before is whether a comes before b in walking order (strictly).
+func (a pgKeyed) before(b pgKeyed, desc bool) bool {
+	if a.Name != b.Name {
+		return (a.Name < b.Name) != desc
+	}
+	return a.ID != b.ID && (a.ID < b.ID) != desc
+}
+
+// pgPublicIDMatches reads the accounts whose public ID holds text (after
+// the cursor, if any) through users_public_id_trgm, in walking order;
+// found is false when there are more than pgPublicApartMost.
+func pgPublicIDMatches(ctx context.Context, db bun.IDB, text string, s UserSort, after *UserKey) ([]pgKeyed, bool, error) {
+	q := db.NewSelect().TableExpr("users AS w").ColumnExpr("lower(w.display_name) AS name, w.id").
+		Where(`w.public_id LIKE ? ESCAPE '\'`, "%"+escapeLike(text)+"%")
+	if after != nil {
+		op := " > "
+		if s.Desc {
+			op = " < "
+		}
+		q = q.Where("(lower(w.display_name), w.id)"+op+"(lower(?), ?)", after.S, after.ID)
+	}
+	var out []pgKeyed
+	if err := q.Limit(pgPublicApartMost+1).Scan(ctx, &out); err != nil {
+		return nil, false, err
+	}
+	if len(out) > pgPublicApartMost {
+		return nil, false, nil
+	}
+	slices.SortFunc(out, func(a, b pgKeyed) int {
+		if a.before(b, s.Desc) {
+			return -1
+		}
+		if b.before(a, s.Desc) {
+			return 1
+		}
+		return 0
+	})
+	return out, true, nil
+}
+
+// mergeKeyed merges the walk's matches (in order; cut: the walk stopped at
+// its limit, so it holds every match of the candidate segments up to its
+// last) with the public-ID matches found apart (in order): every match up
+// to the walk's last when cut, else every match. The public-ID matches
+// of the candidate segments are in both.
+func mergeKeyed(walk, extra []pgKeyed, cut, desc bool) []pgKeyed {
+	seen := make(map[int64]bool, len(walk))
+	for _, k := range walk {
+		seen[k.ID] = true
+	}
+	out := make([]pgKeyed, 0, len(walk)+len(extra))
+	i := 0
+	for _, e := range extra {
+		if seen[e.ID] {
+			continue
+		}
+		if cut && len(walk) > 0 && walk[len(walk)-1].before(e, desc) {
+			break
+		}
+		for i < len(walk) && walk[i].before(e, desc) {
+			out = append(out, walk[i])
+			i++
+		}
+		out = append(out, e)
+	}
+	return append(out, walk[i:]...)
+}
+
+// pgPublicIDBuilding is set while this process builds
+// users_public_id_trgm in the background.
+var pgPublicIDBuilding atomic.Bool
+
+// maybeBuildPublicIDIndex starts building users_public_id_trgm in the
+// background (as maybeBuildSummary the summary), when the summary is on.
+func maybeBuildPublicIDIndex(ctx context.Context, idb bun.IDB) {
+	db, ok := idb.(*bun.DB)
+	if !ok || !PGSummaryAutoBuild || !pgPublicIDBuilding.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer pgPublicIDBuilding.Store(false)
+		BuildPublicIDIndex(context.Background(), db) //nolint:errcheck // the next search tries again
+	}()
+}
+
+// BuildPublicIDIndex builds users_public_id_trgm (a trigram index of
+// public IDs alone) without holding writes off (CONCURRENTLY), unless it
+// is built and valid; an invalid one left by an interrupted build is
+// dropped first. One build at a time (an advisory lock); PostgreSQL only.
+// A search through the summary reads the public-ID matches of a text of
+// pgPublicApartLen characters or more from it, so that texts a public
+// ID could hold ("tanaka", "mart") are pruned too: about 600 MB at 10M
+// accounts (60 MB at 1M, built in 38 s).
+func BuildPublicIDIndex(ctx context.Context, db *bun.DB) error {
+	if IsSQLite(db) {
+		return nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var locked bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", pgPublicIDLockKey).Scan(&locked); err != nil || !locked {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", pgPublicIDLockKey) //nolint:errcheck
+	var valid *bool
+	if err := conn.QueryRowContext(ctx, "SELECT (SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass('users_public_id_trgm'))").Scan(&valid); err != nil {
+		return err
+	}
+	if valid != nil && *valid {
+		return nil
+	}
+	if valid != nil {
+		if _, err := conn.ExecContext(ctx, "DROP INDEX CONCURRENTLY IF EXISTS users_public_id_trgm"); err != nil {
+			return err
+		}
+	}
+	_, err = conn.ExecContext(ctx, "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_public_id_trgm ON users USING gin (public_id gin_trgm_ops)")
+	return err
+}
+
+// pgPublicIDLockKey is the advisory lock a build of users_public_id_trgm
+// holds.
+const pgPublicIDLockKey int64 = 0x4761746750756231
 
 // pgSummaryBuilding is set while this process runs a build it started
 // from a search.
@@ -290,6 +480,9 @@ func maybeBuildSummary(ctx context.Context, idb bun.IDB, st pgSummaryState) {
 func BuildSearchSummary(ctx context.Context, db *bun.DB) (bool, error) {
 	if IsSQLite(db) {
 		return false, nil
+	}
+	if err := BuildPublicIDIndex(ctx, db); err != nil {
+		return false, err
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
