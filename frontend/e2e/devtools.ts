@@ -53,8 +53,14 @@ export interface Mailsink {
   proc: ChildProcess
 }
 
-export async function startMailsink(): Promise<Mailsink> {
-  const { line, proc } = await startTool('mailsink', ['-smtp', '127.0.0.1:0', '-http', '127.0.0.1:0'])
+/**
+ * Starts mailsink. With `starttlsCA`, it also offers STARTTLS under a
+ * certificate from a private CA of its own and writes that CA's certificate
+ * (PEM) to the file `starttlsCA`.
+ */
+export async function startMailsink(opts: { starttlsCA?: string } = {}): Promise<Mailsink> {
+  const tls = opts.starttlsCA ? ['-starttls-ca', opts.starttlsCA] : []
+  const { line, proc } = await startTool('mailsink', ['-smtp', '127.0.0.1:0', '-http', '127.0.0.1:0', ...tls])
   const m = /^SMTP ([\d.]+):(\d+) HTTP (\S+)$/.exec(line)
   if (!m) throw new Error(`unexpected mailsink line: ${line}`)
   return { smtpHost: m[1]!, smtpPort: Number(m[2]), http: `http://${m[3]}`, proc }

@@ -5,6 +5,7 @@ package mailsink
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"mime"
@@ -57,7 +58,12 @@ func (s *Sink) Logins() []Login {
 }
 
 // Start listens on 127.0.0.1 (port 0 picks a free one).
-func Start(addr string) (*Sink, error) {
+func Start(addr string) (*Sink, error) { return StartTLS(addr, nil) }
+
+// StartTLS is Start with STARTTLS offered under cfg's certificate (nil:
+// plain SMTP only), for tests of mail servers whose certificate comes from
+// a private certificate authority.
+func StartTLS(addr string, cfg *tls.Config) (*Sink, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -71,6 +77,7 @@ func Start(addr string) (*Sink, error) {
 	s.srv.Domain = "localhost"
 	s.srv.AllowInsecureAuth = true
 	s.srv.ErrorLog = nopLogger{}
+	s.srv.TLSConfig = cfg
 	go s.srv.Serve(ln) //nolint:errcheck
 	return s, nil
 }
