@@ -1015,3 +1015,131 @@ func TestAccountChanges_PlanWithoutExpiryStartsAPeriod(t *testing.T) {
 	// Removing the plan leaves the expiry as sent (none here).
 	rc.PATCH(p, map[string]any{"planId": nil}).Expect(200)
 }
+
+// TestAccountChanges_NoOpsEveryKind: every change kind, sent with the
+// value an account already has, is reported as unchanged and leaves no
+// trace: language, balance (set to the balance, add 0), unlock of an
+// unlocked account, reset 2FA without a second factor and revoke without
+// a session through bulk (by ids and by filter, preview and run, changed
+// 0 of 2 matched); the same through the single endpoints, plus the
+// profile fields (display name, address, verified, phone, preferences)
+// and the billing fields of period mode (plan, subscription end) sent
+// back as they are. No audit row, no ledger row, no email, and the
+// accounts' stored state and updated_at stay as they were.
+// (Status, role and time zone: TestAccountChanges_NoOps.)
+func TestAccountChanges_NoOpsEveryKind(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	app := testkit.NewApp(t)
+	rc := app.LoginAs(app.SuperAdmin("root"))
+	a := app.CreateUser(testkit.UserSpec{Username: "noop-ann", Email: "noop-ann@example.com"})
+	b := app.CreateUser(testkit.UserSpec{Username: "noop-bob", Email: "noop-bob@example.com"})
+	pa, pb := "/api/admin/users/"+a.PublicID, "/api/admin/users/"+b.PublicID
+	// The state the no-ops resend, set up before the history is counted.
+	setBilling(t, app, "period")
+	plan := rc.POST("/api/admin/plans", map[string]any{"name": "Pro", "periodDays": 30}).Expect(201).Map()
+	rc.PATCH(pa, map[string]any{"planId": plan["id"], "subscriptionExpiresAt": "2031-01-02T03:04:05Z"}).Expect(200)
+	setBilling(t, app, "usage")
+	for _, p := range []string{pa, pb} {
+		rc.PATCH(p, map[string]any{"displayName": "Noop Person", "phone": "+49 30 1234", "language": "zh-CN", "preferences": map[string]any{"theme": "dark", "n": 2}, "emailVerified": true}).Expect(200)
+		rc.POST(p+"/balance", map[string]any{"mode": "set", "amount": 300}).Expect(200)
+	}
+	type snapshot struct {
+		state     map[string]any
+		updatedAt time.Time
+		ledger    []ledgerRow
+	}
+	snap := func(u *testkit.User) snapshot {
+		r := app.Reload(u)
+		return snapshot{storedState(t, app, u.ID), r.UpdatedAt, ledgerOf(t, app, u.ID)}
+	}
+	before := map[string]snapshot{a.PublicID: snap(a), b.PublicID: snap(b)}
+	var user struct {
+		User map[string]any `json:"user"`
+	}
+	rc.GET(pa).Expect(200).JSON(&user)
+	sub := user.User["subscription"].(map[string]any)
+	if user.User["language"] != "zh-CN" || user.User["balance"] != float64(300) || sub["planId"] == nil || sub["expiresAt"] == nil || user.User["emailVerified"] != true {
+		t.Fatalf("set-up state: %v", user.User)
+	}
+	var outbox int64
+	countOutbox := func() int64 {
+		n, err := app.Svc.DB.NewSelect().Table("mail_outbox").Count(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	outbox = countOutbox()
+	since := lastAuditID(t, app)
+	app.Clock.Advance(time.Minute) // a write would move updated_at
+
+	ids := []string{a.PublicID, b.PublicID}
+	for _, body := range []map[string]any{
+		{"action": "set_language", "params": map[string]any{"language": "zh-CN"}},
+		{"action": "set_balance", "params": map[string]any{"amount": 300}},
+		{"action": "add_balance", "params": map[string]any{"amount": 0}},
+		{"action": "unlock"},
+		{"action": "reset_2fa"},
+		{"action": "revoke_sessions"},
+	} {
+		body["reason"] = "again"
+		for _, target := range []map[string]any{{"publicIds": ids}, {"filter": map[string]any{"q": "noop"}}} {
+			for _, dry := range []bool{true, false} {
+				delete(body, "publicIds")
+				delete(body, "filter")
+				for k, v := range target {
+					body[k] = v
+				}
+				body["dryRun"] = dry
+				var res struct {
+					Changed int             `json:"changed"`
+					Matched int             `json:"matched"`
+					BatchID string          `json:"batchId"`
+					Refused json.RawMessage `json:"refused"`
+				}
+				rc.POST("/api/admin/users/bulk", body).Expect(200).JSON(&res)
+				if res.Changed != 0 || res.Matched != 2 || res.BatchID != "" || string(res.Refused) != "[]" {
+					t.Errorf("bulk %v by %v dry=%v: %+v", body["action"], target, dry, res)
+				}
+			}
+		}
+	}
+	rc.PATCH(pa, map[string]any{"displayName": "Noop Person", "email": "noop-ann@example.com", "emailVerified": true, "phone": "+49 30 1234",
+		"language": "zh-CN", "timezone": "UTC", "preferences": map[string]any{"n": 2, "theme": "dark"}, "reason": "again"}).Expect(200)
+	setBilling(t, app, "period")
+	rc.PATCH(pa, map[string]any{"planId": sub["planId"], "subscriptionExpiresAt": sub["expiresAt"], "reason": "again"}).Expect(200)
+	rc.PATCH(pa, map[string]any{"planId": sub["planId"], "reason": "again"}).Expect(200) // the same plan: no new period
+	setBilling(t, app, "usage")
+	rc.POST(pa+"/balance", map[string]any{"mode": "set", "amount": 300, "reason": "again"}).Expect(200)
+	rc.POST(pa+"/balance", map[string]any{"mode": "add", "amount": 0, "reason": "again"}).Expect(200)
+	rc.POST(pa+"/unlock", map[string]any{"reason": "again"}).Expect(200)
+	rc.POST(pa+"/reset-2fa", map[string]any{"reason": "again"}).Expect(200)
+	var revoked struct {
+		Revoked int64 `json:"revoked"`
+	}
+	rc.POST(pa+"/revoke-sessions", map[string]any{"reason": "again"}).Expect(200).JSON(&revoked)
+	if revoked.Revoked != 0 {
+		t.Errorf("revoke without sessions: revoked %d", revoked.Revoked)
+	}
+
+	if rows := append(auditOf(t, app, a.PublicID, since), auditOf(t, app, b.PublicID, since)...); len(rows) != 0 {
+		t.Errorf("no-op changes wrote history: %+v", rows)
+	}
+	if n := countOutbox(); n != outbox {
+		t.Errorf("no-op changes queued %d emails", n-outbox)
+	}
+	for _, u := range []*testkit.User{a, b} {
+		if got, want := snap(u), before[u.PublicID]; !reflect.DeepEqual(got.state, want.state) || !got.updatedAt.Equal(want.updatedAt) || !reflect.DeepEqual(got.ledger, want.ledger) {
+			t.Errorf("%s changed:\nbefore %+v\nafter  %+v", u.Username, want, got)
+		}
+	}
+	var after struct {
+		User map[string]any `json:"user"`
+	}
+	rc.GET(pa).Expect(200).JSON(&after)
+	if !reflect.DeepEqual(after.User, user.User) {
+		t.Errorf("account detail changed:\nbefore %v\nafter  %v", user.User, after.User)
+	}
+	accountInvariants(t, app, "after no-ops")
+}
