@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"gatehouse/models"
 	"gatehouse/server/service"
 	"gatehouse/server/testkit"
@@ -1142,4 +1144,174 @@ func TestAccountChanges_NoOpsEveryKind(t *testing.T) {
 		t.Errorf("account detail changed:\nbefore %v\nafter  %v", user.User, after.User)
 	}
 	accountInvariants(t, app, "after no-ops")
+}
+
+// whileDemoted sends req while another transaction, holding actor's row
+// (PostgreSQL) or the database (SQLite), demotes actor from super
+// administrator; it commits once req waits for it. req was authenticated
+// as a super administrator, so it passes the protection rule, but its
+// plan no longer counts actor among the active super administrators:
+// through HTTP this is the only way a change meets the last-super-
+// administrator rule without a race, since the acting super administrator
+// can never be among the targets (self_change). Actor is promoted again
+// afterwards.
+func whileDemoted(t *testing.T, app *testkit.App, actor *testkit.User, req func() *testkit.Response) *testkit.Response {
+	t.Helper()
+	ctx := context.Background()
+	setRole := func(db bun.IDB, role string) {
+		t.Helper()
+		if _, err := db.NewUpdate().Model((*models.User)(nil)).Set("role = ?", role).Where("id = ?", actor.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := app.Svc.DB.BeginTx(ctx, nil) // SQLite: BEGIN IMMEDIATE holds the database
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	setRole(tx, models.RoleAdmin)
+	done := make(chan *testkit.Response, 1)
+	go func() { done <- req() }()
+	if models.IsSQLite(app.Svc.DB) {
+		time.Sleep(time.Second) // the request waits for the write lock (busy_timeout 5 s)
+	} else {
+		// The request locks every super administrator's row, actor's too.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var n int
+			if err := app.Svc.DB.NewRaw("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the request never waited for the demotion")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	setRole(app.Svc.DB, models.RoleSuperAdmin)
+	return r
+}
+
+// TestAccountChanges_LastSuperAdminCountedOncePerBatch: a bulk change
+// whose targets are every active super administrator is refused for all
+// of them with last_super_admin (409 bulk_refused naming each; with
+// skipRefused, 200 and nothing changed), for status, role and delete: each
+// target alone would leave one, the batch none. Two of three leave
+// exactly one. The single endpoints answer 409 last_super_admin for the
+// last one. Before, no test asserted the code, and no batch held two
+// leaving super administrators.
+func TestAccountChanges_LastSuperAdminCountedOncePerBatch(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	root := app.SuperAdmin("root")
+	rc := app.LoginAs(root)
+	s1, s2 := app.SuperAdmin("sam"), app.SuperAdmin("sue")
+	type refusal struct {
+		PublicID string `json:"publicId"`
+		Code     string `json:"code"`
+	}
+	var res struct {
+		Changed int       `json:"changed"`
+		Refused []refusal `json:"refused"`
+		Error   struct {
+			Code    string    `json:"code"`
+			Changed int       `json:"changed"`
+			Refused []refusal `json:"refused"`
+		} `json:"error"`
+	}
+	bothRefused := func(what string, refused []refusal) {
+		t.Helper()
+		codes := map[string]string{}
+		for _, r := range refused {
+			codes[r.PublicID] = r.Code
+		}
+		if len(refused) != 2 || codes[s1.PublicID] != "last_super_admin" || codes[s2.PublicID] != "last_super_admin" {
+			t.Fatalf("%s: refused %+v, want both last_super_admin", what, refused)
+		}
+	}
+	pair := []string{s1.PublicID, s2.PublicID}
+	// With root counted, both may go.
+	rc.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": pair, "params": map[string]any{"status": "suspended"}, "dryRun": true}).Expect(200).JSON(&res)
+	if res.Changed != 2 || len(res.Refused) != 0 {
+		t.Fatalf("preview with root counted: %+v", res)
+	}
+	since := lastAuditID(t, app)
+	for _, c := range []struct {
+		action string
+		params map[string]any
+		skip   bool
+	}{
+		{"set_status", map[string]any{"status": "suspended"}, false},
+		{"set_status", map[string]any{"status": "deactivated"}, true},
+		{"set_role", map[string]any{"role": "admin"}, true},
+		{"delete", nil, false},
+	} {
+		what := fmt.Sprintf("%s skipRefused=%v", c.action, c.skip)
+		r := whileDemoted(t, app, root, func() *testkit.Response {
+			return rc.POST("/api/admin/users/bulk", map[string]any{"action": c.action, "publicIds": pair, "params": c.params, "skipRefused": c.skip, "reason": "all of them"})
+		})
+		res.Refused, res.Error.Refused = nil, nil
+		r.JSON(&res)
+		if c.skip {
+			r.Expect(200)
+			if res.Changed != 0 {
+				t.Fatalf("%s: changed %d", what, res.Changed)
+			}
+			bothRefused(what, res.Refused)
+		} else {
+			r.Expect(409)
+			if res.Error.Code != "bulk_refused" || res.Error.Changed != 0 {
+				t.Fatalf("%s: %s", what, r.Body)
+			}
+			bothRefused(what, res.Error.Refused)
+		}
+		for _, s := range []*testkit.User{s1, s2} {
+			if u := app.Reload(s); u.Role != models.RoleSuperAdmin || u.Status != models.StatusActive {
+				t.Fatalf("%s: %s is %s/%s", what, s.Username, u.Role, u.Status)
+			}
+		}
+		accountInvariants(t, app, what)
+	}
+	if rows := append(auditOf(t, app, s1.PublicID, since), auditOf(t, app, s2.PublicID, since)...); len(rows) != 0 {
+		t.Fatalf("refused changes wrote history: %+v", rows)
+	}
+	// A third super administrator: the batch of two leaves exactly one.
+	s3 := app.SuperAdmin("sid")
+	r := whileDemoted(t, app, root, func() *testkit.Response {
+		return rc.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": pair, "params": map[string]any{"status": "suspended"}})
+	})
+	r.Expect(200).JSON(&res)
+	if res.Changed != 2 || len(res.Refused) != 0 {
+		t.Fatalf("two of three: %+v", res)
+	}
+	n, err := models.CountActiveSuperAdmins(context.Background(), app.Svc.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := app.Reload(s3); n != 2 || u.Role != models.RoleSuperAdmin || u.Status != models.StatusActive { // s3, and root promoted again
+		t.Fatalf("after two of three: %d active super administrators, s3 %s/%s", n, u.Role, u.Status)
+	}
+	// The single endpoints, for the last one (s3).
+	p := "/api/admin/users/" + s3.PublicID
+	for what, req := range map[string]func() *testkit.Response{
+		"status": func() *testkit.Response { return rc.POST(p+"/status", map[string]any{"status": "suspended"}) },
+		"role":   func() *testkit.Response { return rc.PATCH(p, map[string]any{"role": "user"}) },
+		"delete": func() *testkit.Response { return rc.DELETE(p + "?confirm=sid") },
+	} {
+		r := whileDemoted(t, app, root, req)
+		if r.Expect(409); r.ErrorCode() != "last_super_admin" {
+			t.Fatalf("single %s: %s", what, r.Body)
+		}
+		if u := app.Reload(s3); u.Role != models.RoleSuperAdmin || u.Status != models.StatusActive {
+			t.Fatalf("single %s: s3 is %s/%s", what, u.Role, u.Status)
+		}
+	}
+	accountInvariants(t, app, "after the last super administrator")
 }
