@@ -34,3 +34,19 @@ func SetExportChunk(n int) (restore func()) {
 	exportChunk = n
 	return func() { exportChunk = old }
 }
+
+// SlowExportChunks makes exports read n accounts at a time, each chunk
+// taking at least delay, and gives each chunk deadline to reach the
+// client, until the returned function restores all three. Tests that use
+// it must not run in parallel with other exports.
+func SlowExportChunks(n int, delay, deadline time.Duration) (restore func()) {
+	oldChunk, oldDeadline := exportChunk, exportChunkDeadline
+	exportChunk, exportChunkDeadline = n, deadline
+	readExportChunk = func(ctx context.Context, db bun.IDB, f models.UserFilter, s models.UserSort, k *models.UserKey, limit int, now time.Time, each func(*models.ExportRow) error) (*models.UserKey, int, error) {
+		time.Sleep(delay)
+		return models.ExportUsersAfter(ctx, db, f, s, k, limit, now, each)
+	}
+	return func() {
+		readExportChunk, exportChunk, exportChunkDeadline = models.ExportUsersAfter, oldChunk, oldDeadline
+	}
+}

@@ -525,8 +525,9 @@ const ExportFailedMarker = "#gatehouse-export-incomplete"
 
 // exportChunk accounts are read and written at a time; exportChunkDeadline
 // is the time each chunk may take to reach the client before the write
-// fails (the server's write timeout would otherwise cut a long export).
-const exportChunkDeadline = 60 * time.Second
+// fails (the server's write timeout would otherwise cut a long export; a
+// test makes it shorter).
+var exportChunkDeadline = 60 * time.Second
 
 var exportChunk = 5000 // a test makes it smaller
 

@@ -1,0 +1,82 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/server/api"
+	"gatehouse/server/testkit"
+)
+
+// TestExport_WriteDeadlineExtendedPerChunk: an export that runs longer
+// than the server's write timeout, and longer than one chunk's deadline,
+// reaches the client whole, because each chunk moves the write deadline
+// on. Issue 18: the 60 s write timeout cut a 200k-account export mid-row
+// with no error. Here the server's write timeout is 0.5 s, a chunk's
+// deadline 1 s, and the export reads 9 chunks of 5 accounts, each taking
+// 0.3 s (about 2.7 s in all).
+func TestExport_WriteDeadlineExtendedPerChunk(t *testing.T) {
+	app := testkit.NewApp(t)
+	if err := app.Svc.Seed(t.Context(), 40, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin := app.Admin("exporter")
+	const (
+		chunk       = 5
+		chunkDelay  = 300 * time.Millisecond
+		deadline    = time.Second
+		serverLimit = 500 * time.Millisecond
+	)
+	restore := api.SlowExportChunks(chunk, chunkDelay, deadline)
+	defer restore()
+	hs := httptest.NewUnstartedServer(app.Server.Handler)
+	hs.Config.WriteTimeout = serverLimit
+	hs.Start()
+	t.Cleanup(hs.Close)
+	login, err := json.Marshal(map[string]string{"identifier": admin.Username, "password": admin.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Post(hs.URL+"/api/auth/login", "application/json", bytes.NewReader(login))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	var accounts int
+	if err := app.Svc.DB.NewRaw("SELECT COUNT(*) FROM users").Scan(t.Context(), &accounts); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	resp, err = client.Get(hs.URL + "/api/admin/users/export.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, readErr := io.ReadAll(resp.Body)
+	took := time.Since(start)
+	if resp.StatusCode != 200 {
+		t.Fatalf("export: %s", resp.Status)
+	}
+	if readErr != nil {
+		t.Fatalf("the export was cut after %s (%d bytes): %v", took.Round(time.Millisecond), len(body), readErr)
+	}
+	if took < 2*deadline {
+		t.Fatalf("the export took %s: too short to show anything", took)
+	}
+	lines := strings.Split(strings.TrimRight(string(body), "\n"), "\n")
+	if len(lines) != accounts+1 || strings.Contains(string(body), api.ExportFailedMarker) {
+		t.Fatalf("%d lines for %d accounts; last %q", len(lines), accounts, lines[len(lines)-1])
+	}
+}
