@@ -4,6 +4,7 @@ import vue from '@vitejs/plugin-vue'
 import type { Plugin } from 'vite'
 import { defineConfig } from 'vitest/config'
 import { naiveA11y } from './frontend/build/naiveA11y'
+import { precompileMessages } from './frontend/build/precompileMessages'
 import { routePreload, type RoutePreload } from './frontend/build/routePreload'
 
 // bundledPackages writes dist/bundled-packages.json: the npm packages whose
@@ -49,13 +50,19 @@ const routePreloads: RoutePreload[] = [
   { path: '^/account(/profile)?/?$', modules: ['features/account/AccountLayout.vue', 'features/account/ProfilePage.vue'] },
 ]
 
+const src = fileURLToPath(new URL('./frontend/src', import.meta.url))
+
+// Message modules compiled to functions at build time
+// (frontend/build/precompileMessages.ts): every message source of the console.
+const messageModules = ['i18n/messages.ts', 'features/admin/audit/actionMessages.ts'].map((f) => `${src}/${f}`)
+
 // The console lives in frontend/ and is built into frontend/dist, which the Go
 // binary embeds. package.json stays at the repository root.
 export default defineConfig({
   root: fileURLToPath(new URL('./frontend', import.meta.url)),
-  plugins: [naiveA11y(), vue(), bundledPackages(), routePreload(routePreloads, fileURLToPath(new URL('./frontend/src', import.meta.url)))],
+  plugins: [precompileMessages(messageModules, src, { '@': src }), naiveA11y(), vue(), bundledPackages(), routePreload(routePreloads, fileURLToPath(new URL('./frontend/src', import.meta.url)))],
   resolve: {
-    alias: { '@': fileURLToPath(new URL('./frontend/src', import.meta.url)) },
+    alias: { '@': src },
   },
   define: {
     __VUE_OPTIONS_API__: 'true',

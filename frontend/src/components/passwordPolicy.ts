@@ -1,5 +1,6 @@
 // The server's password policy (GET /api/auth/options, read once per page
-// load) for PasswordPolicyHint, and the hint's messages in both languages.
+// load) for PasswordPolicyHint; the hint's messages are in
+// passwordPolicyMessages.ts.
 import { ref, type Ref } from 'vue'
 import { api, call } from '@/api/client'
 import type { components } from '@/api/schema'
@@ -33,25 +34,4 @@ export function policyLines(p: PasswordPolicy, t: (key: string, named?: Record<s
   if (p.blockPersonalInfo) lines.push(t('passwordPolicy.personal'))
   lines.push(t('passwordPolicy.passphrase'))
   return lines
-}
-
-export const passwordPolicyMessages = {
-  en: {
-    passwordPolicy: {
-      label: 'Password rules',
-      length: 'From {min} to {max} characters.',
-      common: 'Not one of the most commonly used passwords.',
-      personal: 'Not containing the username, the email address or the display name.',
-      passphrase: 'No other rules: a few unrelated words make a strong password.',
-    },
-  },
-  'zh-CN': {
-    passwordPolicy: {
-      label: '密码规则',
-      length: '长度为 {min} 到 {max} 个字符。',
-      common: '不能是最常用的密码之一。',
-      personal: '不能包含用户名、邮箱地址或显示名称。',
-      passphrase: '没有其他规则：几个不相关的词语就能组成一个强密码。',
-    },
-  },
 }

@@ -1,18 +1,7 @@
 // vue-i18n setup: English and Simplified Chinese, choice kept in localStorage.
 import { createI18n } from 'vue-i18n'
-import en, { type Messages } from './locales/en'
-import zhCN from './locales/zh-CN'
-import { accountsMessages } from '@/features/admin/users/locales'
-import { authSettingsMessages } from '@/features/admin/auth/locales'
-import { authPagesMessages } from '@/features/auth/locales'
-import { accountSecurityMessages } from '@/features/account/locales'
-import { providerMessages } from '@/features/admin/providers/locales'
-import { integrationsMessages } from '@/features/admin/integrations/locales'
-import { apiKeysMessages } from '@/features/admin/apikeys/locales'
-import { webhooksMessages } from '@/features/admin/webhooks/locales'
-import { applicationsMessages } from '@/features/admin/applications/locales'
-import { apiErrorMessages } from './apiErrors'
-import { passwordPolicyMessages } from '@/components/passwordPolicy'
+import type { Messages } from './locales/en'
+import { messages } from './messages'
 
 export const supportedLocales = ['en', 'zh-CN'] as const
 export type Locale = (typeof supportedLocales)[number]
@@ -76,10 +65,7 @@ export function createAppI18n(locale: Locale = initialLocale()) {
     legacy: false,
     locale,
     fallbackLocale: 'en',
-    messages: {
-      en: { ...en, ...accountsMessages.en, ...authSettingsMessages.en, ...authPagesMessages.en, ...accountSecurityMessages.en, ...providerMessages.en, ...integrationsMessages.en, ...apiKeysMessages.en, ...webhooksMessages.en, ...applicationsMessages.en, ...apiErrorMessages.en, ...passwordPolicyMessages.en },
-      'zh-CN': { ...zhCN, ...accountsMessages['zh-CN'], ...authSettingsMessages['zh-CN'], ...authPagesMessages['zh-CN'], ...accountSecurityMessages['zh-CN'], ...providerMessages['zh-CN'], ...integrationsMessages['zh-CN'], ...apiKeysMessages['zh-CN'], ...webhooksMessages['zh-CN'], ...applicationsMessages['zh-CN'], ...apiErrorMessages['zh-CN'], ...passwordPolicyMessages['zh-CN'] },
-    },
+    messages,
     missingWarn: false,
     fallbackWarn: false,
   })
