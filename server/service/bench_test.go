@@ -136,6 +136,7 @@ func benchBulkStatusChange(b *testing.B, webhook bool) {
 	// the shared machine the wall time measures the load as much as the
 	// code.
 	cpu0 := cpuSeconds()
+	r0, w0 := ioCalls()
 	for b.Loop() {
 		res, err := app.Svc.Users.Bulk(ctx, actor, service.BulkRequest{
 			Action: service.BulkSetStatus, Filter: &models.UserFilter{Status: from[i%2]}, Status: from[(i+1)%2], Reason: "bench", SkipRefused: true,
@@ -148,6 +149,29 @@ func benchBulkStatusChange(b *testing.B, webhook bool) {
 	}
 	b.ReportMetric(float64(changed), "accounts/op")
 	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	r1, w1 := ioCalls()
+	b.ReportMetric(float64(r1-r0)/float64(b.N), "reads/op")
+	b.ReportMetric(float64(w1-w0)/float64(b.N), "writes/op")
+}
+
+// ioCalls is the process's read and write system calls so far
+// (/proc/self/io: syscr, syscw; 0 where there is none).
+func ioCalls() (r, w int64) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			r = n
+		case "syscw":
+			w = n
+		}
+	}
+	return r, w
 }
 
 // cpuSeconds is the user and system CPU time of the process so far.
