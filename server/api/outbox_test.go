@@ -379,3 +379,98 @@ func outboxStatuses(rows []models.OutboxMail) []string {
 	}
 	return out
 }
+
+// hangingSMTP accepts TCP connections and never says a word (the issue's
+// hanging mail server); every connection is held until the test ends.
+func hangingSMTP(t *testing.T) (string, int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
+}
+
+// A mail server that accepts the connection and never answers (issue 14
+// item 4: each mail waited 15 s, in the request). The request that queues
+// the email answers at once; the sender's attempt ends after one SMTP step
+// timeout (outbound.SMTPTimeout, 8 s) as a temporary "timeout" failure,
+// and the email waits for its retry; once the server answers, an email
+// queued later goes out at once, not behind the hung one, and the hung one
+// goes out at its retry: each exactly once.
+func TestOutbox_HangingServerIsBoundedAndHoldsNothingBack(t *testing.T) {
+	app := testkit.NewApp(t)
+	sink := app.Mailbox()
+	app.Member("alice")
+	app.Member("bob")
+	host, port := hangingSMTP(t)
+	pointSMTP(t, app, host, port)
+
+	start := time.Now()
+	app.Client().POST("/api/auth/forgot-password", map[string]string{"email": "alice@example.com"}).Expect(202)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("forgot-password answered in %v with a hanging mail server; want it off the request path", d)
+	}
+	app.Drain() // queued; this app's own sender is now stuck on the server
+	ctx := context.Background()
+	var row models.OutboxMail
+	for {
+		if err := app.Svc.DB.NewSelect().Model(&row).Where("to_address = ?", "alice@example.com").Scan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if row.Attempts == 1 && row.Status == models.OutboxQueued {
+			break
+		}
+		if d := time.Since(start); d > 8*time.Second+6*time.Second {
+			t.Fatalf("the attempt on a hanging server still runs after %v (status %s); want it bounded by the SMTP step timeout (8 s)", d, row.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d := time.Since(start); d < 7*time.Second {
+		t.Fatalf("the attempt ended after %v: not a timeout?", d)
+	}
+	if row.ErrorReason != "timeout" || !row.NextAttemptAt.After(app.Clock.Now()) || row.Body == "" {
+		t.Fatalf("after the hung attempt: %v, next attempt %v", outboxStatuses([]models.OutboxMail{row}), row.NextAttemptAt)
+	}
+
+	// The server answers now. Bob's email, queued after, goes out at once;
+	// Alice's waits for its retry, then goes out.
+	pointSMTP(t, app, sink.Host(), sink.Port())
+	app.Client().POST("/api/auth/forgot-password", map[string]string{"email": "bob@example.com"}).Expect(202)
+	app.FlushMail(sink)
+	if n := len(testkit.MailsTo(sink, "bob@example.com", "Reset")); n != 1 {
+		t.Fatalf("%d emails to bob once the server answered; want 1 at once", n)
+	}
+	if n := len(testkit.MailsTo(sink, "alice@example.com", "Reset")); n != 0 {
+		t.Fatalf("%d emails to alice before her retry was due", n)
+	}
+	app.Clock.Advance(time.Minute)
+	app.FlushMail(sink)
+	app.FlushMail(sink)
+	for _, to := range []string{"alice@example.com", "bob@example.com"} {
+		if n := len(testkit.MailsTo(sink, to, "Reset")); n != 1 {
+			t.Fatalf("%d reset emails to %s; want exactly 1", n, to)
+		}
+	}
+}
