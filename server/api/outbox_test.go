@@ -381,13 +381,15 @@ func outboxStatuses(rows []models.OutboxMail) []string {
 }
 
 // hangingSMTP accepts TCP connections and never says a word (the issue's
-// hanging mail server); every connection is held until the test ends.
-func hangingSMTP(t *testing.T) (string, int) {
+// hanging mail server); every connection is held until the client hangs
+// up, which is told on the returned channel, or the test ends.
+func hangingSMTP(t *testing.T) (string, int, <-chan struct{}) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	hungUp := make(chan struct{}, 64)
 	var mu sync.Mutex
 	var conns []net.Conn
 	go func() {
@@ -399,6 +401,13 @@ func hangingSMTP(t *testing.T) (string, int) {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
+			go func() {
+				_, _ = io.Copy(io.Discard, c) // until the client closes
+				select {
+				case hungUp <- struct{}{}:
+				default:
+				}
+			}()
 		}
 	}()
 	t.Cleanup(func() {
@@ -409,7 +418,7 @@ func hangingSMTP(t *testing.T) (string, int) {
 			c.Close()
 		}
 	})
-	return "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
+	return "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, hungUp
 }
 
 // A mail server that accepts the connection and never answers (issue 14
@@ -424,7 +433,7 @@ func TestOutbox_HangingServerIsBoundedAndHoldsNothingBack(t *testing.T) {
 	sink := app.Mailbox()
 	app.Member("alice")
 	app.Member("bob")
-	host, port := hangingSMTP(t)
+	host, port, _ := hangingSMTP(t)
 	pointSMTP(t, app, host, port)
 
 	start := time.Now()
@@ -472,5 +481,121 @@ func TestOutbox_HangingServerIsBoundedAndHoldsNothingBack(t *testing.T) {
 		if n := len(testkit.MailsTo(sink, to, "Reset")); n != 1 {
 			t.Fatalf("%d reset emails to %s; want exactly 1", n, to)
 		}
+	}
+}
+
+// Retries back off (issue 14 item 4; README: 30 s doubling to 1 h, 12
+// attempts): a mail server that answers 451 to every try sees an email
+// (one without a link, so no expiry caps the wait) retried after 30 s,
+// 1, 2, 4, 8, 16 and 32 min, then every hour; never before it is due; the
+// 12th failed attempt fails it for good, audited.
+func TestOutbox_RetryBackoffScheduleAndAttemptCap(t *testing.T) {
+	app := testkit.NewApp(t)
+	host, port := refusingSMTP(t, 451)
+	pointSMTP(t, app, host, port)
+	msg := mail.Message{To: "bob@example.com", Subject: "Your email changed", Text: "notice"}
+	if err := app.Svc.Outbox.Enqueue(context.Background(), app.Svc.DB, service.OutboxItem{Kind: mail.KindEmailChanged, Message: msg}); err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute, 32 * time.Minute,
+		time.Hour, time.Hour, time.Hour, time.Hour}
+	for attempt := 1; attempt <= 12; attempt++ {
+		app.SendDueMail()
+		rows := outboxRows(t, app)
+		r := rows[0]
+		if r.Attempts != attempt {
+			t.Fatalf("attempt %d: %v", attempt, outboxStatuses(rows))
+		}
+		if attempt == 12 {
+			if r.Status != models.OutboxFailed || r.ErrorReason != "rejected" || r.Body != "" {
+				t.Fatalf("after the 12th attempt: %v (body erased: %v)", outboxStatuses(rows), r.Body == "")
+			}
+			break
+		}
+		if r.Status != models.OutboxQueued {
+			t.Fatalf("after attempt %d: %v", attempt, outboxStatuses(rows))
+		}
+		if got := r.NextAttemptAt.Sub(app.Clock.Now()); got != want[attempt-1] {
+			t.Fatalf("wait after attempt %d: %v; want %v", attempt, got, want[attempt-1])
+		}
+		// Not before it is due.
+		app.Clock.Advance(want[attempt-1] - time.Second)
+		app.SendDueMail()
+		if r := outboxRows(t, app)[0]; r.Attempts != attempt {
+			t.Fatalf("attempt %d came %v early", r.Attempts, time.Second)
+		}
+		app.Clock.Advance(time.Second)
+	}
+	n := 0
+	for _, a := range app.AuditActionsAll() {
+		if a == service.ActionMailFailed {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d mail.failed audit entries; want 1", n)
+	}
+}
+
+// A sender that claimed an email and then stopped answering (here: stuck
+// on a mail server that never answers, as a dead instance would be) holds
+// it only for the lease (2 min): another sender does not touch it before,
+// re-claims it after and delivers it, and the stuck sender's late outcome
+// changes nothing: the email arrives exactly once and stays sent.
+func TestOutbox_LeaseExpiryLetsAnotherSenderDeliverOnce(t *testing.T) {
+	app := testkit.NewApp(t)
+	sink := app.Mailbox()
+	host, port, hungUp := hangingSMTP(t)
+	pointSMTP(t, app, host, port)
+	ctx := context.Background()
+	msg := mail.Message{To: "bob@example.com", Subject: "Your email changed", Text: "notice"}
+	// Enqueue wakes this app's own sender: it claims the email and hangs.
+	if err := app.Svc.Outbox.Enqueue(ctx, app.Svc.DB, service.OutboxItem{Kind: mail.KindEmailChanged, Message: msg}); err != nil {
+		t.Fatal(err)
+	}
+	var first models.OutboxMail
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		first = outboxRows(t, app)[0]
+		if first.Status == models.OutboxSending {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app's sender did not claim the email: %v", outboxStatuses([]models.OutboxMail{first}))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	claimed := time.Now()
+
+	pointSMTP(t, app, sink.Host(), sink.Port())
+	other := app.Svc.NewSender()
+	app.Clock.Advance(2*time.Minute - time.Second) // the lease still runs
+	if n, err := other.SendDue(ctx); err != nil || n != 0 {
+		t.Fatalf("another sender tried %d emails under a live lease (%v)", n, err)
+	}
+	app.Clock.Advance(2 * time.Second) // the lease ran out
+	if n, err := other.SendDue(ctx); err != nil || n != 1 {
+		t.Fatalf("another sender tried %d emails after the lease (%v); want 1", n, err)
+	}
+	if time.Since(claimed) > 6*time.Second {
+		t.Fatalf("the re-claim came %v after the claim: the stuck attempt (8 s) may have ended before it", time.Since(claimed))
+	}
+	if r := outboxRows(t, app)[0]; r.Status != models.OutboxSent || r.Attempts != 2 || r.LeaseOwner == first.LeaseOwner {
+		t.Fatalf("after the re-claim: %v", outboxStatuses([]models.OutboxMail{r}))
+	}
+	// The stuck attempt ends (timeout, 8 s; the sender hangs up): its
+	// outcome, written right after, must not undo the delivery.
+	select {
+	case <-hungUp:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the stuck attempt did not end within 20 s")
+	}
+	time.Sleep(time.Second)
+	app.Clock.Advance(time.Hour)
+	app.FlushMail(sink)
+	if r := outboxRows(t, app)[0]; r.Status != models.OutboxSent || r.Attempts != 2 || r.Body != "" {
+		t.Fatalf("after the stuck attempt ended: %v", outboxStatuses([]models.OutboxMail{r}))
+	}
+	if n := len(testkit.MailsTo(sink, "bob@example.com", "Your email changed")); n != 1 {
+		t.Fatalf("%d emails delivered; want exactly 1", n)
 	}
 }
