@@ -7,10 +7,12 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"gatehouse/server/security"
 	"gatehouse/server/service"
 	"gatehouse/server/testkit"
 )
@@ -178,4 +180,58 @@ func TestHardening_DatabaseDownIs503Postgres(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	c.GET("/api/admin/users").Expect(200)
+}
+
+// The setup token is stored hashed (issue 14 item 6): no column of the
+// setup_tokens table holds the printed token, or any part of it 16
+// characters long; the row is its SHA-256 with a 24-hour expiry, and that
+// row is what makes the link work.
+func TestHardening_SetupTokenStoredHashed(t *testing.T) {
+	t.Parallel()
+	a := testkit.NewApp(t)
+	ctx := context.Background()
+	token, err := a.Svc.Setup.Begin(ctx)
+	if err != nil || token == "" {
+		t.Fatalf("token %q %v", token, err)
+	}
+	rows, err := a.Svc.DB.QueryContext(ctx, "SELECT * FROM setup_tokens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	n := 0
+	for rows.Next() {
+		n++
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			s := fmt.Sprint(v)
+			if b, ok := v.([]byte); ok {
+				s = string(b)
+			}
+			for j := 0; j+16 <= len(token); j++ {
+				if strings.Contains(s, token[j:j+16]) {
+					t.Fatalf("setup_tokens.%s holds the token in clear: %q", cols[i], s)
+				}
+			}
+		}
+	}
+	if err := rows.Err(); err != nil || n != 1 {
+		t.Fatalf("%d setup token rows (%v); want 1", n, err)
+	}
+	var row service.SetupToken
+	if err := a.Svc.DB.NewSelect().Model(&row).Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if row.TokenHash != security.HashToken(token) || row.ExpiresAt.Sub(row.CreatedAt) != 24*time.Hour {
+		t.Fatalf("stored %q expiring after %v; want the token's SHA-256 and 24h", row.TokenHash, row.ExpiresAt.Sub(row.CreatedAt))
+	}
+	a.Client().POST("/api/setup", map[string]string{"token": token, "username": "root", "password": "Vivid-Orbit-Tangerine-42"}).Expect(201)
 }
