@@ -2543,11 +2543,11 @@ export interface components {
                 /**
                  * @description discovery_failed and smtp_failed only: the failure class, one of unreachable,
                  *     timeout, tls, redirect_refused, bad_response (and for discovery issuer_mismatch,
-                 *     incomplete_document; for SMTP not_configured, auth_failed, rejected). The message
+                 *     incomplete_document; for SMTP not_configured, auth_failed, rejected, certificate). The message
                  *     is fixed per class; nothing the remote server said is echoed.
                  * @enum {string}
                  */
-                reason?: "unreachable" | "timeout" | "tls" | "redirect_refused" | "bad_response" | "issuer_mismatch" | "incomplete_document" | "not_configured" | "auth_failed" | "rejected";
+                reason?: "unreachable" | "timeout" | "tls" | "redirect_refused" | "bad_response" | "issuer_mismatch" | "incomplete_document" | "not_configured" | "auth_failed" | "rejected" | "certificate";
             };
         };
         /**
