@@ -323,3 +323,32 @@ func TestHardening_KeyRotateNewKeyFile(t *testing.T) {
 		t.Fatal("a key file appeared in the data directory although the key comes from the environment")
 	}
 }
+
+// --redis-required and GATEHOUSE_REDIS_REQUIRED=true each make serve refuse
+// to start while Redis does not answer, naming the flag (without either it
+// starts with rate limits counted in memory: redisstore's
+// TestGuarded_RedisDownAtStart).
+func TestHardening_RedisRequiredFlagAndEnv(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	run(t, "", "--data", dir, "admin", "create", "--username", "root", "--password", goodPassword).expect(t, 0)
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"flag", nil, []string{"--redis-required"}},
+		{"env", []string{"GATEHOUSE_REDIS_REQUIRED=true"}, nil},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // a hang guard
+		args := append([]string{"--data", dir, "serve", "--http", "127.0.0.1:0", "--redis", "redis://127.0.0.1:1/0"}, c.args...)
+		cmd := exec.CommandContext(ctx, os.Args[0], args...)
+		cmd.Env = append(append(os.Environ(), runAsBinary+"=1"), c.env...)
+		out, err := cmd.CombinedOutput()
+		cancel()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "--redis-required") {
+			t.Errorf("%s: serve with Redis down: %v\n%s", c.name, err, out)
+		}
+	}
+}
