@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"os"
 	"reflect"
 	"slices"
@@ -967,24 +965,7 @@ func TestBulk_AnswerOutlastsTheWriteTimeout(t *testing.T) {
 	app := testkit.NewApp(t)
 	root := app.SuperAdmin("root")
 	bob := app.Member("bob")
-	hs := httptest.NewUnstartedServer(app.Server.Handler)
-	hs.Config.WriteTimeout = time.Second
-	hs.Start()
-	t.Cleanup(hs.Close)
-	login, err := json.Marshal(map[string]string{"identifier": root.Username, "password": root.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	resp, err := client.Post(hs.URL+"/api/auth/login", "application/json", bytes.NewReader(login))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("login: %d", resp.StatusCode)
-	}
+	base, client := signedInWithWriteTimeout(t, app, time.Second, root)
 	tx, err := app.Svc.DB.BeginTx(ctx, nil) // SQLite: BEGIN IMMEDIATE holds the database
 	if err != nil {
 		t.Fatal(err)
@@ -1002,9 +983,9 @@ func TestBulk_AnswerOutlastsTheWriteTimeout(t *testing.T) {
 		tx.Commit() //nolint:errcheck
 	}()
 	body, _ := json.Marshal(map[string]any{"action": "set_status", "filter": map[string]any{"q": "bob"}, "params": map[string]any{"status": "suspended"}, "reason": "slow"})
-	req, _ := http.NewRequest("POST", hs.URL+"/api/admin/users/bulk", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", base+"/api/admin/users/bulk", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	resp, err = client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("the bulk change got no answer: %v", err)
 	}

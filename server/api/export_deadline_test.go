@@ -1,12 +1,7 @@
 package api_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
-	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -36,30 +31,13 @@ func TestExport_WriteDeadlineExtendedPerChunk(t *testing.T) {
 	)
 	restore := api.SlowExportChunks(chunk, chunkDelay, deadline)
 	defer restore()
-	hs := httptest.NewUnstartedServer(app.Server.Handler)
-	hs.Config.WriteTimeout = serverLimit
-	hs.Start()
-	t.Cleanup(hs.Close)
-	login, err := json.Marshal(map[string]string{"identifier": admin.Username, "password": admin.Password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	resp, err := client.Post(hs.URL+"/api/auth/login", "application/json", bytes.NewReader(login))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("login: %d", resp.StatusCode)
-	}
+	base, client := signedInWithWriteTimeout(t, app, serverLimit, admin)
 	var accounts int
 	if err := app.Svc.DB.NewRaw("SELECT COUNT(*) FROM users").Scan(t.Context(), &accounts); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	resp, err = client.Get(hs.URL + "/api/admin/users/export.csv")
+	resp, err := client.Get(base + "/api/admin/users/export.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

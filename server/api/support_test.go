@@ -1,14 +1,18 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/models"
 	"gatehouse/server/middleware"
@@ -171,4 +175,30 @@ func expectError(t *testing.T, r *testkit.Response, status int, code string) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("%s %s: error with content type %q", r.Req.Method, r.Req.URL.Path, ct)
 	}
+}
+
+// signedInWithWriteTimeout serves app's handler with the server write
+// timeout limit (as production sets http.Server.WriteTimeout; the test
+// app's server has none) and answers its URL and a client signed in as u.
+func signedInWithWriteTimeout(t *testing.T, app *testkit.App, limit time.Duration, u *testkit.User) (string, *http.Client) {
+	t.Helper()
+	hs := httptest.NewUnstartedServer(app.Server.Handler)
+	hs.Config.WriteTimeout = limit
+	hs.Start()
+	t.Cleanup(hs.Close)
+	login, err := json.Marshal(map[string]string{"identifier": u.Username, "password": u.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Post(hs.URL+"/api/auth/login", "application/json", bytes.NewReader(login))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	return hs.URL, client
 }
