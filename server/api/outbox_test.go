@@ -385,40 +385,8 @@ func outboxStatuses(rows []models.OutboxMail) []string {
 // up, which is told on the returned channel, or the test ends.
 func hangingSMTP(t *testing.T) (string, int, <-chan struct{}) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hungUp := make(chan struct{}, 64)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go func() {
-				_, _ = io.Copy(io.Discard, c) // until the client closes
-				select {
-				case hungUp <- struct{}{}:
-				default:
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, hungUp
+	ln, _, hungUp := silentServer(t)
+	return "127.0.0.1", ln.Port, hungUp
 }
 
 // A mail server that accepts the connection and never answers (issue 14

@@ -7,10 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,4 +203,60 @@ func signedInWithWriteTimeout(t *testing.T, app *testkit.App, limit time.Duratio
 		t.Fatalf("login: %d", resp.StatusCode)
 	}
 	return hs.URL, client
+}
+
+// silentServer accepts TCP connections on loopback and never answers (a
+// server that hangs after the handshake); it keeps every byte the clients
+// send (received), tells on hungUp each time a client hangs up, and closes
+// everything when the test ends.
+func silentServer(t *testing.T) (addr *net.TCPAddr, received func() string, hungUp <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := make(chan struct{}, 64)
+	var mu sync.Mutex
+	var conns []net.Conn
+	var got strings.Builder
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go func() {
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					mu.Lock()
+					got.Write(buf[:n])
+					mu.Unlock()
+					if err != nil {
+						break
+					}
+				}
+				select {
+				case gone <- struct{}{}:
+				default:
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().(*net.TCPAddr), func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return got.String()
+	}, gone
 }
