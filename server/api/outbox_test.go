@@ -382,11 +382,12 @@ func outboxStatuses(rows []models.OutboxMail) []string {
 
 // hangingSMTP accepts TCP connections and never says a word (the issue's
 // hanging mail server); every connection is held until the client hangs
-// up, which is told on the returned channel, or the test ends.
-func hangingSMTP(t *testing.T) (string, int, <-chan struct{}) {
+// up or the test ends. accepted tells of each connection, hungUp of each
+// client that hung up.
+func hangingSMTP(t *testing.T) (host string, port int, accepted, hungUp <-chan struct{}) {
 	t.Helper()
-	ln, _, hungUp := silentServer(t)
-	return "127.0.0.1", ln.Port, hungUp
+	ln, _, accepted, hungUp := silentServer(t)
+	return "127.0.0.1", ln.Port, accepted, hungUp
 }
 
 // A mail server that accepts the connection and never answers (issue 14
@@ -401,7 +402,7 @@ func TestOutbox_HangingServerIsBoundedAndHoldsNothingBack(t *testing.T) {
 	sink := app.Mailbox()
 	app.Member("alice")
 	app.Member("bob")
-	host, port, _ := hangingSMTP(t)
+	host, port, _, _ := hangingSMTP(t)
 	pointSMTP(t, app, host, port)
 
 	start := time.Now()
@@ -513,7 +514,7 @@ func TestOutbox_RetryBackoffScheduleAndAttemptCap(t *testing.T) {
 func TestOutbox_LeaseExpiryLetsAnotherSenderDeliverOnce(t *testing.T) {
 	app := testkit.NewApp(t)
 	sink := app.Mailbox()
-	host, port, hungUp := hangingSMTP(t)
+	host, port, connected, hungUp := hangingSMTP(t)
 	pointSMTP(t, app, host, port)
 	ctx := context.Background()
 	msg := mail.Message{To: "bob@example.com", Subject: "Your email changed", Text: "notice"}
@@ -533,7 +534,15 @@ func TestOutbox_LeaseExpiryLetsAnotherSenderDeliverOnce(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	claimed := time.Now()
-
+	// The claim comes before the sender reads the mail settings: only once
+	// it is connected to the hanging server may they point elsewhere, or
+	// the claimed attempt itself goes to the sink (two deliveries on a
+	// loaded CI machine, at 3dc42ce).
+	select {
+	case <-connected:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the app's sender did not connect to the hanging mail server")
+	}
 	pointSMTP(t, app, sink.Host(), sink.Port())
 	other := app.Svc.NewSender()
 	app.Clock.Advance(2*time.Minute - time.Second) // the lease still runs

@@ -21,7 +21,7 @@ import (
 // sent it so far.
 func hungRedis(t *testing.T) (url string, received func() string) {
 	t.Helper()
-	addr, received, _ := silentServer(t)
+	addr, received, _, _ := silentServer(t)
 	return "redis://" + addr.String() + "/0", received
 }
 

@@ -207,15 +207,15 @@ func signedInWithWriteTimeout(t *testing.T, app *testkit.App, limit time.Duratio
 
 // silentServer accepts TCP connections on loopback and never answers (a
 // server that hangs after the handshake); it keeps every byte the clients
-// send (received), tells on hungUp each time a client hangs up, and closes
-// everything when the test ends.
-func silentServer(t *testing.T) (addr *net.TCPAddr, received func() string, hungUp <-chan struct{}) {
+// send (received), tells on accepted each time a client connects and on
+// hungUp each time one hangs up, and closes everything when the test ends.
+func silentServer(t *testing.T) (addr *net.TCPAddr, received func() string, accepted, hungUp <-chan struct{}) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone := make(chan struct{}, 64)
+	gone, came := make(chan struct{}, 64), make(chan struct{}, 64)
 	var mu sync.Mutex
 	var conns []net.Conn
 	var got strings.Builder
@@ -228,6 +228,10 @@ func silentServer(t *testing.T) (addr *net.TCPAddr, received func() string, hung
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
+			select {
+			case came <- struct{}{}:
+			default:
+			}
 			go func() {
 				buf := make([]byte, 4096)
 				for {
@@ -258,5 +262,5 @@ func silentServer(t *testing.T) (addr *net.TCPAddr, received func() string, hung
 		mu.Lock()
 		defer mu.Unlock()
 		return got.String()
-	}, gone
+	}, came, gone
 }
