@@ -210,6 +210,24 @@ func CountActiveSuperAdmins(ctx context.Context, db bun.IDB) (int64, error) {
 	return db.NewSelect().Model((*User)(nil)).Where("role = ?", RoleSuperAdmin).Where("status = ?", StatusActive).Count(ctx)
 }
 
+// ActorRoleStatus reads an acting account's current role and status (a
+// prepared statement): the account-change engine reads them again under
+// its lock, since the session that authenticated the request may be older
+// than a demotion or suspension. ErrNotFound when the account is gone.
+func ActorRoleStatus(ctx context.Context, st *Stmts, db bun.IDB, id int64) (role, status string, err error) {
+	u := new(User)
+	err = st.Select(ctx, db, "actor_role_status", func(db bun.IDB) *bun.SelectQuery {
+		return db.NewSelect().Model((*User)(nil)).Column("u.id", "u.role", "u.status").Where("u.id = ?", bun.Safe("?"))
+	}, u, id)
+	if err != nil {
+		return "", "", err
+	}
+	if u.ID == 0 {
+		return "", "", ErrNotFound
+	}
+	return u.Role, u.Status, nil
+}
+
 // UserByPublicIDPrepared is UserByPublicID as prepared statements (the
 // account, then its plan when it has one): every single-account change
 // answers with the account's detail.

@@ -1180,36 +1180,39 @@ func TestAccountChanges_NoOpsEveryKind(t *testing.T) {
 	accountInvariants(t, app, "after no-ops")
 }
 
-// whileDemoted sends req while another transaction, holding actor's row
-// (PostgreSQL) or the database (SQLite), demotes actor from super
-// administrator; it commits once req waits for it. req was authenticated
-// as a super administrator, so it passes the protection rule, but its
-// plan no longer counts actor among the active super administrators:
-// through HTTP this is the only way a change meets the last-super-
-// administrator rule without a race, since the acting super administrator
-// can never be among the targets (self_change). Actor is promoted again
-// afterwards.
-func whileDemoted(t *testing.T, app *testkit.App, actor *testkit.User, req func() *testkit.Response) *testkit.Response {
+// whileActorChanged sends req while another transaction changes actor's
+// row (role and status, as another administrator demoting or suspending
+// it would) and holds the rows of hold: the request's session was read
+// before the change, and the request's change waits for that transaction
+// (SQLite: the write lock; PostgreSQL: the rows of hold, which the test
+// waits to see the request blocked on in pg_stat_activity) and then plans
+// after it committed. Actor's row is restored afterwards.
+func whileActorChanged(t *testing.T, app *testkit.App, actor *testkit.User, role, status string, hold []int64, req func() *testkit.Response) *testkit.Response {
 	t.Helper()
 	ctx := context.Background()
-	setRole := func(db bun.IDB, role string) {
+	set := func(db bun.IDB, role, status string) {
 		t.Helper()
-		if _, err := db.NewUpdate().Model((*models.User)(nil)).Set("role = ?", role).Where("id = ?", actor.ID).Exec(ctx); err != nil {
+		if _, err := db.NewUpdate().Model((*models.User)(nil)).Set("role = ?", role).Set("status = ?", status).Where("id = ?", actor.ID).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
+	before := app.Reload(actor)
 	tx, err := app.Svc.DB.BeginTx(ctx, nil) // SQLite: BEGIN IMMEDIATE holds the database
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback() //nolint:errcheck
-	setRole(tx, models.RoleAdmin)
+	set(tx, role, status)
+	if len(hold) > 0 {
+		if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("updated_at = updated_at").Where("id IN (?)", bun.In(hold)).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	done := make(chan *testkit.Response, 1)
 	go func() { done <- req() }()
 	if models.IsSQLite(app.Svc.DB) {
 		time.Sleep(time.Second) // the request waits for the write lock (busy_timeout 5 s)
 	} else {
-		// The request locks every super administrator's row, actor's too.
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			var n int
@@ -1220,7 +1223,7 @@ func whileDemoted(t *testing.T, app *testkit.App, actor *testkit.User, req func(
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatal("the request never waited for the demotion")
+				t.Fatal("the request never waited for the actor's change")
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -1229,123 +1232,94 @@ func whileDemoted(t *testing.T, app *testkit.App, actor *testkit.User, req func(
 		t.Fatal(err)
 	}
 	r := <-done
-	setRole(app.Svc.DB, models.RoleSuperAdmin)
+	set(app.Svc.DB, before.Role, before.Status)
 	return r
 }
 
-// TestAccountChanges_LastSuperAdminCountedOncePerBatch: a bulk change
-// whose targets are every active super administrator is refused for all
-// of them with last_super_admin (409 bulk_refused naming each; with
-// skipRefused, 200 and nothing changed), for status, role and delete: each
-// target alone would leave one, the batch none. Two of three leave
-// exactly one. The single endpoints answer 409 last_super_admin for the
-// last one. Before, no test asserted the code, and no batch held two
-// leaving super administrators.
-func TestAccountChanges_LastSuperAdminCountedOncePerBatch(t *testing.T) {
+// TestAccountChanges_ActorReadAgainUnderTheLock: an administrator demoted
+// or suspended by another between the start of their request (the
+// session, with the old role) and the engine's lock cannot make a change
+// that needs the old role or status. The engine reads the actor's role
+// and status again under the lock: a super administrator demoted to
+// administrator may no longer grant super administrator (403
+// super_admin_grant) nor change a super administrator (403
+// super_admin_protected); an administrator suspended, deactivated or
+// demoted to user is refused as a whole (403 forbidden), single and bulk.
+// Nothing changes and no history row is written. Before, every one of
+// these went through (200) with the session's role.
+func TestAccountChanges_ActorReadAgainUnderTheLock(t *testing.T) {
 	t.Parallel()
 	app := testkit.NewApp(t)
 	root := app.SuperAdmin("root")
 	rc := app.LoginAs(root)
-	s1, s2 := app.SuperAdmin("sam"), app.SuperAdmin("sue")
-	type refusal struct {
-		PublicID string `json:"publicId"`
-		Code     string `json:"code"`
-	}
-	var res struct {
-		Changed int       `json:"changed"`
-		Refused []refusal `json:"refused"`
-		Error   struct {
-			Code    string    `json:"code"`
-			Changed int       `json:"changed"`
-			Refused []refusal `json:"refused"`
-		} `json:"error"`
-	}
-	bothRefused := func(what string, refused []refusal) {
-		t.Helper()
-		codes := map[string]string{}
-		for _, r := range refused {
-			codes[r.PublicID] = r.Code
-		}
-		if len(refused) != 2 || codes[s1.PublicID] != "last_super_admin" || codes[s2.PublicID] != "last_super_admin" {
-			t.Fatalf("%s: refused %+v, want both last_super_admin", what, refused)
-		}
-	}
-	pair := []string{s1.PublicID, s2.PublicID}
-	// With root counted, both may go.
-	rc.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": pair, "params": map[string]any{"status": "suspended"}, "dryRun": true}).Expect(200).JSON(&res)
-	if res.Changed != 2 || len(res.Refused) != 0 {
-		t.Fatalf("preview with root counted: %+v", res)
-	}
-	since := lastAuditID(t, app)
+	ann := app.Admin("ann")
+	ac := app.LoginAs(ann)
+	sam := app.SuperAdmin("sam")
+	u1, u2 := app.Member("uma"), app.Member("ulf")
 	for _, c := range []struct {
-		action string
-		params map[string]any
-		skip   bool
+		what         string
+		actor        *testkit.User
+		role, status string
+		hold         []*testkit.User
+		req          func() *testkit.Response
+		code         string
 	}{
-		{"set_status", map[string]any{"status": "suspended"}, false},
-		{"set_status", map[string]any{"status": "deactivated"}, true},
-		{"set_role", map[string]any{"role": "admin"}, true},
-		{"delete", nil, false},
+		{"demoted super admin grants super admin", root, models.RoleAdmin, models.StatusActive, []*testkit.User{u1},
+			func() *testkit.Response {
+				return rc.PATCH("/api/admin/users/"+u1.PublicID, map[string]any{"role": "super_admin"})
+			}, "super_admin_grant"},
+		{"demoted super admin suspends a super admin", root, models.RoleAdmin, models.StatusActive, []*testkit.User{sam},
+			func() *testkit.Response {
+				return rc.POST("/api/admin/users/"+sam.PublicID+"/status", map[string]any{"status": "suspended", "reason": "x"})
+			}, "super_admin_protected"},
+		{"demoted super admin renames a super admin", root, models.RoleAdmin, models.StatusActive, []*testkit.User{sam},
+			func() *testkit.Response {
+				return rc.PATCH("/api/admin/users/"+sam.PublicID, map[string]any{"displayName": "Renamed"})
+			}, "super_admin_protected"},
+		{"demoted super admin, bulk grant", root, models.RoleAdmin, models.StatusActive, []*testkit.User{u1, u2},
+			func() *testkit.Response {
+				return rc.POST("/api/admin/users/bulk", map[string]any{"action": "set_role", "publicIds": []string{u1.PublicID, u2.PublicID}, "params": map[string]any{"role": "super_admin"}, "skipRefused": true})
+			}, "super_admin_grant"},
+		{"super admin demoted to user", root, models.RoleUser, models.StatusActive, []*testkit.User{u1},
+			func() *testkit.Response {
+				return rc.POST("/api/admin/users/"+u1.PublicID+"/status", map[string]any{"status": "suspended", "reason": "x"})
+			}, "forbidden"},
+		{"suspended admin suspends", ann, models.RoleAdmin, models.StatusSuspended, []*testkit.User{u1},
+			func() *testkit.Response {
+				return ac.POST("/api/admin/users/"+u1.PublicID+"/status", map[string]any{"status": "suspended", "reason": "x"})
+			}, "forbidden"},
+		{"deactivated admin renames", ann, models.RoleAdmin, models.StatusDeactivated, []*testkit.User{u1},
+			func() *testkit.Response {
+				return ac.PATCH("/api/admin/users/"+u1.PublicID, map[string]any{"displayName": "Renamed"})
+			}, "forbidden"},
+		{"suspended admin, bulk delete", ann, models.RoleAdmin, models.StatusSuspended, []*testkit.User{u1, u2},
+			func() *testkit.Response {
+				return ac.POST("/api/admin/users/bulk", map[string]any{"action": "delete", "publicIds": []string{u1.PublicID, u2.PublicID}, "skipRefused": true})
+			}, "forbidden"},
 	} {
-		what := fmt.Sprintf("%s skipRefused=%v", c.action, c.skip)
-		r := whileDemoted(t, app, root, func() *testkit.Response {
-			return rc.POST("/api/admin/users/bulk", map[string]any{"action": c.action, "publicIds": pair, "params": c.params, "skipRefused": c.skip, "reason": "all of them"})
-		})
-		res.Refused, res.Error.Refused = nil, nil
-		r.JSON(&res)
-		if c.skip {
-			r.Expect(200)
-			if res.Changed != 0 {
-				t.Fatalf("%s: changed %d", what, res.Changed)
-			}
-			bothRefused(what, res.Refused)
-		} else {
-			r.Expect(409)
-			if res.Error.Code != "bulk_refused" || res.Error.Changed != 0 {
-				t.Fatalf("%s: %s", what, r.Body)
-			}
-			bothRefused(what, res.Error.Refused)
+		since := lastAuditID(t, app)
+		var hold []int64
+		before := map[int64]*models.User{}
+		for _, h := range c.hold {
+			hold = append(hold, h.ID)
+			before[h.ID] = app.Reload(h)
 		}
-		for _, s := range []*testkit.User{s1, s2} {
-			if u := app.Reload(s); u.Role != models.RoleSuperAdmin || u.Status != models.StatusActive {
-				t.Fatalf("%s: %s is %s/%s", what, s.Username, u.Role, u.Status)
+		r := whileActorChanged(t, app, c.actor, c.role, c.status, hold, c.req)
+		if r.Expect(403); r.ErrorCode() != c.code {
+			t.Fatalf("%s: %s, want %s", c.what, r.Body, c.code)
+		}
+		for _, h := range c.hold {
+			u := app.Reload(h)
+			if b := before[h.ID]; u.Role != b.Role || u.Status != b.Status || u.DisplayName != b.DisplayName {
+				t.Fatalf("%s: %s changed: %s/%s %q", c.what, h.Username, u.Role, u.Status, u.DisplayName)
+			}
+			if rows := auditOf(t, app, h.PublicID, since); len(rows) != 0 {
+				t.Fatalf("%s: history of %s: %+v", c.what, h.Username, rows)
 			}
 		}
-		accountInvariants(t, app, what)
+		accountInvariants(t, app, c.what)
 	}
-	if rows := append(auditOf(t, app, s1.PublicID, since), auditOf(t, app, s2.PublicID, since)...); len(rows) != 0 {
-		t.Fatalf("refused changes wrote history: %+v", rows)
-	}
-	// A third super administrator: the batch of two leaves exactly one.
-	s3 := app.SuperAdmin("sid")
-	r := whileDemoted(t, app, root, func() *testkit.Response {
-		return rc.POST("/api/admin/users/bulk", map[string]any{"action": "set_status", "publicIds": pair, "params": map[string]any{"status": "suspended"}})
-	})
-	r.Expect(200).JSON(&res)
-	if res.Changed != 2 || len(res.Refused) != 0 {
-		t.Fatalf("two of three: %+v", res)
-	}
-	n, err := models.CountActiveSuperAdmins(context.Background(), app.Svc.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u := app.Reload(s3); n != 2 || u.Role != models.RoleSuperAdmin || u.Status != models.StatusActive { // s3, and root promoted again
-		t.Fatalf("after two of three: %d active super administrators, s3 %s/%s", n, u.Role, u.Status)
-	}
-	// The single endpoints, for the last one (s3).
-	p := "/api/admin/users/" + s3.PublicID
-	for what, req := range map[string]func() *testkit.Response{
-		"status": func() *testkit.Response { return rc.POST(p+"/status", map[string]any{"status": "suspended"}) },
-		"role":   func() *testkit.Response { return rc.PATCH(p, map[string]any{"role": "user"}) },
-		"delete": func() *testkit.Response { return rc.DELETE(p + "?confirm=sid") },
-	} {
-		r := whileDemoted(t, app, root, req)
-		if r.Expect(409); r.ErrorCode() != "last_super_admin" {
-			t.Fatalf("single %s: %s", what, r.Body)
-		}
-		if u := app.Reload(s3); u.Role != models.RoleSuperAdmin || u.Status != models.StatusActive {
-			t.Fatalf("single %s: s3 is %s/%s", what, u.Role, u.Status)
-		}
-	}
-	accountInvariants(t, app, "after the last super administrator")
+	// The same requests without a change of the actor still go through.
+	rc.PATCH("/api/admin/users/"+sam.PublicID, map[string]any{"displayName": "Renamed"}).Expect(200)
+	ac.PATCH("/api/admin/users/"+u1.PublicID, map[string]any{"displayName": "Renamed"}).Expect(200)
 }

@@ -139,6 +139,55 @@ type ApplyOptions struct {
 	DryRun      bool
 	SkipRefused bool
 	Reason      string
+	// trustActor plans with the actor as given, without reading its row
+	// again (rereadActor): for tests that need an actor the database does
+	// not count (export_test.go), never for a request.
+	trustActor bool
+}
+
+// ErrActorRefused answers a change whose acting account, read again under
+// the engine's lock, may no longer make changes to accounts: it was
+// suspended, deactivated, deleted or demoted below administrator after its
+// session was read at the start of the request.
+var ErrActorRefused = problem.New(problem.Forbidden, "forbidden", "Your account may no longer make this change: its role or status changed while the request was under way. Nothing was changed.")
+
+// rereadActor reads the acting account's role and status again, inside the
+// transaction and after the targets are locked, and plans with them: the
+// actor in the request's context is the session's view from before the
+// lock, and another administrator may have demoted or suspended the
+// account in between. An account that is no longer an active
+// administrator is refused as a whole (ErrActorRefused); one whose role
+// changed is checked again with its current role (check: may it grant
+// super administrator?), and plan then applies the super-administrator
+// rules with that role. A service API key (no User) is not re-read here.
+//
+// On PostgreSQL the read sees every change committed before the targets'
+// locks were granted; the actor's own row is locked with the targets when
+// it is a super administrator and the change touches administrator
+// access, and otherwise read without a lock (a lock taken here, after the
+// targets', could cross another change's locks and deadlock).
+func (c *changeRun) rereadActor(ch AccountChange) error {
+	u := c.actor.User
+	if u == nil {
+		return nil
+	}
+	role, status, err := models.ActorRoleStatus(c.ctx, c.svc.Stmts, c.db, u.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		return ErrActorRefused
+	}
+	if err != nil {
+		return err
+	}
+	if status != models.StatusActive || !models.IsAdminRole(role) {
+		return ErrActorRefused
+	}
+	if role == u.Role && status == u.Status {
+		return nil
+	}
+	fresh := *u
+	fresh.Role, fresh.Status = role, status
+	c.actor.User = &fresh
+	return ch.check(c)
 }
 
 // Targets names the accounts of a change: public IDs or a filter.
@@ -222,6 +271,11 @@ func (s *Users) apply(ctx context.Context, db bun.IDB, actor Actor, t Targets, c
 	targets, refused, err := s.lockTargets(ctx, db, t, cols, c.lock)
 	if err != nil {
 		return nil, nil, err
+	}
+	if !o.trustActor {
+		if err := c.rereadActor(ch); err != nil {
+			return nil, nil, err
+		}
 	}
 	if p, ok := ch.(preparer); ok {
 		if err := p.prepare(c, targets); err != nil {

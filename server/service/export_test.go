@@ -44,3 +44,23 @@ func StatusHistoryQueryForTest(s *Services) string {
 func DueQueryForTest(svc *Services, now time.Time) string {
 	return dueQuery(svc.DB, now).String()
 }
+
+// ApplyTrustingActorForTest is Users.Apply planning with actor as given,
+// without reading its row again under the lock: an actor whose row says
+// something else (not an active super administrator) is then not counted
+// among the active super administrators, which no request can arrange
+// (the engine plans with the actor's current row, and the acting super
+// administrator is never among the targets).
+func ApplyTrustingActorForTest(ctx context.Context, s *Users, actor Actor, t Targets, ch AccountChange, o ApplyOptions) (*BulkResult, error) {
+	o.trustActor = true
+	return s.Apply(ctx, actor, t, ch, o)
+}
+
+// SingleTrustingActorForTest is a single-account endpoint's change (a bulk
+// of one whose refusal is its error) planned with actor as given.
+func SingleTrustingActorForTest(ctx context.Context, s *Users, actor Actor, publicID string, ch AccountChange) error {
+	return s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, _, err := s.apply(ctx, tx, actor, Targets{PublicIDs: []string{publicID}}, ch, ApplyOptions{trustActor: true}, true)
+		return err
+	})
+}
