@@ -65,3 +65,11 @@ func DatabaseUnreachable(err error) bool {
 	var ne *net.OpError
 	return errors.As(err, &ne)
 }
+
+// LockNotAvailable reports whether err is PostgreSQL's lock_not_available
+// (55P03): a lock wait ran past the transaction's lock_timeout, or a NOWAIT
+// lock was taken. The transaction is rolled back and may be retried.
+func LockNotAvailable(err error) bool {
+	var pe pgdriver.Error
+	return errors.As(err, &pe) && pe.Field('C') == "55P03"
+}

@@ -81,10 +81,18 @@ func (h *Handler) ProviderCallback(c *gin.Context) {
 }
 
 // flowFailed redirects a browser navigation to the page that explains a
-// refusal; internal failures are logged and shown as server_error.
+// refusal; internal failures are logged and shown as server_error. An
+// instance that cannot serve now (the secret key was rotated under it,
+// storage unavailable) answers 503 with Retry-After, as every other request
+// to it does, so that a load balancer sends the browser elsewhere.
 func (h *Handler) flowFailed(c *gin.Context, err error, link bool) {
 	code := "server_error"
 	var fe *service.FlowError
+	var pe *problem.Error
+	if errors.As(err, &pe) && pe.Kind == problem.Unavailable {
+		httpx.Render(c, err)
+		return
+	}
 	if errors.As(err, &fe) {
 		code, link = fe.Code, link || fe.Link
 	} else {

@@ -5,16 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/uptrace/bun"
 
 	"gatehouse/models"
 	"gatehouse/server/problem"
@@ -135,7 +131,7 @@ func keyRotate(t *testing.T, dbURL string) {
 	if err := svc.Settings.Sync(ctx); err != nil {
 		t.Fatalf("sync before the rotation: %v", err)
 	}
-	stored := sealedInDatabase(t, svc.DB)
+	stored := testkit.SealedInDatabase(t, svc.DB)
 
 	r := run(t, "", "--data", dir, "key", "rotate").expect(t, 0)
 	// 4, the webhook endpoint's two, and the OpenID Provider's signing key
@@ -181,16 +177,16 @@ func keyRotate(t *testing.T, dbURL string) {
 	// Whatever else is sealed anywhere in the database (any table, any
 	// column, inside settings JSON too) opens with the new key and not the
 	// old: a sealed column that key rotate does not know of shows here.
-	after := sealedInDatabase(t, svc2.DB)
+	after := testkit.SealedInDatabase(t, svc2.DB)
 	if len(after) < len(stored) || len(stored) < 7 {
 		t.Fatalf("sealed values: %d before the rotation, %d after", len(stored), len(after))
 	}
 	for _, v := range after {
-		if _, err := svc2.Box.Open(v.sealed); err != nil {
-			t.Errorf("%s does not open with the new key: %v", v.where, err)
+		if _, err := svc2.Box.Open(v.Sealed); err != nil {
+			t.Errorf("%s does not open with the new key: %v", v.Where, err)
 		}
-		if _, err := old.Open(v.sealed); err == nil {
-			t.Errorf("%s still opens with the old key", v.where)
+		if _, err := old.Open(v.Sealed); err == nil {
+			t.Errorf("%s still opens with the old key", v.Where)
 		}
 	}
 	// TOTP sign-in works after the rotation.
@@ -202,64 +198,6 @@ func keyRotate(t *testing.T, dbURL string) {
 	if _, err := svc2.Auth.CompleteMFA(ctx, service.Actor{IP: "127.0.0.1"}, challenge, code6); err != nil {
 		t.Fatalf("TOTP sign-in after rotate: %v", err)
 	}
-}
-
-// storedSealed is one value sealed with the secret box (security.SecretBox:
-// "v1:" and base64) found in the database, and where.
-type storedSealed struct{ where, sealed string }
-
-var sealedPattern = regexp.MustCompile(`v1:[A-Za-z0-9+/]{20,}={0,2}`)
-
-// sealedInDatabase reads every row of every table of db and answers the
-// sealed values in any of its columns, whole or inside text (settings are
-// JSON documents).
-func sealedInDatabase(t *testing.T, db *bun.DB) []storedSealed {
-	t.Helper()
-	ctx := context.Background()
-	var tables []string
-	q := "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-	if !models.IsSQLite(db) {
-		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-	}
-	if err := db.NewRaw(q).Scan(ctx, &tables); err != nil {
-		t.Fatal(err)
-	}
-	var out []storedSealed
-	for _, table := range tables {
-		rows, err := db.QueryContext(ctx, "SELECT * FROM "+table)
-		if err != nil {
-			t.Fatalf("read %s: %v", table, err)
-		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for n := 0; rows.Next(); n++ {
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for i, v := range vals {
-				var text string
-				switch v := v.(type) {
-				case string:
-					text = v
-				case []byte:
-					text = string(v)
-				default:
-					continue
-				}
-				for _, m := range sealedPattern.FindAllString(text, -1) {
-					out = append(out, storedSealed{where: fmt.Sprintf("%s.%s (row %d)", table, cols[i], n), sealed: m})
-				}
-			}
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
 }
 
 func mustKey(t *testing.T, s string) []byte {

@@ -13,12 +13,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // SecretBox encrypts small secrets at rest with AES-256-GCM.
 type SecretBox struct {
 	aead cipher.AEAD
 	key  []byte
+	// afterSeal runs after every Seal when set (SetAfterSeal).
+	afterSeal atomic.Pointer[func()]
 }
 
 // NewSecretBox builds a box from a 32-byte key.
@@ -47,7 +50,21 @@ func (b *SecretBox) Seal(plaintext string) (string, error) {
 		return "", err
 	}
 	out := b.aead.Seal(nonce, nonce, []byte(plaintext), nil)
+	if f := b.afterSeal.Load(); f != nil {
+		(*f)()
+	}
 	return "v1:" + base64.StdEncoding.EncodeToString(out), nil
+}
+
+// SetAfterSeal makes f run after every Seal of this box, between sealing
+// a value and the caller storing it (nil removes it). Tests use it to
+// rotate the key at that moment.
+func (b *SecretBox) SetAfterSeal(f func()) {
+	if f == nil {
+		b.afterSeal.Store(nil)
+		return
+	}
+	b.afterSeal.Store(&f)
 }
 
 // Open decrypts a value produced by Seal.

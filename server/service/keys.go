@@ -20,7 +20,9 @@ import (
 // SealedColumn is a table column that holds values sealed with the secret
 // box (security.SecretBox.Seal). Everything sealed must be listed here or
 // be a settings field whose JSON name ends in "Sealed", so that `gatehouse
-// key rotate` re-encrypts it and the first start can check the key.
+// key rotate` re-encrypts it and the first start can check the key; and
+// whatever stores one confirms the key after its write, in the same
+// transaction (storeSealed, sealedStored).
 type SealedColumn struct{ Table, Key, Column string }
 
 // SealedColumns lists the sealed table columns.
@@ -142,6 +144,56 @@ func CheckSecretKey(ctx context.Context, db *bun.DB, box *security.SecretBox, ke
 	return nil
 }
 
+// sealedStored confirms, in the transaction that has just stored a value
+// sealed with this instance's key, that the database still uses that key;
+// ErrSecretKeyChanged rolls the transaction back otherwise.
+//
+// An instance checks the key once per request (Settings.Sync), so a
+// request that passed that check just before another process ran `key
+// rotate` may seal a secret with the old key and store it after the
+// rotation committed: a secret no instance can open any more. The check
+// comes after the write on purpose. RotateKey locks every table that
+// holds secrets before it reads them, and the write holds its table
+// against that lock until this transaction ends: either this transaction
+// commits first and the rotation re-encrypts what it stored, or the write
+// waited for the rotation to commit, and this read (a statement of its
+// own, so on PostgreSQL's read committed a newer snapshot) sees the new
+// fingerprint. On SQLite every write transaction is IMMEDIATE, so the two
+// never overlap at all.
+func (d Deps) sealedStored(ctx context.Context, tx bun.Tx) error {
+	stored, err := models.SecretKeyFingerprint(ctx, tx)
+	if err == models.ErrNotFound {
+		return nil // before the first start recorded one (CheckSecretKey)
+	}
+	if err != nil {
+		return err
+	}
+	if stored != security.KeyFingerprint(d.Box.Key()) {
+		return ErrSecretKeyChanged
+	}
+	return nil
+}
+
+// storeSealed runs write, which stores values sealed with this instance's
+// key, through db and confirms the key afterwards (sealedStored) in the
+// same transaction: db's when it is one, a new one otherwise.
+func (d Deps) storeSealed(ctx context.Context, db bun.IDB, write func(ctx context.Context, tx bun.Tx) error) error {
+	run := func(ctx context.Context, tx bun.Tx) error {
+		if err := write(ctx, tx); err != nil {
+			return err
+		}
+		return d.sealedStored(ctx, tx)
+	}
+	switch db := db.(type) {
+	case bun.Tx:
+		return run(ctx, db)
+	case *bun.DB:
+		return models.RunInTx(ctx, db, run)
+	default:
+		return fmt.Errorf("storing a secret needs a transaction or the database, not %T", db)
+	}
+}
+
 // RotatedKeys is what RotateKey did.
 type RotatedKeys struct {
 	Secrets int // sealed values re-encrypted
@@ -149,14 +201,53 @@ type RotatedKeys struct {
 
 // RotateKey re-encrypts every stored secret from old to next and records
 // the new fingerprint, in one transaction. On PostgreSQL the tables that
-// hold secrets are locked against writers meanwhile, so no secret sealed
-// with the old key slips in; on SQLite the transaction is IMMEDIATE.
+// hold secrets are locked against writers meanwhile; on SQLite the
+// transaction is IMMEDIATE. A writer on an instance with the old key that
+// stores a secret confirms the key after its write (sealedStored), so no
+// secret sealed with the old key slips in after the rotation.
 // Running instances see the fingerprint change on their next request
 // (Settings.Sync) and refuse requests until restarted with the new key.
 func RotateKey(ctx context.Context, db *bun.DB, old, next *security.SecretBox, log *slog.Logger) (RotatedKeys, error) {
+	deadline := time.Now().Add(rotateLockWait)
+	for {
+		res, err := rotateKey(ctx, db, old, next)
+		if err == nil {
+			if log != nil {
+				log.Info("secret key rotated", "secrets", res.Secrets)
+			}
+			return res, nil
+		}
+		if !models.LockNotAvailable(err) || time.Now().After(deadline) {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(rotateRetryPause):
+		}
+	}
+}
+
+// On PostgreSQL the rotation waits at most rotateLockTimeout for each lock
+// and starts again after rotateRetryPause when one is not to be had, for
+// up to rotateLockWait in all. It never waits long holding locks, so it
+// cannot deadlock with a writer that read a secret-holding row (taking a
+// row lock the rotation's update waits for) and then writes to a table the
+// rotation holds: the rotation gives way instead.
+const (
+	rotateLockTimeout = "200ms"
+	rotateRetryPause  = 50 * time.Millisecond
+	rotateLockWait    = 60 * time.Second
+)
+
+func rotateKey(ctx context.Context, db *bun.DB, old, next *security.SecretBox) (RotatedKeys, error) {
 	var res RotatedKeys
 	err := models.RunInTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		res = RotatedKeys{}
 		if tx.Dialect().Name() == dialect.PG {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = '"+rotateLockTimeout+"'"); err != nil {
+				return err
+			}
 			tables := map[string]bool{"settings": true, "secret_key": true}
 			for _, c := range SealedColumns {
 				tables[c.Table] = true
@@ -229,8 +320,5 @@ func RotateKey(ctx context.Context, db *bun.DB, old, next *security.SecretBox, l
 		_, err = tx.ExecContext(ctx, "UPDATE settings_epoch SET n = n + 1 WHERE id = 1")
 		return err
 	})
-	if err == nil && log != nil {
-		log.Info("secret key rotated", "secrets", res.Secrets)
-	}
 	return res, err
 }

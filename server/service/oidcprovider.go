@@ -1066,8 +1066,10 @@ func (o *OIDC) EnsureSigningKey(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.NewInsert().Model(k).Exec(ctx)
-		return err
+		if _, err = tx.NewInsert().Model(k).Exec(ctx); err != nil {
+			return err
+		}
+		return o.svc.sealedStored(ctx, tx)
 	})
 }
 
@@ -1104,6 +1106,9 @@ func (o *OIDC) RotateSigningKey(ctx context.Context) (*RotatedSigningKey, error)
 			return err
 		}
 		if _, err := tx.NewInsert().Model(k).Exec(ctx); err != nil {
+			return err
+		}
+		if err := o.svc.sealedStored(ctx, tx); err != nil {
 			return err
 		}
 		out.NewKeyID = k.ID

@@ -152,7 +152,10 @@ func (o *Outbox) Enqueue(ctx context.Context, db bun.IDB, it OutboxItem) error {
 		id := it.User.ID
 		row.UserID = &id
 	}
-	if _, err := db.NewInsert().Model(row).Exec(ctx); err != nil {
+	if err := o.svc.storeSealed(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(row).Exec(ctx)
+		return err
+	}); err != nil {
 		return err
 	}
 	o.Wake()

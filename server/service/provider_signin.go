@@ -120,7 +120,10 @@ func (s *Providers) begin(ctx context.Context, p *models.IdentityProvider, next 
 		Nonce: nonce, VerifierSealed: sealed, NextPath: next, LinkUserID: linkUser, LinkSessionID: linkSession,
 		CreatedAt: now, ExpiresAt: now.Add(StateLifetime),
 	}
-	if _, err := s.svc.DB.NewInsert().Model(row).Exec(ctx); err != nil {
+	if err := s.svc.storeSealed(ctx, s.svc.DB, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(row).Exec(ctx)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	// Abandoned round trips are cleared as new ones start.

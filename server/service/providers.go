@@ -201,6 +201,9 @@ func (s *Providers) Create(ctx context.Context, actor Actor, in ProviderInput) (
 		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
 			return err
 		}
+		if err := s.svc.sealedStored(ctx, tx); err != nil {
+			return err
+		}
 		if err := s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionProviderCreated, Actor: actor, Object: providerObject(p), Details: map[string]any{"after": providerAudit(p)}}); err != nil {
 			return err
 		}
@@ -249,6 +252,10 @@ func (s *Providers) Update(ctx context.Context, actor Actor, id int64, in Provid
 		}
 		p.UpdatedAt = s.svc.Now()
 		if _, err := tx.NewUpdate().Model(p).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		// The client secret is new, or was read before and written back.
+		if err := s.svc.sealedStored(ctx, tx); err != nil {
 			return err
 		}
 		if err := guard(); err != nil {

@@ -212,19 +212,28 @@ func (s *Settings) save(ctx context.Context, tx bun.IDB, group string, value any
 	}
 	now := s.deps.Now()
 	newVersion := expectVersion + 1
-	var res interface{ RowsAffected() (int64, error) }
-	if expectVersion == 0 {
-		res, err = tx.NewInsert().Model(&models.Setting{Group: group, Value: string(raw), Version: 1, UpdatedAt: now}).On("CONFLICT DO NOTHING").Exec(ctx)
-	} else {
-		res, err = tx.NewUpdate().Model((*models.Setting)(nil)).
-			Set("value = ?", string(raw)).Set("version = ?", newVersion).Set("updated_at = ?", now).
-			Where("group_name = ?", group).Where("version = ?", expectVersion).Exec(ctx)
-	}
+	// A group may hold sealed fields (the SMTP password, the Turnstile
+	// secret), sealed now or read before and written back.
+	err = s.deps.storeSealed(ctx, tx, func(ctx context.Context, tx bun.Tx) error {
+		var res interface{ RowsAffected() (int64, error) }
+		var err error
+		if expectVersion == 0 {
+			res, err = tx.NewInsert().Model(&models.Setting{Group: group, Value: string(raw), Version: 1, UpdatedAt: now}).On("CONFLICT DO NOTHING").Exec(ctx)
+		} else {
+			res, err = tx.NewUpdate().Model((*models.Setting)(nil)).
+				Set("value = ?", string(raw)).Set("version = ?", newVersion).Set("updated_at = ?", now).
+				Where("group_name = ?", group).Where("version = ?", expectVersion).Exec(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return problem.New(problem.Conflict, "stale_version", "These settings were changed by someone else; reload and try again.")
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return 0, problem.New(problem.Conflict, "stale_version", "These settings were changed by someone else; reload and try again.")
 	}
 	s.Invalidate(group)
 	return newVersion, nil

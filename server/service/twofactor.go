@@ -267,7 +267,9 @@ func (s *Account) SetupTwoFactor(ctx context.Context, actor Actor, password stri
 	if err != nil {
 		return nil, err
 	}
-	if err := models.SetPendingTOTPSecret(ctx, s.deps.DB, u.ID, sealed); err != nil {
+	if err := s.deps.storeSealed(ctx, s.deps.DB, func(ctx context.Context, tx bun.Tx) error {
+		return models.SetPendingTOTPSecret(ctx, tx, u.ID, sealed)
+	}); err != nil {
 		return nil, err
 	}
 	return &TwoFactorSetup{Secret: secret, URL: url, QRCode: qr}, nil

@@ -368,6 +368,9 @@ func (w *Webhooks) Create(ctx context.Context, actor Actor, in WebhookEndpointIn
 		if _, err := tx.NewInsert().Model(e).Exec(ctx); err != nil {
 			return err
 		}
+		if err := w.svc.sealedStored(ctx, tx); err != nil {
+			return err
+		}
 		return w.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionWebhookCreated, Actor: actor, Object: webhookObject(e),
 			Details: map[string]any{"url": e.URL, "events": strings.Trim(e.Events, ","), "enabled": e.Enabled}})
 	})
@@ -420,6 +423,10 @@ func (w *Webhooks) Update(ctx context.Context, actor Actor, publicID string, in 
 		}
 		e.UpdatedAt = w.svc.Now()
 		if _, err := tx.NewUpdate().Model(e).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		// The row's secrets were read before and written back.
+		if err := w.svc.sealedStored(ctx, tx); err != nil {
 			return err
 		}
 		return w.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionWebhookUpdated, Actor: actor, Object: webhookObject(e), Details: changes})
@@ -477,6 +484,9 @@ func (w *Webhooks) RotateSecret(ctx context.Context, actor Actor, publicID strin
 		until := now.Add(webhookPreviousSecretFor)
 		e.PreviousSecret, e.PreviousUntil, e.Secret, e.UpdatedAt = e.Secret, &until, sealed, now
 		if _, err := tx.NewUpdate().Model(e).Column("secret", "previous_secret", "previous_until", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if err := w.svc.sealedStored(ctx, tx); err != nil {
 			return err
 		}
 		return w.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionWebhookRotated, Actor: actor, Object: webhookObject(e), Details: map[string]any{"previousUntil": until}})
