@@ -70,7 +70,7 @@ const chunkName = chunkGroupName({
 
 // Message modules compiled to functions at build time
 // (frontend/build/precompileMessages.ts): every message source of the console.
-const messageModules = ['i18n/messages.ts', 'features/admin/audit/actionMessages.ts'].map((f) => `${src}/${f}`)
+const messageModules = ['i18n/messages.ts', 'i18n/messages.en.ts', 'i18n/messages.zh-CN.ts', 'features/admin/audit/actionMessages.ts'].map((f) => `${src}/${f}`)
 
 // The console lives in frontend/ and is built into frontend/dist, which the Go
 // binary embeds. package.json stays at the repository root.
@@ -108,6 +108,7 @@ export default defineConfig({
   test: {
     environment: 'happy-dom',
     include: ['src/**/*.spec.ts'],
+    setupFiles: ['src/test/setup.ts'],
     restoreMocks: true,
     // Hang guards, not speed checks: CI runs these beside the PostgreSQL
     // suite, and at load 25 (CI at 8cd79c0) five tests that take 0.2-2 s

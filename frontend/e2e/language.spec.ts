@@ -82,3 +82,45 @@ test('a signed-in person’s language choice is saved as the account language an
     }
   })
 })
+
+// Each language's messages load only when the page speaks it (the Chinese
+// ones are a chunk of their own, i18n/index.ts): an English page does not
+// fetch them, the switch fetches them before it changes the page, and a
+// page that opens in Chinese shows Chinese from its first render, never
+// English first.
+const zhChunk = /\/assets\/messages\.zh-CN-[^/]*\.js$/
+
+test('the Chinese messages load only for a Chinese page, and before its first render', async ({ page, browser, baseURL }) => {
+  const fetched: string[] = []
+  page.on('request', (r) => fetched.push(new URL(r.url()).pathname))
+  await page.goto('/login')
+  await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible()
+  expect(fetched.filter((p) => zhChunk.test(p))).toEqual([])
+  await page.getByTestId('language-switcher').click()
+  await page.getByText('简体中文').click()
+  await expect(page.getByRole('button', { name: '登录', exact: true })).toBeVisible()
+  expect(fetched.filter((p) => zhChunk.test(p))).toHaveLength(1)
+
+  // Opened in Chinese: the first text the app shows is already Chinese.
+  const context = await browser.newContext({ baseURL })
+  try {
+    const zh = await context.newPage()
+    await zh.addInitScript(() => {
+      localStorage.setItem('gatehouse.locale', 'zh-CN')
+      const w = window as unknown as { __firstText?: string }
+      new MutationObserver((_, observer) => {
+        const text = document.getElementById('app')?.innerText.trim() ?? ''
+        if (text === '') return
+        w.__firstText = text
+        observer.disconnect()
+      }).observe(document, { childList: true, subtree: true, characterData: true })
+    })
+    await zh.goto('/login')
+    await expect(zh.getByRole('button', { name: '登录', exact: true })).toBeVisible()
+    const first = await zh.evaluate(() => (window as unknown as { __firstText?: string }).__firstText ?? '')
+    expect(first).toContain('登录')
+    expect(first).not.toContain('Sign in')
+  } finally {
+    await context.close()
+  }
+})

@@ -1,7 +1,11 @@
 // vue-i18n setup: English and Simplified Chinese, choice kept in localStorage.
+// English, the fallback of every message, is in the first script; Chinese
+// is a chunk of its own, loaded before the first render when the page opens
+// in Chinese (main.ts waits for `i18nReady`) and before the switch to it:
+// the page never shows a key or a half-translated screen.
 import { createI18n } from 'vue-i18n'
 import type { Messages } from './locales/en'
-import { messages } from './messages'
+import { messages as en } from './messages.en'
 
 export const supportedLocales = ['en', 'zh-CN'] as const
 export type Locale = (typeof supportedLocales)[number]
@@ -60,28 +64,90 @@ export function initialLocale(): Locale {
   return 'en'
 }
 
+/** The console's own instance (`i18n` below), once made. */
+let appI18n: ReturnType<typeof createAppI18n> | undefined
+
+/** The catalogues loaded so far (English always). */
+const catalogues: Partial<Record<Locale, Messages>> = { en: en as Messages }
+const loaders: Record<Locale, () => Promise<{ messages: unknown }>> = {
+  en: () => Promise.resolve({ messages: en }),
+  'zh-CN': () => import('./messages.zh-CN'),
+}
+
+/** Whether a language's messages are here (switching to it is then immediate). */
+export function localeLoaded(locale: Locale): boolean {
+  return catalogues[locale] !== undefined
+}
+
+/**
+ * Adds a language's messages (the loaded chunk; tests register both at
+ * start). Merged, not set: the audit names (features/admin/audit/actions.ts)
+ * may have been merged into the language already.
+ */
+export function registerCatalogue(locale: Locale, messages: unknown): void {
+  if (catalogues[locale]) return
+  catalogues[locale] = messages as Messages
+  appI18n?.global.mergeLocaleMessage(locale, messages as Messages)
+}
+
+/** Loads a language's messages once. */
+export async function loadLocale(locale: Locale): Promise<void> {
+  if (localeLoaded(locale)) return
+  registerCatalogue(locale, (await loaders[locale]()).messages)
+}
+
+/** An i18n instance in `locale` when its messages are loaded (else English until they are). */
 export function createAppI18n(locale: Locale = initialLocale()) {
   return createI18n<[Messages], Locale, false>({
     legacy: false,
-    locale,
+    locale: localeLoaded(locale) ? locale : 'en',
     fallbackLocale: 'en',
-    messages,
+    messages: { ...catalogues } as Record<Locale, Messages>,
     missingWarn: false,
     fallbackWarn: false,
   })
 }
 
-export const i18n = createAppI18n()
+const startLocale = initialLocale()
+export const i18n = createAppI18n(startLocale)
+appI18n = i18n
 
-/** Switches the UI language, remembers it and updates <html lang>. */
-export function setLocale(locale: Locale): void {
+// The latest switch asked for wins, whatever order the catalogues arrive in.
+let wanted: Locale = startLocale
+
+function show(locale: Locale): void {
   i18n.global.locale.value = locale
+  if (typeof document !== 'undefined') document.documentElement.lang = locale
+}
+
+/** Resolves once the page's first language is loaded and shown (main.ts mounts then). */
+export const i18nReady: Promise<void> = localeLoaded(startLocale)
+  ? Promise.resolve()
+  : loadLocale(startLocale).then(
+      () => {
+        if (wanted === startLocale) show(startLocale)
+      },
+      () => undefined, // Not loaded (offline): the page stays in English.
+    )
+
+/**
+ * Switches the UI language, remembers it and updates <html lang>: at once
+ * when its messages are here, else once they are loaded.
+ */
+export function setLocale(locale: Locale): Promise<void> {
+  wanted = locale
   try {
     localStorage.setItem(localeStorageKey, locale)
   } catch {
     // Private mode or storage disabled: the choice lasts for this page only.
   }
-  if (typeof document !== 'undefined') document.documentElement.lang = locale
+  if (localeLoaded(locale)) {
+    show(locale)
+    return Promise.resolve()
+  }
+  return loadLocale(locale).then(() => {
+    if (wanted === locale) show(locale)
+  })
 }
 
 /**
