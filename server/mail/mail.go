@@ -11,7 +11,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"sync"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -89,13 +91,64 @@ func (e *SendError) Message() string {
 	return outbound.Message(e.Reason)
 }
 
+// AttemptTimeout bounds one delivery attempt as a whole: connecting, the
+// greeting, TLS, sign-in and the message, however the server spreads its
+// answers over the steps (each step has outbound.SMTPTimeout). When it
+// runs out the connection is closed and the attempt is a temporary
+// "timeout" failure, retried later.
+const AttemptTimeout = 3 * outbound.SMTPTimeout
+
+// The timeouts Send uses (tests shorten them).
+var (
+	stepTimeout    = outbound.SMTPTimeout
+	attemptTimeout = AttemptTimeout
+)
+
+// conns is the connections an attempt opened; closeAll closes them, and
+// every one opened after it is closed at once.
+type conns struct {
+	mu     sync.Mutex
+	open   []net.Conn
+	closed bool
+}
+
+func (s *conns) add(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		c.Close()
+		return false
+	}
+	s.open = append(s.open, c)
+	return true
+}
+
+func (s *conns) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for _, c := range s.open {
+		_ = c.Close() // closed already after a QUIT: nothing to report
+	}
+	s.open = nil
+}
+
 // Send delivers msg through cfg with the outbound timeouts. A failure is a
 // *SendError.
+//
+// The attempt is bounded as a whole (AttemptTimeout), not only its dial:
+// go-mail (v0.8.1) bounds each step but renews the deadline at every one,
+// watches the context only while dialing, and leaves the socket open when
+// the greeting or a later step of its dial fails. Send therefore dials the
+// connection itself (WithDialContextFunc, with the TLS handshake of the
+// "tls" mode), closes it when the attempt's time runs out (which ends any
+// read or write at once), and closes it again after every attempt, so
+// that no socket outlives its attempt.
 func Send(ctx context.Context, cfg SMTP, msg Message) error {
 	if cfg.Host == "" || cfg.SenderAddress == "" {
 		return &SendError{Reason: NotConfigured}
 	}
-	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(outbound.SMTPTimeout)}
+	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(stepTimeout)}
 	tlsConfig := &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
 	if cfg.CACertificate != "" {
 		pool, err := CertPool(cfg.CACertificate)
@@ -104,6 +157,26 @@ func Send(ctx context.Context, cfg SMTP, msg Message) error {
 		}
 		tlsConfig.RootCAs = pool
 	}
+	held := &conns{}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if !held.add(c) {
+			return nil, context.DeadlineExceeded
+		}
+		if cfg.TLSMode != "tls" {
+			return c, nil
+		}
+		tc := tls.Client(c, tlsConfig)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return nil, err // c is closed with the attempt
+		}
+		return tc, nil
+	}
+	opts = append(opts, gomail.WithDialContextFunc(dial))
 	switch cfg.TLSMode {
 	case "tls":
 		opts = append(opts, gomail.WithSSL(), gomail.WithTLSConfig(tlsConfig))
@@ -128,9 +201,18 @@ func Send(ctx context.Context, cfg SMTP, msg Message) error {
 	if err != nil {
 		return err
 	}
-	dctx, cancel := context.WithTimeout(ctx, 3*outbound.SMTPTimeout)
+	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
-	if err := client.DialAndSendWithContext(dctx, m); err != nil {
+	stop := context.AfterFunc(actx, held.closeAll)
+	err = client.DialAndSendWithContext(actx, m)
+	stop()
+	held.closeAll()
+	if err != nil {
+		if errors.Is(actx.Err(), context.DeadlineExceeded) {
+			// The attempt's time ran out (its connection was closed
+			// under it): whatever the step reported, a timeout.
+			return &SendError{Reason: outbound.Timeout, err: classify(cfg, err).err}
+		}
 		return classify(cfg, err)
 	}
 	return nil

@@ -24,7 +24,7 @@ const (
 	outboxPoll = 2 * time.Second
 	// outboxLease is how long a claimed email is this sender's; a sender
 	// that dies mid-send leaves it to another after the lease. One SMTP
-	// conversation is bounded well below it (3 × outbound.SMTPTimeout).
+	// attempt is bounded well below it, as a whole (mail.AttemptTimeout).
 	outboxLease = 2 * time.Minute
 	// outboxFirstRetry doubles after each failed attempt, up to
 	// outboxMaxRetry; after outboxMaxAttempts the email has failed.
