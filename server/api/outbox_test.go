@@ -578,3 +578,85 @@ func TestOutbox_LeaseExpiryLetsAnotherSenderDeliverOnce(t *testing.T) {
 		t.Fatalf("%d emails delivered; want exactly 1", n)
 	}
 }
+
+// An administrator's Retry of a failed email whose link no longer works is
+// refused (409 outbox_superseded) instead of sending a dead link: the
+// reset email failed (5xx), the person asked again once the server was
+// back and got a new link, which voided the first; a super administrator
+// who then retried the failed email (its message kept for retries while
+// its link had not expired) sent the first link, which no longer works.
+// The resend now marks the failed email superseded (discarded, message
+// erased), the Retry answers 409 and sends nothing, and the newer link
+// still works. The same for a link used meanwhile: the person changed
+// their password (which voids reset links), and the Retry of the failed
+// reset email is refused; a queued email whose link was voided is not
+// sent by the sender either.
+func TestOutbox_RetryOfSupersededLinkIsRefused(t *testing.T) {
+	app := testkit.NewApp(t)
+	alice := app.Member("alice")
+	root := app.LoginAs(app.SuperAdmin("root"))
+	failReset := func() int64 {
+		t.Helper()
+		host, port := refusingSMTP(t, 550)
+		pointSMTP(t, app, host, port)
+		app.Client().POST("/api/auth/forgot-password", map[string]string{"email": "alice@example.com"}).Expect(202)
+		app.SendDueMail()
+		rows := outboxRows(t, app)
+		last := rows[len(rows)-1]
+		if last.Status != models.OutboxFailed || last.Body == "" {
+			t.Fatalf("after a 550: %v", outboxStatuses(rows))
+		}
+		return last.ID
+	}
+	row := func(id int64) models.OutboxMail {
+		t.Helper()
+		for _, r := range outboxRows(t, app) {
+			if r.ID == id {
+				return r
+			}
+		}
+		t.Fatalf("no outbox row %d", id)
+		return models.OutboxMail{}
+	}
+
+	// A resend supersedes the failed email.
+	first := failReset()
+	sink := app.Mailbox()
+	app.Client().POST("/api/auth/forgot-password", map[string]string{"email": "alice@example.com"}).Expect(202)
+	app.FlushMail(sink)
+	got := testkit.MailsTo(sink, "alice@example.com", "Reset")
+	if len(got) != 1 {
+		t.Fatalf("%d reset emails after the resend", len(got))
+	}
+	if r := row(first); r.Status != models.OutboxDiscarded || r.ErrorReason != "superseded" || r.Body != "" {
+		t.Fatalf("the superseded email: %v", outboxStatuses([]models.OutboxMail{r}))
+	}
+	r := root.POST(fmt.Sprintf("/api/admin/outbox/%d/retry", first), nil)
+	if r.Expect(409); r.ErrorCode() != "outbox_superseded" {
+		t.Fatalf("retry of the superseded email: %s", r.Body)
+	}
+	app.FlushMail(sink)
+	if n := len(testkit.MailsTo(sink, "alice@example.com", "Reset")); n != 1 {
+		t.Fatalf("%d reset emails after the refused retry; want the one with the newer link", n)
+	}
+	app.Client().POST("/api/auth/reset-password", map[string]string{"token": tokenFrom(t, got[0], "http://gatehouse.test/reset-password"), "password": "A-New-Passphrase-42"}).Expect(204)
+	alice.Password = "A-New-Passphrase-42"
+
+	// A link voided by a password change.
+	app.Clock.Advance(2 * time.Minute) // past the one-a-minute rule
+	second := failReset()
+	ac := app.LoginAs(alice)
+	ac.POST("/api/me/password", map[string]string{"currentPassword": alice.Password, "newPassword": "Another-Passphrase-43"}).Expect(200, 204)
+	r = root.POST(fmt.Sprintf("/api/admin/outbox/%d/retry", second), nil)
+	if r.Expect(409); r.ErrorCode() != "outbox_superseded" {
+		t.Fatalf("retry of an email whose link was voided: %s", r.Body)
+	}
+	pointSMTP(t, app, sink.Host(), sink.Port())
+	app.FlushMail(sink)
+	if n := len(testkit.MailsTo(sink, "alice@example.com", "Reset")); n != 1 {
+		t.Fatalf("%d reset emails; the voided link went out", n)
+	}
+	if rs := row(second); rs.Status != models.OutboxFailed {
+		t.Fatalf("the refused email: %v", outboxStatuses([]models.OutboxMail{rs}))
+	}
+}

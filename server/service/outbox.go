@@ -238,6 +238,13 @@ func (o *Outbox) deliver(ctx context.Context, row *models.OutboxMail, owner stri
 	if row.ExpiresAt != nil && !now.Before(*row.ExpiresAt) {
 		return o.finish(ctx, row, owner, models.OutboxFailed, "expired", "The link in this email expired before it could be sent.", nil)
 	}
+	// A link used or replaced since the email was queued (or retried) is
+	// not sent: the person would get a link that does not work.
+	if live, err := o.linkLive(ctx, o.svc.DB, row, now); err != nil {
+		return err
+	} else if !live {
+		return o.finish(ctx, row, owner, models.OutboxDiscarded, outboxSuperseded, "The link in this email no longer works (a newer link was sent, or it was used).", nil)
+	}
 	plain, err := o.svc.Box.Open(row.Body)
 	var body outboxBody
 	if err == nil {
@@ -295,7 +302,7 @@ func (o *Outbox) finish(ctx context.Context, row *models.OutboxMail, owner, stat
 		q := tx.NewUpdate().Model((*models.OutboxMail)(nil)).
 			Set("status = ?", status).Set("lease_owner = ''").Set("lease_until = NULL").Set("updated_at = ?", now).
 			Where("id = ?", row.ID).Where("lease_owner = ?", owner)
-		if status == models.OutboxSent || reason == "expired" || row.ExpiresAt == nil {
+		if status != models.OutboxFailed || reason == "expired" || row.ExpiresAt == nil {
 			// A failed email keeps its message while its link works, so
 			// that an administrator can retry it once the cause is fixed;
 			// the sweep erases it at the expiry.
@@ -366,14 +373,38 @@ func (o *Outbox) Sweep(ctx context.Context) error {
 	return err
 }
 
-// supersede discards the queued emails of an older link of purpose: a new
-// link voids it, so its email must not go out later.
+// supersede discards the emails of an older link of purpose that could
+// still go out: a new link voids it, so its email must not go out later,
+// neither by itself (queued) nor by an administrator's Retry (failed, its
+// message kept for that while the link worked). They are marked
+// superseded and their message erased; Retry answers outbox_superseded.
 func (o *Outbox) supersede(ctx context.Context, db bun.IDB, userID int64, purpose string) error {
 	_, err := db.NewUpdate().Model((*models.OutboxMail)(nil)).
-		Set("status = ?", models.OutboxDiscarded).Set("body = ''").Set("error_reason = 'superseded'").
+		Set("status = ?", models.OutboxDiscarded).Set("body = ''").Set("error_reason = ?", outboxSuperseded).
 		Set("last_error = ?", "A newer link was sent instead.").Set("updated_at = ?", o.svc.Now()).
-		Where("user_id = ?", userID).Where("purpose = ?", purpose).Where("status = ?", models.OutboxQueued).Exec(ctx)
+		Where("user_id = ?", userID).Where("purpose = ?", purpose).
+		Where("status = ? OR (status = ? AND body <> '')", models.OutboxQueued, models.OutboxFailed).Exec(ctx)
 	return err
+}
+
+// outboxSuperseded is the error reason of an email whose link no longer
+// works because a newer link replaced it or the link was used.
+const outboxSuperseded = "superseded"
+
+// errOutboxSuperseded refuses to send again an email whose link no longer
+// works.
+var errOutboxSuperseded = problem.New(problem.Conflict, "outbox_superseded", "This email's link no longer works: a newer link was sent since, or the link was used. It is not sent again; the person can ask for a new link.")
+
+// linkLive reports whether the link of row (an email with a token
+// purpose) still works: its account holds a token of that purpose that has
+// not expired. Issuing a new link deletes the older token, and using a
+// link, changing the password or resetting two-factor deletes it too.
+func (o *Outbox) linkLive(ctx context.Context, db bun.IDB, row *models.OutboxMail, now time.Time) (bool, error) {
+	if row.Purpose == "" || row.UserID == nil {
+		return true, nil
+	}
+	return db.NewSelect().Model((*models.OneTimeToken)(nil)).
+		Where("user_id = ?", *row.UserID).Where("purpose = ?", row.Purpose).Where("expires_at > ?", now).Exists(ctx)
 }
 
 // failedRecently reports whether the newest email of purpose to the user,
@@ -438,13 +469,26 @@ var errOutboxNotFound = errNotFound("The email")
 // Retry queues a failed (or waiting) email for an attempt now. An email
 // whose message was already blanked (sent, expired, discarded) cannot be
 // sent again: 409.
+//
+// An email whose link no longer works (a newer link replaced it: the
+// resend superseded it; or the link was used) is refused with 409
+// outbox_superseded: sending it would give the person a dead link, and
+// issuing a fresh link here would void the newer one they may be using.
 func (o *Outbox) Retry(ctx context.Context, actor Actor, id int64) (*models.OutboxMail, error) {
-	return o.adminChange(ctx, actor, id, ActionMailRetried, func(row *models.OutboxMail, q *bun.UpdateQuery, now time.Time) (*bun.UpdateQuery, error) {
+	return o.adminChange(ctx, actor, id, ActionMailRetried, func(ctx context.Context, tx bun.IDB, row *models.OutboxMail, q *bun.UpdateQuery, now time.Time) (*bun.UpdateQuery, error) {
+		if row.ErrorReason == outboxSuperseded {
+			return nil, errOutboxSuperseded
+		}
 		if row.Status != models.OutboxFailed && row.Status != models.OutboxQueued {
 			return nil, problem.New(problem.Conflict, "outbox_not_retryable", "Only a queued or failed email can be retried.")
 		}
 		if row.Body == "" || (row.ExpiresAt != nil && !now.Before(*row.ExpiresAt)) {
 			return nil, problem.New(problem.Conflict, "outbox_not_retryable", "This email's message is gone (its link expired, or it was replaced by a newer one); the person can ask for a new link.")
+		}
+		if live, err := o.linkLive(ctx, tx, row, now); err != nil {
+			return nil, err
+		} else if !live {
+			return nil, errOutboxSuperseded
 		}
 		return q.Set("status = ?", models.OutboxQueued).Set("next_attempt_at = ?", now), nil
 	})
@@ -452,7 +496,7 @@ func (o *Outbox) Retry(ctx context.Context, actor Actor, id int64) (*models.Outb
 
 // Discard drops a queued or failed email.
 func (o *Outbox) Discard(ctx context.Context, actor Actor, id int64) (*models.OutboxMail, error) {
-	return o.adminChange(ctx, actor, id, ActionMailDiscarded, func(row *models.OutboxMail, q *bun.UpdateQuery, now time.Time) (*bun.UpdateQuery, error) {
+	return o.adminChange(ctx, actor, id, ActionMailDiscarded, func(_ context.Context, _ bun.IDB, row *models.OutboxMail, q *bun.UpdateQuery, now time.Time) (*bun.UpdateQuery, error) {
 		if row.Status != models.OutboxFailed && row.Status != models.OutboxQueued {
 			return nil, problem.New(problem.Conflict, "outbox_not_discardable", "Only a queued or failed email can be discarded.")
 		}
@@ -460,7 +504,7 @@ func (o *Outbox) Discard(ctx context.Context, actor Actor, id int64) (*models.Ou
 	})
 }
 
-func (o *Outbox) adminChange(ctx context.Context, actor Actor, id int64, action string, change func(*models.OutboxMail, *bun.UpdateQuery, time.Time) (*bun.UpdateQuery, error)) (*models.OutboxMail, error) {
+func (o *Outbox) adminChange(ctx context.Context, actor Actor, id int64, action string, change func(context.Context, bun.IDB, *models.OutboxMail, *bun.UpdateQuery, time.Time) (*bun.UpdateQuery, error)) (*models.OutboxMail, error) {
 	row := new(models.OutboxMail)
 	err := o.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(row).Where("id = ?", id).Scan(ctx); err != nil {
@@ -470,7 +514,7 @@ func (o *Outbox) adminChange(ctx context.Context, actor Actor, id int64, action 
 			return err
 		}
 		now := o.svc.Now()
-		q, err := change(row, tx.NewUpdate().Model((*models.OutboxMail)(nil)).Set("updated_at = ?", now), now)
+		q, err := change(ctx, tx, row, tx.NewUpdate().Model((*models.OutboxMail)(nil)).Set("updated_at = ?", now), now)
 		if err != nil {
 			return err
 		}
