@@ -14,7 +14,7 @@ import (
 //
 // Each filter term that matches few accounts in a typical directory has an
 // index that reads exactly its accounts: role and status the (role,
-// status, last_login_at, id) index with exact counts in user_counts; 2FA on
+// status, id, last_login_at) index with exact counts in user_counts; 2FA on
 // and unverified email their partial indexes (migration 20261130000051);
 // locked the locked_until index; a subscription the (plan_id,
 // subscription_expires_at) index; dormancy the last sign-in index. The
@@ -54,7 +54,7 @@ const (
 // indexes (users_inactive_*, migration 20261202000021, dropped by
 // 20261203000021) made every status change move five more index entries.
 // A status is planned from its exact count instead: read whole from the
-// (role, status, last_login_at, id) index, which covers the ids and the
+// (role, status, id, last_login_at) index, which covers the ids and the
 // last sign-in (coveredRead), or found by walking the sort order.
 
 // sortIndexSuffix names a sort key in the ordered indexes' names.
@@ -76,8 +76,8 @@ func orderedIndex(term string, f UserFilter, s UserSort) string {
 			return "users_unverified_status"
 		}
 	case termRoleStatus:
-		if s.Key == "last_login" && f.Role != "" && f.Status != "" {
-			return "users_role_status_login"
+		if s.Key == "id" && f.Role != "" && f.Status != "" {
+			return roleStatusIndex
 		}
 		if s.Key == "id" && f.Role == "" && f.Status != "" && f.Status != StatusActive {
 			// A status other than active in id order: the partial
@@ -88,14 +88,20 @@ func orderedIndex(term string, f UserFilter, s UserSort) string {
 	return ""
 }
 
+// roleStatusIndex holds every account by (role, status, id,
+// last_login_at) (migration 20261213000021): a role's or a status's ids
+// and last sign-in without a table row, in id order within each role and
+// status, the order in which a status change moves its entries.
+const roleStatusIndex = "users_role_status_id"
+
 // statusProbeIndex holds the accounts of every status but active, by
 // status and id.
 const statusProbeIndex = "users_status_probe"
 
 // coveredRead reports whether reading term's accounts whole and sorting
-// them for f in order s needs no table row: the (role, status,
-// last_login_at, id) index holds every column the filter and the sort
-// read (role, status, dormancy; id or last sign-in order). Such a read
+// them for f in order s needs no table row: the (role, status, id,
+// last_login_at) index holds every column the filter and the sort read
+// (role, status, dormancy; id or last sign-in order). Such a read
 // costs an index entry per account, about a thirtieth of a row look-up
 // (status=pending, 40,000 accounts at a million: 2-4 ms).
 func coveredRead(term string, f UserFilter, s UserSort) bool {
@@ -165,14 +171,6 @@ type listPlan struct {
 	covered bool
 	// empty: the filter's exact count is 0; nothing is read.
 	empty bool
-	// perRole (with covered, a status without a role in last sign-in
-	// order): the (role, status, last_login_at, id) index yields each
-	// role's accounts of the status in that order, so the page's ids are
-	// the first of each role's range, merged (perRoleIDs): a few entries
-	// per role instead of every account of the status read and sorted
-	// (status=suspended sort=-last_login at a million accounts: 100,000
-	// entries, 50-59 ms of CPU).
-	perRole bool
 }
 
 // drivers are f's terms that an index can read, each with the condition
@@ -348,7 +346,7 @@ func planList(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, need in
 		}
 		if coveredRead(c.term, f, s) {
 			if rc := float64(c.n) * coveredCost; rc < cost {
-				chosen, cost = listPlan{driver: c.term, covered: true, index: "users_role_status_login"}, rc
+				chosen, cost = listPlan{driver: c.term, covered: true, index: roleStatusIndex}, rc
 			}
 		} else if float64(c.n) < cost {
 			chosen, cost = listPlan{driver: c.term}, float64(c.n)
@@ -365,42 +363,7 @@ func planList(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, need in
 			chosen, cost = listPlan{driver: c.term, sorted: true, index: idx}, oc
 		}
 	}
-	if chosen.covered && s.Key == "last_login" && f.Role == "" {
-		// Each range is read in order: a cursor's key seeks it.
-		chosen.perRole, chosen.sorted = true, true
-	}
 	return chosen, total, estimate, nil
-}
-
-// perRoleIDs selects the ids of a perRole plan's page, in order s: the
-// first offset+limit entries of each role's range of the (role, status,
-// last_login_at, id) index (after seg's key), merged and sorted (at most
-// three times offset+limit entries), past offset, up to limit.
-func perRoleIDs(db bun.IDB, f UserFilter, s UserSort, seg segment, limit, offset int, now time.Time) *bun.RawQuery {
-	need := int64(offset + limit)
-	var arms []any
-	for _, role := range allRoles {
-		g := f
-		g.Role = role
-		arm := db.NewSelect().Model((*User)(nil)).ModelTableExpr("users AS u INDEXED BY users_role_status_login").Column("u.id", "u.last_login_at")
-		arm = applyTerms(arm, g, now, listPlan{driver: termRoleStatus, sorted: true})
-		if seg != nil {
-			arm = seg(arm)
-		}
-		arms = append(arms, applyUserSort(arm, s, false).Limit(need))
-	}
-	dir := " ASC"
-	if s.Desc {
-		dir = " DESC"
-	}
-	// SQLite sorts NULLs first ascending and last descending, as the
-	// index and the page do.
-	page, args := " LIMIT ?", append(arms, int64(limit))
-	if offset > 0 {
-		// (A page after a cursor has no OFFSET at all.)
-		page, args = page+" OFFSET ?", append(args, int64(offset))
-	}
-	return db.NewRaw("SELECT a.id FROM (SELECT * FROM (?) UNION ALL SELECT * FROM (?) UNION ALL SELECT * FROM (?)) AS a ORDER BY a.last_login_at"+dir+", a.id"+dir+page, args...)
 }
 
 // termCount is how many accounts term alone (of f) matches, and whether
@@ -667,7 +630,7 @@ func sortIndexPage(ctx context.Context, db bun.IDB, ids []int64, list string, s 
 // 20261206000051; 100,000 suspended accounts: about 6 ms), an
 // administrator role from users_staff_id, an unverified email from
 // users_email_unverified; else role and status from the (role, status,
-// last_login_at, id) index. whole reports that the side is exactly f
+// id, last_login_at) index. whole reports that the side is exactly f
 // without its text (a role with a status reads the status only: the
 // role is tested on the rows).
 func intersectSide(db bun.IDB, f UserFilter, term string, now time.Time) (*bun.SelectQuery, bool) {
@@ -686,7 +649,7 @@ func intersectSide(db bun.IDB, f UserFilter, term string, now time.Time) (*bun.S
 		q = q.ModelTableExpr("users AS u INDEXED BY users_staff_id").Where("u.role = ?", f.Role).Where("u.role <> 'user'")
 		return q, rest == UserFilter{Role: f.Role}
 	}
-	q = q.ModelTableExpr("users AS u INDEXED BY users_role_status_login")
+	q = q.ModelTableExpr("users AS u INDEXED BY " + roleStatusIndex)
 	return applyTerms(q, only(f, term), now, listPlan{driver: term}), only(rest, term) == rest
 }
 

@@ -418,10 +418,6 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 	}
 	users, err := bySegments(s, seek, unindexed, limit, func(seg segment, limit int) ([]User, error) {
 		var users []User
-		if lp.perRole {
-			err := applyUserSort(db.NewSelect().Model(&users).Relation("Plan").Where("u.id IN (?)", perRoleIDs(db, f, s, seg, limit, 0, now)), s, true).Scan(ctx)
-			return users, err
-		}
 		if lp.covered {
 			// The driver's index alone yields the page's ids in order
 			// (every matching entry read and sorted there); then only
@@ -496,11 +492,6 @@ func pgFewMatchesPage(ctx context.Context, db bun.IDB, f UserFilter, s UserSort,
 // whole. Skipping 25,000 rows this way reads some 60-250 index pages
 // instead of 3,000 table pages with every column of every row.
 func deferredPage(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, lp listPlan, unindexed bool, limit, offset int, now time.Time) ([]User, error) {
-	if lp.perRole {
-		var users []User
-		err := applyUserSort(db.NewSelect().Model(&users).Relation("Plan").Where("u.id IN (?)", perRoleIDs(db, f, s, nil, limit, offset, now)), s, true).Scan(ctx)
-		return users, err
-	}
 	inner := db.NewSelect().Model((*User)(nil)).Column("u.id")
 	if IsSQLite(db) && s.Key == "id" && !unindexed && (f == UserFilter{}) {
 		inner = inner.ModelTableExpr("users AS u INDEXED BY users_id_order")
