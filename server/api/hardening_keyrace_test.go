@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http"
 	"sync"
@@ -31,14 +30,7 @@ type keyRace struct {
 
 func armKeyRace(t *testing.T, app *testkit.App) *keyRace {
 	t.Helper()
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		t.Fatal(err)
-	}
-	next, err := security.NewSecretBox(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	next, _ := newSecretKey(t)
 	r := &keyRace{next: next, done: make(chan error, 1)}
 	old := app.Svc.Box
 	old.SetAfterSeal(func() {

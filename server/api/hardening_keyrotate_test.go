@@ -28,14 +28,7 @@ func TestHardening_KeyRotateOldInstanceAnswers503(t *testing.T) {
 	c.GET("/api/admin/users").Expect(http.StatusOK)
 	app.Client().GET("/api/ready").Expect(http.StatusOK)
 
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		t.Fatal(err)
-	}
-	next, err := security.NewSecretBox(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	next, raw := newSecretKey(t)
 	if _, err := service.RotateKey(context.Background(), app.Svc.DB, app.Svc.Box, next, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
@@ -57,4 +50,18 @@ func TestHardening_KeyRotateOldInstanceAnswers503(t *testing.T) {
 	fresh := app.Instance()
 	fresh.Client().GET("/api/ready").Expect(http.StatusOK)
 	fresh.LoginAs(root).GET("/api/admin/users").Expect(http.StatusOK)
+}
+
+// newSecretKey makes a random secret key: its box and its bytes.
+func newSecretKey(t *testing.T) (*security.SecretBox, []byte) {
+	t.Helper()
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	box, err := security.NewSecretBox(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box, raw
 }
