@@ -71,3 +71,28 @@ test('the outbox lists a refused email with its error, and a super administrator
     sink?.proc.kill()
   }
 })
+
+test('Retry of a failed email whose link a newer one replaced is refused, and the row shows why', async ({ adminPage: page, adminApi }) => {
+  let sink: Mailsink | undefined
+  try {
+    sink = await startMailsink()
+    const bounce = `bounce-${uniqueTag('sup')}@example.com`
+    await pointAt(adminApi, sink.smtpHost, sink.smtpPort)
+    await createUser(adminApi, { username: uniqueTag('sup'), email: bounce })
+    await forgot(adminApi, bounce)
+    await page.goto('/admin/integrations')
+    const row = page.getByTestId('outbox-row').filter({ hasText: bounce })
+    await expect(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click()
+      await expect(row).toHaveAttribute('data-status', 'failed', { timeout: 1000 })
+    }).toPass({ timeout: 15_000 })
+    // The person asks again: a newer link voids the first, whose row the
+    // page still shows as failed.
+    await forgot(adminApi, bounce)
+    await page.getByRole('button', { name: `Retry ${bounce}` }).click()
+    await expect(page.getByText('The link in this email no longer works: a newer link was sent since, or the link was used.', { exact: false })).toBeVisible()
+    await expect(page.getByTestId('outbox-row').filter({ hasText: 'A newer link was sent instead, or the link was used.' })).toHaveAttribute('data-status', 'discarded')
+  } finally {
+    sink?.proc.kill()
+  }
+})
