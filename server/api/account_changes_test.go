@@ -1323,3 +1323,45 @@ func TestAccountChanges_ActorReadAgainUnderTheLock(t *testing.T) {
 	rc.PATCH("/api/admin/users/"+sam.PublicID, map[string]any{"displayName": "Renamed"}).Expect(200)
 	ac.PATCH("/api/admin/users/"+u1.PublicID, map[string]any{"displayName": "Renamed"}).Expect(200)
 }
+
+// TestAccountChanges_CreateReadsActorAgain: creating an account reads the
+// acting administrator's role and status again inside its transaction
+// (locking the row on PostgreSQL until it commits), as the change engine
+// does: a super administrator demoted while the request was under way may
+// no longer create a super administrator (403 super_admin_grant), and an
+// administrator suspended meanwhile creates nothing (403 forbidden). Before,
+// both were created with the session's role.
+func TestAccountChanges_CreateReadsActorAgain(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	root := app.SuperAdmin("root")
+	rc := app.LoginAs(root)
+	ann := app.Admin("ann")
+	ac := app.LoginAs(ann)
+	for _, c := range []struct {
+		what, username string
+		actor          *testkit.User
+		client         *testkit.Client
+		newRole        string
+		role, status   string
+		code           string
+	}{
+		{"demoted super admin creates a super admin", "boss", root, rc, models.RoleSuperAdmin, models.RoleAdmin, models.StatusActive, "super_admin_grant"},
+		{"suspended admin creates a user", "newbie", ann, ac, models.RoleUser, models.RoleAdmin, models.StatusSuspended, "forbidden"},
+		{"admin demoted to user creates a user", "newbie2", ann, ac, models.RoleUser, models.RoleUser, models.StatusActive, "forbidden"},
+	} {
+		r := whileActorChanged(t, app, c.actor, c.role, c.status, nil, func() *testkit.Response {
+			return c.client.POST("/api/admin/users", map[string]any{"username": c.username, "password": "meadow-copper-4417", "role": c.newRole})
+		})
+		if r.Expect(403); r.ErrorCode() != c.code {
+			t.Fatalf("%s: %s, want %s", c.what, r.Body, c.code)
+		}
+		if n, err := app.Svc.DB.NewSelect().Model((*models.User)(nil)).Where("username = ?", c.username).Count(context.Background()); err != nil || n != 0 {
+			t.Fatalf("%s: %d accounts named %s (%v)", c.what, n, c.username, err)
+		}
+		accountInvariants(t, app, c.what)
+	}
+	// Without a change of the actor the same requests go through.
+	rc.POST("/api/admin/users", map[string]any{"username": "boss", "password": "meadow-copper-4417", "role": models.RoleSuperAdmin}).Expect(201)
+	ac.POST("/api/admin/users", map[string]any{"username": "newbie", "password": "meadow-copper-4417", "role": models.RoleUser}).Expect(201)
+}

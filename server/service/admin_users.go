@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -159,12 +160,47 @@ func (s *Users) Create(ctx context.Context, actor Actor, in NewUser) (*models.Us
 		return nil, err
 	}
 	err = s.svc.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := actorStillMayCreate(ctx, tx, actor, in.Role); err != nil {
+			return err
+		}
 		if err := insertUser(ctx, tx, u); err != nil {
 			return err
 		}
 		return s.svc.Audit.Write(ctx, tx, AuditEntry{Action: ActionUserCreated, Actor: actor, Target: u, Details: map[string]any{"role": u.Role, "status": u.Status}})
 	})
 	return u, err
+}
+
+// actorStillMayCreate reads the acting administrator's role and status
+// again inside Create's transaction, as the change engine does
+// (changeRun.rereadActor): one demoted or suspended by another while the
+// request was under way (its session was read with the old role) creates
+// nothing, and one demoted to administrator no longer creates a super
+// administrator. On PostgreSQL the row is locked (FOR SHARE) until the
+// account is created, so a demotion waits for it rather than slipping in
+// between this read and the insert; on SQLite the transaction is
+// IMMEDIATE, which orders it against the demotion anyway.
+func actorStillMayCreate(ctx context.Context, tx bun.Tx, actor Actor, role string) error {
+	if actor.User == nil {
+		return nil // the first super administrator (setup) and the command line
+	}
+	cur := new(models.User)
+	q := tx.NewSelect().Model(cur).Column("u.id", "u.role", "u.status").Where("u.id = ?", actor.User.ID)
+	if !models.IsSQLite(tx) {
+		q = q.For("SHARE OF u")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrActorRefused
+		}
+		return err
+	}
+	if cur.Status != models.StatusActive || !models.IsAdminRole(cur.Role) {
+		return ErrActorRefused
+	}
+	fresh := *actor.User
+	fresh.Role, fresh.Status = cur.Role, cur.Status
+	return mayGrantRole(Actor{User: &fresh}, role)
 }
 
 func jsonRaw(s string) any {
