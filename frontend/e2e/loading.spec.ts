@@ -65,9 +65,12 @@ test("the Accounts screen's code is asked for before the console script has run"
   })
   const page_ = page.waitForRequest((r) => /\/assets\/UsersListPage-[^/]+\.js$/.test(new URL(r.url()).pathname), { timeout: 10_000 })
   const layout = page.waitForRequest((r) => /\/assets\/AdminLayout-[^/]+\.js$/.test(new URL(r.url()).pathname), { timeout: 10_000 })
-  const style = page.waitForRequest((r) => /\/assets\/UsersListPage-[^/]+\.css$/.test(new URL(r.url()).pathname), { timeout: 10_000 })
+  // The admin area's shared code and styles are one chunk of their own
+  // (frontend/build/chunkGroups.ts), the Accounts screen's styles among them.
+  const shared = page.waitForRequest((r) => /\/assets\/admin-[^/]+\.js$/.test(new URL(r.url()).pathname), { timeout: 10_000 })
+  const style = page.waitForRequest((r) => /\/assets\/admin-[^/]+\.css$/.test(new URL(r.url()).pathname), { timeout: 10_000 })
   await page.goto('/admin/users', { waitUntil: 'commit' })
-  await Promise.all([page_, layout, style]) // while the entry script is still held back
+  await Promise.all([page_, layout, shared, style]) // while the entry script is still held back
   release()
   await expect(page.getByTestId('user-row').first()).toBeVisible({ timeout: 30_000 })
 })
