@@ -22,6 +22,8 @@ type SecretBox struct {
 	key  []byte
 	// afterSeal runs after every Seal when set (SetAfterSeal).
 	afterSeal atomic.Pointer[func()]
+	// beforeOpen runs before every Open when set (SetBeforeOpen).
+	beforeOpen atomic.Pointer[func()]
 }
 
 // NewSecretBox builds a box from a 32-byte key.
@@ -67,8 +69,22 @@ func (b *SecretBox) SetAfterSeal(f func()) {
 	b.afterSeal.Store(&f)
 }
 
+// SetBeforeOpen makes f run before every Open of this box (nil removes
+// it). Tests use it to rotate the key between a request's key check and
+// its reading a stored secret.
+func (b *SecretBox) SetBeforeOpen(f func()) {
+	if f == nil {
+		b.beforeOpen.Store(nil)
+		return
+	}
+	b.beforeOpen.Store(&f)
+}
+
 // Open decrypts a value produced by Seal.
 func (b *SecretBox) Open(sealed string) (string, error) {
+	if f := b.beforeOpen.Load(); f != nil {
+		(*f)()
+	}
 	raw, ok := strings.CutPrefix(sealed, "v1:")
 	if !ok {
 		return "", errors.New("unknown secret format")

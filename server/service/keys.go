@@ -174,6 +174,27 @@ func (d Deps) sealedStored(ctx context.Context, tx bun.Tx) error {
 	return nil
 }
 
+// openSealed opens a value sealed with this instance's key. When it does
+// not open, it reads the database's key fingerprint: a value that another
+// process re-encrypted with a new key ('gatehouse key rotate' committed
+// after this request's once-per-request key check, Settings.Sync) answers
+// ErrSecretKeyChanged, a 503 that says what to do, instead of an internal
+// error. A value that does not open under an unchanged key is a real
+// fault and keeps its error.
+func (d Deps) openSealed(ctx context.Context, db bun.IDB, sealed string) (string, error) {
+	plain, err := d.Box.Open(sealed)
+	if err == nil {
+		return plain, nil
+	}
+	if db == nil {
+		db = d.DB
+	}
+	if stored, ferr := models.SecretKeyFingerprint(ctx, db); ferr == nil && stored != security.KeyFingerprint(d.Box.Key()) {
+		return "", ErrSecretKeyChanged
+	}
+	return "", err
+}
+
 // storeSealed runs write, which stores values sealed with this instance's
 // key, through db and confirms the key afterwards (sealedStored) in the
 // same transaction: db's when it is one, a new one otherwise.

@@ -17,7 +17,7 @@ func (s *Settings) smtpConfig(ctx context.Context) (mail.SMTP, error) {
 	}
 	cfg := mail.SMTP{Host: e.Host, Port: e.Port, Username: e.Username, SenderName: e.SenderName, SenderAddress: e.SenderAddress, TLSMode: e.TLSMode, CACertificate: e.CACertificate}
 	if e.PasswordSealed != "" {
-		if cfg.Password, err = s.deps.Box.Open(e.PasswordSealed); err != nil {
+		if cfg.Password, err = s.deps.openSealed(ctx, nil, e.PasswordSealed); err != nil {
 			return cfg, err
 		}
 	}

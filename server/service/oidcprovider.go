@@ -1165,7 +1165,7 @@ func (o *OIDC) keys(ctx context.Context) (*signingKey, []op.Key, error) {
 		}
 		set = append(set, &publicKey{id: k.ID, key: jwk.Key})
 		if k.RetiredAt == nil && active == nil {
-			plain, err := o.svc.Box.Open(k.PrivateKeySealed)
+			plain, err := o.svc.openSealed(ctx, nil, k.PrivateKeySealed)
 			if err != nil {
 				return nil, nil, fmt.Errorf("signing key %s: %w", k.ID, err)
 			}

@@ -130,18 +130,18 @@ func (s *Providers) begin(ctx context.Context, p *models.IdentityProvider, next 
 	if err := models.DeleteExpiredOIDCStates(ctx, s.svc.DB, now); err != nil {
 		s.svc.Log.WarnContext(ctx, "expired OIDC state sweep failed", "err", err)
 	}
-	rp, err := s.relyingParty(p)
+	rp, err := s.relyingParty(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	return &FlowStart{RedirectURL: s.client.AuthCodeURL(rp, state, nonce, verifier), BrowserToken: browser}, nil
 }
 
-func (s *Providers) relyingParty(p *models.IdentityProvider) (*oidc.Provider, error) {
+func (s *Providers) relyingParty(ctx context.Context, p *models.IdentityProvider) (*oidc.Provider, error) {
 	secret := ""
 	if p.ClientSecretSealed != "" {
 		var err error
-		if secret, err = s.svc.Box.Open(p.ClientSecretSealed); err != nil {
+		if secret, err = s.svc.openSealed(ctx, nil, p.ClientSecretSealed); err != nil {
 			return nil, err
 		}
 	}
@@ -189,11 +189,11 @@ func (s *Providers) Finish(ctx context.Context, actor Actor, cb Callback) (*Flow
 	if cb.Error != "" || cb.Code == "" {
 		return refuse(nil, "provider_denied", p.Name+" did not sign you in.", newProviderDenied(cb.Error))
 	}
-	verifier, err := s.svc.Box.Open(st.VerifierSealed)
+	verifier, err := s.svc.openSealed(ctx, nil, st.VerifierSealed)
 	if err != nil {
 		return nil, err
 	}
-	rp, err := s.relyingParty(p)
+	rp, err := s.relyingParty(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -316,7 +316,7 @@ func (f *Flows) checkTurnstile(ctx context.Context, actor Actor, token string) e
 	if token == "" || len(token) > 2048 {
 		return ErrHumanCheck
 	}
-	secret, err := f.svc.Box.Open(hv.SecretSealed)
+	secret, err := f.svc.openSealed(ctx, nil, hv.SecretSealed)
 	if err != nil {
 		return err
 	}

@@ -203,7 +203,7 @@ func (a *Auth) verifySecondFactor(ctx context.Context, user *models.User, code s
 	if user.TOTPSecret == nil {
 		return "", nil
 	}
-	secret, err := a.deps.Box.Open(*user.TOTPSecret)
+	secret, err := a.deps.openSealed(ctx, nil, *user.TOTPSecret)
 	if err != nil {
 		return "", err
 	}
@@ -297,7 +297,7 @@ func (s *Account) EnableTwoFactor(ctx context.Context, actor Actor, password, co
 		if u.TOTPPendingSecret == nil {
 			return problem.New(problem.Conflict, "2fa_setup_required", "Start the setup first to get a secret.")
 		}
-		secret, err := s.deps.Box.Open(*u.TOTPPendingSecret)
+		secret, err := s.deps.openSealed(ctx, tx, *u.TOTPPendingSecret)
 		if err != nil {
 			return err
 		}
