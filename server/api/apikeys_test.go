@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"gatehouse/models"
 	"gatehouse/server"
 	"gatehouse/server/service"
@@ -286,3 +288,72 @@ func TestAPIKeys_LastUsedOncePerMinute(t *testing.T) {
 
 // keep sync imported for the usage tests in this package.
 var _ sync.Mutex
+
+// TestAPIKeys_RevokedWhileTheChangeWaits: a change made with a service API
+// key that authenticated before the key was revoked, and that waited for
+// the database while the revocation committed, changes nothing and
+// answers 401 invalid_api_key, as the next request with the key does: a
+// status change and a profile change (the account-change engine; bulk
+// changes and new accounts are for the console only). The revocation
+// commits while it holds the database (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+// the targets' rows), so the request's transaction starts after it.
+func TestAPIKeys_RevokedWhileTheChangeWaits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	app := testkit.NewApp(t)
+	super := app.SuperAdmin("root")
+	uma, ulf := app.Member("uma"), app.Member("ulf")
+	for _, c := range []struct {
+		what string
+		req  func(kc *testkit.Client) *testkit.Response
+	}{
+		{"status change", func(kc *testkit.Client) *testkit.Response {
+			return kc.POST("/api/admin/users/"+uma.PublicID+"/status", map[string]any{"status": "suspended", "reason": "x"})
+		}},
+		{"profile change", func(kc *testkit.Client) *testkit.Response {
+			return kc.PATCH("/api/admin/users/"+ulf.PublicID, map[string]any{"displayName": "Renamed"})
+		}},
+	} {
+		secret, key := newKey(t, app, super, service.NewAPIKey{Name: "crm " + c.what, Scopes: []string{service.ScopeUsersWrite, service.ScopeUsersRead}})
+		kc := keyClient(app, secret)
+		kc.GET("/api/admin/users").Expect(200) // authenticated (and cached)
+		since := lastAuditID(t, app)
+		tx, err := app.Svc.DB.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.NewUpdate().Model((*models.APIKey)(nil)).Set("revoked_at = ?", time.Now()).Where("id = ?", key.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !models.IsSQLite(app.Svc.DB) {
+			// Hold the targets' rows, so that the change waits for the
+			// revocation on PostgreSQL too.
+			if _, err := tx.NewUpdate().Model((*models.User)(nil)).Set("updated_at = updated_at").Where("id IN (?)", bun.In([]int64{uma.ID, ulf.ID})).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		done := make(chan *testkit.Response, 1)
+		go func() { done <- c.req(kc) }()
+		time.Sleep(time.Second) // the request authenticates, then waits for the database
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		if r.Status != http.StatusUnauthorized || r.ErrorCode() != "invalid_api_key" {
+			t.Fatalf("%s with a key revoked while it waited: %d %s", c.what, r.Status, r.Body)
+		}
+		if u := app.Reload(uma); u.Status != models.StatusActive {
+			t.Fatalf("%s: uma is %s", c.what, u.Status)
+		}
+		if u := app.Reload(ulf); u.Status != models.StatusActive {
+			t.Fatalf("%s: ulf is %s", c.what, u.Status)
+		}
+		if u := app.Reload(ulf); u.DisplayName == "Renamed" {
+			t.Fatalf("%s: ulf renamed", c.what)
+		}
+		if n, err := app.Svc.DB.NewSelect().Model((*models.AuditEvent)(nil)).Where("id > ?", since).Where("action LIKE 'user.%'").Count(ctx); err != nil || n != 0 {
+			t.Fatalf("%s: %d account audit rows (%v)", c.what, n, err)
+		}
+		kc.GET("/api/admin/users").Expect(401)
+	}
+}

@@ -159,7 +159,9 @@ var ErrActorRefused = problem.New(problem.Forbidden, "forbidden", "Your account 
 // administrator is refused as a whole (ErrActorRefused); one whose role
 // changed is checked again with its current role (check: may it grant
 // super administrator?), and plan then applies the super-administrator
-// rules with that role. A service API key (no User) is not re-read here.
+// rules with that role. A service API key is read again too: one revoked
+// or expired after the request authenticated answers ErrInvalidAPIKey (as
+// it would a moment later) and changes nothing.
 //
 // On PostgreSQL the read sees every change committed before the targets'
 // locks were granted; the actor's own row is locked with the targets when
@@ -169,6 +171,9 @@ var ErrActorRefused = problem.New(problem.Forbidden, "forbidden", "Your account 
 func (c *changeRun) rereadActor(ch AccountChange) error {
 	u := c.actor.User
 	if u == nil {
+		if k := c.actor.Key; k != nil {
+			return keyStillValid(c.ctx, c.db, k.ID, c.now)
+		}
 		return nil
 	}
 	role, status, err := models.ActorRoleStatus(c.ctx, c.svc.Stmts, c.db, u.ID)

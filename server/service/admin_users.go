@@ -179,7 +179,8 @@ func (s *Users) Create(ctx context.Context, actor Actor, in NewUser) (*models.Us
 // administrator. On PostgreSQL the row is locked (FOR SHARE) until the
 // account is created, so a demotion waits for it rather than slipping in
 // between this read and the insert; on SQLite the transaction is
-// IMMEDIATE, which orders it against the demotion anyway.
+// IMMEDIATE, which orders it against the demotion anyway. (Service API
+// keys cannot create accounts: the route is for the console only.)
 func actorStillMayCreate(ctx context.Context, tx bun.Tx, actor Actor, role string) error {
 	if actor.User == nil {
 		return nil // the first super administrator (setup) and the command line

@@ -327,6 +327,33 @@ func ipAllowed(list, ip string) bool {
 	return false
 }
 
+// keyStillValid reads a service API key again inside a change's
+// transaction, after the request authenticated with it: a revocation (or
+// the end of its validity) that committed while the request waited for
+// the lock refuses the change with ErrInvalidAPIKey, the answer the
+// request would have had a moment later. Scopes cannot change after
+// creation. On PostgreSQL the key's row is read FOR SHARE, so a
+// revocation that has written but not yet committed is waited for.
+func keyStillValid(ctx context.Context, db bun.IDB, id int64, now time.Time) error {
+	row := new(models.APIKey)
+	q := db.NewSelect().Model(row).Where("k.id = ?", id)
+	if !models.IsSQLite(db) {
+		// A revocation in progress holds the row: wait for it.
+		q = q.For("SHARE OF k")
+	}
+	err := models.NotFound(q.Scan(ctx))
+	if errors.Is(err, models.ErrNotFound) {
+		return ErrInvalidAPIKey
+	}
+	if err != nil {
+		return err
+	}
+	if row.RevokedAt != nil || (row.ExpiresAt != nil && !now.Before(*row.ExpiresAt)) {
+		return ErrInvalidAPIKey
+	}
+	return nil
+}
+
 // HasScope reports whether a key holds scope.
 func HasScope(k *models.APIKey, scope string) bool {
 	for _, s := range strings.Fields(k.Scopes) {
