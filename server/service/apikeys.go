@@ -285,7 +285,7 @@ func (k *APIKeys) Authenticate(ctx context.Context, token, ip string) (*models.A
 	if subtle.ConstantTimeCompare([]byte(hash), []byte(row.SecretHash)) != 1 {
 		return nil, ErrInvalidAPIKey
 	}
-	if row.RevokedAt != nil || (row.ExpiresAt != nil && !now.Before(*row.ExpiresAt)) {
+	if !keyLive(row, now) {
 		return nil, ErrInvalidAPIKey
 	}
 	if !ipAllowed(row.AllowedIPs, ip) {
@@ -348,10 +348,15 @@ func keyStillValid(ctx context.Context, db bun.IDB, id int64, now time.Time) err
 	if err != nil {
 		return err
 	}
-	if row.RevokedAt != nil || (row.ExpiresAt != nil && !now.Before(*row.ExpiresAt)) {
+	if !keyLive(row, now) {
 		return ErrInvalidAPIKey
 	}
 	return nil
+}
+
+// keyLive reports whether a key is neither revoked nor expired at now.
+func keyLive(row *models.APIKey, now time.Time) bool {
+	return row.RevokedAt == nil && (row.ExpiresAt == nil || now.Before(*row.ExpiresAt))
 }
 
 // HasScope reports whether a key holds scope.
