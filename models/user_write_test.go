@@ -25,3 +25,45 @@ func TestLockUsers_ReadsAnyColumn(t *testing.T) {
 		t.Fatalf("read %+v", got)
 	}
 }
+
+// TestUsersWrites_FirstPassReadsTheIDIndex: SQLite runs an UPDATE or
+// DELETE of accounts by a list of ids in two passes (RETURNING, triggers,
+// the IN subquery); the first pass, which only collects rowids, must read
+// the id index, not each target's table page: at 100,000 targets those
+// pages are out of the cache again before the second pass changes them,
+// and every one was read twice (models.sqliteUsersByIDs).
+func TestUsersWrites_FirstPassReadsTheIDIndex(t *testing.T) {
+	t.Parallel()
+	app := testkit.NewApp(t)
+	db := app.Svc.DB
+	if !models.IsSQLite(db) {
+		t.Skip("the two-pass plan and INDEXED BY are SQLite's")
+	}
+	bob, carol := app.Member("bob"), app.Member("carol")
+	sqls, args, err := models.UsersWriteStatements(db, []int64{bob.ID, carol.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sqls) != 5 {
+		t.Fatalf("statements: %d", len(sqls))
+	}
+	for name, sql := range sqls {
+		rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+sql, args[name]...)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if len(plan) == 0 || plan[0] != "SEARCH u USING COVERING INDEX users_id_order (id=?)" {
+			t.Errorf("%s: the first pass reads %q, want the id index alone\n%s", name, plan, sql)
+		}
+	}
+}
