@@ -30,6 +30,9 @@ UPDATE users SET status = 'active', status_reason = '' WHERE status IN ('suspend
 UPDATE users SET status = 'suspended', status_reason = 'bench' WHERE id % 19 < 2 AND role = 'user' AND status NOT IN ('pending', 'suspended');
 PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 "$BIN" admin create --data "$WORK/data" --username benchbulkadmin --password 'Bench-Admin-Passphrase-1' >/dev/null
+# The copy (and a pending migration's backup of the database) reach the
+# disk now, not during the first request.
+sync
 "$BIN" serve --data "$WORK/data" --http 127.0.0.1:$PORT --log-level error >"$WORK/server.log" 2>&1 &
 PID=$!
 until curl -fs "$BASE/api/health" >/dev/null 2>&1; do sleep 0.05; done

@@ -129,6 +129,11 @@ func benchBulkStatusChange(b *testing.B, webhook bool) {
 			}
 		}
 	}
+	// Setup wrote to disk (with BENCH_DATA, a pending migration backs the
+	// whole 1.3 GB database up first): flush it, so that its writeback
+	// does not run during the measured change (a run after a new
+	// migration took 4.7-4.9 s instead of 3.6 s).
+	syscall.Sync()
 	from := []string{models.StatusSuspended, models.StatusDeactivated}
 	var changed int
 	i := 0
