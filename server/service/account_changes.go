@@ -377,7 +377,12 @@ func (s StatusChange) write(ctx context.Context, c *changeRun, tx bun.IDB, plann
 }
 
 func (s StatusChange) audit(e *effect) (string, string, map[string]any) {
-	return ActionUserStatusChanged, e.u.Status, map[string]any{"before": e.u.Status, "after": s.Status}
+	action, key := s.auditKey(e)
+	return action, key, map[string]any{"before": e.u.Status, "after": s.Status}
+}
+
+func (s StatusChange) auditKey(e *effect) (string, string) {
+	return ActionUserStatusChanged, e.u.Status
 }
 
 // BalanceChange adds to or sets a balance (usage billing mode). Every

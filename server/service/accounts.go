@@ -62,6 +62,15 @@ type AccountChange interface {
 	audit(p *effect) (action, key string, details map[string]any)
 }
 
+// auditKeyer is a change kind whose audit details depend on a key alone
+// (a status change's: the old status): auditKey gives the action and key
+// that audit would, without building the details, so that a bulk change
+// builds and encodes them once per key instead of once per account
+// (100,000 maps, 33 MB, in BenchmarkBulkStatusChange).
+type auditKeyer interface {
+	auditKey(p *effect) (action, key string)
+}
+
 // effect is what a change does to one target.
 type effect struct {
 	u           *models.User // as read, locked, before the change
@@ -637,6 +646,15 @@ func (s *Users) records(c *changeRun, ch AccountChange, planned []*effect, encod
 				l.ActorKeyID, l.ActorUsername = &k.ID, KeyActorLabel(k)
 			}
 			ledger = append(ledger, l)
+		}
+		if k, ok := ch.(auditKeyer); ok {
+			// Details already encoded under the target's key: the kind
+			// need not build them again.
+			action, key := k.auditKey(p)
+			if s, ok := encoded[key]; ok && key != "" {
+				entries = append(entries, AuditEntry{Action: action, Actor: c.actor, Target: p.u, Reason: c.reason, BatchID: c.batch, DetailsJSON: s})
+				continue
+			}
 		}
 		action, key, details := ch.audit(p)
 		e := AuditEntry{Action: action, Actor: c.actor, Target: p.u, Reason: c.reason, BatchID: c.batch}

@@ -89,17 +89,27 @@ const insertAuditQuery = `INSERT INTO audit_events (created_at, actor_id, actor_
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func (a *Audit) row(e AuditEntry) (*models.AuditEvent, error) {
+	row := &models.AuditEvent{}
+	if err := a.fill(row, &e); err != nil {
+		return nil, err
+	}
+	return row, nil
+}
+
+// fill sets row to the audit row of e, in place (WriteManyAt writes
+// thousands at a time).
+func (a *Audit) fill(row *models.AuditEvent, e *AuditEntry) error {
 	details := "{}"
 	if e.DetailsJSON != "" {
 		details = e.DetailsJSON
 	} else if len(e.Details) > 0 {
 		b, err := json.Marshal(e.Details)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		details = string(b)
 	}
-	row := &models.AuditEvent{
+	*row = models.AuditEvent{
 		CreatedAt: a.now(),
 		Action:    e.Action,
 		Reason:    truncate(e.Reason, 500),
@@ -116,12 +126,11 @@ func (a *Audit) row(e AuditEntry) (*models.AuditEvent, error) {
 		row.ActorUsername = truncate(e.ActorLabel, 64)
 	}
 	if t := e.Target; t != nil {
-		id := t.ID
-		row.TargetType, row.TargetID, row.TargetPublicID, row.TargetLabel = "user", &id, t.PublicID, t.Username
+		row.TargetType, row.TargetID, row.TargetPublicID, row.TargetLabel = "user", &t.ID, t.PublicID, t.Username
 	} else if o := e.Object; o != nil {
 		row.TargetType, row.TargetPublicID, row.TargetLabel = o.Type, truncate(o.Ref, 64), truncate(o.Label, 200)
 	}
-	return row, nil
+	return nil
 }
 
 func truncate(s string, n int) string {
@@ -144,13 +153,11 @@ func (a *Audit) WriteMany(ctx context.Context, db bun.IDB, entries []AuditEntry)
 // writes its rows in parts gives each part the action's time.
 func (a *Audit) WriteManyAt(ctx context.Context, db bun.IDB, entries []AuditEntry, now time.Time) error {
 	rows := make([]models.AuditEvent, len(entries))
-	for i, e := range entries {
-		row, err := a.row(e)
-		if err != nil {
+	for i := range entries {
+		if err := a.fill(&rows[i], &entries[i]); err != nil {
 			return err
 		}
-		row.CreatedAt = now
-		rows[i] = *row
+		rows[i].CreatedAt = now
 	}
 	if err := models.InsertAuditEvents(ctx, db, rows); err != nil || a.hook == nil {
 		return err
