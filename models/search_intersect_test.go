@@ -92,20 +92,7 @@ func TestListPlans_SearchWithStatusIntersectsIndexes(t *testing.T) {
 			inIDOrder := (f.Status != "" && f.Status != "active") || (f.Status == "" && f.Role == "admin") || f.EmailVerified != nil
 			seen := 0
 			for _, q := range queries {
-				rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var plan []string
-				for rows.Next() {
-					var id, parent, unused int
-					var detail string
-					if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-						t.Fatal(err)
-					}
-					plan = append(plan, detail)
-				}
-				rows.Close()
+				plan := testkit.SQLitePlan(t, db, q)
 				joined := strings.Join(plan, "\n")
 				scan := false
 				for _, line := range plan {

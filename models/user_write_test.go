@@ -49,20 +49,7 @@ func TestUsersWrites_FirstPassReadsTheIDIndex(t *testing.T) {
 		t.Fatalf("statements: %d", len(sqls))
 	}
 	for name, sql := range sqls {
-		rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+sql, args[name]...)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := testkit.SQLitePlan(t, db, sql, args[name]...)
 		if len(plan) == 0 || plan[0] != "SEARCH u USING COVERING INDEX users_id_order (id=?)" {
 			t.Errorf("%s: the first pass reads %q, want the id index alone\n%s", name, plan, sql)
 		}
@@ -87,24 +74,13 @@ func TestDeleteUsers_CascadesThroughIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+sqls["DeleteUsers"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		n++
+	plan := testkit.SQLitePlan(t, db, sqls["DeleteUsers"])
+	for _, detail := range plan {
 		if strings.HasPrefix(detail, "SCAN ") && !strings.HasPrefix(detail, "SCAN json_each") {
 			t.Errorf("deleting an account reads a whole table: %s", detail)
 		}
 	}
-	if n < 10 {
-		t.Fatalf("the plan has %d steps: no foreign keys followed?", n)
+	if len(plan) < 10 {
+		t.Fatalf("the plan has %d steps: no foreign keys followed?", len(plan))
 	}
 }

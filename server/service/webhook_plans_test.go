@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -25,20 +24,7 @@ func TestWebhookPlans_DueDeliveriesCheckOnlyOpenEarlierOnes(t *testing.T) {
 	if !models.IsSQLite(db) {
 		t.Skip("EXPLAIN QUERY PLAN checks are SQLite's")
 	}
-	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+service.DueQueryForTest(app.Svc, time.Now()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, detail)
-	}
+	lines := testkit.SQLitePlan(t, db, service.DueQueryForTest(app.Svc, time.Now()))
 	plan := strings.Join(lines, "\n")
 	if !strings.Contains(plan, "webhook_deliveries_open") {
 		t.Fatalf("the open-earlier check does not read webhook_deliveries_open:\n%s", plan)
