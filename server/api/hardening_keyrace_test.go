@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"gatehouse/models"
 	"gatehouse/server/security"
@@ -21,7 +24,8 @@ import (
 // (Settings.Sync) before the rotation: the race of an instance still on
 // the old key writing a secret while, or just after, the key changes.
 type keyRace struct {
-	next         *security.SecretBox
+	old, next    *security.SecretBox
+	db           *bun.DB
 	done         chan error
 	mu           sync.Mutex
 	fired        bool
@@ -30,32 +34,71 @@ type keyRace struct {
 
 func armKeyRace(t *testing.T, app *testkit.App) *keyRace {
 	t.Helper()
-	next, _ := newSecretKey(t)
-	r := &keyRace{next: next, done: make(chan error, 1)}
-	old := app.Svc.Box
-	old.SetAfterSeal(func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.fired {
-			return
-		}
-		r.fired = true
-		rotated := make(chan error, 1)
-		go func() {
-			_, err := service.RotateKey(context.Background(), app.Svc.DB, old, next, nil)
-			rotated <- err
-		}()
-		select {
-		case err := <-rotated:
-			r.rotatedFirst = err == nil
-			r.done <- err
-		case <-time.After(time.Second):
-			// The request holds a lock the rotation waits for.
-			go func() { r.done <- <-rotated }()
-		}
-	})
-	t.Cleanup(func() { old.SetAfterSeal(nil) })
+	r := newKeyRace(t, app)
+	app.Svc.Box.SetAfterSeal(r.fire)
+	t.Cleanup(func() { app.Svc.Box.SetAfterSeal(nil) })
 	return r
+}
+
+// armKeyRaceBeforeUpdate is armKeyRace for a request that seals nothing
+// new but writes back a secret it read: the rotation starts when the
+// request is about to run its UPDATE of table (after it read the row,
+// inside its transaction). On PostgreSQL the rotation's table locks do
+// not wait for a reader, so it can commit between the read and the write,
+// and the write would put the old key's secret back over the re-encrypted
+// one; the key check after the write (sealedStored) must refuse it. On
+// SQLite the request's transaction holds the database and the rotation
+// comes after it.
+func armKeyRaceBeforeUpdate(t *testing.T, app *testkit.App, table string) *keyRace {
+	t.Helper()
+	r := newKeyRace(t, app)
+	app.Svc.DB.AddQueryHook(updateHook{prefix: `UPDATE "` + table + `"`, fire: r.fire})
+	return r
+}
+
+// updateHook calls fire before every query that starts with prefix.
+type updateHook struct {
+	prefix string
+	fire   func()
+}
+
+func (h updateHook) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	if strings.HasPrefix(e.Query, h.prefix) {
+		h.fire()
+	}
+	return ctx
+}
+
+func (updateHook) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+func newKeyRace(t *testing.T, app *testkit.App) *keyRace {
+	t.Helper()
+	next, _ := newSecretKey(t)
+	r := &keyRace{next: next, done: make(chan error, 1), old: app.Svc.Box, db: app.Svc.DB}
+	return r
+}
+
+// fire sets the rotation going, once, and waits up to a second for it.
+func (r *keyRace) fire() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fired {
+		return
+	}
+	r.fired = true
+	rotated := make(chan error, 1)
+	go func() {
+		_, err := service.RotateKey(context.Background(), r.db, r.old, r.next, nil)
+		rotated <- err
+	}()
+	select {
+	case err := <-rotated:
+		r.rotatedFirst = err == nil
+		r.done <- err
+	case <-time.After(time.Second):
+		// The request holds a lock the rotation waits for.
+		go func() { r.done <- <-rotated }()
+	}
 }
 
 // check waits for the rotation and then requires that every secret stored
@@ -97,8 +140,10 @@ func (r *keyRace) check(t *testing.T, app *testkit.App) bool {
 // 503 secret_key_changed and stores nothing: never a secret sealed with a
 // key the database no longer uses. Every way a request stores a secret is
 // raced: the TOTP enrolment and its confirmation (which queues an alert
-// email), webhook endpoint creation and secret rotation, the SMTP password
-// and the Turnstile secret, an identity provider's client secret, a
+// email), webhook endpoint creation, secret rotation and update (which
+// writes the secrets it read back), the SMTP password
+// and the Turnstile secret, an identity provider's client secret (set,
+// and written back by an update), a
 // provider sign-in's PKCE verifier, a queued email (forgot password), and
 // the OpenID Provider's signing key rotation.
 func TestHardening_KeyRotateRacesOldKeyWrites(t *testing.T) {
@@ -142,6 +187,12 @@ func TestHardening_KeyRotateRacesOldKeyWrites(t *testing.T) {
 			race := armKeyRace(t, app)
 			return app, race, c.POST("/api/admin/webhooks/"+id+"/rotate-secret", nil), nil
 		}},
+		{"webhook update (its secrets written back)", func(t *testing.T) (*testkit.App, *keyRace, *testkit.Response, error) {
+			app, _, c := signedIn(t)
+			id, _ := createEndpoint(t, c, "http://127.0.0.1:9/hook", []string{service.EventAccountStatusChanged}, nil)
+			race := armKeyRaceBeforeUpdate(t, app, "webhook_endpoints")
+			return app, race, c.PATCH("/api/admin/webhooks/"+id, map[string]any{"enabled": false}), nil
+		}},
 		{"smtp password", func(t *testing.T) (*testkit.App, *keyRace, *testkit.Response, error) {
 			app, _, c := signedIn(t)
 			body := c.GET("/api/admin/settings/email").Expect(200).Map()
@@ -163,6 +214,11 @@ func TestHardening_KeyRotateRacesOldKeyWrites(t *testing.T) {
 			return w.app, race, w.rc.POST("/api/admin/identity-providers", map[string]any{"slug": "plain", "name": "Plain", "type": "oauth2",
 				"clientId": m.ClientID, "clientSecret": "another-client-secret", "authorizationUrl": m.AuthorizationEndpoint(), "tokenUrl": m.TokenEndpoint(),
 				"userinfoUrl": m.UserinfoEndpoint(), "scopes": []string{"email"}, "fieldMapping": map[string]string{"subject": "sub"}}), nil
+		}},
+		{"identity provider update (its client secret written back)", func(t *testing.T) (*testkit.App, *keyRace, *testkit.Response, error) {
+			w := newIdP(t, nil)
+			race := armKeyRaceBeforeUpdate(t, w.app, "identity_providers")
+			return w.app, race, w.patch(map[string]any{"name": "Renamed"}), nil
 		}},
 		{"provider sign-in verifier", func(t *testing.T) (*testkit.App, *keyRace, *testkit.Response, error) {
 			w := newIdP(t, nil)
