@@ -142,7 +142,7 @@ func TestAuditPlans_DeepPagesSkipIndexEntriesOnly(t *testing.T) {
 				continue
 			}
 			seen = true
-			plan := strings.Join(explain(t, db, q), "\n")
+			plan := strings.Join(testkit.SQLitePlan(t, db, q), "\n")
 			walk := false
 			for _, line := range strings.Split(plan, "\n") {
 				if strings.HasPrefix(line, "SCAN a") && !strings.Contains(line, "COVERING INDEX") {
@@ -198,20 +198,7 @@ func TestAuditPlans_AccountDetailHistoryReadsTheTargetIndex(t *testing.T) {
 	// The history is a prepared statement: its plan is the one made with
 	// the account's id bound.
 	query := service.StatusHistoryQueryForTest(app.Svc)
-	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, detail)
-	}
+	lines := testkit.SQLitePlan(t, db, query, u.ID)
 	plan := strings.Join(lines, "\n")
 	if !strings.Contains(plan, "audit_target_user") || strings.Contains(plan, "TEMP B-TREE") {
 		t.Fatalf("the history is not read from the account's index in id order\nquery: %s\nplan:\n%s", query, plan)

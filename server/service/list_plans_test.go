@@ -235,7 +235,7 @@ func TestListPlans_NoTableScan(t *testing.T) {
 			covered := f == models.UserFilter{Status: f.Status} && f.Status != "" && f.Status != "active" && (s.Key == "id" || s.Key == "last_login")
 			pair := f.Status != "" && f.Status != "active" && f.EmailVerified != nil && *f.EmailVerified && f.Role == ""
 			for _, q := range queries {
-				plan := explain(t, db, q)
+				plan := testkit.SQLitePlan(t, db, q)
 				joined := strings.Join(plan, "\n")
 				page := strings.Contains(q, "LIMIT") && !strings.Contains(q, "count(")
 				if inOrder && page && strings.Contains(joined, "TEMP B-TREE FOR ORDER BY") {
@@ -325,25 +325,6 @@ func sortedRead(t *testing.T, db bun.IDB, query string, indexes ...string) strin
 	return ""
 }
 
-func explain(t *testing.T, db bun.IDB, query string) []string {
-	t.Helper()
-	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, detail)
-	}
-	return out
-}
-
 // TestListPlans_DeepPagesSkipIndexEntriesOnly (SQLite): a page by number
 // past the first counts off the rows before it in a covering index (ids
 // only) for every sort of the unfiltered list, so page 1,000 reads index
@@ -375,7 +356,7 @@ func TestListPlans_DeepPagesSkipIndexEntriesOnly(t *testing.T) {
 				continue
 			}
 			seen = true
-			plan := strings.Join(explain(t, db, q), "\n")
+			plan := strings.Join(testkit.SQLitePlan(t, db, q), "\n")
 			if !strings.Contains(plan, "COVERING INDEX") || strings.Contains(plan, "SCAN u\n") || strings.HasSuffix(plan, "SCAN u") {
 				t.Fatalf("sort=%s: the skipped rows are not read from a covering index\nquery: %s\nplan:\n%s", sortKey, q, plan)
 			}
@@ -398,7 +379,7 @@ func TestListPlans_DeepPagesSkipIndexEntriesOnly(t *testing.T) {
 			if !strings.Contains(q, "LIMIT") {
 				continue
 			}
-			plan := strings.Join(explain(t, db, q), "\n")
+			plan := strings.Join(testkit.SQLitePlan(t, db, q), "\n")
 			if strings.Contains(plan, "SCAN u") {
 				t.Fatalf("sort=%s: the page after a cursor scans instead of seeking\nquery: %s\nplan:\n%s", sortKey, q, plan)
 			}
@@ -462,7 +443,7 @@ func TestListPlans_DormantNewestFirstStartsAtTheCutoff(t *testing.T) {
 			if !strings.Contains(q, "LIMIT") || strings.Contains(q, "count(") {
 				continue
 			}
-			plan := strings.Join(explain(t, db, q), "\n")
+			plan := strings.Join(testkit.SQLitePlan(t, db, q), "\n")
 			if strings.Contains(plan, "SCAN u") {
 				t.Fatalf("dormantDays=%d: the page walks the sort order from its start\nquery: %s\nplan:\n%s", days, q, plan)
 			}
