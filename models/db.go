@@ -146,8 +146,22 @@ func RunBulkTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx 
 			return err
 		}
 	}
-	err = conn.RunInTx(ctx, nil, fn)
-	go restoreBulkConn(db, conn, err == nil)
+	// The update-time log's entries that the change appends
+	// (WithBulkUpdatedLog) leave stale ones behind, swept after the
+	// commit.
+	batch := &updatedLogBatch{}
+	err = conn.RunInTx(context.WithValue(ctx, bulkLogKey{}, batch), nil, fn)
+	committed := err == nil
+	sweep := committed && batch.pending != 0
+	if sweep {
+		sweeps.Add(1) // before the caller can wait for it
+	}
+	go func() {
+		restoreBulkConn(db, conn, committed)
+		if sweep {
+			sweepAfter(db, batch)
+		}
+	}()
 	return err
 }
 

@@ -75,22 +75,30 @@ func ExportUsersAfter(ctx context.Context, db bun.IDB, f UserFilter, s UserSort,
 		return nil, 0, err
 	}
 	unindexed := IsSQLite(db) && lp.driver != "" && !lp.sorted
+	via := viaOf(unindexed)
+	if usesUpdatedLog(db, s) && !unindexed && !lp.sorted && !lp.covered {
+		via = viaLog // update order: the update-time log
+	}
 	var segs []segment
 	if k == nil {
 		segs = []segment{nil}
 	} else {
-		for _, seg := range seekSegments(s, *k, unindexed) {
+		for _, seg := range seekSegmentsVia(s, *k, via) {
 			segs = append(segs, seg)
 		}
 	}
 	x := newExportScan(db, s)
 	n := 0
 	for _, seg := range segs {
-		q := applyTerms(db.NewSelect().Model((*User)(nil)), f, now, lp).ColumnExpr(x.columns(), now, now)
+		q := db.NewSelect().Model((*User)(nil))
+		if via == viaLog {
+			q = fromUpdatedLog(q)
+		}
+		q = applyTerms(q, f, now, lp).ColumnExpr(x.columns(), now, now)
 		if seg != nil {
 			q = seg(q)
 		}
-		q = applyUserSort(q, s, unindexed).Limit(int64(limit - n))
+		q = orderUsers(q, s, via).Limit(int64(limit - n))
 		got, err := x.run(ctx, q, each)
 		n += got
 		if err != nil {

@@ -132,13 +132,28 @@ func (s UserSort) Reversed() UserSort { return UserSort{Key: s.Key, Desc: !s.Des
 // writes the columns with a unary + so that SQLite does not read the sort
 // index for the condition.
 func seekSegments(s UserSort, k UserKey, unindexed bool) []func(*bun.SelectQuery) *bun.SelectQuery {
+	return seekSegmentsVia(s, k, viaOf(unindexed))
+}
+
+// seekSegmentsVia is seekSegments for a query that reads its order as via
+// says: through the update-time log (viaLog), the seek is on the log's
+// columns.
+func seekSegmentsVia(s UserSort, k UserKey, via sortVia) []func(*bun.SelectQuery) *bun.SelectQuery {
 	cmp := ">"
 	if s.Desc {
 		cmp = "<"
 	}
 	x := ""
-	if unindexed {
+	if via == viaSorted {
 		x = "+"
+	}
+	switch s.Key {
+	case "updated":
+		if via == viaLog {
+			return []func(*bun.SelectQuery) *bun.SelectQuery{func(q *bun.SelectQuery) *bun.SelectQuery {
+				return q.Where("(r.updated_at, r.id) "+cmp+" (?, ?)", k.T, k.ID)
+			}}
+		}
 	}
 	switch s.Key {
 	case "id":

@@ -515,7 +515,7 @@ func searchIntersect(ctx context.Context, db bun.IDB, f UserFilter, term, text s
 	var err error
 	switch {
 	case !whole:
-		users, err = bySegments(s, seek, true, limit, func(seg segment, limit int) ([]User, error) { return rows(seg, limit, offset) })
+		users, err = bySegments(s, seek, viaSorted, limit, func(seg segment, limit int) ([]User, error) { return rows(seg, limit, offset) })
 	case s.Key == "id":
 		users, err = usersByID(ctx, db, idWindow(both, s.Desc, seek, limit, offset), s)
 	case s.Key == "display_name":
@@ -568,8 +568,8 @@ func usersByID(ctx context.Context, db bun.IDB, ids []int64, s UserSort) ([]User
 }
 
 // sortIndexes are the covering indexes of the sort keys that
-// sortIndexPage walks.
-var sortIndexes = map[string]string{"last_login": "users_last_login", "updated": "users_updated"}
+// sortIndexPage walks (update order: the update-time log on SQLite).
+var sortIndexes = map[string]string{"last_login": "users_last_login"}
 
 // walkCost is what reading an account's row costs against an entry of a
 // covering walk that tests it against a set of ids (a row look-up at a
@@ -594,16 +594,30 @@ func sortIndexPage(ctx context.Context, db bun.IDB, ids []int64, list string, s 
 	}
 	k := int64(len(ids))
 	budget := walkCost * k
-	if 4*int64(offset+limit)*all > budget*k {
-		return bySegments(s, seek, true, limit, func(seg segment, limit int) ([]User, error) { return rows(seg, limit, offset) })
+	// Update order walks the update-time log, ids alone: only when no
+	// stale entry is left (else an account could show at its old time).
+	via, clean := viaIndex, true
+	if usesUpdatedLog(db, s) {
+		via = viaLog
+		if clean, err = updatedLogClean(ctx, db); err != nil {
+			return nil, err
+		}
 	}
-	return bySegments(s, seek, false, limit, func(seg segment, limit int) ([]User, error) {
+	if 4*int64(offset+limit)*all > budget*k || !clean {
+		return bySegments(s, seek, viaSorted, limit, func(seg segment, limit int) ([]User, error) { return rows(seg, limit, offset) })
+	}
+	return bySegments(s, seek, via, limit, func(seg segment, limit int) ([]User, error) {
 		need := offset + limit
-		walk := db.NewSelect().Model((*User)(nil)).ModelTableExpr("users AS u INDEXED BY " + sortIndexes[s.Key]).Column("u.id")
+		var walk *bun.SelectQuery
+		if via == viaLog {
+			walk = db.NewSelect().TableExpr("users_updated_log AS r").ColumnExpr("r.id AS id")
+		} else {
+			walk = db.NewSelect().Model((*User)(nil)).ModelTableExpr("users AS u INDEXED BY " + sortIndexes[s.Key]).Column("u.id")
+		}
 		if seg != nil {
 			walk = seg(walk)
 		}
-		walk = applyUserSort(walk, s, false).Limit(budget)
+		walk = orderUsers(walk, s, via).Limit(budget)
 		var found []int64
 		if err := db.NewSelect().TableExpr("(?) AS w", walk).Column("w.id").Where("w.id IN (SELECT value FROM json_each(?))", list).Limit(int64(need)).Scan(ctx, &found); err != nil {
 			return nil, err

@@ -269,17 +269,48 @@ func ApplyUserSort(q *bun.SelectQuery, s UserSort) *bun.SelectQuery {
 	return applyUserSort(q, s, false)
 }
 
+// sortVia is how a page's query reads its sort order.
+type sortVia uint8
+
+const (
+	// viaIndex: the order's index (or whatever the planner picks).
+	viaIndex sortVia = iota
+	// viaSorted (SQLite): the rows another index reads, sorted; the
+	// order's columns are written with a unary + so that SQLite does not
+	// read the order's index for them.
+	viaSorted
+	// viaLog (SQLite, update order): the update-time log, r
+	// (updatedLogFrom); the order and the seek are on its columns.
+	viaLog
+)
+
+// viaOf is viaSorted when unindexed, else viaIndex.
+func viaOf(unindexed bool) sortVia {
+	if unindexed {
+		return viaSorted
+	}
+	return viaIndex
+}
+
 // applyUserSort is ApplyUserSort; unindexed (SQLite) writes the order
 // with a unary + so that it is sorted, not read from an index.
 func applyUserSort(q *bun.SelectQuery, s UserSort, unindexed bool) *bun.SelectQuery {
+	return orderUsers(q, s, viaOf(unindexed))
+}
+
+// orderUsers orders q by s, read as via says.
+func orderUsers(q *bun.SelectQuery, s UserSort, via sortVia) *bun.SelectQuery {
 	col := sortColumns[s.Key]
 	dir := " ASC"
 	if s.Desc {
 		dir = " DESC"
 	}
 	id := "u.id"
-	if unindexed {
+	switch {
+	case via == viaSorted:
 		col, id = "+"+col, "+u.id"
+	case via == viaLog && s.Key == "updated":
+		col, id = "r.updated_at", "r.id"
 	}
 	if s.Key == "id" {
 		return q.OrderExpr(id + dir)
@@ -331,12 +362,12 @@ type segment func(*bun.SelectQuery) *bun.SelectQuery
 
 // bySegments reads a page: from the start at an offset when seek is nil,
 // else the rows after seek, segment by segment until limit are in.
-func bySegments(s UserSort, seek *UserKey, unindexed bool, limit int, run func(seg segment, limit int) ([]User, error)) ([]User, error) {
+func bySegments(s UserSort, seek *UserKey, via sortVia, limit int, run func(seg segment, limit int) ([]User, error)) ([]User, error) {
 	if seek == nil {
 		return run(nil, limit)
 	}
 	var out []User
-	for _, seg := range seekSegments(s, *seek, unindexed) {
+	for _, seg := range seekSegmentsVia(s, *seek, via) {
 		users, err := run(seg, limit-len(out))
 		if err != nil {
 			return nil, err
@@ -412,11 +443,16 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 		// which walked users_last_login testing each row, 3.6 s).
 		seek = &UserKey{Sort: s, T: dormantCutoff(f, now)}
 	}
+	// A walk of the update order reads the update-time log (SQLite).
+	via := viaOf(unindexed)
+	if usesUpdatedLog(db, s) && !unindexed && lp.index == "" && !lp.covered {
+		via = viaLog
+	}
 	if offset > 0 && seek == nil {
-		users, err := deferredPage(ctx, db, f, s, lp, unindexed, limit, offset, now)
+		users, err := deferredPage(ctx, db, f, s, lp, via, limit, offset, now)
 		return users, total, estimate, err
 	}
-	users, err := bySegments(s, seek, unindexed, limit, func(seg segment, limit int) ([]User, error) {
+	users, err := bySegments(s, seek, via, limit, func(seg segment, limit int) ([]User, error) {
 		var users []User
 		if lp.covered {
 			// The driver's index alone yields the page's ids in order
@@ -434,12 +470,14 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 		q := db.NewSelect().Model(&users)
 		if lp.index != "" {
 			q = q.ModelTableExpr("users AS u INDEXED BY " + lp.index)
+		} else if via == viaLog {
+			q = fromUpdatedLog(q)
 		}
 		q = applyTerms(q.Relation("Plan"), f, now, lp)
 		if seg != nil {
 			q = seg(q)
 		}
-		err := applyUserSort(q, s, unindexed).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
+		err := orderUsers(q, s, via).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
 		return users, err
 	})
 	return users, total, estimate, err
@@ -491,14 +529,29 @@ func pgFewMatchesPage(ctx context.Context, db bun.IDB, f UserFilter, s UserSort,
 // when no filter needs a row; only the page's own rows are then read
 // whole. Skipping 25,000 rows this way reads some 60-250 index pages
 // instead of 3,000 table pages with every column of every row.
-func deferredPage(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, lp listPlan, unindexed bool, limit, offset int, now time.Time) ([]User, error) {
+//
+// In update order on SQLite (viaLog) the skipped rows are counted off in
+// the update-time log, ids alone when the filter needs no row and no
+// stale entry is left, else joined to their rows.
+func deferredPage(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, lp listPlan, via sortVia, limit, offset int, now time.Time) ([]User, error) {
 	inner := db.NewSelect().Model((*User)(nil)).Column("u.id")
-	if IsSQLite(db) && s.Key == "id" && !unindexed && (f == UserFilter{}) {
+	switch {
+	case via == viaLog:
+		clean, err := updatedLogClean(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		if clean && (f == UserFilter{}) {
+			inner = db.NewSelect().TableExpr("users_updated_log AS r").ColumnExpr("r.id")
+		} else {
+			inner = fromUpdatedLog(inner)
+		}
+	case IsSQLite(db) && s.Key == "id" && via == viaIndex && (f == UserFilter{}):
 		inner = inner.ModelTableExpr("users AS u INDEXED BY users_id_order")
-	} else if lp.index != "" {
+	case lp.index != "":
 		inner = inner.ModelTableExpr("users AS u INDEXED BY " + lp.index)
 	}
-	inner = applyUserSort(applyTerms(inner, f, now, lp), s, unindexed).Limit(int64(limit)).Offset(int64(offset))
+	inner = orderUsers(applyTerms(inner, f, now, lp), s, via).Limit(int64(limit)).Offset(int64(offset))
 	var users []User
 	q := db.NewSelect().Model(&users).Relation("Plan").Where("u.id IN (?)", inner)
 	// The page's rows are sorted again; on SQLite without the sort index,
@@ -703,9 +756,19 @@ func searchOtherOrder(ctx context.Context, db bun.IDB, f UserFilter, text string
 	if err != nil {
 		return nil, 0, false, err
 	}
-	users, err := bySegments(s, seek, false, limit, func(seg segment, limit int) ([]User, error) {
+	// Many matches walk the order: update order through the update-time
+	// log (SQLite).
+	via := viaIndex
+	if n > threshold && usesUpdatedLog(db, s) {
+		via = viaLog
+	}
+	users, err := bySegments(s, seek, via, limit, func(seg segment, limit int) ([]User, error) {
 		var users []User
-		q := db.NewSelect().Model(&users).Relation("Plan")
+		q := db.NewSelect().Model(&users)
+		if via == viaLog {
+			q = fromUpdatedLog(q)
+		}
+		q = q.Relation("Plan")
 		if n > threshold {
 			rest := f
 			rest.Q = ""
@@ -717,7 +780,7 @@ func searchOtherOrder(ctx context.Context, db bun.IDB, f UserFilter, text string
 		if seg != nil {
 			q = seg(q)
 		}
-		err := ApplyUserSort(q, s).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
+		err := orderUsers(q, s, via).Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
 		return users, err
 	})
 	if err != nil || !wantTotal {

@@ -236,10 +236,14 @@ func UpdateUsersNamed(ctx context.Context, db bun.IDB, ids []int64, now time.Tim
 		return err
 	}
 	if named == nil {
-		_, err := db.ExecContext(ctx, sql)
+		_, err = db.ExecContext(ctx, sql)
+	} else {
+		err = scanNames(ctx, db, sql, named)
+	}
+	if err != nil {
 		return err
 	}
-	return scanNames(ctx, db, sql, named)
+	return appendUpdatedLog(ctx, db, ids, now)
 }
 
 // usersNamedSQL is UpdateUsersNamed's statement.
@@ -290,21 +294,24 @@ func UpdateUsersSet(ctx context.Context, st *Stmts, db bun.IDB, ids []int64, now
 	if len(ids) == 0 {
 		return nil
 	}
-	sql, err := usersSetSQL(db, cols, named != nil)
+	query, err := usersSetSQL(db, cols, named != nil)
 	if err != nil {
 		return err
 	}
 	_, idsArg := idsParam(db, "id", ids)
 	args := append(append([]any{now}, vals...), idsArg)
 	if named == nil {
-		_, err := st.Exec(ctx, db, sql, args...)
-		return err
+		_, err = st.Exec(ctx, db, query, args...)
+	} else {
+		var rows *sql.Rows
+		if rows, err = st.Query(ctx, db, query, args...); err == nil {
+			err = scanNameRows(rows, named)
+		}
 	}
-	rows, err := st.Query(ctx, db, sql, args...)
 	if err != nil {
 		return err
 	}
-	return scanNameRows(rows, named)
+	return appendUpdatedLog(ctx, db, ids, now)
 }
 
 // usersSetSQL is UpdateUsersSet's statement: a ? for updated_at, one for

@@ -10,8 +10,9 @@ import (
 
 // What the users table feeds through its triggers, named once in Go. The
 // triggers themselves are SQL in the migrations (20261128000002
-// user_counts, 20261129000003 search index, 20261129000006 auth epoch);
-// only this file and user_counts.go name them or their columns, so a
+// user_counts, 20261129000003 search index, 20261129000006 auth epoch,
+// 20261215000001 update-time log); only this file, user_counts.go and
+// users_updated_log.go name them or their columns, so a
 // migration that changes them has one Go file to follow.
 
 // usersSearchColumns are the columns of the search index users_fts, in the
@@ -19,8 +20,8 @@ import (
 const usersSearchColumns = "username, display_name, email, public_id, prefixes"
 
 // RebuildUserDerived rebuilds, inside tx, what the users table's triggers
-// keep in step row by row: the search index and the per-role/status
-// counts. A bulk load that set the triggers aside calls it once at the end.
+// keep in step row by row: the search index, the per-role/status counts
+// and the update-time log. A bulk load that set the triggers aside calls it once at the end.
 // SQLite only (PostgreSQL searches the table itself).
 func RebuildUserDerived(ctx context.Context, tx bun.IDB) error {
 	for _, stmt := range []string{
@@ -31,6 +32,11 @@ func RebuildUserDerived(ctx context.Context, tx bun.IDB) error {
 		`INSERT INTO users_fts (rowid, ` + usersSearchColumns + `) SELECT fts_rowid, ` + usersSearchColumns + ` FROM users_search_doc ORDER BY fts_rowid`,
 		`DELETE FROM user_counts`,
 		`INSERT INTO user_counts (role, status, n) SELECT role, status, count(*) FROM users GROUP BY role, status`,
+		// The update-time log (users_updated_log.go), whole and without
+		// stale entries.
+		`DELETE FROM users_updated_log`,
+		`INSERT INTO users_updated_log (updated_at, id) SELECT updated_at, id FROM users ORDER BY updated_at, id`,
+		`DELETE FROM users_updated_log_pending`,
 	} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return err

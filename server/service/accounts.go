@@ -562,6 +562,10 @@ func (s *Users) write(ctx context.Context, db bun.IDB, c *changeRun, ch AccountC
 	// counts once per group, and the auth epoch once, instead of through
 	// triggers per row.
 	if tx, ok := db.(bun.Tx); ok && len(planned) >= 1000 {
+		// The update-time log's entries are appended set-based, not
+		// moved one by one by its trigger (models.WithBulkUpdatedLog).
+		each := write
+		write = func(ctx context.Context) error { return models.WithBulkUpdatedLog(ctx, tx, each) }
 		deltas := map[models.RoleStatus]int64{}
 		moves := false
 		for _, p := range planned {

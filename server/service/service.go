@@ -148,6 +148,11 @@ func New(d Deps) *Services {
 	s.Outbox.Start()
 	s.Webhooks.Start()
 	s.Background = newBackground(d.Log, 2, 256)
+	// Stale entries of the update-time log left by a bulk change whose
+	// sweep a restart cut short (models.SweepPendingUpdatedLog).
+	s.Background.Go(context.Background(), "update-time log sweep", func(ctx context.Context) error {
+		return models.SweepPendingUpdatedLog(ctx, d.DB)
+	})
 	s.Plans = &Plans{svc: s}
 	s.Providers = NewProviders(s, oidc.NewClient(d.Now))
 	s.Passkeys = newPasskeys(s)
