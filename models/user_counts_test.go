@@ -142,7 +142,7 @@ func TestBulkStatusUpdate_RunsNoTrigger(t *testing.T) {
 	// As the engine runs a bulk change: in RunBulkTx, with the update-time
 	// log's trigger set aside too (WithBulkUpdatedLog).
 	err := models.RunBulkTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
-		return models.WithBulkUpdatedLog(ctx, tx, func(ctx context.Context) error {
+		return models.WithBulkUpdatedLog(ctx, tx, func(int64) string { return models.StatusSuspended }, func(ctx context.Context) error {
 			return models.WithBulkBookkeeping(ctx, tx, nil, func(ctx context.Context) error {
 				if n := programs(tx, status); n != 0 {
 					t.Errorf("a bulk status change runs %d trigger programs per row besides the bookkeeping triggers %v and the update-time log's; want none", n, models.BookkeepingTriggers)

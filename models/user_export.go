@@ -92,7 +92,7 @@ func ExportUsersAfter(ctx context.Context, db bun.IDB, f UserFilter, s UserSort,
 	for _, seg := range segs {
 		q := db.NewSelect().Model((*User)(nil))
 		if via == viaLog {
-			q = fromUpdatedLog(q)
+			q = fromUpdatedLog(q, f)
 		}
 		q = applyTerms(q, f, now, lp).ColumnExpr(x.columns(), now, now)
 		if seg != nil {

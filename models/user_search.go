@@ -471,7 +471,7 @@ func searchUsers(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, limi
 		if lp.index != "" {
 			q = q.ModelTableExpr("users AS u INDEXED BY " + lp.index)
 		} else if via == viaLog {
-			q = fromUpdatedLog(q)
+			q = fromUpdatedLog(q, f)
 		}
 		q = applyTerms(q.Relation("Plan"), f, now, lp)
 		if seg != nil {
@@ -531,8 +531,8 @@ func pgFewMatchesPage(ctx context.Context, db bun.IDB, f UserFilter, s UserSort,
 // instead of 3,000 table pages with every column of every row.
 //
 // In update order on SQLite (viaLog) the skipped rows are counted off in
-// the update-time log, ids alone when the filter needs no row and no
-// stale entry is left, else joined to their rows.
+// the update-time log, its entries alone when the filter is at most a
+// status and no stale entry is left, else joined to their rows.
 func deferredPage(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, lp listPlan, via sortVia, limit, offset int, now time.Time) ([]User, error) {
 	inner := db.NewSelect().Model((*User)(nil)).Column("u.id")
 	switch {
@@ -541,10 +541,14 @@ func deferredPage(ctx context.Context, db bun.IDB, f UserFilter, s UserSort, lp 
 		if err != nil {
 			return nil, err
 		}
-		if clean && (f == UserFilter{}) {
+		if clean && (f == UserFilter{Status: f.Status}) {
 			inner = db.NewSelect().TableExpr("users_updated_log AS r").ColumnExpr("r.id")
+			if f.Status != "" {
+				inner = inner.Where("r.status = ?", f.Status)
+			}
+			f = UserFilter{} // tested on the entries
 		} else {
-			inner = fromUpdatedLog(inner)
+			inner = fromUpdatedLog(inner, f)
 		}
 	case IsSQLite(db) && s.Key == "id" && via == viaIndex && (f == UserFilter{}):
 		inner = inner.ModelTableExpr("users AS u INDEXED BY users_id_order")
@@ -766,7 +770,7 @@ func searchOtherOrder(ctx context.Context, db bun.IDB, f UserFilter, text string
 		var users []User
 		q := db.NewSelect().Model(&users)
 		if via == viaLog {
-			q = fromUpdatedLog(q)
+			q = fromUpdatedLog(q, f)
 		}
 		q = q.Relation("Plan")
 		if n > threshold {

@@ -35,7 +35,7 @@ func RebuildUserDerived(ctx context.Context, tx bun.IDB) error {
 		// The update-time log (users_updated_log.go), whole and without
 		// stale entries.
 		`DELETE FROM users_updated_log`,
-		`INSERT INTO users_updated_log (updated_at, id) SELECT updated_at, id FROM users ORDER BY updated_at, id`,
+		`INSERT INTO users_updated_log (updated_at, id, status) SELECT updated_at, id, status FROM users ORDER BY updated_at, id`,
 		`DELETE FROM users_updated_log_pending`,
 	} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {

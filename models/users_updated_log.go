@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,10 +43,15 @@ const updatedLogFrom = "users_updated_log AS r CROSS JOIN users AS u"
 // nothing.
 const updatedLogJoin = "u.id = r.id AND u.updated_at = r.updated_at"
 
-// fromUpdatedLog makes q, a select of accounts (u), walk the update-time
-// log: FROM updatedLogFrom WHERE updatedLogJoin.
-func fromUpdatedLog(q *bun.SelectQuery) *bun.SelectQuery {
-	return q.ModelTableExpr(updatedLogFrom).Where(updatedLogJoin)
+// fromUpdatedLog makes q, a select of accounts (u) matching f, walk the
+// update-time log: FROM updatedLogFrom WHERE updatedLogJoin. A status in
+// f is also tested on the entry, before the account's row is read.
+func fromUpdatedLog(q *bun.SelectQuery, f UserFilter) *bun.SelectQuery {
+	q = q.ModelTableExpr(updatedLogFrom).Where(updatedLogJoin)
+	if f.Status != "" {
+		q = q.Where("r.status = ?", f.Status)
+	}
+	return q
 }
 
 // usesUpdatedLog reports whether a walk of db's accounts in order s reads
@@ -74,6 +80,8 @@ type updatedLogBatch struct {
 	aside   bool
 	ids     []int64
 	pending int64
+	// statusOf is each changed account's status after the change.
+	statusOf func(id int64) string
 	// first is the earliest time of the appended entries: the entries
 	// they replace are older, and the sweep stops there.
 	first time.Time
@@ -89,8 +97,9 @@ type updatedLogBatch struct {
 // behind, with a row of users_updated_log_pending, and are swept after the
 // commit (RunBulkTx). The trigger is recreated from its stored SQL inside
 // tx, so a rollback restores it. Elsewhere (PostgreSQL, or outside
-// RunBulkTx) fn runs as it is.
-func WithBulkUpdatedLog(ctx context.Context, tx bun.Tx, fn func(ctx context.Context) error) error {
+// RunBulkTx) fn runs as it is. statusOf tells each changed account's
+// status after the change (the entries hold it).
+func WithBulkUpdatedLog(ctx context.Context, tx bun.Tx, statusOf func(id int64) string, fn func(ctx context.Context) error) error {
 	b, _ := ctx.Value(bulkLogKey{}).(*updatedLogBatch)
 	if !IsSQLite(tx) || b == nil || b.aside {
 		return fn(ctx)
@@ -103,9 +112,9 @@ func WithBulkUpdatedLog(ctx context.Context, tx bun.Tx, fn func(ctx context.Cont
 		return err
 	}
 	before := len(b.ids)
-	b.aside = true
+	b.aside, b.statusOf = true, statusOf
 	err := fn(ctx)
-	b.aside = false
+	b.aside, b.statusOf = false, nil
 	if err != nil {
 		return err
 	}
@@ -130,10 +139,24 @@ func appendUpdatedLog(ctx context.Context, db bun.IDB, ids []int64, now time.Tim
 	if b == nil || !b.aside || len(ids) == 0 {
 		return nil
 	}
+	// [id, status] pairs.
+	pairs := make([]byte, 0, 20*len(ids))
+	pairs = append(pairs, '[')
+	for i, id := range ids {
+		if i > 0 {
+			pairs = append(pairs, ',')
+		}
+		pairs = append(pairs, '[')
+		pairs = strconv.AppendInt(pairs, id, 10)
+		pairs = append(pairs, ',')
+		pairs = strconv.AppendQuote(pairs, b.statusOf(id)) // a status name: plain ASCII
+		pairs = append(pairs, ']')
+	}
+	pairs = append(pairs, ']')
 	// The time as every write of this package stores it (bun's format;
 	// Stmts binds times the same way), so that the entry equals the row.
-	if _, err := db.ExecContext(ctx, "INSERT OR IGNORE INTO users_updated_log (updated_at, id) SELECT ?, value FROM json_each(?)",
-		now.UTC().Format(bunTimeFormat), idsJSON(ids)); err != nil {
+	if _, err := db.ExecContext(ctx, "INSERT OR REPLACE INTO users_updated_log (updated_at, id, status) SELECT ?, j.value ->> 0, j.value ->> 1 FROM json_each(?) AS j",
+		now.UTC().Format(bunTimeFormat), string(pairs)); err != nil {
 		return err
 	}
 	b.ids = append(b.ids, ids...)
@@ -178,12 +201,13 @@ func HoldUpdatedLogSweeps(db *bun.DB) (release func()) {
 
 // CheckUpdatedLog reports how the log differs from the accounts: entries
 // that name no account at its update time (stale) and accounts without
-// their entry (missing, which no read shows in update order), and how
+// their entry, or with another status in it (missing: no read shows them
+// right in update order), and how
 // many bulk changes wait for their sweep. SQLite only.
 func CheckUpdatedLog(ctx context.Context, db bun.IDB) (stale, missing, pending int64, err error) {
 	err = db.NewRaw(`SELECT
  (SELECT count(*) FROM users_updated_log r WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.id AND u.updated_at = r.updated_at)),
- (SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_updated_log r WHERE r.updated_at = u.updated_at AND r.id = u.id)),
+ (SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM users_updated_log r WHERE r.updated_at = u.updated_at AND r.id = u.id AND r.status = u.status)),
  (SELECT count(*) FROM users_updated_log_pending)`).Scan(ctx, &stale, &missing, &pending)
 	return
 }

@@ -16,6 +16,23 @@ import (
 // lists read through it are checked in server/service
 // (TestListPlans_UpdateOrderWithStaleLogEntries).
 
+// statuses is every account's status, for WithBulkUpdatedLog.
+func statuses(t *testing.T, db bun.IDB) func(int64) string {
+	t.Helper()
+	var rows []struct {
+		ID     int64  `bun:"id"`
+		Status string `bun:"status"`
+	}
+	if err := db.NewRaw("SELECT id, status FROM users").Scan(context.Background(), &rows); err != nil {
+		t.Fatal(err)
+	}
+	m := map[int64]string{}
+	for _, r := range rows {
+		m[r.ID] = r.Status
+	}
+	return func(id int64) string { return m[id] }
+}
+
 func logApp(t *testing.T, n int) (*testkit.App, []int64) {
 	t.Helper()
 	app := testkit.NewApp(t)
@@ -53,7 +70,7 @@ func TestUpdatedLog_RolledBackBulkChangeLeavesNoTrace(t *testing.T) {
 	ctx := context.Background()
 	boom := errors.New("boom")
 	err := models.RunBulkTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
-		return models.WithBulkUpdatedLog(ctx, tx, func(ctx context.Context) error {
+		return models.WithBulkUpdatedLog(ctx, tx, statuses(t, tx), func(ctx context.Context) error {
 			if err := models.UpdateUsers(ctx, tx, ids, time.Now(), func(q *bun.UpdateQuery) *bun.UpdateQuery { return q.Set("timezone = 'UTC'") }); err != nil {
 				return err
 			}
@@ -76,6 +93,11 @@ func TestUpdatedLog_RolledBackBulkChangeLeavesNoTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLog(t, db, "after a single change", 0, 0)
+	// A status changed without a new update time moves the entry's status.
+	if _, err := db.NewRaw("UPDATE users SET status = CASE status WHEN 'active' THEN 'suspended' ELSE 'active' END WHERE id = ?", ids[8]).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkLog(t, db, "after a status change alone", 0, 0)
 }
 
 // TestUpdatedLog_SweepRemovesOnlyStaleEntries: after a bulk change of
@@ -89,7 +111,7 @@ func TestUpdatedLog_SweepRemovesOnlyStaleEntries(t *testing.T) {
 	release := models.HoldUpdatedLogSweeps(db)
 	changed := ids[100:1600]
 	if err := models.RunBulkTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
-		return models.WithBulkUpdatedLog(ctx, tx, func(ctx context.Context) error {
+		return models.WithBulkUpdatedLog(ctx, tx, statuses(t, tx), func(ctx context.Context) error {
 			return models.UpdateUsers(ctx, tx, changed, time.Now(), func(q *bun.UpdateQuery) *bun.UpdateQuery { return q.Set("timezone = 'UTC'") })
 		})
 	}); err != nil {
@@ -138,11 +160,11 @@ func TestUpdatedLog_StartSweepsWhatARestartLeft(t *testing.T) {
 		}{
 			{"DROP TRIGGER users_updated_log_update", nil},
 			{"UPDATE users SET updated_at = ? WHERE id % 3 = 0", []any{now}},
-			{"INSERT INTO users_updated_log (updated_at, id) SELECT ?, id FROM users WHERE id % 3 = 0", []any{now}},
+			{"INSERT INTO users_updated_log (updated_at, id, status) SELECT ?, id, status FROM users WHERE id % 3 = 0", []any{now}},
 			{"INSERT INTO users_updated_log_pending (accounts, created_at) VALUES (?, ?)", []any{len(ids) / 3, now}},
-			{`CREATE TRIGGER users_updated_log_update AFTER UPDATE OF updated_at ON users WHEN NEW.updated_at IS NOT OLD.updated_at BEGIN
+			{`CREATE TRIGGER users_updated_log_update AFTER UPDATE OF updated_at, status ON users WHEN NEW.updated_at IS NOT OLD.updated_at OR NEW.status IS NOT OLD.status BEGIN
   DELETE FROM users_updated_log WHERE updated_at = OLD.updated_at AND id = OLD.id;
-  INSERT OR IGNORE INTO users_updated_log (updated_at, id) VALUES (NEW.updated_at, NEW.id);
+  INSERT OR REPLACE INTO users_updated_log (updated_at, id, status) VALUES (NEW.updated_at, NEW.id, NEW.status);
 END`, nil},
 		} {
 			if _, err := tx.NewRaw(stmt.q, stmt.args...).Exec(ctx); err != nil {

@@ -565,7 +565,13 @@ func (s *Users) write(ctx context.Context, db bun.IDB, c *changeRun, ch AccountC
 		// The update-time log's entries are appended set-based, not
 		// moved one by one by its trigger (models.WithBulkUpdatedLog).
 		each := write
-		write = func(ctx context.Context) error { return models.WithBulkUpdatedLog(ctx, tx, each) }
+		after := make(map[int64]string, len(planned))
+		for _, p := range planned {
+			after[p.u.ID] = p.status
+		}
+		write = func(ctx context.Context) error {
+			return models.WithBulkUpdatedLog(ctx, tx, func(id int64) string { return after[id] }, each)
+		}
 		deltas := map[models.RoleStatus]int64{}
 		moves := false
 		for _, p := range planned {
