@@ -578,8 +578,10 @@ const walkCost = 30
 
 // sortIndexPage reads a page of the accounts of ids (ascending, each
 // matching the filter) in order s (last sign-in or update time): it walks
-// the sort key's covering index and keeps the ids of the set, so that
-// only the page's rows are read. Finding need matches among k of all
+// the sort key's covering index (update time: the update-time log, when
+// no bulk change's stale entries wait for their sweep; else the rows are
+// read) and keeps the ids of the set, so that only the page's rows are
+// read. Finding need matches among k of all
 // accounts takes about need*all/k entries when they are spread over the
 // order; the walk is taken when four times that is within a budget of
 // walkCost entries per account of the set (reading their rows instead

@@ -15,7 +15,10 @@ import (
 )
 
 // The users table's row locks and set-based writes used by the
-// account-change engine (server/service/accounts.go).
+// account-change engine (server/service/accounts.go). A set-based write
+// that sets updated_at calls appendUpdatedLog after its statement: inside
+// a bulk change the update-time log's trigger stands aside
+// (users_updated_log.go), and the write appends its accounts' entries.
 
 // userColumnScan maps a users column to the field of User it scans into.
 // LockUsers reads only the columns a change needs, scanned by hand: it
