@@ -126,7 +126,10 @@ func NewApp(t testing.TB, opts ...Option) *App {
 		t.Fatal(err)
 	}
 	fewIdleConns(db)
-	t.Cleanup(func() { db.Close() })
+	// A bulk change's sweep of the update-time log runs after it, in the
+	// background: it ends before the database closes and its directory
+	// goes.
+	t.Cleanup(func() { models.WaitUpdatedLogSweeps(); db.Close() })
 	clock := &Clock{t: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)}
 	app := start(t, cfg, db, box, clock, log)
 	// Most tests fire many requests from one IP; the rate-limit tests turn
@@ -186,7 +189,7 @@ func (a *App) Instance() *App {
 		t.Fatal(err)
 	}
 	fewIdleConns(db)
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { models.WaitUpdatedLogSweeps(); db.Close() })
 	key, err := security.LoadOrCreateKey(cfg.SecretKey, cfg.KeyPath())
 	if err != nil {
 		t.Fatal(err)
