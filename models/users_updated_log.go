@@ -82,9 +82,10 @@ type updatedLogBatch struct {
 	pending int64
 	// statusOf is each changed account's status after the change.
 	statusOf func(id int64) string
-	// first is the earliest time of the appended entries: the entries
-	// they replace are older, and the sweep stops there.
-	first time.Time
+	// times are the times of the appended entries (one: the change's):
+	// those entries are current, and the sweep skips them without a
+	// look-up of their accounts.
+	times []time.Time
 }
 
 // WithBulkUpdatedLog runs fn, a change to many accounts inside tx (a
@@ -160,8 +161,8 @@ func appendUpdatedLog(ctx context.Context, db bun.IDB, ids []int64, now time.Tim
 		return err
 	}
 	b.ids = append(b.ids, ids...)
-	if b.first.IsZero() || now.Before(b.first) {
-		b.first = now
+	if !slices.ContainsFunc(b.times, now.Equal) {
+		b.times = append(b.times, now)
 	}
 	return nil
 }
@@ -183,7 +184,7 @@ var (
 // behind (RunBulkTx's background work, counted in sweeps).
 func sweepAfter(db *bun.DB, b *updatedLogBatch) {
 	defer sweeps.Done()
-	if err := sweepLocked(db, b.ids, b.first, []int64{b.pending}); err != nil && !closedDB(err) {
+	if err := sweepLocked(db, b.ids, b.times, []int64{b.pending}); err != nil && !closedDB(err) {
 		slog.Warn("sweeping the update-time log", "err", err)
 	}
 }
@@ -212,11 +213,11 @@ func CheckUpdatedLog(ctx context.Context, db bun.IDB) (stale, missing, pending i
 	return
 }
 
-func sweepLocked(db *bun.DB, ids []int64, before time.Time, pending []int64) error {
+func sweepLocked(db *bun.DB, ids []int64, skip []time.Time, pending []int64) error {
 	mu, _ := sweepLocks.LoadOrStore(db, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
-	return SweepUpdatedLog(context.Background(), db, ids, before, pending)
+	return SweepUpdatedLog(context.Background(), db, ids, skip, pending)
 }
 
 // SweepPendingUpdatedLog sweeps the whole log when rows of
@@ -234,21 +235,23 @@ func SweepPendingUpdatedLog(ctx context.Context, db *bun.DB) error {
 	if err := db.NewRaw("SELECT id FROM users_updated_log_pending ORDER BY id").Scan(ctx, &pending); err != nil || len(pending) == 0 {
 		return err
 	}
-	return SweepUpdatedLog(ctx, db, nil, time.Time{}, pending)
+	return SweepUpdatedLog(ctx, db, nil, nil, pending)
 }
 
 // SweepUpdatedLog removes the stale entries of the accounts ids (of every
-// account when ids is nil) older than before (all when it is zero) from
-// the log, walking it in key order updatedLogSweepChunk entries at a
-// time, then the rows pending of
+// account when ids is nil) from the log, walking it in key order
+// updatedLogSweepChunk entries at a time, then the rows pending of
 // users_updated_log_pending. An entry is stale when its account's update
-// time is another or the account is gone. The walk runs in SQLite, on a
-// connection of its own that holds ids in a temporary table (reading the
-// 1.1 million entries of a million accounts into Go cost about 2.7 s of
-// CPU); each step's stale entries are deleted in key order, so that they
-// touch each page of the log once, and checked again inside their
-// transaction.
-func SweepUpdatedLog(ctx context.Context, db *bun.DB, ids []int64, before time.Time, pending []int64) error {
+// time is another or the account is gone. Entries at one of the times
+// skip (those a bulk change appended) are current and are not looked at:
+// a bulk change of 100,000 accounts looking up its own new entries' rows
+// took the sweep from 1.7 to 4.6 s. Every other entry of ids is checked
+// against its account, wherever it is in the order, even after the
+// change's time (a clock set back). The walk runs in SQLite, on a
+// connection of its own that holds ids in a temporary table; each step's
+// stale entries are deleted in key order, so that they touch each page of
+// the log once, and checked again inside their transaction.
+func SweepUpdatedLog(ctx context.Context, db *bun.DB, ids []int64, skip []time.Time, pending []int64) error {
 	if !IsSQLite(db) {
 		return nil
 	}
@@ -276,9 +279,9 @@ func SweepUpdatedLog(ctx context.Context, db *bun.DB, ids []int64, before time.T
 		if from != nil {
 			after, args = " AND (w.updated_at, w.id) > (?, ?)", []any{from.T, from.ID}
 		}
-		if !before.IsZero() {
+		for _, t := range skip {
 			// Stored text, compared as text (as every time of the table).
-			after, args = after+" AND w.updated_at < ?", append(args, before.UTC().Format(bunTimeFormat))
+			after, args = after+" AND w.updated_at <> ?", append(args, t.UTC().Format(bunTimeFormat))
 		}
 		// The step's last entry (nil: the rest of the log is the step).
 		var end []logEntry

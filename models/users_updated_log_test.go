@@ -102,14 +102,20 @@ func TestUpdatedLog_RolledBackBulkChangeLeavesNoTrace(t *testing.T) {
 
 // TestUpdatedLog_SweepRemovesOnlyStaleEntries: after a bulk change of
 // some accounts, the sweep removes their old entries and nothing else,
-// and the pending row with them; an account deleted meanwhile loses its
-// stale entry too.
+// and the pending row with them, also an old entry later than the
+// change's time; an account deleted meanwhile loses its stale entry too.
 func TestUpdatedLog_SweepRemovesOnlyStaleEntries(t *testing.T) {
 	app, ids := logApp(t, 3000)
 	db := app.Svc.DB
 	ctx := context.Background()
-	release := models.HoldUpdatedLogSweeps(db)
 	changed := ids[100:1600]
+	// One of them was changed last at a time later than the bulk
+	// change's own (a clock set back since): its old entry comes after
+	// the new ones in the order, and goes too.
+	if _, err := db.NewRaw("UPDATE users SET updated_at = ? WHERE id = ?", time.Now().Add(time.Hour), changed[5]).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	release := models.HoldUpdatedLogSweeps(db)
 	if err := models.RunBulkTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
 		return models.WithBulkUpdatedLog(ctx, tx, statuses(t, tx), func(ctx context.Context) error {
 			return models.UpdateUsers(ctx, tx, changed, time.Now(), func(q *bun.UpdateQuery) *bun.UpdateQuery { return q.Set("timezone = 'UTC'") })
