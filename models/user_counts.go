@@ -36,20 +36,9 @@ func WithBulkBookkeeping(ctx context.Context, tx bun.Tx, deltas map[RoleStatus]i
 	if !IsSQLite(tx) {
 		return withBulkCountsPG(ctx, tx, deltas, fn)
 	}
-	var defs []struct {
-		Name string `bun:"name"`
-		SQL  string `bun:"sql"`
-	}
-	if err := tx.NewRaw("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?)", bun.List(bookkeepingTriggers)).Scan(ctx, &defs); err != nil {
+	restore, err := triggersAside(ctx, tx, bookkeepingTriggers)
+	if err != nil {
 		return err
-	}
-	if len(defs) != len(bookkeepingTriggers) {
-		return fmt.Errorf("bookkeeping triggers: found %d of %d", len(defs), len(bookkeepingTriggers))
-	}
-	for _, d := range defs {
-		if _, err := tx.ExecContext(ctx, "DROP TRIGGER "+d.Name); err != nil {
-			return err
-		}
 	}
 	if err := fn(ctx); err != nil {
 		return err
@@ -60,12 +49,36 @@ func WithBulkBookkeeping(ctx context.Context, tx bun.Tx, deltas map[RoleStatus]i
 	if _, err := tx.ExecContext(ctx, "UPDATE auth_epoch SET n = n + 1 WHERE id = 1"); err != nil {
 		return err
 	}
+	return restore()
+}
+
+// triggersAside drops the SQLite triggers names inside tx and returns
+// what recreates them from their stored SQL (also inside tx: a rollback
+// restores them either way). Every one of names must exist.
+func triggersAside(ctx context.Context, tx bun.Tx, names []string) (restore func() error, err error) {
+	var defs []struct {
+		Name string `bun:"name"`
+		SQL  string `bun:"sql"`
+	}
+	if err := tx.NewRaw("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?)", bun.List(names)).Scan(ctx, &defs); err != nil {
+		return nil, err
+	}
+	if len(defs) != len(names) {
+		return nil, fmt.Errorf("triggers %v: found %d of %d", names, len(defs), len(names))
+	}
 	for _, d := range defs {
-		if _, err := tx.ExecContext(ctx, d.SQL); err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, "DROP TRIGGER "+d.Name); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return func() error {
+		for _, d := range defs {
+			if _, err := tx.ExecContext(ctx, d.SQL); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
 }
 
 // withBulkCountsPG runs fn with PostgreSQL's per-row user_counts triggers

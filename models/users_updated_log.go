@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -105,16 +104,13 @@ func WithBulkUpdatedLog(ctx context.Context, tx bun.Tx, statusOf func(id int64) 
 	if !IsSQLite(tx) || b == nil || b.aside {
 		return fn(ctx)
 	}
-	var def string
-	if err := tx.NewRaw("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", updatedLogTrigger).Scan(ctx, &def); err != nil {
-		return fmt.Errorf("updated log trigger: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, "DROP TRIGGER "+updatedLogTrigger); err != nil {
+	restore, err := triggersAside(ctx, tx, []string{updatedLogTrigger})
+	if err != nil {
 		return err
 	}
 	before := len(b.ids)
 	b.aside, b.statusOf = true, statusOf
-	err := fn(ctx)
+	err = fn(ctx)
 	b.aside, b.statusOf = false, nil
 	if err != nil {
 		return err
@@ -128,8 +124,7 @@ func WithBulkUpdatedLog(ctx context.Context, tx bun.Tx, statusOf func(id int64) 
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, def)
-	return err
+	return restore()
 }
 
 // appendUpdatedLog adds the entries (now, id) of the accounts ids that a
@@ -195,9 +190,9 @@ func WaitUpdatedLogSweeps() { sweeps.Wait() }
 // HoldUpdatedLogSweeps keeps db's sweeps from starting until release is
 // called: tests read the lists while stale entries are there.
 func HoldUpdatedLogSweeps(db *bun.DB) (release func()) {
-	mu, _ := sweepLocks.LoadOrStore(db, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	return mu.(*sync.Mutex).Unlock
+	mu := sweepLock(db)
+	mu.Lock()
+	return mu.Unlock
 }
 
 // CheckUpdatedLog reports how the log differs from the accounts: entries
@@ -213,10 +208,16 @@ func CheckUpdatedLog(ctx context.Context, db bun.IDB) (stale, missing, pending i
 	return
 }
 
-func sweepLocked(db *bun.DB, ids []int64, skip []time.Time, pending []int64) error {
+// sweepLock is db's sweep lock.
+func sweepLock(db *bun.DB) *sync.Mutex {
 	mu, _ := sweepLocks.LoadOrStore(db, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	return mu.(*sync.Mutex)
+}
+
+func sweepLocked(db *bun.DB, ids []int64, skip []time.Time, pending []int64) error {
+	mu := sweepLock(db)
+	mu.Lock()
+	defer mu.Unlock()
 	return SweepUpdatedLog(context.Background(), db, ids, skip, pending)
 }
 
@@ -228,9 +229,9 @@ func SweepPendingUpdatedLog(ctx context.Context, db *bun.DB) error {
 	if !IsSQLite(db) {
 		return nil
 	}
-	mu, _ := sweepLocks.LoadOrStore(db, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	mu := sweepLock(db)
+	mu.Lock()
+	defer mu.Unlock()
 	var pending []int64
 	if err := db.NewRaw("SELECT id FROM users_updated_log_pending ORDER BY id").Scan(ctx, &pending); err != nil || len(pending) == 0 {
 		return err
