@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -135,25 +134,26 @@ func appendUpdatedLog(ctx context.Context, db bun.IDB, ids []int64, now time.Tim
 	if b == nil || !b.aside || len(ids) == 0 {
 		return nil
 	}
-	// [id, status] pairs.
-	pairs := make([]byte, 0, 20*len(ids))
-	pairs = append(pairs, '[')
-	for i, id := range ids {
-		if i > 0 {
-			pairs = append(pairs, ',')
+	// One statement per status after the change (one for a status
+	// change), each with its accounts' ids as a JSON array: a pair per
+	// account ([id, status]) cost two JSON parses of each pair.
+	var statuses []string
+	groups := map[string][]int64{}
+	for _, id := range ids {
+		s := b.statusOf(id)
+		if _, ok := groups[s]; !ok {
+			statuses = append(statuses, s)
 		}
-		pairs = append(pairs, '[')
-		pairs = strconv.AppendInt(pairs, id, 10)
-		pairs = append(pairs, ',')
-		pairs = strconv.AppendQuote(pairs, b.statusOf(id)) // a status name: plain ASCII
-		pairs = append(pairs, ']')
+		groups[s] = append(groups[s], id)
 	}
-	pairs = append(pairs, ']')
 	// The time as every write of this package stores it (bun's format;
 	// Stmts binds times the same way), so that the entry equals the row.
-	if _, err := db.ExecContext(ctx, "INSERT OR REPLACE INTO users_updated_log (updated_at, id, status) SELECT ?, j.value ->> 0, j.value ->> 1 FROM json_each(?) AS j",
-		now.UTC().Format(bunTimeFormat), string(pairs)); err != nil {
-		return err
+	at := now.UTC().Format(bunTimeFormat)
+	for _, s := range statuses {
+		if _, err := db.ExecContext(ctx, "INSERT OR REPLACE INTO users_updated_log (updated_at, id, status) SELECT ?, value, ? FROM json_each(?)",
+			at, s, idsJSON(groups[s])); err != nil {
+			return err
+		}
 	}
 	b.ids = append(b.ids, ids...)
 	if !slices.ContainsFunc(b.times, now.Equal) {

@@ -171,6 +171,24 @@ func TestListPlans_UpdateOrderWithStaleLogEntries(t *testing.T) {
 		t.Fatalf("after the sweep: %d stale, %d missing, %d pending (%v); want none", stale, missing, pending, err)
 	}
 	matchPlainQuery(t, app, []string{"updated", "-updated"})
+	// A bulk change of accounts in several statuses (a role change keeps
+	// each one's): every new entry carries its account's status.
+	res, err = app.Svc.Users.Bulk(ctx, actor, service.BulkRequest{Action: service.BulkSetRole, Filter: &models.UserFilter{Role: models.RoleUser}, Role: models.RoleAdmin, Reason: "log", SkipRefused: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var statuses int
+	if err := db.NewRaw("SELECT count(DISTINCT status) FROM users WHERE role = 'admin'").Scan(ctx, &statuses); err != nil {
+		t.Fatal(err)
+	}
+	if res.Changed < 1000 || statuses < 3 {
+		t.Fatalf("the role change moved %d accounts in %d statuses; want at least 1,000 in at least 3", res.Changed, statuses)
+	}
+	models.WaitUpdatedLogSweeps()
+	if stale, missing, pending, err = models.CheckUpdatedLog(ctx, db); err != nil || stale != 0 || missing != 0 || pending != 0 {
+		t.Fatalf("after a role change: %d stale, %d missing, %d pending (%v); want none", stale, missing, pending, err)
+	}
+	matchPlainQuery(t, app, []string{"updated", "-updated"})
 	// Single changes go through the triggers.
 	u := app.CreateUser(testkit.UserSpec{Username: "logged", Email: "logged@example.com"})
 	if _, err := app.Svc.Users.Apply(ctx, actor, service.Targets{PublicIDs: []string{u.PublicID}}, service.StatusChange{Status: models.StatusSuspended}, service.ApplyOptions{Reason: "x"}); err != nil {
