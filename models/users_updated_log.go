@@ -279,9 +279,13 @@ func SweepUpdatedLog(ctx context.Context, db *bun.DB, ids []int64, skip []time.T
 		if from != nil {
 			after, args = " AND (w.updated_at, w.id) > (?, ?)", []any{from.T, from.ID}
 		}
+		// The times are stored text in columns of NUMERIC affinity: compared
+		// as they are (unary +, no affinity), SQLite does not try to read
+		// each one as a number first (a third of the sweep's CPU went to
+		// that, at a million entries).
 		for _, t := range skip {
 			// Stored text, compared as text (as every time of the table).
-			after, args = after+" AND w.updated_at <> ?", append(args, t.UTC().Format(bunTimeFormat))
+			after, args = after+" AND +w.updated_at <> ?", append(args, t.UTC().Format(bunTimeFormat))
 		}
 		// The step's last entry (nil: the rest of the log is the step).
 		var end []logEntry
@@ -295,7 +299,7 @@ func SweepUpdatedLog(ctx context.Context, db *bun.DB, ids []int64, skip []time.T
 		}
 		var stale []logEntry
 		if err := conn.NewRaw("SELECT CAST(w.updated_at AS TEXT) AS updated_at, w.id FROM users_updated_log AS w WHERE 1 = 1"+after+upTo+inSet+
-			" AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = w.id AND u.updated_at = w.updated_at) ORDER BY w.updated_at, w.id", args...).Scan(ctx, &stale); err != nil {
+			" AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = w.id AND +u.updated_at = +w.updated_at) ORDER BY w.updated_at, w.id", args...).Scan(ctx, &stale); err != nil {
 			return err
 		}
 		if len(stale) > 0 {
