@@ -281,8 +281,8 @@ func SweepUpdatedLog(ctx context.Context, db *bun.DB, ids []int64, skip []time.T
 		}
 		// The times are stored text in columns of NUMERIC affinity: compared
 		// as they are (unary +, no affinity), SQLite does not try to read
-		// each one as a number first (a third of the sweep's CPU went to
-		// that, at a million entries).
+		// each one as a number first. (The range checks on the key below
+		// still do; a tenth of the sweep's CPU at a million entries.)
 		for _, t := range skip {
 			// Stored text, compared as text (as every time of the table).
 			after, args = after+" AND +w.updated_at <> ?", append(args, t.UTC().Format(bunTimeFormat))
