@@ -485,6 +485,15 @@ func (s *Users) plan(ctx context.Context, db bun.IDB, c *changeRun, ch AccountCh
 	// The last administrators who can sign in stay: when the change would
 	// take out every one of them, each of them is refused.
 	if access != nil {
+		var leaving []int64
+		for _, e := range planned {
+			if leavesAdmins(e.u, e.role, e.status, e.deleted) {
+				leaving = append(leaving, e.u.ID)
+			}
+		}
+		if err := access.noteAble(ctx, db, leaving...); err != nil {
+			return nil, nil, err
+		}
 		var cutOff []int
 		var cutOffIDs []int64
 		for i, e := range planned {

@@ -90,6 +90,33 @@ func BenchmarkUserSearch(b *testing.B) {
 const BulkTargetsSQL = `UPDATE users SET status = 'active', status_reason = '' WHERE status IN ('suspended', 'deactivated') AND NOT (id % 19 < 2 AND role = 'user');
 UPDATE users SET status = 'suspended', status_reason = 'bench' WHERE id % 19 < 2 AND role = 'user' AND status NOT IN ('pending', 'suspended')`
 
+// BenchmarkSingleStatusChange is one account suspended and made active
+// again, in turn, through the engine as the console's editor does it (a
+// bulk of one): an operation that touches administrators' access, so it
+// runs the sign-in guard too.
+func BenchmarkSingleStatusChange(b *testing.B) {
+	app, actor := seeded(b)
+	ctx := context.Background()
+	var target string
+	if err := app.Svc.DB.NewRaw("SELECT public_id FROM users WHERE role = 'user' AND status = 'active' ORDER BY id LIMIT 1 OFFSET 1000").Scan(ctx, &target); err != nil {
+		b.Fatal(err)
+	}
+	to := []string{models.StatusSuspended, models.StatusActive}
+	i := 0
+	for b.Loop() {
+		if _, err := app.Svc.Users.Apply(ctx, actor, service.Targets{PublicIDs: []string{target}}, service.StatusChange{Status: to[i%2]}, service.ApplyOptions{Reason: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	if i%2 == 1 {
+		// Leave the account as it was (BENCH_DATA outlives the run).
+		if _, err := app.Svc.Users.Apply(ctx, actor, service.Targets{PublicIDs: []string{target}}, service.StatusChange{Status: models.StatusActive}, service.ApplyOptions{Reason: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkBulkStatusChange changes the status of about a tenth of the
 // accounts (every suspended one to deactivated, then back) through the
 // account-change engine, with an audit row per account.

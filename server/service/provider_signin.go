@@ -672,6 +672,9 @@ func (s *Providers) unlink(ctx context.Context, tx bun.Tx, actor Actor, user *mo
 	if err != nil {
 		return err
 	}
+	if err := access.noteAble(ctx, tx, user.ID); err != nil {
+		return err
+	}
 	idents, err := models.IdentitiesOfUser(ctx, tx, user.ID)
 	if err != nil {
 		return err
