@@ -438,28 +438,48 @@ func deleteUsersSQL(db bun.IDB, ids []int64) (string, error) {
 }
 
 // EndSessionsOf deletes every session and access token of the accounts
-// ids, revokes their application tokens (OAuthFamily), and returns how many sessions each had.
+// ids, revokes their application tokens (OAuthFamily), and returns how
+// many sessions each had.
 func EndSessionsOf(ctx context.Context, st *Stmts, db bun.IDB, ids []int64) (map[int64]int64, error) {
+	out := map[int64]int64{}
 	if len(ids) == 0 {
-		return map[int64]int64{}, nil
+		return out, nil
 	}
-	// Prepared statements: the ids are one parameter (idsParam).
-	where, idsArg := idsParam(db, "user_id", ids)
-	if _, err := st.Exec(ctx, db, db.NewDelete().Model((*AccessToken)(nil)).Where(where, bun.Safe("?")).String(), idsArg); err != nil {
+	h := holders{ids: ids}
+	tokens, err := h.of(ctx, db, "access_tokens", "")
+	if err != nil {
 		return nil, err
+	}
+	if len(tokens) > 0 {
+		// Prepared statements: the ids are one parameter (idsParam).
+		where, idsArg := idsParam(db, "user_id", tokens)
+		if _, err := st.Exec(ctx, db, db.NewDelete().Model((*AccessToken)(nil)).Where(where, bun.Safe("?")).String(), idsArg); err != nil {
+			return nil, err
+		}
 	}
 	// The applications' tokens of the accounts end with their sessions.
-	revoke := db.NewUpdate().Model((*OAuthFamily)(nil)).Set("revoked_at = ?", bun.Safe("?")).Set("revoke_reason = ?", bun.Safe("?")).
-		Where("revoked_at IS NULL").Where(where, bun.Safe("?")).String()
-	if _, err := st.Exec(ctx, db, revoke, time.Now().UTC(), "sessions_ended", idsArg); err != nil {
+	families, err := h.of(ctx, db, "oauth_token_families", "revoked_at IS NULL")
+	if err != nil {
 		return nil, err
 	}
+	if len(families) > 0 {
+		where, idsArg := idsParam(db, "user_id", families)
+		revoke := db.NewUpdate().Model((*OAuthFamily)(nil)).Set("revoked_at = ?", bun.Safe("?")).Set("revoke_reason = ?", bun.Safe("?")).
+			Where("revoked_at IS NULL").Where(where, bun.Safe("?")).String()
+		if _, err := st.Exec(ctx, db, revoke, time.Now().UTC(), "sessions_ended", idsArg); err != nil {
+			return nil, err
+		}
+	}
+	sessions, err := h.of(ctx, db, "sessions", "")
+	if err != nil || len(sessions) == 0 {
+		return out, err
+	}
+	where, idsArg := idsParam(db, "user_id", sessions)
 	rows, err := st.Query(ctx, db, db.NewDelete().Model((*Session)(nil)).Where(where, bun.Safe("?")).Returning("user_id").String(), idsArg)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[int64]int64{}
 	var id int64
 	for rows.Next() {
 		if err := rows.Scan(&id); err != nil {
@@ -468,6 +488,65 @@ func EndSessionsOf(ctx context.Context, st *Stmts, db bun.IDB, ids []int64) (map
 		out[id]++
 	}
 	return out, rows.Err()
+}
+
+// holders narrows a large list of accounts (ids) to those that hold a row
+// of a small table (sessions and tokens, by user_id): when the table has
+// fewer rows than half the accounts, its accounts are read once (its
+// user_id index, in order) and kept where they are in ids, instead of a
+// look-up in that index for every account. A bulk change of 100,513 of a
+// million accounts, with no session among them, spent about 0.15 s of its
+// 3 s in the three look-ups per account (BenchmarkBulkStatusChange).
+// SQLite only: its write transaction holds the database from the read to
+// the delete, so no session can start in between; on PostgreSQL a sign-in
+// could commit one there, and every account's look-up stays.
+type holders struct {
+	ids []int64
+	set map[int64]struct{}
+}
+
+// holdersSmall is the size of ids under which no table is read first.
+const holdersSmall = 1000
+
+// of answers the accounts of h.ids that may hold a row of table matching
+// cond (SQL, may be empty): all of them, or, when the table is small,
+// exactly those that do.
+func (h *holders) of(ctx context.Context, db bun.IDB, table, cond string) ([]int64, error) {
+	if len(h.ids) < holdersSmall || !IsSQLite(db) {
+		return h.ids, nil
+	}
+	where := ""
+	if cond != "" {
+		where = " WHERE " + cond
+	}
+	// Table names and conditions are this package's constants.
+	var n int
+	if err := db.NewRaw("SELECT count(*) FROM (SELECT 1 FROM "+table+where+" LIMIT ?)", len(h.ids)/2+1).Scan(ctx, &n); err != nil {
+		return nil, err
+	}
+	if n > len(h.ids)/2 {
+		return h.ids, nil
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	var users []int64
+	if err := db.NewRaw("SELECT DISTINCT user_id FROM "+table+where).Scan(ctx, &users); err != nil {
+		return nil, err
+	}
+	if h.set == nil {
+		h.set = make(map[int64]struct{}, len(h.ids))
+		for _, id := range h.ids {
+			h.set[id] = struct{}{}
+		}
+	}
+	var out []int64
+	for _, id := range users {
+		if _, ok := h.set[id]; ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // InsertLedger stores ledger rows in statements of 500.
