@@ -14,6 +14,18 @@ import (
 	"gatehouse/server/testkit"
 )
 
+// seeded3000 is an app with 3,000 seeded accounts and a super
+// administrator "root": enough for the bulk paths of 1,000 accounts and
+// more.
+func seeded3000(t *testing.T) (*testkit.App, *testkit.User) {
+	t.Helper()
+	app := testkit.NewApp(t)
+	if err := app.Svc.Seed(context.Background(), 3000, nil); err != nil {
+		t.Fatal(err)
+	}
+	return app, app.SuperAdmin("root")
+}
+
 // Bulk runs of 1,000 accounts and more take the fast paths: per-group
 // count updates instead of the per-row triggers (SQLite), targets scanned
 // by hand, audit rows through one prepared statement. The results must be
@@ -21,13 +33,9 @@ import (
 // changed account, and the triggers back in place afterwards.
 func TestLargeBulkRunsKeepCountsAuditAndTriggers(t *testing.T) {
 	t.Parallel()
-	app := testkit.NewApp(t)
+	app, root := seeded3000(t)
 	ctx := context.Background()
 	db := app.Svc.DB
-	if err := app.Svc.Seed(ctx, 3000, nil); err != nil {
-		t.Fatal(err)
-	}
-	root := app.SuperAdmin("root")
 	actor := service.Actor{User: root.User, IP: "192.0.2.7", UserAgent: "BulkTest/1"}
 	checkCounts := func(step string) {
 		t.Helper()
@@ -142,13 +150,9 @@ func TestLargeBulkEndsTheSessionsOfItsTargetsOnly(t *testing.T) {
 	t.Parallel()
 	on := true
 	for _, many := range []bool{false, true} {
-		app := testkit.NewApp(t)
+		app, root := seeded3000(t)
 		ctx := context.Background()
 		db := app.Svc.DB
-		if err := app.Svc.Seed(ctx, 3000, nil); err != nil {
-			t.Fatal(err)
-		}
-		root := app.SuperAdmin("root")
 		var ids []int64
 		if err := db.NewRaw("SELECT id FROM users WHERE role = 'user' AND status = 'active' ORDER BY id").Scan(ctx, &ids); err != nil {
 			t.Fatal(err)
